@@ -1,0 +1,777 @@
+//! The embedded store: a write-ahead log in front of one tantivy index per UTC day.
+//!
+//! Directory layout under the store root:
+//!
+//! ```text
+//! wal/wal-<seq>.log        appended batches not yet committed to the indexes
+//! events/<YYYY-MM-DD>/     one tantivy index per day (its commit payload records the
+//!                          last log sequence it contains, so replay is exactly-once)
+//! deadletter/<day>.ndjson  records that could not be parsed, with the reason
+//! ```
+//!
+//! Why tantivy: it gives an inverted index (a search for one IP among 10 M events reads
+//! one posting list), columnar fast fields (newest-first order, ranges, counts,
+//! histograms) and a compressed document store in one well-kept pure-Rust crate; its
+//! index files are immutable segments, which makes day partitions cheap to drop for
+//! retention. It has no write-ahead log of its own, hence [`crate::wal`].
+
+mod compile;
+pub mod schema;
+
+use crate::deadletter::{DeadLetterLog, dir_size};
+use crate::wal::Wal;
+use crate::{
+    EventStore, HistogramBucket, Result, SearchRequest, SearchResult, StoreError, StoreStats,
+    io_err,
+};
+use compile::{Compiled, compile, date_term, time_range};
+use haechi_event::{DeadLetter, Event, Timestamp, event_from_json, event_to_json};
+use schema::Fields;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use tantivy::collector::{Count, TopDocs};
+use tantivy::directory::MmapDirectory;
+use tantivy::query::{BooleanQuery, Occur, Query as TQuery, TermQuery};
+use tantivy::schema::{IndexRecordOption, Value as _};
+use tantivy::{
+    DateTime, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
+};
+
+/// How the embedded store behaves; every key is also a configuration key (`[store]`).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Drop day partitions older than this many days (none: keep forever).
+    pub retention_days: Option<u32>,
+    /// Drop the oldest day partitions while the store is larger than this (bytes).
+    pub max_bytes: Option<u64>,
+    /// Indexing memory per open partition writer, in bytes (tantivy needs ≥ 15 MB per thread).
+    pub writer_memory_bytes: usize,
+    /// Indexing threads per partition writer.
+    pub writer_threads: usize,
+    /// Partition writers kept open at once (older ones are committed and closed).
+    pub max_open_writers: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            retention_days: None,
+            max_bytes: None,
+            writer_memory_bytes: 128 << 20,
+            writer_threads: std::thread::available_parallelism()
+                .map(|n| n.get().min(4))
+                .unwrap_or(1),
+            max_open_writers: 4,
+        }
+    }
+}
+
+/// The most candidates a post-filtered (inexact) query examines per partition.
+const MAX_SCAN: usize = 5_000_000;
+
+/// One day's index.
+struct Partition {
+    day: String,
+    start: Timestamp,
+    index: Index,
+    reader: IndexReader,
+}
+
+struct OpenWriter {
+    day: String,
+    writer: IndexWriter,
+    /// The highest log sequence added to this writer since its last commit.
+    dirty_seq: Option<u64>,
+}
+
+struct WriteState {
+    wal: Wal,
+    /// Open writers, least recently used first.
+    writers: Vec<OpenWriter>,
+}
+
+/// The embedded event store (see the module documentation).
+pub struct EmbeddedStore {
+    root: PathBuf,
+    config: StoreConfig,
+    fields: Fields,
+    write: Mutex<WriteState>,
+    partitions: RwLock<BTreeMap<String, Arc<Partition>>>,
+    dead_letters: DeadLetterLog,
+    pending: AtomicU64,
+    dead_letter_count: AtomicU64,
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the store under `root` and replays the write-ahead log.
+    pub fn open(root: &Path, config: StoreConfig) -> Result<EmbeddedStore> {
+        let events_dir = root.join("events");
+        std::fs::create_dir_all(&events_dir).map_err(io_err(&events_dir))?;
+        let fields = Fields::new();
+        let mut partitions = BTreeMap::new();
+        for entry in std::fs::read_dir(&events_dir).map_err(io_err(&events_dir))? {
+            let entry = entry.map_err(io_err(&events_dir))?;
+            let Some(day) = entry.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            if day_start(&day).is_some() {
+                partitions.insert(
+                    day.clone(),
+                    Arc::new(open_partition(&events_dir, &day, &fields)?),
+                );
+            }
+        }
+        let (wal, records) = Wal::open(&root.join("wal"))?;
+        let dead_letters = DeadLetterLog::open(&root.join("deadletter"))?;
+        let dead_letter_count = AtomicU64::new(dead_letters.count());
+        let store = EmbeddedStore {
+            root: root.to_owned(),
+            config,
+            fields,
+            write: Mutex::new(WriteState {
+                wal,
+                writers: Vec::new(),
+            }),
+            partitions: RwLock::new(partitions),
+            dead_letters,
+            pending: AtomicU64::new(0),
+            dead_letter_count,
+        };
+        store.replay(records)?;
+        Ok(store)
+    }
+
+    /// The directory the store lives in.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Every dead letter kept.
+    pub fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
+        self.dead_letters.read_all()
+    }
+
+    /// Re-adds logged events that their partition has not committed yet.
+    fn replay(&self, records: Vec<crate::wal::WalRecord>) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut committed: HashMap<String, u64> = HashMap::new();
+        let mut replayed = 0u64;
+        let mut state = self.lock_write();
+        for record in records {
+            for line in record
+                .payload
+                .split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+            {
+                let json: serde_json::Value =
+                    serde_json::from_slice(line).map_err(|e| StoreError::CorruptLog {
+                        path: "wal".into(),
+                        offset: record.seq,
+                        reason: format!("record {} holds an unreadable event: {e}", record.seq),
+                    })?;
+                let Some(event) = event_from_json(&json) else {
+                    continue;
+                };
+                let day = day_of(event.timestamp);
+                let done = match committed.get(&day) {
+                    Some(s) => *s,
+                    None => {
+                        let s = self.committed_seq(&day)?;
+                        committed.insert(day.clone(), s);
+                        s
+                    }
+                };
+                if record.seq > done {
+                    let doc = self.fields.document(&event, line);
+                    self.writer_for(&mut state, &day)?.add(doc, record.seq)?;
+                    replayed += 1;
+                }
+            }
+        }
+        tracing::info!(replayed, "replayed events from the write-ahead log");
+        self.commit_locked(&mut state)
+    }
+
+    /// The last log sequence a partition has committed (0 when it has none).
+    fn committed_seq(&self, day: &str) -> Result<u64> {
+        let partitions = self.partitions.read().unwrap_or_else(|e| e.into_inner());
+        let Some(p) = partitions.get(day) else {
+            return Ok(0);
+        };
+        let metas = p.index.load_metas().map_err(|e| index_err(day, e))?;
+        Ok(metas
+            .payload
+            .as_deref()
+            .and_then(|s| s.strip_prefix("wal_seq="))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0))
+    }
+
+    fn lock_write(&self) -> std::sync::MutexGuard<'_, WriteState> {
+        self.write.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The open writer of a day, opening (and, past the limit, closing another) as needed.
+    fn writer_for<'a>(&self, state: &'a mut WriteState, day: &str) -> Result<&'a mut OpenWriter> {
+        if let Some(pos) = state.writers.iter().position(|w| w.day == day) {
+            let w = state.writers.remove(pos);
+            state.writers.push(w);
+        } else {
+            if state.writers.len() >= self.config.max_open_writers.max(1) {
+                let mut oldest = state.writers.remove(0);
+                self.commit_writer(&mut oldest)?;
+            }
+            let partition = self.partition(day)?;
+            let memory =
+                self.config.writer_memory_bytes.max(15 << 20) * self.config.writer_threads.max(1);
+            let writer = partition
+                .index
+                .writer_with_num_threads(self.config.writer_threads.max(1), memory)
+                .map_err(|e| index_err(day, e))?;
+            state.writers.push(OpenWriter {
+                day: day.to_owned(),
+                writer,
+                dirty_seq: None,
+            });
+        }
+        let last = state.writers.len() - 1;
+        Ok(&mut state.writers[last])
+    }
+
+    /// The partition of a day, created if it does not exist.
+    fn partition(&self, day: &str) -> Result<Arc<Partition>> {
+        if let Some(p) = self
+            .partitions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(day)
+        {
+            return Ok(p.clone());
+        }
+        let p = Arc::new(open_partition(
+            &self.root.join("events"),
+            day,
+            &self.fields,
+        )?);
+        self.partitions
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(day.to_owned(), p.clone());
+        Ok(p)
+    }
+
+    fn commit_writer(&self, w: &mut OpenWriter) -> Result<()> {
+        let Some(seq) = w.dirty_seq else {
+            return Ok(());
+        };
+        let mut prepared = w
+            .writer
+            .prepare_commit()
+            .map_err(|e| index_err(&w.day, e))?;
+        prepared.set_payload(&format!("wal_seq={seq}"));
+        prepared.commit().map_err(|e| index_err(&w.day, e))?;
+        w.dirty_seq = None;
+        if let Some(p) = self
+            .partitions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&w.day)
+        {
+            p.reader.reload().map_err(|e| index_err(&w.day, e))?;
+        }
+        Ok(())
+    }
+
+    fn commit_locked(&self, state: &mut WriteState) -> Result<()> {
+        for w in state.writers.iter_mut() {
+            self.commit_writer(w)?;
+        }
+        state.wal.truncate_committed()?;
+        self.pending.store(0, Ordering::Relaxed);
+        self.apply_retention(state)
+    }
+
+    /// Drops partitions past the age limit, then the oldest while over the size limit.
+    fn apply_retention(&self, state: &mut WriteState) -> Result<()> {
+        let mut doomed: Vec<String> = Vec::new();
+        let days: Vec<String> = self
+            .partitions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        if let Some(keep) = self.config.retention_days {
+            let cutoff = Timestamp(Timestamp::now().0 - keep as i64 * 86_400_000_000_000);
+            let cutoff_day = day_of(cutoff);
+            doomed.extend(days.iter().filter(|d| **d < cutoff_day).cloned());
+        }
+        if let Some(max) = self.config.max_bytes {
+            let mut sizes: Vec<(String, u64)> = days
+                .iter()
+                .filter(|d| !doomed.contains(d))
+                .map(|d| (d.clone(), dir_size(&self.root.join("events").join(d))))
+                .collect();
+            let mut total: u64 = sizes.iter().map(|(_, s)| s).sum();
+            // Keep the newest partition whatever its size: it is being written.
+            while total > max && sizes.len() > 1 {
+                let (day, size) = sizes.remove(0);
+                total -= size;
+                doomed.push(day);
+            }
+        }
+        for day in doomed {
+            state.writers.retain(|w| w.day != day);
+            self.partitions
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&day);
+            let dir = self.root.join("events").join(&day);
+            std::fs::remove_dir_all(&dir).map_err(io_err(&dir))?;
+            tracing::info!(partition = %day, "retention dropped a partition");
+        }
+        Ok(())
+    }
+
+    /// Partitions that may hold events in `[from, to)`, newest first.
+    fn partitions_for(
+        &self,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+    ) -> Vec<Arc<Partition>> {
+        let partitions = self.partitions.read().unwrap_or_else(|e| e.into_inner());
+        partitions
+            .values()
+            .rev()
+            .filter(|p| {
+                let end = Timestamp(p.start.0 + 86_400_000_000_000);
+                from.is_none_or(|f| end > f) && to.is_none_or(|t| p.start <= t)
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// The compiled request: the query, the time window and the tenant filter together.
+    fn compile_request(
+        &self,
+        request: &SearchRequest,
+    ) -> Result<(Compiled, Option<Timestamp>, Option<Timestamp>)> {
+        let compiled = compile(&self.fields, &request.query)
+            .map_err(|e| StoreError::Invalid(format!("query cannot run: {e}")))?;
+        let (qlo, qhi) = request.query.time_bounds();
+        let from = max_opt(request.from, qlo);
+        let to = min_opt(request.to, qhi);
+        let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = vec![(Occur::Must, compiled.query)];
+        if request.from.is_some() || request.to.is_some() {
+            let lo = request.from.map_or(Bound::Unbounded, |t| {
+                Bound::Included(date_term(self.fields.ts, t))
+            });
+            let hi = request.to.map_or(Bound::Unbounded, |t| {
+                Bound::Excluded(date_term(self.fields.ts, t))
+            });
+            clauses.push((Occur::Must, time_range(&self.fields, lo, hi)));
+        }
+        if let Some(tenants) = &request.tenants {
+            let any_tenant: Vec<(Occur, Box<dyn TQuery>)> = tenants
+                .iter()
+                .map(|t| {
+                    (
+                        Occur::Should,
+                        Box::new(TermQuery::new(
+                            Term::from_field_text(self.fields.org, t),
+                            IndexRecordOption::Basic,
+                        )) as Box<dyn TQuery>,
+                    )
+                })
+                .collect();
+            clauses.push((Occur::Must, Box::new(BooleanQuery::new(any_tenant))));
+        }
+        Ok((
+            Compiled {
+                query: Box::new(BooleanQuery::new(clauses)),
+                exact: compiled.exact,
+            },
+            from,
+            to,
+        ))
+    }
+
+    fn load_event(
+        &self,
+        searcher: &tantivy::Searcher,
+        addr: tantivy::DocAddress,
+        day: &str,
+    ) -> Result<Event> {
+        let doc: TantivyDocument = searcher.doc(addr).map_err(|e| index_err(day, e))?;
+        let bytes = doc
+            .get_first(self.fields.doc)
+            .and_then(|v| v.as_bytes())
+            .ok_or_else(|| StoreError::Index {
+                partition: day.to_owned(),
+                message: format!("document {addr:?} has no stored event"),
+            })?;
+        let json: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| index_err(day, e))?;
+        event_from_json(&json).ok_or_else(|| StoreError::Index {
+            partition: day.to_owned(),
+            message: "stored event lacks @timestamp".into(),
+        })
+    }
+
+    /// Matching events of one partition, newest first, post-filtered when inexact.
+    /// Calls `visit` for each until it returns false. Returns the number matched.
+    fn scan_partition(
+        &self,
+        p: &Partition,
+        compiled: &Compiled,
+        request: &SearchRequest,
+        mut visit: impl FnMut(Event) -> bool,
+    ) -> Result<u64> {
+        let searcher = p.reader.searcher();
+        let candidates = searcher
+            .search(&compiled.query, &Count)
+            .map_err(|e| index_err(&p.day, e))?;
+        if candidates == 0 {
+            return Ok(0);
+        }
+        let top = TopDocs::with_limit(candidates.min(MAX_SCAN))
+            .order_by_fast_field::<DateTime>("ts", Order::Desc);
+        let hits = searcher
+            .search(&compiled.query, &top)
+            .map_err(|e| index_err(&p.day, e))?;
+        let mut matched = 0u64;
+        let mut wanted = true;
+        for (_, addr) in hits {
+            let event = self.load_event(&searcher, addr, &p.day)?;
+            if request.query.matches(&event) {
+                matched += 1;
+                if wanted {
+                    wanted = visit(event);
+                }
+            }
+        }
+        Ok(matched)
+    }
+}
+
+/// Adds documents to a writer, remembering the log sequence they came from.
+impl OpenWriter {
+    fn add(&mut self, doc: TantivyDocument, seq: u64) -> Result<()> {
+        self.writer
+            .add_document(doc)
+            .map_err(|e| index_err(&self.day, e))?;
+        self.dirty_seq = Some(self.dirty_seq.map_or(seq, |s| s.max(seq)));
+        Ok(())
+    }
+}
+
+impl EventStore for EmbeddedStore {
+    fn append(&self, events: &[Event]) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut lines: Vec<Vec<u8>> = Vec::with_capacity(events.len());
+        let mut payload = Vec::with_capacity(events.len() * 512);
+        for e in events {
+            let line = serde_json::to_vec(&event_to_json(e))
+                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            payload.extend_from_slice(&line);
+            payload.push(b'\n');
+            lines.push(line);
+        }
+        let docs: Vec<(String, TantivyDocument)> = events
+            .iter()
+            .zip(&lines)
+            .map(|(e, line)| (day_of(e.timestamp), self.fields.document(e, line)))
+            .collect();
+        let mut state = self.lock_write();
+        let seq = state.wal.append(&payload)?;
+        for (day, doc) in docs {
+            self.writer_for(&mut state, &day)?.add(doc, seq)?;
+        }
+        self.pending
+            .fetch_add(events.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn append_dead_letters(&self, letters: &[DeadLetter]) -> Result<()> {
+        self.dead_letters.append(letters)?;
+        self.dead_letter_count
+            .fetch_add(letters.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn commit(&self) -> Result<()> {
+        let mut state = self.lock_write();
+        self.commit_locked(&mut state)
+    }
+
+    fn search(&self, request: &SearchRequest) -> Result<SearchResult> {
+        let (compiled, from, to) = self.compile_request(request)?;
+        let mut result = SearchResult::default();
+        for p in self.partitions_for(from, to) {
+            let remaining = request.limit.saturating_sub(result.events.len());
+            if compiled.exact {
+                let searcher = p.reader.searcher();
+                result.total += searcher
+                    .search(&compiled.query, &Count)
+                    .map_err(|e| index_err(&p.day, e))? as u64;
+                if remaining > 0 {
+                    let top = TopDocs::with_limit(remaining)
+                        .order_by_fast_field::<DateTime>("ts", Order::Desc);
+                    for (_, addr) in searcher
+                        .search(&compiled.query, &top)
+                        .map_err(|e| index_err(&p.day, e))?
+                    {
+                        result
+                            .events
+                            .push(self.load_event(&searcher, addr, &p.day)?);
+                    }
+                }
+            } else {
+                let events = &mut result.events;
+                result.total += self.scan_partition(&p, &compiled, request, |e| {
+                    if events.len() < request.limit {
+                        events.push(e);
+                    }
+                    events.len() < request.limit
+                })?;
+            }
+        }
+        Ok(result)
+    }
+
+    fn count_by(
+        &self,
+        request: &SearchRequest,
+        field: &str,
+        top: usize,
+    ) -> Result<Vec<(String, u64)>> {
+        let (compiled, from, to) = self.compile_request(request)?;
+        let mut counts: HashMap<String, u64> = HashMap::new();
+        for p in self.partitions_for(from, to) {
+            if compiled.exact {
+                aggregate_terms(&p, &compiled, field, top, &mut counts)?;
+            } else {
+                self.scan_partition(&p, &compiled, request, |e| {
+                    for v in field_texts(&e, field) {
+                        *counts.entry(v).or_default() += 1;
+                    }
+                    true
+                })?;
+            }
+        }
+        let mut sorted: Vec<(String, u64)> = counts.into_iter().collect();
+        sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        sorted.truncate(top);
+        Ok(sorted)
+    }
+
+    fn histogram(
+        &self,
+        request: &SearchRequest,
+        interval_secs: u64,
+    ) -> Result<Vec<HistogramBucket>> {
+        if interval_secs == 0 {
+            return Err(StoreError::Invalid(
+                "histogram interval must be at least one second".into(),
+            ));
+        }
+        let (compiled, from, to) = self.compile_request(request)?;
+        let width = interval_secs as i64 * 1_000_000_000;
+        let mut buckets: BTreeMap<i64, u64> = BTreeMap::new();
+        for p in self.partitions_for(from, to) {
+            if compiled.exact {
+                let searcher = p.reader.searcher();
+                let collector = TopDocs::with_limit(MAX_SCAN)
+                    .order_by_fast_field::<DateTime>("ts", Order::Desc);
+                for (ts, _) in searcher
+                    .search(&compiled.query, &collector)
+                    .map_err(|e| index_err(&p.day, e))?
+                {
+                    if let Some(ts) = ts {
+                        *buckets
+                            .entry(ts.into_timestamp_nanos().div_euclid(width) * width)
+                            .or_default() += 1;
+                    }
+                }
+            } else {
+                self.scan_partition(&p, &compiled, request, |e| {
+                    *buckets
+                        .entry(e.timestamp.0.div_euclid(width) * width)
+                        .or_default() += 1;
+                    true
+                })?;
+            }
+        }
+        Ok(fill_gaps(buckets, width))
+    }
+
+    fn stats(&self) -> StoreStats {
+        let partitions: Vec<Arc<Partition>> = self
+            .partitions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        StoreStats {
+            events: partitions
+                .iter()
+                .map(|p| p.reader.searcher().num_docs())
+                .sum(),
+            bytes: dir_size(&self.root),
+            partitions: partitions.len(),
+            pending: self.pending.load(Ordering::Relaxed),
+            dead_letters: self.dead_letter_count.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Top terms of `field` in one partition, added to `counts`, from the fast columns
+/// (strings in `facet`, numbers in `num`; `organization.id` in `org`).
+fn aggregate_terms(
+    p: &Partition,
+    compiled: &Compiled,
+    field: &str,
+    top: usize,
+    counts: &mut HashMap<String, u64>,
+) -> Result<()> {
+    use tantivy::aggregation::agg_req::Aggregations;
+    use tantivy::aggregation::agg_result::AggregationResults;
+    use tantivy::aggregation::{AggContextParams, AggregationCollector};
+    let columns: Vec<String> = if field == haechi_event::ecs::ORGANIZATION_ID {
+        vec!["org".into()]
+    } else {
+        vec![format!("facet.{field}"), format!("num.{field}")]
+    };
+    let searcher = p.reader.searcher();
+    for column in columns {
+        let request = serde_json::json!({ "top": { "terms": { "field": column, "size": top.max(10) * 4, "min_doc_count": 1 } } });
+        let aggs: Aggregations =
+            serde_json::from_value(request).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let context = AggContextParams::new(Default::default(), p.index.tokenizers().clone());
+        let collector = AggregationCollector::from_aggs(aggs, context);
+        let result: AggregationResults = searcher
+            .search(&compiled.query, &collector)
+            .map_err(|e| index_err(&p.day, e))?;
+        let json = serde_json::to_value(result).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        for bucket in json["top"]["buckets"].as_array().into_iter().flatten() {
+            let key = match &bucket["key"] {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Number(n) => match n.as_f64() {
+                    Some(x) if x.fract() == 0.0 && x.abs() < 9e15 => format!("{}", x as i64),
+                    _ => n.to_string(),
+                },
+                other => other.to_string(),
+            };
+            *counts.entry(key).or_default() += bucket["doc_count"].as_u64().unwrap_or(0);
+        }
+    }
+    Ok(())
+}
+
+/// The values of a field as text, for counting.
+fn field_texts(event: &Event, field: &str) -> Vec<String> {
+    if field == haechi_event::ecs::ORGANIZATION_ID {
+        return vec![event.tenant.to_string()];
+    }
+    event
+        .fields
+        .iter()
+        .filter(|(n, _)| n == field)
+        .flat_map(|(_, v)| {
+            v.scalars()
+                .map(|s| s.as_text().into_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Histogram buckets from first to last, with empty buckets in between.
+fn fill_gaps(buckets: BTreeMap<i64, u64>, width: i64) -> Vec<HistogramBucket> {
+    let (Some(first), Some(last)) = (
+        buckets.keys().next().copied(),
+        buckets.keys().next_back().copied(),
+    ) else {
+        return Vec::new();
+    };
+    if (last - first) / width > 100_000 {
+        return buckets
+            .into_iter()
+            .map(|(k, count)| HistogramBucket {
+                start: Timestamp(k),
+                count,
+            })
+            .collect();
+    }
+    let mut out = Vec::new();
+    let mut t = first;
+    while t <= last {
+        out.push(HistogramBucket {
+            start: Timestamp(t),
+            count: buckets.get(&t).copied().unwrap_or(0),
+        });
+        t += width;
+    }
+    out
+}
+
+fn open_partition(events_dir: &Path, day: &str, fields: &Fields) -> Result<Partition> {
+    let dir = events_dir.join(day);
+    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+    let mmap = MmapDirectory::open(&dir).map_err(|e| index_err(day, e))?;
+    let index =
+        Index::open_or_create(mmap, fields.schema.clone()).map_err(|e| index_err(day, e))?;
+    Fields::register_tokenizers(index.tokenizers());
+    let reader = index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()
+        .map_err(|e| index_err(day, e))?;
+    let start =
+        day_start(day).ok_or_else(|| StoreError::Invalid(format!("bad partition name {day}")))?;
+    Ok(Partition {
+        day: day.to_owned(),
+        start,
+        index,
+        reader,
+    })
+}
+
+/// The partition (UTC day) of a time.
+fn day_of(t: Timestamp) -> String {
+    t.to_datetime().format("%Y-%m-%d").to_string()
+}
+
+fn day_start(day: &str) -> Option<Timestamp> {
+    let d = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?;
+    Some(Timestamp::from_datetime(&d.and_hms_opt(0, 0, 0)?.and_utc()))
+}
+
+fn index_err(partition: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Index {
+        partition: partition.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+fn max_opt(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+fn min_opt(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    }
+}

@@ -1,0 +1,134 @@
+//! # The event store
+//!
+//! An [`EventStore`] keeps events durably and answers the query language of
+//! [`haechi_query`]: searches newest-first, top-N counts by field, and histograms over
+//! time. It is the interface every backend implements; [`embedded::EmbeddedStore`] is the
+//! one `haechi serve` uses with no configuration (a data directory, no server), and a
+//! ClickHouse backend can implement the same trait by compiling [`haechi_query::Query`]
+//! to SQL.
+//!
+//! The embedded store is a write-ahead log ([`wal`]) in front of time-partitioned
+//! tantivy indexes (one per UTC day, [`embedded`]). [`EventStore::append`] returns once
+//! the batch is in the log and on disk (`fsync`), so an acknowledged event survives a
+//! crash; [`EventStore::commit`] makes appended events searchable and lets the log be
+//! trimmed. Retention drops whole partitions by age and by total size.
+//!
+//! Dead letters (records that could not be parsed) are kept beside the events in
+//! [`deadletter`], one NDJSON file per day, so that nothing is lost.
+
+pub mod deadletter;
+pub mod embedded;
+pub mod wal;
+
+use haechi_event::{DeadLetter, Event, Timestamp};
+use haechi_query::Query;
+
+/// Errors of the store. Every message names the file or partition involved.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("index error in {partition}: {message}")]
+    Index { partition: String, message: String },
+    #[error("write-ahead log {path} is corrupt at byte {offset}: {reason}")]
+    CorruptLog {
+        path: String,
+        offset: u64,
+        reason: String,
+    },
+    #[error("invalid request: {0}")]
+    Invalid(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+pub(crate) fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// What to search for.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub query: Query,
+    /// Only events at or after this time.
+    pub from: Option<Timestamp>,
+    /// Only events before this time.
+    pub to: Option<Timestamp>,
+    /// Only these institutions (`None`: all). Enforced by the store, not by callers.
+    pub tenants: Option<Vec<String>>,
+    /// At most this many events, newest first.
+    pub limit: usize,
+}
+
+impl SearchRequest {
+    pub fn new(query: Query) -> Self {
+        SearchRequest {
+            query,
+            from: None,
+            to: None,
+            tenants: None,
+            limit: 100,
+        }
+    }
+}
+
+/// The answer to a search.
+#[derive(Debug, Clone, Default)]
+pub struct SearchResult {
+    /// Matching events, newest first, at most `limit`.
+    pub events: Vec<Event>,
+    /// How many events matched in all (exact).
+    pub total: u64,
+}
+
+/// One bucket of a histogram.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HistogramBucket {
+    pub start: Timestamp,
+    pub count: u64,
+}
+
+/// Sizes and counts for `/metrics` and `haechi status`.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct StoreStats {
+    /// Events searchable now.
+    pub events: u64,
+    /// Bytes on disk: partitions, log and dead letters.
+    pub bytes: u64,
+    pub partitions: usize,
+    /// Events appended but not yet committed (in the log only).
+    pub pending: u64,
+    pub dead_letters: u64,
+}
+
+/// The interface of every event store backend.
+pub trait EventStore: Send + Sync {
+    /// Stores a batch durably. When this returns `Ok`, the events survive a crash.
+    fn append(&self, events: &[Event]) -> Result<()>;
+    /// Stores dead letters durably.
+    fn append_dead_letters(&self, letters: &[DeadLetter]) -> Result<()>;
+    /// Makes everything appended so far searchable.
+    fn commit(&self) -> Result<()>;
+    /// Events matching the request, newest first.
+    fn search(&self, request: &SearchRequest) -> Result<SearchResult>;
+    /// The `top` most frequent values of `field` among matching events, with counts.
+    fn count_by(
+        &self,
+        request: &SearchRequest,
+        field: &str,
+        top: usize,
+    ) -> Result<Vec<(String, u64)>>;
+    /// Matching events counted per time bucket of `interval_secs`.
+    fn histogram(
+        &self,
+        request: &SearchRequest,
+        interval_secs: u64,
+    ) -> Result<Vec<HistogramBucket>>;
+    fn stats(&self) -> StoreStats;
+}
