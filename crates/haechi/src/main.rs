@@ -1,1 +1,64 @@
-fn main() {}
+//! # haechi — the binary
+//!
+//! Command line, configuration and wiring. The logic lives in the crates: `haechi-ingest`
+//! (sources, parsers), `haechi-store` (the event store), `haechi-query` (the query
+//! language), `haechi-server` (HTTP). Each command is one module under `commands/`.
+
+mod commands;
+mod config;
+mod pipeline;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Haechi: a security control center in one binary.
+#[derive(Parser)]
+#[command(name = "haechi", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the control center: syslog listeners (UDP/TCP/TLS), HTTP ingest, the store.
+    Serve(commands::serve::ServeArgs),
+    /// Parse, normalize and store log files (syslog, CEF, LEEF, JSON, Suricata, Zeek, EVTX, access logs, key=value).
+    Ingest(commands::ingest::IngestArgs),
+    /// Search stored events with the query language; count by field; histogram over time.
+    Search(commands::search::SearchArgs),
+    /// Show the records that could not be parsed, with the reason.
+    Deadletter(commands::deadletter::DeadletterArgs),
+    /// Measure parse and store throughput on the real sample data.
+    Bench(commands::bench::BenchArgs),
+}
+
+/// The data directory option every command shares.
+#[derive(clap::Args, Clone)]
+pub struct DataDirArg {
+    /// Where Haechi keeps its data (default: `data_dir` of the configuration, else ./haechi-data).
+    #[arg(long, env = "HAECHI_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("HAECHI_LOG").unwrap_or_else(|_| "info,tantivy=warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(a) => commands::serve::run(a),
+        Command::Ingest(a) => commands::ingest::run(a),
+        Command::Search(a) => commands::search::run(a),
+        Command::Deadletter(a) => commands::deadletter::run(a),
+        Command::Bench(a) => commands::bench::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! `haechi bench`: throughput of parse+normalize per format, and of parse+normalize+store,
+//! on the real sample data (`../shared/data`), repeated to a target volume.
+//!
+//! Figures are events/s and MB/s of input, single-threaded for parsing (so per core),
+//! and peak resident memory. Timings belong here, never in tests.
+
+use haechi_event::Batch;
+use haechi_ingest::reader::{Limits, read_file};
+use haechi_ingest::{Format, ParseContext, new_parser};
+use haechi_store::EventStore;
+use haechi_store::embedded::{EmbeddedStore, StoreConfig};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// The sample data directory.
+    #[arg(long, default_value = "../shared/data")]
+    pub data: PathBuf,
+    /// Megabytes of input per format (samples are repeated to reach it).
+    #[arg(long, default_value_t = 64)]
+    pub megabytes: usize,
+    /// Also measure parse+normalize+store with this many events (0: skip).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub store_events: usize,
+    /// Print results as JSON lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The real sample file of each line format.
+fn samples(data: &Path) -> Vec<(Format, PathBuf)> {
+    vec![
+        (Format::Syslog, data.join("logs/loghub/Linux_2k.log")),
+        (Format::Syslog, data.join("logs/loghub/OpenSSH_2k.log")),
+        (Format::Clf, data.join("logs/access_logs/elastic_examples_apache_access_2015.log")),
+        (Format::Suricata, data.join("logs/suricata/zeus_analysis_eve.json")),
+        (Format::Json, data.join("logs/suricata/mssis_eve.json")),
+        (Format::Zeek, data.join("logs/zeek/soc-zeek-lab/dns.log")),
+        (Format::Cef, PathBuf::from("<generated from the CEF specification examples>")),
+        (Format::Leef, PathBuf::from("<generated from the LEEF specification examples>")),
+        (Format::Kv, PathBuf::from("<generated from Fortinet's documented traffic log>")),
+    ]
+}
+
+/// Spec-derived lines for formats without public samples (varied so de-duplication and
+/// caches see realistic input).
+fn generated(format: Format, i: usize) -> String {
+    match format {
+        Format::Cef => format!(
+            "CEF:0|Security|threatmanager|1.0|100|worm successfully stopped|10|src=10.0.{}.{} dst=2.1.2.2 spt={} dpt=443 proto=TCP act=blocked suser=user{} msg=Detected a threat. No action needed cs1Label=Policy cs1=Default rt=Sep 29 2024 08:26:10",
+            i % 250,
+            i % 200,
+            1024 + i % 60000,
+            i % 97
+        ),
+        Format::Leef => format!(
+            "LEEF:2.0|Lancope|StealthWatch|1.0|41|^|src=10.0.{}.{}^dst=10.0.0.5^sev=5^cat=anomaly^srcPort={}^dstPort=80^usrName=joe{}^proto=TCP",
+            i % 250,
+            i % 200,
+            1024 + i % 60000,
+            i % 97
+        ),
+        _ => format!(
+            "date=2024-05-10 time=11:37:{:02} devname=\"FG100E\" devid=\"FG100E4Q17000000\" logid=\"0000000013\" type=\"traffic\" subtype=\"forward\" level=\"notice\" vd=\"root\" eventtime=1557509867 srcip=10.1.{}.{} srcport={} srcintf=\"port2\" dstip=172.16.200.{} dstport=443 dstintf=\"port1\" sessionid={} proto=6 action=\"close\" policyid=1 service=\"HTTPS\" sentbyte=1150 rcvdbyte=7039",
+            i % 60,
+            i % 250,
+            i % 200,
+            1024 + i % 60000,
+            i % 250,
+            i
+        ),
+    }
+}
+
+/// Lines of a sample, repeated until `target` bytes.
+fn corpus(format: Format, path: &Path, target: usize) -> anyhow::Result<Vec<String>> {
+    let base: Vec<String> = if path.exists() {
+        std::fs::read_to_string(path)?.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned).collect()
+    } else {
+        (0..5000).map(|i| generated(format, i)).collect()
+    };
+    if base.is_empty() {
+        anyhow::bail!("{} has no lines", path.display());
+    }
+    let mut out = Vec::new();
+    let mut bytes = 0;
+    while bytes < target {
+        for l in &base {
+            bytes += l.len() + 1;
+            out.push(l.clone());
+        }
+    }
+    Ok(out)
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let ctx = ParseContext::new("bench");
+    for (format, path) in samples(&args.data) {
+        let lines = corpus(format, &path, args.megabytes << 20)?;
+        let bytes: usize = lines.iter().map(|l| l.len() + 1).sum();
+        let mut parser = new_parser(format);
+        let started = Instant::now();
+        let (mut ok, mut bad) = (0u64, 0u64);
+        for l in &lines {
+            match parser.parse(l, &ctx) {
+                Ok(Some(e)) => {
+                    ok += 1;
+                    std::hint::black_box(e);
+                }
+                Ok(None) => {}
+                Err(_) => bad += 1,
+            }
+        }
+        let secs = started.elapsed().as_secs_f64();
+        report(&args, "parse+normalize", format.name(), &path, ok, bad, bytes, secs);
+    }
+    if args.store_events > 0 {
+        bench_store(&args, &ctx)?;
+    }
+    eprintln!("peak memory: {} MiB", peak_rss_kib() / 1024);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// parse+normalize+store of the Apache access log and the Linux syslog sample, through
+/// the same reader `haechi ingest` uses, into a fresh embedded store (with its log).
+fn bench_store(args: &BenchArgs, ctx: &ParseContext) -> anyhow::Result<()> {
+    let dir = tempfile_dir()?;
+    let sample = args.data.join("logs/access_logs/elastic_examples_apache_access_2015.log");
+    let lines = corpus(Format::Clf, &sample, 0)?;
+    let per_file = lines.len();
+    let file = dir.join("input.log");
+    {
+        use std::io::Write;
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
+        let mut written = 0;
+        // Vary the lines so that de-duplication keeps them all.
+        while written < args.store_events {
+            for (i, l) in lines.iter().enumerate() {
+                writeln!(w, "{l} r{}", written + i)?;
+            }
+            written += per_file;
+        }
+    }
+    let store = EmbeddedStore::open(&dir.join("store"), StoreConfig::default())?;
+    let bytes = std::fs::metadata(&file)?.len() as usize;
+    let started = Instant::now();
+    let stats = read_file(&file, Format::Clf, ctx, None, Limits { batch_size: 8192, ..Limits::default() }, true, &mut |b: Batch| {
+        store.append(&b.events).map_err(|e| e.to_string())
+    })?;
+    store.commit()?;
+    let secs = started.elapsed().as_secs_f64();
+    report(args, "parse+normalize+store", "clf", &sample, stats.events, stats.dead_letters, bytes, secs);
+    let query = haechi_query::parse("source.ip:83.149.9.216")?;
+    let started = Instant::now();
+    let r = store.search(&haechi_store::SearchRequest::new(query))?;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if args.json {
+        println!("{}", serde_json::json!({"bench": "search-one-ip", "stored": stats.events, "matches": r.total, "ms": ms}));
+    } else {
+        println!("search source.ip over {} stored events: {} matches in {ms:.1} ms", stats.events, r.total);
+    }
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn report(args: &BenchArgs, stage: &str, format: &str, path: &Path, ok: u64, bad: u64, bytes: usize, secs: f64) {
+    let eps = ok as f64 / secs;
+    let mbs = bytes as f64 / secs / (1 << 20) as f64;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({"bench": stage, "format": format, "sample": path.file_name().map(|n| n.to_string_lossy().into_owned()), "events": ok, "errors": bad, "seconds": secs, "events_per_s": eps, "mb_per_s": mbs})
+        );
+    } else {
+        println!("{stage:<22} {format:<9} {eps:>12.0} events/s {mbs:>8.1} MB/s  ({ok} events, {bad} errors, {})", path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    }
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("haechi-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`), in KiB.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0)
+}

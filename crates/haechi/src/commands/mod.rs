@@ -1,0 +1,26 @@
+//! One module per command.
+
+pub mod bench;
+pub mod deadletter;
+pub mod ingest;
+pub mod search;
+pub mod serve;
+
+use crate::config::Config;
+use haechi_store::embedded::EmbeddedStore;
+use std::path::{Path, PathBuf};
+
+/// Loads the configuration and applies a `--data-dir` override.
+pub fn load_config(config: Option<&Path>, data_dir: Option<PathBuf>) -> anyhow::Result<Config> {
+    let mut c = Config::load(config)?;
+    if let Some(d) = data_dir {
+        c.data_dir = d;
+    }
+    Ok(c)
+}
+
+/// Opens the embedded store of a configuration.
+pub fn open_store(config: &Config) -> anyhow::Result<EmbeddedStore> {
+    let dir = config.store_dir();
+    EmbeddedStore::open(&dir, config.store.clone()).map_err(|e| anyhow::anyhow!("cannot open the store in {}: {e}", dir.display()))
+}

@@ -1,0 +1,162 @@
+//! `haechi serve`: the control center's long-running process.
+
+use super::{load_config, open_store};
+use crate::DataDirArg;
+use crate::pipeline::{Pipeline, TenantResolver, start_workers};
+use anyhow::Context;
+use haechi_ingest::dedup::SharedDeduplicator;
+use haechi_ingest::listen::{ListenContext, start};
+use haechi_ingest::metrics::Metrics;
+use haechi_ingest::reader::Limits;
+use haechi_server::{ApiToken, AppState};
+use haechi_store::EventStore;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// A configuration file (TOML; see README, "Configuration").
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub data_dir: DataDirArg,
+    /// The HTTP listener address (overrides `http.listen`).
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut config = load_config(args.config.as_deref(), args.data_dir.data_dir.clone())?;
+    if let Some(l) = args.listen {
+        config.http.listen = l;
+    }
+    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    if config.http.tokens.is_empty() {
+        config.http.tokens.push(ApiToken { token: load_or_create_token(&config.data_dir)?, tenant: None });
+    }
+    let store: Arc<dyn EventStore> = Arc::new(open_store(&config)?);
+    let metrics = Arc::new(Metrics::new());
+    let limits = Limits { max_record_bytes: config.pipeline.max_record_bytes, batch_size: 4096 };
+    let pipeline = Arc::new(Pipeline {
+        store: store.clone(),
+        metrics: metrics.clone(),
+        tenants: TenantResolver::new(&config)?,
+        dedup: SharedDeduplicator::new(config.pipeline.dedup_window),
+        limits,
+        timezone: config.timezone()?,
+        year: config.parse.year,
+        keep_original: config.parse.keep_original,
+        json_mapping: Arc::new(config.parse.json.clone()),
+    });
+    let (sender, receiver) = tokio::sync::mpsc::channel(config.pipeline.queue_depth.max(1));
+    let workers = start_workers(pipeline, receiver, config.pipeline.workers);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let shutdown = CancellationToken::new();
+    let served = runtime.block_on(serve(&config, sender, metrics, store.clone(), limits, shutdown.clone()));
+    // Every sender is gone once the listeners and the HTTP server stopped: the workers
+    // drain what was accepted, then the final commit makes it searchable.
+    drop(runtime);
+    for w in workers {
+        let _ = w.join();
+    }
+    store.commit().context("final commit")?;
+    let stats = store.stats();
+    eprintln!("haechi stopped: {} events stored, {} dead letters", stats.events, stats.dead_letters);
+    served.map(|_| ExitCode::SUCCESS)
+}
+
+async fn serve(
+    config: &crate::config::Config,
+    sender: tokio::sync::mpsc::Sender<haechi_ingest::listen::Delivery>,
+    metrics: Arc<Metrics>,
+    store: Arc<dyn EventStore>,
+    limits: Limits,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let ctx = ListenContext {
+        sender: sender.clone(),
+        metrics: metrics.clone(),
+        limits,
+        connections: Arc::new(tokio::sync::Semaphore::new(config.pipeline.max_connections)),
+        shutdown: shutdown.clone(),
+    };
+    for l in &config.listeners {
+        let addr = start(l.clone(), ctx.clone()).await?;
+        println!("listening {} {:?} {addr}", l.name, l.protocol);
+    }
+    drop(ctx);
+    let state = AppState {
+        submit: sender,
+        metrics,
+        store: store.clone(),
+        tokens: Arc::new(config.http.tokens.clone()),
+        max_body_bytes: config.http.max_body_bytes,
+        max_lines: config.http.max_lines,
+    };
+    let listener = tokio::net::TcpListener::bind(config.http.listen).await.with_context(|| format!("cannot bind the HTTP listener {}", config.http.listen))?;
+    println!("listening http {}", listener.local_addr()?);
+    println!("data directory {}", config.data_dir.display());
+    let commit_loop = tokio::spawn(commit_periodically(store, Duration::from_millis(config.pipeline.commit_interval_ms.max(10)), shutdown.clone()));
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: no new connections; storing what was accepted");
+        stop.cancel();
+    });
+    let app = haechi_server::router(state);
+    axum::serve(listener, app.into_make_service()).with_graceful_shutdown(shutdown.clone().cancelled_owned()).await?;
+    let _ = commit_loop.await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+async fn commit_periodically(store: Arc<dyn EventStore>, every: Duration, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let s = store.clone();
+        if s.stats().pending == 0 {
+            continue;
+        }
+        match tokio::task::spawn_blocking(move || s.commit()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "commit failed"),
+            Err(e) => tracing::error!(error = %e, "commit task failed"),
+        }
+    }
+}
+
+/// The generated ingest token, created at first start (owner-readable only).
+fn load_or_create_token(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join("api-token");
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        return Ok(t.trim().to_owned());
+    }
+    let mut bytes = [0u8; 24];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
+        .context("cannot read /dev/urandom for a token")?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).with_context(|| format!("cannot write {}", path.display()))?;
+    std::io::Write::write_all(&mut f, token.as_bytes())?;
+    eprintln!("generated an API token for POST /api/ingest and /metrics; it is in {}", path.display());
+    Ok(token)
+}

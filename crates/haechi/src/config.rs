@@ -1,0 +1,261 @@
+//! The configuration file (TOML). Every key has a default, so `haechi serve` runs with
+//! none; `haechi serve --config FILE` reads one. Unknown keys are errors, so a typo never
+//! goes unnoticed.
+
+use anyhow::{Context, bail};
+use haechi_ingest::listen::{ListenerConfig, Protocol};
+use haechi_server::ApiToken;
+use haechi_store::embedded::StoreConfig;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where events, the log, dead letters and state live.
+    pub data_dir: PathBuf,
+    pub http: HttpConfig,
+    /// Syslog listeners. Default: UDP and TCP on 127.0.0.1:5514.
+    pub listeners: Vec<ListenerConfig>,
+    pub tenants: TenantConfig,
+    pub parse: ParseConfig,
+    pub pipeline: PipelineConfig,
+    pub store: StoreConfig,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// The HTTP listener (ingest, health, metrics; later the API and the console).
+    pub listen: SocketAddr,
+    /// Bearer tokens for `POST /api/ingest` and `/metrics`. When empty, one is generated
+    /// at first start and kept in `<data_dir>/api-token` (readable by the owner only).
+    pub tokens: Vec<ApiToken>,
+    /// The largest request body, before and after gzip decompression (bytes).
+    pub max_body_bytes: usize,
+    /// The most lines one request may carry.
+    pub max_lines: usize,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TenantConfig {
+    /// The tenant of records that no listener, token or mapping assigns.
+    pub default: String,
+    /// Senders by address: `{ cidr = "10.1.0.0/16", tenant = "seoul" }`.
+    pub by_address: Vec<AddressTenant>,
+    /// Senders by the hostname in their syslog header: `{ "fw-busan-01" = "busan" }`.
+    pub by_hostname: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddressTenant {
+    pub cidr: String,
+    pub tenant: String,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ParseConfig {
+    /// The time zone of time stamps that carry no offset (RFC 3164 syslog, …): an IANA
+    /// name such as `Asia/Seoul`, or `UTC`.
+    pub timezone: String,
+    /// The year of RFC 3164 stamps (which have none); default: inferred from the
+    /// receive time.
+    pub year: Option<i32>,
+    /// Keep each line as `event.original` for syslog, CEF, LEEF, key=value and access logs.
+    pub keep_original: bool,
+    /// How generic JSON lines map to ECS.
+    pub json: haechi_ingest::JsonMapping,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// Deliveries that may wait between the listeners and the parsers.
+    pub queue_depth: usize,
+    /// Parser threads.
+    pub workers: usize,
+    /// How often appended events are made searchable (milliseconds).
+    pub commit_interval_ms: u64,
+    /// How many recent records are remembered to drop duplicates (0: off).
+    pub dedup_window: usize,
+    /// The longest record (line, frame, datagram) accepted, in bytes.
+    pub max_record_bytes: usize,
+    /// The most TCP/TLS syslog connections open at once.
+    pub max_connections: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("haechi-data"),
+            http: HttpConfig::default(),
+            listeners: vec![
+                ListenerConfig {
+                    name: "syslog-udp".into(),
+                    protocol: Protocol::Udp,
+                    address: "127.0.0.1:5514".parse().unwrap_or_else(|_| unreachable!()),
+                    tenant: None,
+                    format: "syslog".into(),
+                    tls_cert: None,
+                    tls_key: None,
+                },
+                ListenerConfig {
+                    name: "syslog-tcp".into(),
+                    protocol: Protocol::Tcp,
+                    address: "127.0.0.1:5514".parse().unwrap_or_else(|_| unreachable!()),
+                    tenant: None,
+                    format: "syslog".into(),
+                    tls_cert: None,
+                    tls_key: None,
+                },
+            ],
+            tenants: TenantConfig::default(),
+            parse: ParseConfig::default(),
+            pipeline: PipelineConfig::default(),
+            store: StoreConfig::default(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: "127.0.0.1:8080".parse().unwrap_or_else(|_| unreachable!()),
+            tokens: Vec::new(),
+            max_body_bytes: 64 << 20,
+            max_lines: 200_000,
+        }
+    }
+}
+
+impl Default for TenantConfig {
+    fn default() -> Self {
+        TenantConfig { default: "default".into(), by_address: Vec::new(), by_hostname: Default::default() }
+    }
+}
+
+impl Default for ParseConfig {
+    fn default() -> Self {
+        ParseConfig { timezone: "UTC".into(), year: None, keep_original: true, json: Default::default() }
+    }
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            queue_depth: 1024,
+            workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            commit_interval_ms: 1000,
+            dedup_window: 1_000_000,
+            max_record_bytes: 1 << 20,
+            max_connections: 1024,
+        }
+    }
+}
+
+impl Config {
+    /// Reads a configuration file, or the defaults when `path` is `None`.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
+        let config: Config = match path {
+            None => Config::default(),
+            Some(p) => {
+                let text = std::fs::read_to_string(p).with_context(|| format!("cannot read the configuration {}", p.display()))?;
+                toml::from_str(&text).with_context(|| format!("configuration {} is invalid", p.display()))?
+            }
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        self.timezone()?;
+        for t in std::iter::once(&self.tenants.default)
+            .chain(self.tenants.by_address.iter().map(|a| &a.tenant))
+            .chain(self.tenants.by_hostname.values())
+            .chain(self.listeners.iter().filter_map(|l| l.tenant.as_ref()))
+            .chain(self.http.tokens.iter().filter_map(|t| t.tenant.as_ref()))
+        {
+            if !haechi_server::valid_tenant(t) {
+                bail!("tenant id '{t}' is invalid: use 1-64 characters of a-z, 0-9, '-', '_', '.'");
+            }
+        }
+        for a in &self.tenants.by_address {
+            parse_cidr(&a.cidr).with_context(|| format!("tenants.by_address: '{}' is not a CIDR range", a.cidr))?;
+        }
+        if self.http.tokens.iter().any(|t| t.token.len() < 16) {
+            bail!("http.tokens: every token must be at least 16 characters");
+        }
+        Ok(())
+    }
+
+    pub fn timezone(&self) -> anyhow::Result<chrono_tz::Tz> {
+        self.parse.timezone.parse().map_err(|_| anyhow::anyhow!("parse.timezone '{}' is not an IANA time zone name", self.parse.timezone))
+    }
+
+    pub fn store_dir(&self) -> PathBuf {
+        self.data_dir.join("store")
+    }
+}
+
+/// Parses `10.0.0.0/8` (or a single address) into network and prefix length.
+pub fn parse_cidr(text: &str) -> anyhow::Result<(IpAddr, u8)> {
+    let (addr, len) = match text.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (text, None),
+    };
+    let ip: IpAddr = addr.trim().parse()?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let prefix = match len {
+        Some(l) => l.trim().parse::<u8>()?,
+        None => max,
+    };
+    if prefix > max {
+        bail!("prefix /{prefix} is longer than {max}");
+    }
+    Ok((ip, prefix))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_example_configuration_parses() {
+        let text = r#"
+            data_dir = "/var/lib/haechi"
+            [http]
+            listen = "0.0.0.0:8443"
+            tokens = [{ token = "0123456789abcdef0123", tenant = "seoul" }]
+            [[listeners]]
+            name = "fw"
+            protocol = "tls"
+            address = "0.0.0.0:6514"
+            tls_cert = "cert.pem"
+            tls_key = "key.pem"
+            [tenants]
+            default = "unassigned"
+            by_address = [{ cidr = "10.1.0.0/16", tenant = "seoul" }]
+            by_hostname = { "fw-busan-01" = "busan" }
+            [parse]
+            timezone = "Asia/Seoul"
+            [store]
+            retention_days = 90
+        "#;
+        let c: Config = toml::from_str(text).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.listeners[0].protocol, Protocol::Tls);
+        assert_eq!(c.store.retention_days, Some(90));
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_refused() {
+        assert!(toml::from_str::<Config>("data_dri = \"x\"").is_err());
+        let c: Config = toml::from_str("[parse]\ntimezone = \"Mars/Olympus\"").unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("Mars/Olympus"));
+        let c: Config = toml::from_str("[tenants]\ndefault = \"Seoul City\"").unwrap();
+        assert!(c.validate().is_err());
+    }
+}

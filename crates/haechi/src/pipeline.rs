@@ -1,0 +1,160 @@
+//! The live pipeline of `haechi serve`: deliveries from the listeners and the HTTP
+//! endpoint are de-duplicated, parsed, tagged with their tenant, and appended to the
+//! store by a pool of worker threads; a commit loop makes them searchable.
+
+use crate::config::{Config, parse_cidr};
+use haechi_event::{Event, ecs};
+use haechi_ingest::dedup::SharedDeduplicator;
+use haechi_ingest::listen::Delivery;
+use haechi_ingest::metrics::{Metrics, SourceFormat};
+use haechi_ingest::reader::{Limits, ReadStats, parse_records};
+use haechi_ingest::{JsonMapping, ParseContext};
+use haechi_store::EventStore;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+
+/// Decides the tenant of records whose listener or token does not fix one.
+pub struct TenantResolver {
+    default: Arc<str>,
+    by_address: Vec<(IpAddr, u8, Arc<str>)>,
+    by_hostname: BTreeMap<String, Arc<str>>,
+}
+
+impl TenantResolver {
+    pub fn new(config: &Config) -> anyhow::Result<Self> {
+        let mut by_address = Vec::new();
+        for a in &config.tenants.by_address {
+            let (ip, prefix) = parse_cidr(&a.cidr)?;
+            by_address.push((ip, prefix, Arc::from(a.tenant.as_str())));
+        }
+        // Most specific first.
+        by_address.sort_by(|a, b| b.1.cmp(&a.1));
+        Ok(TenantResolver {
+            default: Arc::from(config.tenants.default.as_str()),
+            by_address,
+            by_hostname: config.tenants.by_hostname.iter().map(|(h, t)| (h.to_ascii_lowercase(), Arc::from(t.as_str()))).collect(),
+        })
+    }
+
+    /// The tenant of a sender by its address, if a mapping covers it.
+    pub fn by_peer(&self, ip: IpAddr) -> Option<Arc<str>> {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        self.by_address.iter().find(|(net, prefix, _)| haechi_query_in_cidr(ip, *net, *prefix)).map(|(_, _, t)| t.clone())
+    }
+
+    /// Re-tags events by the hostname in their header where the mapping names it.
+    pub fn retag_by_hostname(&self, events: &mut [Event]) {
+        if self.by_hostname.is_empty() {
+            return;
+        }
+        for e in events {
+            let host = e.get_str(ecs::HOST_HOSTNAME).or_else(|| e.get_str(ecs::HOST_NAME)).or_else(|| e.get_str(ecs::OBSERVER_HOSTNAME));
+            if let Some(t) = host.and_then(|h| self.by_hostname.get(&h.to_ascii_lowercase())) {
+                e.tenant = t.clone();
+            }
+        }
+    }
+
+    pub fn default_tenant(&self) -> Arc<str> {
+        self.default.clone()
+    }
+}
+
+fn haechi_query_in_cidr(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
+            u32::from(a) & mask == u32::from(n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let mask = if prefix == 0 { 0 } else { u128::MAX << (128 - prefix) };
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        _ => false,
+    }
+}
+
+/// What the workers share.
+pub struct Pipeline {
+    pub store: Arc<dyn EventStore>,
+    pub metrics: Arc<Metrics>,
+    pub tenants: TenantResolver,
+    pub dedup: SharedDeduplicator,
+    pub limits: Limits,
+    pub timezone: chrono_tz::Tz,
+    pub year: Option<i32>,
+    pub keep_original: bool,
+    pub json_mapping: Arc<JsonMapping>,
+}
+
+impl Pipeline {
+    /// Processes one delivery: de-duplicate, parse, tag, store, count, acknowledge.
+    pub fn process(&self, delivery: Delivery) {
+        let Delivery { listener, peer, tenant, format, records, received, ack } = delivery;
+        let fixed = tenant.clone().or_else(|| peer.and_then(|p| self.tenants.by_peer(p.ip())));
+        let tenant = fixed.clone().unwrap_or_else(|| self.tenants.default_tenant());
+        let label = Metrics::source(&listener);
+        let ctx = ParseContext {
+            tenant: tenant.clone(),
+            received,
+            year: self.year,
+            timezone: self.timezone,
+            json_mapping: self.json_mapping.clone(),
+        };
+        let source = match peer {
+            Some(p) => format!("{listener} {p}"),
+            None => listener.to_string(),
+        };
+        let (mut batch, stats) = parse_records(records.iter().map(Vec::as_slice), format, &ctx, source, Some(&self.dedup), self.limits, self.keep_original);
+        if fixed.is_none() {
+            self.tenants.retag_by_hostname(&mut batch.events);
+        }
+        let result = self.store.append(&batch.events).and_then(|_| self.store.append_dead_letters(&batch.dead_letters));
+        match &result {
+            Ok(()) => self.count(&listener, &stats, &label),
+            Err(e) => tracing::error!(listener = %listener, error = %e, "storing a batch failed"),
+        }
+        if let Some(ack) = ack {
+            let _ = ack.send(result.map(|_| stats).map_err(|e| e.to_string()));
+        }
+    }
+
+    fn count(&self, listener: &str, stats: &ReadStats, label: &haechi_ingest::metrics::SourceLabel) {
+        for (format, n) in &stats.by_format {
+            self.metrics.events_stored.get_or_create(&SourceFormat { source: listener.to_owned(), format: format.clone() }).inc_by(*n);
+        }
+        if stats.dead_letters > 0 {
+            self.metrics.dead_letters.get_or_create(label).inc_by(stats.dead_letters);
+        }
+        if stats.duplicates > 0 {
+            self.metrics.duplicates.get_or_create(label).inc_by(stats.duplicates);
+        }
+    }
+}
+
+/// Starts `n` worker threads that drain `receiver` until every sender is gone.
+pub fn start_workers(pipeline: Arc<Pipeline>, receiver: mpsc::Receiver<Delivery>, n: usize) -> Vec<std::thread::JoinHandle<()>> {
+    let receiver = Arc::new(Mutex::new(receiver));
+    (0..n.max(1))
+        .map(|i| {
+            let (pipeline, receiver) = (pipeline.clone(), receiver.clone());
+            std::thread::Builder::new()
+                .name(format!("pipeline-{i}"))
+                .spawn(move || {
+                    loop {
+                        let next = receiver.lock().unwrap_or_else(|e| e.into_inner()).blocking_recv();
+                        match next {
+                            Some(d) => pipeline.process(d),
+                            None => return,
+                        }
+                    }
+                })
+                .unwrap_or_else(|e| panic!("cannot start a pipeline thread: {e}"))
+        })
+        .collect()
+}

@@ -1,0 +1,99 @@
+//! Format names, as the command line and the configuration spell them.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A record format Haechi reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Format {
+    /// Guess per file / per record (see [`crate::detect`]).
+    Auto,
+    /// Syslog, RFC 3164 (BSD) or RFC 5424, with or without `<PRI>`; CEF, LEEF and
+    /// key=value payloads inside are parsed as such.
+    Syslog,
+    /// ArcSight Common Event Format.
+    Cef,
+    /// IBM QRadar Log Event Extended Format, 1.0 and 2.0.
+    Leef,
+    /// JSON lines, mapped to ECS by a configurable [`crate::JsonMapping`].
+    Json,
+    /// Suricata EVE JSON.
+    Suricata,
+    /// Zeek logs, TSV with `#fields` headers or JSON.
+    Zeek,
+    /// Windows XML event log files.
+    Evtx,
+    /// Apache / nginx access logs, common and combined.
+    Clf,
+    /// key=value logs (FortiGate style, quoted values).
+    Kv,
+    /// A line kept as it is, as `message` (what `auto` falls back to).
+    Raw,
+}
+
+impl Format {
+    /// Every concrete format, for listings and help texts.
+    pub const ALL: &'static [Format] = &[
+        Format::Syslog,
+        Format::Cef,
+        Format::Leef,
+        Format::Json,
+        Format::Suricata,
+        Format::Zeek,
+        Format::Evtx,
+        Format::Clf,
+        Format::Kv,
+        Format::Raw,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Auto => "auto",
+            Format::Syslog => "syslog",
+            Format::Cef => "cef",
+            Format::Leef => "leef",
+            Format::Json => "json",
+            Format::Suricata => "suricata",
+            Format::Zeek => "zeek",
+            Format::Evtx => "evtx",
+            Format::Clf => "clf",
+            Format::Kv => "kv",
+            Format::Raw => "raw",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A format name that Haechi does not know.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "unknown format '{0}': expected one of auto, syslog, cef, leef, json, suricata, zeek, evtx, clf, kv, raw"
+)]
+pub struct UnknownFormat(pub String);
+
+impl FromStr for Format {
+    type Err = UnknownFormat;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let lower = s.to_ascii_lowercase();
+        if lower == "auto" {
+            return Ok(Format::Auto);
+        }
+        Format::ALL
+            .iter()
+            .copied()
+            .find(|f| f.name() == lower)
+            .or(match lower.as_str() {
+                "eve" => Some(Format::Suricata),
+                "apache" | "nginx" | "access" | "combined" | "common" => Some(Format::Clf),
+                "ndjson" | "jsonl" => Some(Format::Json),
+                "fortigate" | "keyvalue" => Some(Format::Kv),
+                _ => None,
+            })
+            .ok_or(UnknownFormat(s.to_owned()))
+    }
+}

@@ -1,0 +1,139 @@
+//! Collection metrics in the Prometheus text format (`/metrics`): events in and stored per
+//! source and format, dead letters, duplicates, UDP drops, queue depth, connections.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+/// Labels: which source (listener or `file`) and which format.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceFormat {
+    pub source: String,
+    pub format: String,
+}
+
+/// Labels: which source.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabel {
+    pub source: String,
+}
+
+/// Every collection metric, registered once.
+pub struct Metrics {
+    registry: Registry,
+    /// Records received, before parsing.
+    pub records_received: Family<SourceLabel, Counter>,
+    /// Events parsed and stored.
+    pub events_stored: Family<SourceFormat, Counter>,
+    pub dead_letters: Family<SourceLabel, Counter>,
+    pub duplicates: Family<SourceLabel, Counter>,
+    /// UDP datagrams dropped because the pipeline was full.
+    pub udp_dropped: Family<SourceLabel, Counter>,
+    /// Records refused for exceeding a size limit (also dead-lettered).
+    pub oversized: Family<SourceLabel, Counter>,
+    /// Deliveries waiting in the pipeline queue.
+    pub queue_depth: Gauge,
+    /// Open TCP/TLS syslog connections.
+    pub connections: Gauge,
+    /// Store: searchable events, bytes on disk, events not yet committed.
+    pub store_events: Gauge,
+    pub store_bytes: Gauge,
+    pub store_pending: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("haechi");
+        let m = Metrics {
+            registry: Registry::default(),
+            records_received: Family::default(),
+            events_stored: Family::default(),
+            dead_letters: Family::default(),
+            duplicates: Family::default(),
+            udp_dropped: Family::default(),
+            oversized: Family::default(),
+            queue_depth: Gauge::default(),
+            connections: Gauge::default(),
+            store_events: Gauge::default(),
+            store_bytes: Gauge::default(),
+            store_pending: Gauge::default(),
+        };
+        registry.register(
+            "records_received",
+            "Records received, before parsing",
+            m.records_received.clone(),
+        );
+        registry.register(
+            "events_stored",
+            "Events parsed, normalized and stored",
+            m.events_stored.clone(),
+        );
+        registry.register(
+            "dead_letters",
+            "Records that could not be parsed, kept with the reason",
+            m.dead_letters.clone(),
+        );
+        registry.register(
+            "duplicates",
+            "Records dropped as duplicates",
+            m.duplicates.clone(),
+        );
+        registry.register(
+            "udp_dropped",
+            "UDP datagrams dropped because the pipeline was full",
+            m.udp_dropped.clone(),
+        );
+        registry.register(
+            "oversized",
+            "Records refused for exceeding a size limit",
+            m.oversized.clone(),
+        );
+        registry.register(
+            "queue_depth",
+            "Deliveries waiting in the pipeline queue",
+            m.queue_depth.clone(),
+        );
+        registry.register(
+            "connections",
+            "Open TCP and TLS syslog connections",
+            m.connections.clone(),
+        );
+        registry.register(
+            "store_events",
+            "Events searchable in the store",
+            m.store_events.clone(),
+        );
+        registry.register(
+            "store_bytes",
+            "Bytes the store uses on disk",
+            m.store_bytes.clone(),
+        );
+        registry.register(
+            "store_pending",
+            "Events in the write-ahead log not yet committed",
+            m.store_pending.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+
+    pub fn source(source: &str) -> SourceLabel {
+        SourceLabel {
+            source: source.to_owned(),
+        }
+    }
+}
