@@ -282,6 +282,7 @@ fn read_lines(
     loop {
         line.clear();
         let mut overflow = 0usize;
+        let mut newline_len = 0usize;
         loop {
             let buf = reader.fill_buf().map_err(LineError::Io)?;
             if buf.is_empty() {
@@ -301,6 +302,7 @@ fn read_lines(
             let used = chunk.len();
             reader.consume(used);
             if done {
+                newline_len = 1;
                 break;
             }
         }
@@ -309,7 +311,8 @@ fn read_lines(
         }
         number += 1;
         if overflow > 0 {
-            let total = line.len() + overflow;
+            // The size of the record itself, without its line end.
+            let total = line.len() + overflow - newline_len;
             stream.stats.bytes += total as u64;
             let reason = format!(
                 "record of {total} bytes exceeds the limit of {} bytes",
