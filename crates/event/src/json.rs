@@ -7,6 +7,73 @@ use crate::{Event, FieldName, Timestamp, Value, ecs};
 use serde_json::{Map, Value as Json};
 use std::sync::Arc;
 
+/// Writes the event as one flat JSON object, exactly as [`event_to_json`] would render it,
+/// straight into `out` (no intermediate tree: this is the store's hot path).
+pub fn write_event_json(event: &Event, out: &mut Vec<u8>) {
+    if has_repeated_names(event) {
+        // Rare: repeated names become arrays, which needs the grouping of the tree form.
+        let _ = serde_json::to_writer(&mut *out, &event_to_json(event));
+        return;
+    }
+    out.push(b'{');
+    write_str(out, ecs::TIMESTAMP);
+    out.push(b':');
+    write_str(out, &event.timestamp.to_rfc3339());
+    out.push(b',');
+    write_str(out, ecs::ORGANIZATION_ID);
+    out.push(b':');
+    write_str(out, &event.tenant);
+    for (name, value) in &event.fields {
+        if name == ecs::TIMESTAMP || name == ecs::ORGANIZATION_ID {
+            continue;
+        }
+        out.push(b',');
+        write_str(out, name);
+        out.push(b':');
+        write_value(out, value);
+    }
+    out.push(b'}');
+}
+
+fn has_repeated_names(event: &Event) -> bool {
+    let f = &event.fields;
+    (1..f.len()).any(|i| {
+        let n = &f[i].0;
+        f[..i].iter().any(|(m, _)| m.len() == n.len() && m == n)
+            || n == ecs::TIMESTAMP
+            || n == ecs::ORGANIZATION_ID
+    }) || f
+        .first()
+        .is_some_and(|(n, _)| n == ecs::TIMESTAMP || n == ecs::ORGANIZATION_ID)
+}
+
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+fn write_value(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Str(s) => write_str(out, s),
+        Value::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Value::Float(x) => match serde_json::Number::from_f64(*x) {
+            Some(n) => out.extend_from_slice(n.to_string().as_bytes()),
+            None => out.extend_from_slice(b"null"),
+        },
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Ip(ip) => write_str(out, &ip.to_string()),
+        Value::List(items) => {
+            out.push(b'[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, v);
+            }
+            out.push(b']');
+        }
+    }
+}
+
 /// The event as one flat JSON object. A field that occurs several times becomes an array.
 pub fn event_to_json(event: &Event) -> Json {
     let mut map = Map::with_capacity(event.fields.len() + 2);
@@ -158,6 +225,35 @@ mod tests {
         assert_eq!(back.timestamp, e.timestamp);
         assert_eq!(back.get("source.port"), Some(&Value::Int(443)));
         assert_eq!(back.get_str("message"), Some("hello"));
+    }
+
+    #[test]
+    fn direct_writer_renders_like_the_tree() {
+        let mut e = Event::new(Timestamp(1_700_000_000_123_000_000), Arc::from("t\"q"), 4);
+        e.push(ecs::SOURCE_IP, Value::Ip("2001:db8::1".parse().unwrap()));
+        e.push("x.f", 1.5f64);
+        e.push("x.nan", f64::NAN);
+        e.push(
+            "x.list",
+            Value::List(vec![
+                Value::Int(1),
+                Value::Str("a\nb".into()),
+                Value::Bool(true),
+            ]),
+        );
+        e.push(ecs::MESSAGE, "quote \" and \u{1} control");
+        let mut out = Vec::new();
+        write_event_json(&e, &mut out);
+        let parsed: Json = serde_json::from_slice(&out).unwrap();
+        assert_eq!(parsed, event_to_json(&e));
+        e.push(ecs::MESSAGE, "again");
+        out.clear();
+        write_event_json(&e, &mut out);
+        assert_eq!(
+            serde_json::from_slice::<Json>(&out).unwrap(),
+            event_to_json(&e),
+            "repeated names become arrays"
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ mod value;
 use std::borrow::Cow;
 use std::sync::Arc;
 
-pub use json::{event_from_json, event_to_json, flatten_json_into};
+pub use json::{event_from_json, event_to_json, flatten_json_into, write_event_json};
 pub use time::{Timestamp, parse_rfc3339};
 pub use value::Value;
 

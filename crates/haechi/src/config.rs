@@ -133,13 +133,22 @@ impl Default for HttpConfig {
 
 impl Default for TenantConfig {
     fn default() -> Self {
-        TenantConfig { default: "default".into(), by_address: Vec::new(), by_hostname: Default::default() }
+        TenantConfig {
+            default: "default".into(),
+            by_address: Vec::new(),
+            by_hostname: Default::default(),
+        }
     }
 }
 
 impl Default for ParseConfig {
     fn default() -> Self {
-        ParseConfig { timezone: "UTC".into(), year: None, keep_original: true, json: Default::default() }
+        ParseConfig {
+            timezone: "UTC".into(),
+            year: None,
+            keep_original: true,
+            json: Default::default(),
+        }
     }
 }
 
@@ -147,7 +156,9 @@ impl Default for PipelineConfig {
     fn default() -> Self {
         PipelineConfig {
             queue_depth: 1024,
-            workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            workers: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
             commit_interval_ms: 1000,
             dedup_window: 1_000_000,
             max_record_bytes: 1 << 20,
@@ -162,8 +173,10 @@ impl Config {
         let config: Config = match path {
             None => Config::default(),
             Some(p) => {
-                let text = std::fs::read_to_string(p).with_context(|| format!("cannot read the configuration {}", p.display()))?;
-                toml::from_str(&text).with_context(|| format!("configuration {} is invalid", p.display()))?
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read the configuration {}", p.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("configuration {} is invalid", p.display()))?
             }
         };
         config.validate()?;
@@ -183,7 +196,8 @@ impl Config {
             }
         }
         for a in &self.tenants.by_address {
-            parse_cidr(&a.cidr).with_context(|| format!("tenants.by_address: '{}' is not a CIDR range", a.cidr))?;
+            parse_cidr(&a.cidr)
+                .with_context(|| format!("tenants.by_address: '{}' is not a CIDR range", a.cidr))?;
         }
         if self.http.tokens.iter().any(|t| t.token.len() < 16) {
             bail!("http.tokens: every token must be at least 16 characters");
@@ -192,7 +206,12 @@ impl Config {
     }
 
     pub fn timezone(&self) -> anyhow::Result<chrono_tz::Tz> {
-        self.parse.timezone.parse().map_err(|_| anyhow::anyhow!("parse.timezone '{}' is not an IANA time zone name", self.parse.timezone))
+        self.parse.timezone.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "parse.timezone '{}' is not an IANA time zone name",
+                self.parse.timezone
+            )
+        })
     }
 
     pub fn store_dir(&self) -> PathBuf {
@@ -254,7 +273,12 @@ mod tests {
     fn typos_and_bad_values_are_refused() {
         assert!(toml::from_str::<Config>("data_dri = \"x\"").is_err());
         let c: Config = toml::from_str("[parse]\ntimezone = \"Mars/Olympus\"").unwrap();
-        assert!(c.validate().unwrap_err().to_string().contains("Mars/Olympus"));
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("Mars/Olympus")
+        );
         let c: Config = toml::from_str("[tenants]\ndefault = \"Seoul City\"").unwrap();
         assert!(c.validate().is_err());
     }

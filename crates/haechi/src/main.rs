@@ -43,7 +43,11 @@ pub struct DataDirArg {
 
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("HAECHI_LOG").unwrap_or_else(|_| "info,tantivy=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HAECHI_LOG").unwrap_or_else(|_| {
+                "warn,haechi=info,haechi_ingest=info,haechi_store=info,haechi_server=info".into()
+            }),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();

@@ -30,11 +30,16 @@ impl TenantResolver {
             by_address.push((ip, prefix, Arc::from(a.tenant.as_str())));
         }
         // Most specific first.
-        by_address.sort_by(|a, b| b.1.cmp(&a.1));
+        by_address.sort_by_key(|a| std::cmp::Reverse(a.1));
         Ok(TenantResolver {
             default: Arc::from(config.tenants.default.as_str()),
             by_address,
-            by_hostname: config.tenants.by_hostname.iter().map(|(h, t)| (h.to_ascii_lowercase(), Arc::from(t.as_str()))).collect(),
+            by_hostname: config
+                .tenants
+                .by_hostname
+                .iter()
+                .map(|(h, t)| (h.to_ascii_lowercase(), Arc::from(t.as_str())))
+                .collect(),
         })
     }
 
@@ -44,7 +49,10 @@ impl TenantResolver {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
             v4 => v4,
         };
-        self.by_address.iter().find(|(net, prefix, _)| haechi_query_in_cidr(ip, *net, *prefix)).map(|(_, _, t)| t.clone())
+        self.by_address
+            .iter()
+            .find(|(net, prefix, _)| haechi_query_in_cidr(ip, *net, *prefix))
+            .map(|(_, _, t)| t.clone())
     }
 
     /// Re-tags events by the hostname in their header where the mapping names it.
@@ -53,7 +61,10 @@ impl TenantResolver {
             return;
         }
         for e in events {
-            let host = e.get_str(ecs::HOST_HOSTNAME).or_else(|| e.get_str(ecs::HOST_NAME)).or_else(|| e.get_str(ecs::OBSERVER_HOSTNAME));
+            let host = e
+                .get_str(ecs::HOST_HOSTNAME)
+                .or_else(|| e.get_str(ecs::HOST_NAME))
+                .or_else(|| e.get_str(ecs::OBSERVER_HOSTNAME));
             if let Some(t) = host.and_then(|h| self.by_hostname.get(&h.to_ascii_lowercase())) {
                 e.tenant = t.clone();
             }
@@ -68,11 +79,19 @@ impl TenantResolver {
 fn haechi_query_in_cidr(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
     match (ip, net) {
         (IpAddr::V4(a), IpAddr::V4(n)) => {
-            let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - prefix)
+            };
             u32::from(a) & mask == u32::from(n) & mask
         }
         (IpAddr::V6(a), IpAddr::V6(n)) => {
-            let mask = if prefix == 0 { 0 } else { u128::MAX << (128 - prefix) };
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - prefix)
+            };
             u128::from(a) & mask == u128::from(n) & mask
         }
         _ => false,
@@ -95,9 +114,21 @@ pub struct Pipeline {
 impl Pipeline {
     /// Processes one delivery: de-duplicate, parse, tag, store, count, acknowledge.
     pub fn process(&self, delivery: Delivery) {
-        let Delivery { listener, peer, tenant, format, records, received, ack } = delivery;
-        let fixed = tenant.clone().or_else(|| peer.and_then(|p| self.tenants.by_peer(p.ip())));
-        let tenant = fixed.clone().unwrap_or_else(|| self.tenants.default_tenant());
+        let Delivery {
+            listener,
+            peer,
+            tenant,
+            format,
+            records,
+            received,
+            ack,
+        } = delivery;
+        let fixed = tenant
+            .clone()
+            .or_else(|| peer.and_then(|p| self.tenants.by_peer(p.ip())));
+        let tenant = fixed
+            .clone()
+            .unwrap_or_else(|| self.tenants.default_tenant());
         let label = Metrics::source(&listener);
         let ctx = ParseContext {
             tenant: tenant.clone(),
@@ -110,11 +141,22 @@ impl Pipeline {
             Some(p) => format!("{listener} {p}"),
             None => listener.to_string(),
         };
-        let (mut batch, stats) = parse_records(records.iter().map(Vec::as_slice), format, &ctx, source, Some(&self.dedup), self.limits, self.keep_original);
+        let (mut batch, stats) = parse_records(
+            records.iter().map(Vec::as_slice),
+            format,
+            &ctx,
+            source,
+            Some(&self.dedup),
+            self.limits,
+            self.keep_original,
+        );
         if fixed.is_none() {
             self.tenants.retag_by_hostname(&mut batch.events);
         }
-        let result = self.store.append(&batch.events).and_then(|_| self.store.append_dead_letters(&batch.dead_letters));
+        let result = self
+            .store
+            .append(&batch.events)
+            .and_then(|_| self.store.append_dead_letters(&batch.dead_letters));
         match &result {
             Ok(()) => self.count(&listener, &stats, &label),
             Err(e) => tracing::error!(listener = %listener, error = %e, "storing a batch failed"),
@@ -124,21 +166,42 @@ impl Pipeline {
         }
     }
 
-    fn count(&self, listener: &str, stats: &ReadStats, label: &haechi_ingest::metrics::SourceLabel) {
+    fn count(
+        &self,
+        listener: &str,
+        stats: &ReadStats,
+        label: &haechi_ingest::metrics::SourceLabel,
+    ) {
         for (format, n) in &stats.by_format {
-            self.metrics.events_stored.get_or_create(&SourceFormat { source: listener.to_owned(), format: format.clone() }).inc_by(*n);
+            self.metrics
+                .events_stored
+                .get_or_create(&SourceFormat {
+                    source: listener.to_owned(),
+                    format: format.clone(),
+                })
+                .inc_by(*n);
         }
         if stats.dead_letters > 0 {
-            self.metrics.dead_letters.get_or_create(label).inc_by(stats.dead_letters);
+            self.metrics
+                .dead_letters
+                .get_or_create(label)
+                .inc_by(stats.dead_letters);
         }
         if stats.duplicates > 0 {
-            self.metrics.duplicates.get_or_create(label).inc_by(stats.duplicates);
+            self.metrics
+                .duplicates
+                .get_or_create(label)
+                .inc_by(stats.duplicates);
         }
     }
 }
 
 /// Starts `n` worker threads that drain `receiver` until every sender is gone.
-pub fn start_workers(pipeline: Arc<Pipeline>, receiver: mpsc::Receiver<Delivery>, n: usize) -> Vec<std::thread::JoinHandle<()>> {
+pub fn start_workers(
+    pipeline: Arc<Pipeline>,
+    receiver: mpsc::Receiver<Delivery>,
+    n: usize,
+) -> Vec<std::thread::JoinHandle<()>> {
     let receiver = Arc::new(Mutex::new(receiver));
     (0..n.max(1))
         .map(|i| {
@@ -147,7 +210,10 @@ pub fn start_workers(pipeline: Arc<Pipeline>, receiver: mpsc::Receiver<Delivery>
                 .name(format!("pipeline-{i}"))
                 .spawn(move || {
                     loop {
-                        let next = receiver.lock().unwrap_or_else(|e| e.into_inner()).blocking_recv();
+                        let next = receiver
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .blocking_recv();
                         match next {
                             Some(d) => pipeline.process(d),
                             None => return,

@@ -150,7 +150,7 @@ mod tests {
     #[test]
     fn star_and_question_mark() {
         let g = Glob::new("adm*n?");
-        assert!(g.matches("Administrator1") == false);
+        assert!(!g.matches("Administrator1"));
         assert!(g.matches("admin1"));
         assert!(g.matches("ADMXXXn2"));
         assert!(!g.matches("admin"));

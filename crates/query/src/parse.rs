@@ -78,7 +78,8 @@ pub fn parse_time(text: &str) -> Option<Timestamp> {
             'w' => 604_800,
             _ => return None,
         };
-        return Some(Timestamp(now.0 + sign * n * secs * 1_000_000_000));
+        let offset = n.checked_mul(sign * secs * 1_000_000_000)?;
+        return now.0.checked_add(offset).map(Timestamp);
     }
     if let Some(ts) = parse_rfc3339(t) {
         return Some(ts);
@@ -616,5 +617,18 @@ mod tests {
         let t = parse_time("now-1h").unwrap().0;
         assert!((now - t - 3_600_000_000_000).abs() < 5_000_000_000);
         assert!(parse_time("soon").is_none());
+    }
+
+    #[test]
+    fn relative_times_out_of_range_are_not_times() {
+        // Reproduced with the `parse_query` fuzz target: the offset was multiplied out unchecked.
+        assert!(parse_time("now-99999999999d").is_none());
+        assert!(parse_time("now+9223372036854775807s").is_none());
+        let now = Timestamp::now().0;
+        let t = parse_time("now-106751d").unwrap().0;
+        assert!(t < now);
+        let q = parse("@timestamp:>=now-99999999999d").unwrap();
+        assert!(q.time_bounds().0.is_none());
+        assert!(parse("x:[now-99999999999d TO now]").is_ok());
     }
 }

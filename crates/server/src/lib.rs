@@ -74,8 +74,16 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 
 /// The token presented, if it is one of ours (compared in constant time).
 fn authenticate<'a>(state: &'a AppState, headers: &HeaderMap) -> Option<&'a ApiToken> {
-    let presented = headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")?.trim();
-    state.tokens.iter().find(|t| constant_time_eq(t.token.as_bytes(), presented.as_bytes()))
+    let presented = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")?
+        .trim();
+    state
+        .tokens
+        .iter()
+        .find(|t| constant_time_eq(t.token.as_bytes(), presented.as_bytes()))
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -87,39 +95,76 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// A tenant id: 1–64 characters of `a-z 0-9 - _ .`.
 pub fn valid_tenant(t: &str) -> bool {
-    !t.is_empty() && t.len() <= 64 && t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'))
+    !t.is_empty()
+        && t.len() <= 64
+        && t.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
+        })
 }
 
-async fn ingest(State(state): State<AppState>, Query(params): Query<IngestParams>, headers: HeaderMap, body: Bytes) -> Response {
+async fn ingest(
+    State(state): State<AppState>,
+    Query(params): Query<IngestParams>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let Some(token) = authenticate(&state, &headers) else {
         return error(StatusCode::UNAUTHORIZED, "missing or unknown bearer token");
     };
     let Some(tenant) = params.tenant.or_else(|| token.tenant.clone()) else {
-        return error(StatusCode::BAD_REQUEST, "say which institution the events belong to: ?tenant=ID");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "say which institution the events belong to: ?tenant=ID",
+        );
     };
     if !valid_tenant(&tenant) {
-        return error(StatusCode::BAD_REQUEST, format!("tenant '{tenant}' is not a valid id (a-z, 0-9, '-', '_', '.', at most 64)"));
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("tenant '{tenant}' is not a valid id (a-z, 0-9, '-', '_', '.', at most 64)"),
+        );
     }
     if token.tenant.as_ref().is_some_and(|t| *t != tenant) {
-        return error(StatusCode::FORBIDDEN, format!("this token may not ingest for tenant '{tenant}'"));
+        return error(
+            StatusCode::FORBIDDEN,
+            format!("this token may not ingest for tenant '{tenant}'"),
+        );
     }
     let format = match params.format.as_deref().unwrap_or("json").parse::<Format>() {
-        Ok(Format::Evtx) => return error(StatusCode::BAD_REQUEST, "EVTX is a file format: use `haechi ingest` or send the records as JSON"),
+        Ok(Format::Evtx) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "EVTX is a file format: use `haechi ingest` or send the records as JSON",
+            );
+        }
         Ok(f) => f,
         Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
     };
-    let gzip = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+    let gzip = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
     let body = if gzip {
         match gunzip_limited(&body, state.max_body_bytes) {
             Ok(b) => b,
-            Err(e) => return error(StatusCode::BAD_REQUEST, e),
+            Err((status, e)) => return error(status, e),
         }
     } else {
         body.to_vec()
     };
-    let records: Vec<Vec<u8>> = body.split(|b| *b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)).map(<[u8]>::to_vec).collect();
+    let records: Vec<Vec<u8>> = body
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .map(<[u8]>::to_vec)
+        .collect();
     if records.len() > state.max_lines {
-        return error(StatusCode::PAYLOAD_TOO_LARGE, format!("{} lines in one request; the limit is {}", records.len(), state.max_lines));
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "{} lines in one request; the limit is {}",
+                records.len(),
+                state.max_lines
+            ),
+        );
     }
     let (ack, done) = oneshot::channel();
     let delivery = Delivery {
@@ -133,7 +178,10 @@ async fn ingest(State(state): State<AppState>, Query(params): Query<IngestParams
     };
     // Waiting for room in the queue is the back-pressure on HTTP senders.
     if state.submit.send(delivery).await.is_err() {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "the pipeline is shutting down; retry later");
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the pipeline is shutting down; retry later",
+        );
     }
     match done.await {
         Ok(Ok(stats)) => {
@@ -145,13 +193,22 @@ async fn ingest(State(state): State<AppState>, Query(params): Query<IngestParams
     }
 }
 
-/// Decompresses gzip, refusing output larger than `limit` (a gzip bomb is a small body).
-fn gunzip_limited(body: &[u8], limit: usize) -> Result<Vec<u8>, String> {
+/// Decompresses gzip, refusing output larger than `limit` (a gzip bomb is a small body):
+/// 400 for a body that is not gzip, 413 for one that inflates past the limit.
+fn gunzip_limited(body: &[u8], limit: usize) -> Result<Vec<u8>, (StatusCode, String)> {
     let mut out = Vec::new();
     let mut decoder = flate2::read::MultiGzDecoder::new(body).take(limit as u64 + 1);
-    decoder.read_to_end(&mut out).map_err(|e| format!("the body is not valid gzip: {e}"))?;
+    decoder.read_to_end(&mut out).map_err(|e| {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("the body is not valid gzip: {e}"),
+        )
+    })?;
     if out.len() > limit {
-        return Err(format!("the body decompresses to more than {limit} bytes"));
+        return Err((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body decompresses to more than {limit} bytes"),
+        ));
     }
     Ok(out)
 }
@@ -169,10 +226,22 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         return error(StatusCode::UNAUTHORIZED, "missing or unknown bearer token");
     }
     let store = state.store.clone();
-    let stats = tokio::task::spawn_blocking(move || store.stats()).await.unwrap_or_default();
+    let stats = tokio::task::spawn_blocking(move || store.stats())
+        .await
+        .unwrap_or_default();
     state.metrics.store_events.set(stats.events as i64);
     state.metrics.store_bytes.set(stats.bytes as i64);
     state.metrics.store_pending.set(stats.pending as i64);
-    state.metrics.queue_depth.set((state.submit.max_capacity() - state.submit.capacity()) as i64);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
+    state
+        .metrics
+        .queue_depth
+        .set((state.submit.max_capacity() - state.submit.capacity()) as i64);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
 }

@@ -116,7 +116,7 @@ fn every_query_matches_the_reference_semantics() {
     for text in QUERIES {
         let query = parse(text).unwrap();
         let mut expected: Vec<&Event> = events.iter().filter(|e| query.matches(e)).collect();
-        expected.sort_by(|a, b| b.timestamp.cmp(&a.timestamp));
+        expected.sort_by_key(|e| std::cmp::Reverse(e.timestamp));
         let mut request = SearchRequest::new(query.clone());
         request.limit = 1000;
         let got = store.search(&request).unwrap();
@@ -242,7 +242,7 @@ fn dead_letters_are_kept_with_their_reason() {
         "CEF header has 4 of 7 fields".into(),
         b"CEF:0|a|b|c",
     );
-    store.append_dead_letters(&[dl.clone()]).unwrap();
+    store.append_dead_letters(std::slice::from_ref(&dl)).unwrap();
     drop(store);
     let store = open(dir.path());
     assert_eq!(store.dead_letters().unwrap(), vec![dl]);

@@ -27,6 +27,9 @@ pub struct BenchArgs {
     /// Print results as JSON lines.
     #[arg(long)]
     pub json: bool,
+    /// Which stages to run: `parse`, `evtx` (with the python-evtx peer), `store`.
+    #[arg(long, value_delimiter = ',', default_value = "parse,evtx,store")]
+    pub stages: Vec<String>,
 }
 
 /// The real sample file of each line format.
@@ -34,13 +37,28 @@ fn samples(data: &Path) -> Vec<(Format, PathBuf)> {
     vec![
         (Format::Syslog, data.join("logs/loghub/Linux_2k.log")),
         (Format::Syslog, data.join("logs/loghub/OpenSSH_2k.log")),
-        (Format::Clf, data.join("logs/access_logs/elastic_examples_apache_access_2015.log")),
-        (Format::Suricata, data.join("logs/suricata/zeus_analysis_eve.json")),
+        (
+            Format::Clf,
+            data.join("logs/access_logs/elastic_examples_apache_access_2015.log"),
+        ),
+        (
+            Format::Suricata,
+            data.join("logs/suricata/zeus_analysis_eve.json"),
+        ),
         (Format::Json, data.join("logs/suricata/mssis_eve.json")),
         (Format::Zeek, data.join("logs/zeek/soc-zeek-lab/dns.log")),
-        (Format::Cef, PathBuf::from("<generated from the CEF specification examples>")),
-        (Format::Leef, PathBuf::from("<generated from the LEEF specification examples>")),
-        (Format::Kv, PathBuf::from("<generated from Fortinet's documented traffic log>")),
+        (
+            Format::Cef,
+            PathBuf::from("<generated from the CEF specification examples>"),
+        ),
+        (
+            Format::Leef,
+            PathBuf::from("<generated from the LEEF specification examples>"),
+        ),
+        (
+            Format::Kv,
+            PathBuf::from("<generated from Fortinet's documented traffic log>"),
+        ),
     ]
 }
 
@@ -77,7 +95,11 @@ fn generated(format: Format, i: usize) -> String {
 /// Lines of a sample, repeated until `target` bytes.
 fn corpus(format: Format, path: &Path, target: usize) -> anyhow::Result<Vec<String>> {
     let base: Vec<String> = if path.exists() {
-        std::fs::read_to_string(path)?.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned).collect()
+        std::fs::read_to_string(path)?
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_owned)
+            .collect()
     } else {
         (0..5000).map(|i| generated(format, i)).collect()
     };
@@ -97,7 +119,8 @@ fn corpus(format: Format, path: &Path, target: usize) -> anyhow::Result<Vec<Stri
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let ctx = ParseContext::new("bench");
-    for (format, path) in samples(&args.data) {
+    let stage = |name: &str| args.stages.iter().any(|s| s == name);
+    for (format, path) in samples(&args.data).into_iter().filter(|_| stage("parse")) {
         let lines = corpus(format, &path, args.megabytes << 20)?;
         let bytes: usize = lines.iter().map(|l| l.len() + 1).sum();
         let mut parser = new_parser(format);
@@ -114,21 +137,110 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             }
         }
         let secs = started.elapsed().as_secs_f64();
-        report(&args, "parse+normalize", format.name(), &path, ok, bad, bytes, secs);
+        report(
+            &args,
+            "parse+normalize",
+            format.name(),
+            &path,
+            ok,
+            bad,
+            bytes,
+            secs,
+        );
     }
-    if args.store_events > 0 {
+    if stage("evtx") {
+        bench_evtx(&args, &ctx)?;
+    }
+    if stage("store") && args.store_events > 0 {
         bench_store(&args, &ctx)?;
     }
     eprintln!("peak memory: {} MiB", peak_rss_kib() / 1024);
     Ok(ExitCode::SUCCESS)
 }
 
+/// Every EVTX file of the sample set, parsed into events by Haechi, and rendered by the
+/// peer python-evtx in the same run (when it is installed), as a ratio.
+fn bench_evtx(args: &BenchArgs, ctx: &ParseContext) -> anyhow::Result<()> {
+    let mut files = Vec::new();
+    collect_evtx(&args.data.join("evtx"), &mut files)?;
+    files.sort();
+    let bytes: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    let started = Instant::now();
+    let mut events = 0u64;
+    let mut errors = 0u64;
+    for f in &files {
+        haechi_ingest::parsers::evtx::parse_evtx_file(f, ctx, &mut |r| match r {
+            Ok(e) => {
+                events += 1;
+                std::hint::black_box(e);
+            }
+            Err(_) => errors += 1,
+        })
+        .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    report(
+        args,
+        "parse+normalize",
+        "evtx",
+        &args.data.join("evtx"),
+        events,
+        errors,
+        bytes as usize,
+        secs,
+    );
+    let peer = std::process::Command::new("python3")
+        .arg("scripts/peer_evtx_render.py")
+        .args(&files)
+        .output();
+    match peer {
+        Ok(out) if out.status.success() => {
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+            let peer_secs = v["seconds"].as_f64().unwrap_or(f64::NAN);
+            let ratio = peer_secs / secs;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"bench": "peer", "format": "evtx", "peer": "python-evtx", "peer_records": v["records"], "peer_seconds": peer_secs, "haechi_seconds": secs, "speedup": ratio})
+                );
+            } else {
+                println!(
+                    "peer python-evtx (XML rendering) {} records in {peer_secs:.1}s: Haechi is {ratio:.1}x faster",
+                    v["records"]
+                );
+            }
+        }
+        _ => eprintln!(
+            "peer python-evtx not measured: run scripts/setup-test-tools from the project root"
+        ),
+    }
+    Ok(())
+}
+
+fn collect_evtx(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for e in std::fs::read_dir(dir)? {
+        let p = e?.path();
+        if p.is_dir() {
+            collect_evtx(&p, out)?;
+        } else if p.extension().is_some_and(|x| x == "evtx") {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
 /// parse+normalize+store of the Apache access log and the Linux syslog sample, through
 /// the same reader `haechi ingest` uses, into a fresh embedded store (with its log).
 fn bench_store(args: &BenchArgs, ctx: &ParseContext) -> anyhow::Result<()> {
     let dir = tempfile_dir()?;
-    let sample = args.data.join("logs/access_logs/elastic_examples_apache_access_2015.log");
-    let lines = corpus(Format::Clf, &sample, 0)?;
+    let sample = args
+        .data
+        .join("logs/access_logs/elastic_examples_apache_access_2015.log");
+    let lines = corpus(Format::Clf, &sample, 1)?;
     let per_file = lines.len();
     let file = dir.join("input.log");
     {
@@ -146,20 +258,44 @@ fn bench_store(args: &BenchArgs, ctx: &ParseContext) -> anyhow::Result<()> {
     let store = EmbeddedStore::open(&dir.join("store"), StoreConfig::default())?;
     let bytes = std::fs::metadata(&file)?.len() as usize;
     let started = Instant::now();
-    let stats = read_file(&file, Format::Clf, ctx, None, Limits { batch_size: 8192, ..Limits::default() }, true, &mut |b: Batch| {
-        store.append(&b.events).map_err(|e| e.to_string())
-    })?;
+    let stats = read_file(
+        &file,
+        Format::Clf,
+        ctx,
+        None,
+        Limits {
+            batch_size: 8192,
+            ..Limits::default()
+        },
+        true,
+        &mut |b: Batch| store.append(&b.events).map_err(|e| e.to_string()),
+    )?;
     store.commit()?;
     let secs = started.elapsed().as_secs_f64();
-    report(args, "parse+normalize+store", "clf", &sample, stats.events, stats.dead_letters, bytes, secs);
+    report(
+        args,
+        "parse+normalize+store",
+        "clf",
+        &sample,
+        stats.events,
+        stats.dead_letters,
+        bytes,
+        secs,
+    );
     let query = haechi_query::parse("source.ip:83.149.9.216")?;
     let started = Instant::now();
     let r = store.search(&haechi_store::SearchRequest::new(query))?;
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     if args.json {
-        println!("{}", serde_json::json!({"bench": "search-one-ip", "stored": stats.events, "matches": r.total, "ms": ms}));
+        println!(
+            "{}",
+            serde_json::json!({"bench": "search-one-ip", "stored": stats.events, "matches": r.total, "ms": ms})
+        );
     } else {
-        println!("search source.ip over {} stored events: {} matches in {ms:.1} ms", stats.events, r.total);
+        println!(
+            "search source.ip over {} stored events: {} matches in {ms:.1} ms",
+            stats.events, r.total
+        );
     }
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
@@ -167,7 +303,16 @@ fn bench_store(args: &BenchArgs, ctx: &ParseContext) -> anyhow::Result<()> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn report(args: &BenchArgs, stage: &str, format: &str, path: &Path, ok: u64, bad: u64, bytes: usize, secs: f64) {
+fn report(
+    args: &BenchArgs,
+    stage: &str,
+    format: &str,
+    path: &Path,
+    ok: u64,
+    bad: u64,
+    bytes: usize,
+    secs: f64,
+) {
     let eps = ok as f64 / secs;
     let mbs = bytes as f64 / secs / (1 << 20) as f64;
     if args.json {
@@ -176,7 +321,12 @@ fn report(args: &BenchArgs, stage: &str, format: &str, path: &Path, ok: u64, bad
             serde_json::json!({"bench": stage, "format": format, "sample": path.file_name().map(|n| n.to_string_lossy().into_owned()), "events": ok, "errors": bad, "seconds": secs, "events_per_s": eps, "mb_per_s": mbs})
         );
     } else {
-        println!("{stage:<22} {format:<9} {eps:>12.0} events/s {mbs:>8.1} MB/s  ({ok} events, {bad} errors, {})", path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        println!(
+            "{stage:<22} {format:<9} {eps:>12.0} events/s {mbs:>8.1} MB/s  ({ok} events, {bad} errors, {})",
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        );
     }
 }
 
@@ -190,6 +340,10 @@ fn tempfile_dir() -> anyhow::Result<PathBuf> {
 fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }

@@ -28,11 +28,18 @@ pub fn run(args: DeadletterArgs) -> anyhow::Result<ExitCode> {
         if args.json {
             println!("{}", serde_json::to_string(l)?);
         } else {
-            println!("{} {} {} [{}] {}", l.received, l.tenant, l.source, l.format, l.reason);
+            println!(
+                "{} {} {} [{}] {}",
+                l.received, l.tenant, l.source, l.format, l.reason
+            );
         }
     }
     if !args.json {
-        println!("-- {} of {} dead letters", letters.len() - skip, letters.len());
+        println!(
+            "-- {} of {} dead letters",
+            letters.len() - skip,
+            letters.len()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

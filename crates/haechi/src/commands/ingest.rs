@@ -54,7 +54,10 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(args.config.as_deref(), args.data_dir.data_dir.clone())?;
     let format: Format = args.format.parse()?;
     if !haechi_server::valid_tenant(&args.tenant) {
-        anyhow::bail!("tenant '{}' is invalid: use 1-64 characters of a-z, 0-9, '-', '_', '.'", args.tenant);
+        anyhow::bail!(
+            "tenant '{}' is invalid: use 1-64 characters of a-z, 0-9, '-', '_', '.'",
+            args.tenant
+        );
     }
     let files = collect_files(&args.paths)?;
     let store = open_store(&config)?;
@@ -62,12 +65,21 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     ctx.timezone = config.timezone()?;
     ctx.year = config.parse.year;
     ctx.json_mapping = Arc::new(config.parse.json.clone());
-    let limits = Limits { max_record_bytes: config.pipeline.max_record_bytes, batch_size: 8192 };
-    let total_bytes: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+    let limits = Limits {
+        max_record_bytes: config.pipeline.max_record_bytes,
+        batch_size: 8192,
+    };
+    let total_bytes: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
     let bar = indicatif::ProgressBar::new(total_bytes);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let started = std::time::Instant::now();
     let dedup = SharedDeduplicator::new(config.pipeline.dedup_window);
@@ -79,17 +91,37 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
         for _ in 0..workers {
             scope.spawn(|| {
                 loop {
-                    let Some(path) = queue.lock().unwrap_or_else(|e| e.into_inner()).next() else { return };
-                    let result = read_file(path, format, &ctx, Some(&dedup), limits, config.parse.keep_original, &mut |batch| {
-                        store.append(&batch.events).map_err(|e| e.to_string())?;
-                        store.append_dead_letters(&batch.dead_letters).map_err(|e| e.to_string())
-                    });
+                    let Some(path) = queue.lock().unwrap_or_else(|e| e.into_inner()).next() else {
+                        return;
+                    };
+                    let result = read_file(
+                        path,
+                        format,
+                        &ctx,
+                        Some(&dedup),
+                        limits,
+                        config.parse.keep_original,
+                        &mut |batch| {
+                            store.append(&batch.events).map_err(|e| e.to_string())?;
+                            store
+                                .append_dead_letters(&batch.dead_letters)
+                                .map_err(|e| e.to_string())
+                        },
+                    );
                     match result {
                         Ok(stats) => {
                             bar.inc(std::fs::metadata(path).map(|m| m.len()).unwrap_or(0));
                             totals.lock().unwrap_or_else(|e| e.into_inner()).add(&stats);
                         }
-                        Err(e) => failed.lock().unwrap_or_else(|e| e.into_inner()).push(FailedFile { path: path.display().to_string(), reason: e.to_string() }),
+                        Err(e) => {
+                            failed
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .push(FailedFile {
+                                    path: path.display().to_string(),
+                                    reason: e.to_string(),
+                                })
+                        }
                     }
                 }
             });
@@ -110,7 +142,11 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
         seconds: started.elapsed().as_secs_f64(),
     };
     print_summary(&summary, args.json);
-    Ok(if summary.failed_files.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if summary.failed_files.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn print_summary(s: &Summary, json: bool) {
@@ -118,9 +154,19 @@ fn print_summary(s: &Summary, json: bool) {
         println!("{}", serde_json::to_string(s).unwrap_or_default());
         return;
     }
-    let rate = if s.seconds > 0.0 { s.events as f64 / s.seconds } else { 0.0 };
-    println!("stored {} events from {} files in {:.2}s ({:.0} events/s)", s.events, s.files, s.seconds, rate);
-    println!("dead-lettered {}  duplicates dropped {}", s.dead_letter, s.duplicates);
+    let rate = if s.seconds > 0.0 {
+        s.events as f64 / s.seconds
+    } else {
+        0.0
+    };
+    println!(
+        "stored {} events from {} files in {:.2}s ({:.0} events/s)",
+        s.events, s.files, s.seconds, rate
+    );
+    println!(
+        "dead-lettered {}  duplicates dropped {}",
+        s.dead_letter, s.duplicates
+    );
     for (format, n) in &s.by_format {
         println!("  {format:<10} {n}");
     }
@@ -141,7 +187,9 @@ fn collect_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 fn walk(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     let meta = std::fs::metadata(path)?;
     if meta.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
         entries.sort();
         for e in entries {
             let name = e.file_name().and_then(|n| n.to_str()).unwrap_or("");

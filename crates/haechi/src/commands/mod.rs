@@ -22,5 +22,6 @@ pub fn load_config(config: Option<&Path>, data_dir: Option<PathBuf>) -> anyhow::
 /// Opens the embedded store of a configuration.
 pub fn open_store(config: &Config) -> anyhow::Result<EmbeddedStore> {
     let dir = config.store_dir();
-    EmbeddedStore::open(&dir, config.store.clone()).map_err(|e| anyhow::anyhow!("cannot open the store in {}: {e}", dir.display()))
+    EmbeddedStore::open(&dir, config.store.clone())
+        .map_err(|e| anyhow::anyhow!("cannot open the store in {}: {e}", dir.display()))
 }

@@ -49,7 +49,8 @@ pub struct SearchArgs {
 pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(args.config.as_deref(), args.data_dir.data_dir.clone())?;
     let text = args.query.join(" ");
-    let query = parse(&text).map_err(|e| anyhow::anyhow!("{e}\n  {text}\n  {}^", " ".repeat(e.position)))?;
+    let query = parse(&text)
+        .map_err(|e| anyhow::anyhow!("{e}\n  {text}\n  {}^", " ".repeat(e.position)))?;
     let time = |s: &Option<String>, name: &str| -> anyhow::Result<Option<Timestamp>> {
         s.as_deref().map(|t| parse_time(t).with_context(|| format!("--{name} '{t}' is not a time (use RFC 3339, a date, now-1h or epoch seconds)"))).transpose()
     };
@@ -66,7 +67,11 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         let counts = store.count_by(&request, field, args.limit)?;
         if args.json {
             for (value, count) in counts {
-                writeln!(out, "{}", serde_json::json!({ "value": value, "count": count }))?;
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({ "value": value, "count": count })
+                )?;
             }
         } else {
             for (value, count) in counts {
@@ -84,7 +89,11 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         let max = buckets.iter().map(|b| b.count).max().unwrap_or(1).max(1);
         for b in buckets {
             if args.json {
-                writeln!(out, "{}", serde_json::json!({ "start": b.start, "count": b.count }))?;
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({ "start": b.start, "count": b.count })
+                )?;
             } else {
                 let bar = "#".repeat(((b.count * 50).div_ceil(max)) as usize);
                 writeln!(out, "{}  {:>9}  {bar}", b.start, b.count)?;
@@ -101,29 +110,63 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if !args.json {
-        writeln!(out, "-- {} of {} matching events", result.events.len(), result.total)?;
+        writeln!(
+            out,
+            "-- {} of {} matching events",
+            result.events.len(),
+            result.total
+        )?;
     }
-    Ok(if result.total == 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if result.total == 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// A compact human line: time, tenant, what, who, and the message.
 fn one_line(e: &Event) -> String {
-    let pick = |names: &[&str]| names.iter().find_map(|n| e.get(n).map(|v| v.as_text().into_owned())).unwrap_or_default();
-    let what = pick(&[ecs::EVENT_DATASET, ecs::OBSERVER_PRODUCT, ecs::LOG_SYSLOG_APPNAME, ecs::PROCESS_NAME, ecs::WINLOG_CHANNEL]);
+    let pick = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| e.get(n).map(|v| v.as_text().into_owned()))
+            .unwrap_or_default()
+    };
+    let what = pick(&[
+        ecs::EVENT_DATASET,
+        ecs::OBSERVER_PRODUCT,
+        ecs::LOG_SYSLOG_APPNAME,
+        ecs::PROCESS_NAME,
+        ecs::WINLOG_CHANNEL,
+    ]);
     let code = pick(&[ecs::EVENT_CODE, ecs::EVENT_ACTION]);
     let src = pick(&[ecs::SOURCE_IP, ecs::CLIENT_IP]);
     let dst = pick(&[ecs::DESTINATION_IP, ecs::SERVER_IP]);
-    let flow = if src.is_empty() && dst.is_empty() { String::new() } else { format!(" {src} -> {dst}") };
-    let msg = e.message().or_else(|| e.get_str(ecs::RULE_NAME)).unwrap_or("");
+    let flow = if src.is_empty() && dst.is_empty() {
+        String::new()
+    } else {
+        format!(" {src} -> {dst}")
+    };
+    let msg = e
+        .message()
+        .or_else(|| e.get_str(ecs::RULE_NAME))
+        .unwrap_or("");
     let msg: String = msg.chars().take(200).collect();
-    format!("{} {} [{what}{}{code}]{flow} {msg}", e.timestamp, e.tenant, if code.is_empty() { "" } else { " " })
+    format!(
+        "{} {} [{what}{}{code}]{flow} {msg}",
+        e.timestamp,
+        e.tenant,
+        if code.is_empty() { "" } else { " " }
+    )
 }
 
 /// `30s`, `5m`, `1h`, `1d`, `1w` in seconds.
 fn parse_interval(text: &str) -> anyhow::Result<u64> {
     let t = text.trim();
     let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
-    let n: u64 = num.parse().with_context(|| format!("--interval '{text}': expected a number and a unit, like 5m"))?;
+    let n: u64 = num
+        .parse()
+        .with_context(|| format!("--interval '{text}': expected a number and a unit, like 5m"))?;
     let mult = match unit {
         "" | "s" => 1,
         "m" => 60,
@@ -143,13 +186,23 @@ fn auto_interval(store: &dyn EventStore, request: &SearchRequest) -> anyhow::Res
     let mut newest = request.clone();
     newest.limit = 1;
     let first = store.search(&newest)?;
-    let Some(last) = first.events.first().map(|e| e.timestamp) else { return Ok(3600) };
+    let Some(last) = first.events.first().map(|e| e.timestamp) else {
+        return Ok(3600);
+    };
     let oldest_q = haechi_query::Query::and(vec![request.query.clone()]);
     let _ = oldest_q;
-    let start = request.from.unwrap_or_else(|| Timestamp(last.0 - 86_400_000_000_000));
+    let start = request
+        .from
+        .unwrap_or_else(|| Timestamp(last.0 - 86_400_000_000_000));
     let span = ((last.0 - start.0).max(1) / 1_000_000_000) as u64;
-    let steps = [1, 5, 10, 30, 60, 300, 600, 1800, 3600, 10_800, 21_600, 43_200, 86_400, 604_800, 2_592_000];
-    Ok(steps.iter().copied().find(|s| span / s <= 40).unwrap_or(31_536_000))
+    let steps = [
+        1, 5, 10, 30, 60, 300, 600, 1800, 3600, 10_800, 21_600, 43_200, 86_400, 604_800, 2_592_000,
+    ];
+    Ok(steps
+        .iter()
+        .copied()
+        .find(|s| span / s <= 40)
+        .unwrap_or(31_536_000))
 }
 
 #[cfg(test)]

@@ -34,13 +34,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(l) = args.listen {
         config.http.listen = l;
     }
-    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     if config.http.tokens.is_empty() {
-        config.http.tokens.push(ApiToken { token: load_or_create_token(&config.data_dir)?, tenant: None });
+        config.http.tokens.push(ApiToken {
+            token: load_or_create_token(&config.data_dir)?,
+            tenant: None,
+        });
     }
     let store: Arc<dyn EventStore> = Arc::new(open_store(&config)?);
     let metrics = Arc::new(Metrics::new());
-    let limits = Limits { max_record_bytes: config.pipeline.max_record_bytes, batch_size: 4096 };
+    let limits = Limits {
+        max_record_bytes: config.pipeline.max_record_bytes,
+        batch_size: 4096,
+    };
     let pipeline = Arc::new(Pipeline {
         store: store.clone(),
         metrics: metrics.clone(),
@@ -54,9 +61,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     });
     let (sender, receiver) = tokio::sync::mpsc::channel(config.pipeline.queue_depth.max(1));
     let workers = start_workers(pipeline, receiver, config.pipeline.workers);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let shutdown = CancellationToken::new();
-    let served = runtime.block_on(serve(&config, sender, metrics, store.clone(), limits, shutdown.clone()));
+    let served = runtime.block_on(serve(
+        &config,
+        sender,
+        metrics,
+        store.clone(),
+        limits,
+        shutdown.clone(),
+    ));
     // Every sender is gone once the listeners and the HTTP server stopped: the workers
     // drain what was accepted, then the final commit makes it searchable.
     drop(runtime);
@@ -65,7 +81,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     store.commit().context("final commit")?;
     let stats = store.stats();
-    eprintln!("haechi stopped: {} events stored, {} dead letters", stats.events, stats.dead_letters);
+    eprintln!(
+        "haechi stopped: {} events stored, {} dead letters",
+        stats.events, stats.dead_letters
+    );
     served.map(|_| ExitCode::SUCCESS)
 }
 
@@ -77,6 +96,9 @@ async fn serve(
     limits: Limits,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    // Before anything is announced: a SIGTERM right after the `listening` lines must stop
+    // the server gracefully, not kill it with the signal's default action.
+    let signals = install_signal_handlers();
     let ctx = ListenContext {
         sender: sender.clone(),
         metrics: metrics.clone(),
@@ -97,34 +119,56 @@ async fn serve(
         max_body_bytes: config.http.max_body_bytes,
         max_lines: config.http.max_lines,
     };
-    let listener = tokio::net::TcpListener::bind(config.http.listen).await.with_context(|| format!("cannot bind the HTTP listener {}", config.http.listen))?;
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .with_context(|| format!("cannot bind the HTTP listener {}", config.http.listen))?;
     println!("listening http {}", listener.local_addr()?);
     println!("data directory {}", config.data_dir.display());
-    let commit_loop = tokio::spawn(commit_periodically(store, Duration::from_millis(config.pipeline.commit_interval_ms.max(10)), shutdown.clone()));
+    let commit_loop = tokio::spawn(commit_periodically(
+        store,
+        Duration::from_millis(config.pipeline.commit_interval_ms.max(10)),
+        shutdown.clone(),
+    ));
     let stop = shutdown.clone();
     tokio::spawn(async move {
-        wait_for_signal().await;
+        wait_for_signal(signals).await;
         tracing::info!("shutting down: no new connections; storing what was accepted");
         stop.cancel();
     });
     let app = haechi_server::router(state);
-    axum::serve(listener, app.into_make_service()).with_graceful_shutdown(shutdown.clone().cancelled_owned()).await?;
+    axum::serve(listener, app.into_make_service())
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await?;
     let _ = commit_loop.await;
     Ok(())
 }
 
-async fn wait_for_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
+/// SIGTERM and SIGINT, registered now (a handler is only in place once registered).
+fn install_signal_handlers() -> Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)> {
+    use tokio::signal::unix::{SignalKind, signal};
+    Some((
+        signal(SignalKind::terminate()).ok()?,
+        signal(SignalKind::interrupt()).ok()?,
+    ))
+}
+
+async fn wait_for_signal(
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+) {
+    let Some((mut term, mut interrupt)) = signals else {
+        return std::future::pending().await;
     };
     tokio::select! {
         _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
+        _ = interrupt.recv() => {}
     }
 }
 
-async fn commit_periodically(store: Arc<dyn EventStore>, every: Duration, shutdown: CancellationToken) {
+async fn commit_periodically(
+    store: Arc<dyn EventStore>,
+    every: Duration,
+    shutdown: CancellationToken,
+) {
     let mut tick = tokio::time::interval(every);
     loop {
         tokio::select! {
@@ -155,8 +199,16 @@ fn load_or_create_token(data_dir: &Path) -> anyhow::Result<String> {
         .context("cannot read /dev/urandom for a token")?;
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     std::io::Write::write_all(&mut f, token.as_bytes())?;
-    eprintln!("generated an API token for POST /api/ingest and /metrics; it is in {}", path.display());
+    eprintln!(
+        "generated an API token for POST /api/ingest and /metrics; it is in {}",
+        path.display()
+    );
     Ok(token)
 }

@@ -383,10 +383,11 @@ pub fn parse_java_time(pattern: &str, text: &str, ctx: &ParseContext) -> Option<
             count += 1;
         }
         pi += count;
-        // A numeric field directly followed by another letter field is read with its exact width.
+        // A numeric field directly followed by another letter field is read with its exact width
+        // (never wider than the field: `yyyyyyyyyyyyM` must not read 12 digits into a `u32`).
         let adjacent = p.get(pi).is_some_and(|n| n.is_ascii_alphabetic());
         let number = |ti: &mut usize, max: usize| -> Option<u32> {
-            let limit = if adjacent { count.max(1) } else { max };
+            let limit = if adjacent { count.min(max) } else { max };
             let start = *ti;
             let mut v = 0u32;
             while *ti < t.len() && t[*ti].is_ascii_digit() && *ti - start < limit {
@@ -674,5 +675,19 @@ mod tests {
             Some("2021-10-12T04:14:15Z")
         );
         assert_eq!(t("yyyy-MM-dd", "2021-10-12 extra"), None);
+    }
+
+    #[test]
+    fn overlong_numeric_pattern_field_does_not_overflow() {
+        // Reproduced with the `parse_leef` fuzz target: an adjacent numeric field was read as
+        // wide as its pattern letters, so 14 `y` read 14 digits and overflowed the `u32`.
+        let c = ctx();
+        assert_eq!(
+            parse_java_time("yyyyyyyyyyyyyyMM", "99999999999999912", &c),
+            None
+        );
+        let e = parse("LEEF:1.0|V|P|1|E|devTime=99999999999991\tdevTimeFormat=yyyyyyyyyyyyyyMM");
+        assert_eq!(e.timestamp, c.received);
+        assert_eq!(e.get_str("devTime"), Some("99999999999991"));
     }
 }

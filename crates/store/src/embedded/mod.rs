@@ -25,7 +25,7 @@ use crate::{
     io_err,
 };
 use compile::{Compiled, compile, date_term, time_range};
-use haechi_event::{DeadLetter, Event, Timestamp, event_from_json, event_to_json};
+use haechi_event::{DeadLetter, Event, Timestamp, event_from_json, write_event_json};
 use schema::Fields;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
@@ -479,8 +479,8 @@ impl EventStore for EmbeddedStore {
         let mut lines: Vec<Vec<u8>> = Vec::with_capacity(events.len());
         let mut payload = Vec::with_capacity(events.len() * 512);
         for e in events {
-            let line = serde_json::to_vec(&event_to_json(e))
-                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let mut line = Vec::with_capacity(512);
+            write_event_json(e, &mut line);
             payload.extend_from_slice(&line);
             payload.push(b'\n');
             lines.push(line);

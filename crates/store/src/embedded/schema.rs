@@ -162,10 +162,14 @@ impl Fields {
         let mut facets: Vec<(String, tantivy::schema::OwnedValue)> = Vec::new();
         for (name, value) in &event.fields {
             doc.add_text(self.kw, exists_token(name));
+            // Text fields are searched by their words, not as one keyword: a whole log
+            // line as a term would only bloat the term dictionary.
             if name == ecs::MESSAGE {
                 doc.add_text(self.msg, value.as_text());
+                continue;
             } else if name == ecs::EVENT_ORIGINAL {
                 doc.add_text(self.orig, value.as_text());
+                continue;
             }
             let ip_field = self.ip_field(name);
             for scalar in value.scalars() {

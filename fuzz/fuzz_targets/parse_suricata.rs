@@ -1,0 +1,8 @@
+//! One Suricata EVE line: the whole input as one record, parsed in UTC and in a zone with
+//! daylight saving time.
+#![no_main]
+
+use haechi_ingest::Format;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| haechi_fuzz::parse_record(Format::Suricata, data));
