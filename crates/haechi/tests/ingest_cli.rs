@@ -546,7 +546,6 @@ mod ipnet_free {
 }
 
 #[test]
-#[ignore = "product gap: de-duplication only remembers records within one process, so a second `haechi ingest` of the same file stores everything again"]
 fn ingesting_the_same_file_again_stores_nothing_new() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");

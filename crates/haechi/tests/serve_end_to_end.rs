@@ -897,7 +897,6 @@ tokens = [{{ token = "{ADMIN_TOKEN}" }}]
 }
 
 #[test]
-#[ignore = "product bug: `haechi search` and `haechi deadletter` fail (tantivy LockBusy) while `haechi serve` has uncommitted events in the same data directory"]
 fn search_and_deadletter_work_beside_a_running_server_with_uncommitted_events() {
     let s = setup(&format!(
         r#"listeners = []

@@ -111,6 +111,67 @@ impl SharedDeduplicator {
     }
 }
 
+/// The first bytes of a saved de-duplication window.
+const SAVED_MAGIC: &[u8; 8] = b"HDEDUP01";
+
+impl SharedDeduplicator {
+    /// Saves the window (keys in arrival order) so that a restarted process still knows
+    /// what it accepted: re-sent records and re-read files stay duplicates. Written to a
+    /// temporary file and renamed, so a crash leaves the previous copy.
+    pub fn save(&self, path: &std::path::Path) -> std::io::Result<()> {
+        use std::io::Write;
+        let tmp = path.with_extension("tmp");
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        w.write_all(SAVED_MAGIC)?;
+        for shard in &self.shards {
+            let d = shard.lock().unwrap_or_else(|e| e.into_inner());
+            w.write_all(&(d.order.len() as u64).to_le_bytes())?;
+            for k in &d.order {
+                w.write_all(&k.to_le_bytes())?;
+            }
+        }
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, path)
+    }
+
+    /// A window of `capacity` records, filled from a saved one if `path` exists. A file
+    /// that is not a saved window is an error (it is never silently ignored).
+    pub fn load(path: &std::path::Path, capacity: usize) -> std::io::Result<Self> {
+        let dedup = SharedDeduplicator::new(capacity);
+        let data = match std::fs::read(path) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(dedup),
+            Err(e) => return Err(e),
+        };
+        let bad = |why: &str| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "{} is not a saved de-duplication window: {why}",
+                    path.display()
+                ),
+            )
+        };
+        if !data.starts_with(SAVED_MAGIC) {
+            return Err(bad("wrong header"));
+        }
+        let mut at = SAVED_MAGIC.len();
+        let mut next = |data: &[u8]| -> Option<u64> {
+            let v = u64::from_le_bytes(data.get(at..at + 8)?.try_into().ok()?);
+            at += 8;
+            Some(v)
+        };
+        for _ in 0..16 {
+            let n = next(&data).ok_or_else(|| bad("cut short"))?;
+            for _ in 0..n {
+                let key = next(&data).ok_or_else(|| bad("cut short"))?;
+                dedup.is_duplicate_key(key);
+            }
+        }
+        Ok(dedup)
+    }
+}
+
 /// FNV-1a over tenant, a separator and the record, finished with a 64-bit mixer. Not
 /// cryptographic: a collision drops one record, at a rate of about n²/2⁶⁵.
 pub fn record_key(tenant: &str, record: &[u8]) -> u64 {
@@ -143,6 +204,21 @@ mod tests {
         let mut d = Deduplicator::new(10);
         assert!(!d.is_duplicate("a", b"line"));
         assert!(!d.is_duplicate("b", b"line"));
+    }
+
+    #[test]
+    fn saved_window_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dedup.bin");
+        let d = SharedDeduplicator::new(1000);
+        assert!(!d.is_duplicate("a", b"line one"));
+        d.save(&path).unwrap();
+        let back = SharedDeduplicator::load(&path, 1000).unwrap();
+        assert!(back.is_duplicate("a", b"line one"));
+        assert!(!back.is_duplicate("a", b"line two"));
+        std::fs::write(&path, b"garbage").unwrap();
+        assert!(SharedDeduplicator::load(&path, 1000).is_err());
+        assert!(SharedDeduplicator::load(&dir.path().join("none"), 10).is_ok());
     }
 
     #[test]

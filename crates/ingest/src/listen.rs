@@ -253,6 +253,9 @@ async fn serve_tcp(
     }
 }
 
+/// How long a connection may still deliver frames once shutdown began.
+const SHUTDOWN_DRAIN: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Reads RFC 6587 frames until EOF, handing them on in deliveries of whatever is buffered.
 async fn read_frames<R: AsyncRead + Unpin>(
     stream: R,
@@ -266,10 +269,22 @@ async fn read_frames<R: AsyncRead + Unpin>(
     let label = Metrics::source(name);
     let max = ctx.limits.max_record_bytes;
     let mut frames: Vec<Vec<u8>> = Vec::new();
+    let mut drain_until: Option<tokio::time::Instant> = None;
     loop {
-        let frame = tokio::select! {
-            _ = ctx.shutdown.cancelled() => None,
-            f = read_frame(&mut reader, max) => f.map_err(|e| e.to_string())?,
+        let frame = if ctx.shutdown.is_cancelled() {
+            // Shutting down: take what is already buffered or arriving right now, so that
+            // bytes the sender already wrote are not dropped, then close.
+            let deadline =
+                *drain_until.get_or_insert_with(|| tokio::time::Instant::now() + SHUTDOWN_DRAIN);
+            match tokio::time::timeout_at(deadline, read_frame(&mut reader, max)).await {
+                Ok(f) => f.map_err(|e| e.to_string())?,
+                Err(_) => None,
+            }
+        } else {
+            tokio::select! {
+                _ = ctx.shutdown.cancelled() => continue,
+                f = read_frame(&mut reader, max) => f.map_err(|e| e.to_string())?,
+            }
         };
         let eof = frame.is_none();
         if let Some(f) = frame {

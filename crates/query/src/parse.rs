@@ -230,6 +230,17 @@ impl Parser {
                 })
             }
             Some(_) => {
+                let save = self.pos;
+                if self.eat_keyword("AND")
+                    || self.eat_keyword("OR")
+                    || self.eat_keyword("&&")
+                    || self.eat_keyword("||")
+                {
+                    self.pos = save;
+                    return Err(self.error(
+                        "expected a term before this operator (to search for the word itself, quote it: \"OR\")".into(),
+                    ));
+                }
                 if field.is_none()
                     && let Some(name) = self.try_field_name()
                 {
@@ -299,8 +310,13 @@ impl Parser {
             Some('[') | Some('{') => self.parse_range(field),
             Some('>') | Some('<') => self.parse_comparison(field),
             _ => {
+                let start = self.byte_pos();
                 let (word, wild) = self.read_bare()?;
-                Ok(field_query(field, bare_predicate(&word, wild)))
+                let predicate = bare_predicate(&word, wild).map_err(|message| ParseError {
+                    position: start,
+                    message,
+                })?;
+                Ok(field_query(field, predicate))
             }
         }
     }
@@ -448,21 +464,26 @@ fn text_query(word: &str, wild: bool) -> Query {
 }
 
 /// A bare field value: `*` means exists, wildcards make a glob, `ip/len` a CIDR range.
-fn bare_predicate(word: &str, wild: bool) -> Predicate {
+fn bare_predicate(word: &str, wild: bool) -> Result<Predicate, String> {
     if wild {
-        return if word == "*" {
+        return Ok(if word == "*" {
             Predicate::Exists
         } else {
             Predicate::Wildcard(Glob::new(word))
-        };
+        });
     }
     if let Some((net, len)) = word.split_once('/')
         && let (Ok(network), Ok(prefix)) = (net.parse::<IpAddr>(), len.parse::<u8>())
-        && prefix <= if network.is_ipv4() { 32 } else { 128 }
     {
-        return Predicate::Cidr { network, prefix };
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        if prefix > max {
+            return Err(format!(
+                "'{word}': a CIDR prefix for this address is at most /{max}"
+            ));
+        }
+        return Ok(Predicate::Cidr { network, prefix });
     }
-    Predicate::Term(word.to_owned())
+    Ok(Predicate::Term(word.to_owned()))
 }
 
 /// Types a range bound by how it reads.
@@ -589,6 +610,18 @@ mod tests {
             field("user.name", Predicate::Exists)
         );
         assert_eq!(parse("   ").unwrap(), Query::All);
+    }
+
+    #[test]
+    fn bad_cidrs_and_dangling_operators_are_refused() {
+        let e = parse("source.ip:10.0.0.0/99").unwrap_err();
+        assert!(e.message.contains("at most /32"), "{e}");
+        assert_eq!(e.position, 10);
+        let e = parse("a OR OR b").unwrap_err();
+        assert!(e.message.contains("before this operator"), "{e}");
+        assert!(parse("AND").is_err());
+        assert!(parse("x:1 AND").is_err());
+        assert!(parse("\"OR\"").is_ok(), "a quoted operator is a phrase");
     }
 
     #[test]

@@ -222,8 +222,16 @@ async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if authenticate(&state, &headers).is_none() {
-        return error(StatusCode::UNAUTHORIZED, "missing or unknown bearer token");
+    match authenticate(&state, &headers) {
+        None => return error(StatusCode::UNAUTHORIZED, "missing or unknown bearer token"),
+        // The figures cover every institution: a token bound to one may not read them.
+        Some(t) if t.tenant.is_some() => {
+            return error(
+                StatusCode::FORBIDDEN,
+                "this token is bound to one institution; /metrics needs a center-wide token",
+            );
+        }
+        Some(_) => {}
     }
     let store = state.store.clone();
     let stats = tokio::task::spawn_blocking(move || store.stats())

@@ -41,6 +41,13 @@ pub enum StoreError {
     },
     #[error("invalid request: {0}")]
     Invalid(String),
+    #[error(
+        "the store in {0} is in use by another Haechi process (serve or ingest); searching works beside it, \
+         but a second writer must wait for it to finish, or send events to the running server (POST /api/ingest)"
+    )]
+    Locked(String),
+    #[error("this store was opened read-only (for searching); it cannot {0}")]
+    ReadOnly(&'static str),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -242,7 +242,9 @@ fn dead_letters_are_kept_with_their_reason() {
         "CEF header has 4 of 7 fields".into(),
         b"CEF:0|a|b|c",
     );
-    store.append_dead_letters(std::slice::from_ref(&dl)).unwrap();
+    store
+        .append_dead_letters(std::slice::from_ref(&dl))
+        .unwrap();
     drop(store);
     let store = open(dir.path());
     assert_eq!(store.dead_letters().unwrap(), vec![dl]);
@@ -292,4 +294,35 @@ fn retention_drops_partitions_by_age() {
     store.append(&events).unwrap();
     store.commit().unwrap();
     assert_eq!(store.stats().events, 1, "2024 events are past 30 days");
+}
+
+#[test]
+fn one_writer_at_a_time_and_readers_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = open(dir.path());
+    writer.append(&sample()[..10]).unwrap();
+    writer.commit().unwrap();
+    writer.append(&sample()[10..]).unwrap();
+    let second = EmbeddedStore::open(dir.path(), StoreConfig::default());
+    assert!(
+        matches!(second, Err(haechi_store::StoreError::Locked(_))),
+        "a second writer is refused with a clear error"
+    );
+    let reader = EmbeddedStore::open_read_only(dir.path()).unwrap();
+    let all = SearchRequest::new(parse("").unwrap());
+    assert_eq!(
+        reader.search(&all).unwrap().total,
+        10,
+        "a reader sees what is committed"
+    );
+    assert!(matches!(
+        reader.append(&sample()),
+        Err(haechi_store::StoreError::ReadOnly(_))
+    ));
+    assert_eq!(writer.search(&all).unwrap().total, 10);
+    drop(writer);
+    assert!(
+        EmbeddedStore::open(dir.path(), StoreConfig::default()).is_ok(),
+        "the lock goes with the writer"
+    );
 }

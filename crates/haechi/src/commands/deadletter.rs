@@ -1,6 +1,6 @@
 //! `haechi deadletter`: what could not be parsed, where it came from, and why.
 
-use super::{load_config, open_store};
+use super::{load_config, open_store_read_only};
 use crate::DataDirArg;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,7 +21,7 @@ pub struct DeadletterArgs {
 
 pub fn run(args: DeadletterArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(args.config.as_deref(), args.data_dir.data_dir.clone())?;
-    let store = open_store(&config)?;
+    let store = open_store_read_only(&config)?;
     let letters = store.dead_letters()?;
     let skip = letters.len().saturating_sub(args.limit);
     for l in &letters[skip..] {

@@ -82,7 +82,9 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let started = std::time::Instant::now();
-    let dedup = SharedDeduplicator::new(config.pipeline.dedup_window);
+    let dedup_file = super::serve::dedup_path(&config);
+    let dedup = SharedDeduplicator::load(&dedup_file, config.pipeline.dedup_window)
+        .context("reading the de-duplication window")?;
     let totals = Mutex::new(ReadStats::default());
     let failed = Mutex::new(Vec::new());
     let queue = Mutex::new(files.iter());
@@ -128,6 +130,9 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
         }
     });
     store.commit().context("committing the store")?;
+    dedup
+        .save(&dedup_file)
+        .with_context(|| format!("saving the de-duplication window {}", dedup_file.display()))?;
     bar.finish_and_clear();
     let totals = totals.into_inner().unwrap_or_default();
     let failed_files = failed.into_inner().unwrap_or_default();

@@ -25,3 +25,22 @@ pub fn open_store(config: &Config) -> anyhow::Result<EmbeddedStore> {
     EmbeddedStore::open(&dir, config.store.clone())
         .map_err(|e| anyhow::anyhow!("cannot open the store in {}: {e}", dir.display()))
 }
+
+/// Opens the embedded store for searching. When no other process writes it, it is
+/// opened normally, which replays a write-ahead log left by a crash (so events a crashed
+/// server acknowledged are found); beside a running `haechi serve` it is opened read-only
+/// and sees what that server has committed.
+pub fn open_store_read_only(config: &Config) -> anyhow::Result<EmbeddedStore> {
+    let dir = config.store_dir();
+    if !dir.join("events").is_dir() {
+        anyhow::bail!(
+            "there is no event store in {} yet: `haechi ingest` or `haechi serve` creates it",
+            dir.display()
+        );
+    }
+    let opened = match EmbeddedStore::open(&dir, config.store.clone()) {
+        Err(haechi_store::StoreError::Locked(_)) => EmbeddedStore::open_read_only(&dir),
+        other => other,
+    };
+    opened.map_err(|e| anyhow::anyhow!("cannot open the store in {}: {e}", dir.display()))
+}

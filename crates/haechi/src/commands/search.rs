@@ -1,6 +1,6 @@
 //! `haechi search`: the query language over the store, from a shell.
 
-use super::{load_config, open_store};
+use super::{load_config, open_store_read_only};
 use crate::DataDirArg;
 use anyhow::Context;
 use haechi_event::{Event, Timestamp, ecs, event_to_json};
@@ -54,7 +54,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     let time = |s: &Option<String>, name: &str| -> anyhow::Result<Option<Timestamp>> {
         s.as_deref().map(|t| parse_time(t).with_context(|| format!("--{name} '{t}' is not a time (use RFC 3339, a date, now-1h or epoch seconds)"))).transpose()
     };
-    let store = open_store(&config)?;
+    let store = open_store_read_only(&config)?;
     let mut request = SearchRequest::new(query);
     request.from = time(&args.from, "from")?;
     request.to = time(&args.to, "to")?;

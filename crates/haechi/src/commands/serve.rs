@@ -52,7 +52,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         store: store.clone(),
         metrics: metrics.clone(),
         tenants: TenantResolver::new(&config)?,
-        dedup: SharedDeduplicator::new(config.pipeline.dedup_window),
+        dedup: SharedDeduplicator::load(&dedup_path(&config), config.pipeline.dedup_window)
+            .context("reading the de-duplication window")?,
         limits,
         timezone: config.timezone()?,
         year: config.parse.year,
@@ -60,7 +61,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         json_mapping: Arc::new(config.parse.json.clone()),
     });
     let (sender, receiver) = tokio::sync::mpsc::channel(config.pipeline.queue_depth.max(1));
-    let workers = start_workers(pipeline, receiver, config.pipeline.workers);
+    let workers = start_workers(pipeline.clone(), receiver, config.pipeline.workers);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -70,6 +71,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         sender,
         metrics,
         store.clone(),
+        pipeline.clone(),
         limits,
         shutdown.clone(),
     ));
@@ -80,6 +82,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let _ = w.join();
     }
     store.commit().context("final commit")?;
+    save_dedup(&pipeline, &dedup_path(&config));
     let stats = store.stats();
     eprintln!(
         "haechi stopped: {} events stored, {} dead letters",
@@ -93,6 +96,7 @@ async fn serve(
     sender: tokio::sync::mpsc::Sender<haechi_ingest::listen::Delivery>,
     metrics: Arc<Metrics>,
     store: Arc<dyn EventStore>,
+    pipeline: Arc<Pipeline>,
     limits: Limits,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -126,6 +130,8 @@ async fn serve(
     println!("data directory {}", config.data_dir.display());
     let commit_loop = tokio::spawn(commit_periodically(
         store,
+        pipeline,
+        dedup_path(config),
         Duration::from_millis(config.pipeline.commit_interval_ms.max(10)),
         shutdown.clone(),
     ));
@@ -164,26 +170,45 @@ async fn wait_for_signal(
     }
 }
 
+/// How often the de-duplication window is saved while serving.
+const DEDUP_SAVE_EVERY: Duration = Duration::from_secs(60);
+
 async fn commit_periodically(
     store: Arc<dyn EventStore>,
+    pipeline: Arc<Pipeline>,
+    dedup_file: PathBuf,
     every: Duration,
     shutdown: CancellationToken,
 ) {
     let mut tick = tokio::time::interval(every);
+    let mut last_save = std::time::Instant::now();
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
         let s = store.clone();
-        if s.stats().pending == 0 {
-            continue;
-        }
         match tokio::task::spawn_blocking(move || s.commit()).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "commit failed"),
             Err(e) => tracing::error!(error = %e, "commit task failed"),
         }
+        if last_save.elapsed() >= DEDUP_SAVE_EVERY {
+            last_save = std::time::Instant::now();
+            let (p, f) = (pipeline.clone(), dedup_file.clone());
+            let _ = tokio::task::spawn_blocking(move || save_dedup(&p, &f)).await;
+        }
+    }
+}
+
+/// Where the de-duplication window is kept between runs.
+pub fn dedup_path(config: &crate::config::Config) -> PathBuf {
+    config.data_dir.join("dedup.bin")
+}
+
+fn save_dedup(pipeline: &Pipeline, path: &Path) {
+    if let Err(e) = pipeline.dedup.save(path) {
+        tracing::warn!(error = %e, path = %path.display(), "could not save the de-duplication window");
     }
 }
 

@@ -99,7 +99,10 @@ pub struct EmbeddedStore {
     root: PathBuf,
     config: StoreConfig,
     fields: Fields,
-    write: Mutex<WriteState>,
+    /// `None` when opened read-only.
+    write: Option<Mutex<WriteState>>,
+    /// The exclusive lock on `LOCK`, held while open for writing.
+    _lock: Option<std::fs::File>,
     partitions: RwLock<BTreeMap<String, Arc<Partition>>>,
     dead_letters: DeadLetterLog,
     pending: AtomicU64,
@@ -107,24 +110,14 @@ pub struct EmbeddedStore {
 }
 
 impl EmbeddedStore {
-    /// Opens (or creates) the store under `root` and replays the write-ahead log.
+    /// Opens (or creates) the store under `root` for writing and replays the write-ahead
+    /// log. Only one process may hold a store open for writing (`LOCK`).
     pub fn open(root: &Path, config: StoreConfig) -> Result<EmbeddedStore> {
         let events_dir = root.join("events");
         std::fs::create_dir_all(&events_dir).map_err(io_err(&events_dir))?;
+        let lock = take_lock(root)?;
         let fields = Fields::new();
-        let mut partitions = BTreeMap::new();
-        for entry in std::fs::read_dir(&events_dir).map_err(io_err(&events_dir))? {
-            let entry = entry.map_err(io_err(&events_dir))?;
-            let Some(day) = entry.file_name().to_str().map(str::to_owned) else {
-                continue;
-            };
-            if day_start(&day).is_some() {
-                partitions.insert(
-                    day.clone(),
-                    Arc::new(open_partition(&events_dir, &day, &fields)?),
-                );
-            }
-        }
+        let partitions = open_partitions(&events_dir, &fields, false)?;
         let (wal, records) = Wal::open(&root.join("wal"))?;
         let dead_letters = DeadLetterLog::open(&root.join("deadletter"))?;
         let dead_letter_count = AtomicU64::new(dead_letters.count());
@@ -132,10 +125,11 @@ impl EmbeddedStore {
             root: root.to_owned(),
             config,
             fields,
-            write: Mutex::new(WriteState {
+            write: Some(Mutex::new(WriteState {
                 wal,
                 writers: Vec::new(),
-            }),
+            })),
+            _lock: Some(lock),
             partitions: RwLock::new(partitions),
             dead_letters,
             pending: AtomicU64::new(0),
@@ -143,6 +137,33 @@ impl EmbeddedStore {
         };
         store.replay(records)?;
         Ok(store)
+    }
+
+    /// Opens the store for searching only, beside a process that writes it (a running
+    /// `haechi serve`). It sees what that process has committed; nothing is replayed.
+    pub fn open_read_only(root: &Path) -> Result<EmbeddedStore> {
+        let events_dir = root.join("events");
+        if !events_dir.is_dir() {
+            return Err(StoreError::Invalid(format!(
+                "there is no event store in {} (ingest or serve creates one)",
+                root.display()
+            )));
+        }
+        let fields = Fields::new();
+        let partitions = open_partitions(&events_dir, &fields, true)?;
+        let dead_letters = DeadLetterLog::open(&root.join("deadletter"))?;
+        let dead_letter_count = AtomicU64::new(dead_letters.count());
+        Ok(EmbeddedStore {
+            root: root.to_owned(),
+            config: StoreConfig::default(),
+            fields,
+            write: None,
+            _lock: None,
+            partitions: RwLock::new(partitions),
+            dead_letters,
+            pending: AtomicU64::new(0),
+            dead_letter_count,
+        })
     }
 
     /// The directory the store lives in.
@@ -162,7 +183,7 @@ impl EmbeddedStore {
         }
         let mut committed: HashMap<String, u64> = HashMap::new();
         let mut replayed = 0u64;
-        let mut state = self.lock_write();
+        let mut state = self.lock_write("replay")?;
         for record in records {
             for line in record
                 .payload
@@ -213,8 +234,9 @@ impl EmbeddedStore {
             .unwrap_or(0))
     }
 
-    fn lock_write(&self) -> std::sync::MutexGuard<'_, WriteState> {
-        self.write.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock_write(&self, what: &'static str) -> Result<std::sync::MutexGuard<'_, WriteState>> {
+        let write = self.write.as_ref().ok_or(StoreError::ReadOnly(what))?;
+        Ok(write.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// The open writer of a day, opening (and, past the limit, closing another) as needed.
@@ -289,6 +311,19 @@ impl EmbeddedStore {
     }
 
     fn commit_locked(&self, state: &mut WriteState) -> Result<()> {
+        if state.writers.iter().all(|w| w.dirty_seq.is_none())
+            && self.pending.load(Ordering::Relaxed) == 0
+        {
+            // Nothing new: only age can have pushed a partition out (size cannot grow).
+            if self.config.retention_days.is_some() {
+                let config_without_size = StoreConfig {
+                    max_bytes: None,
+                    ..self.config.clone()
+                };
+                return self.apply_retention_with(state, &config_without_size);
+            }
+            return Ok(());
+        }
         for w in state.writers.iter_mut() {
             self.commit_writer(w)?;
         }
@@ -299,6 +334,10 @@ impl EmbeddedStore {
 
     /// Drops partitions past the age limit, then the oldest while over the size limit.
     fn apply_retention(&self, state: &mut WriteState) -> Result<()> {
+        self.apply_retention_with(state, &self.config)
+    }
+
+    fn apply_retention_with(&self, state: &mut WriteState, config: &StoreConfig) -> Result<()> {
         let mut doomed: Vec<String> = Vec::new();
         let days: Vec<String> = self
             .partitions
@@ -307,12 +346,12 @@ impl EmbeddedStore {
             .keys()
             .cloned()
             .collect();
-        if let Some(keep) = self.config.retention_days {
+        if let Some(keep) = config.retention_days {
             let cutoff = Timestamp(Timestamp::now().0 - keep as i64 * 86_400_000_000_000);
             let cutoff_day = day_of(cutoff);
             doomed.extend(days.iter().filter(|d| **d < cutoff_day).cloned());
         }
-        if let Some(max) = self.config.max_bytes {
+        if let Some(max) = config.max_bytes {
             let mut sizes: Vec<(String, u64)> = days
                 .iter()
                 .filter(|d| !doomed.contains(d))
@@ -490,7 +529,7 @@ impl EventStore for EmbeddedStore {
             .zip(&lines)
             .map(|(e, line)| (day_of(e.timestamp), self.fields.document(e, line)))
             .collect();
-        let mut state = self.lock_write();
+        let mut state = self.lock_write("append")?;
         let seq = state.wal.append(&payload)?;
         for (day, doc) in docs {
             self.writer_for(&mut state, &day)?.add(doc, seq)?;
@@ -501,6 +540,9 @@ impl EventStore for EmbeddedStore {
     }
 
     fn append_dead_letters(&self, letters: &[DeadLetter]) -> Result<()> {
+        if self.write.is_none() {
+            return Err(StoreError::ReadOnly("append dead letters"));
+        }
         self.dead_letters.append(letters)?;
         self.dead_letter_count
             .fetch_add(letters.len() as u64, Ordering::Relaxed);
@@ -508,7 +550,7 @@ impl EventStore for EmbeddedStore {
     }
 
     fn commit(&self) -> Result<()> {
-        let mut state = self.lock_write();
+        let mut state = self.lock_write("commit")?;
         self.commit_locked(&mut state)
     }
 
@@ -721,6 +763,48 @@ fn fill_gaps(buckets: BTreeMap<i64, u64>, width: i64) -> Vec<HistogramBucket> {
         t += width;
     }
     out
+}
+
+/// Takes the exclusive write lock of a store (released when the process ends, even by
+/// `kill -9`, since it is an advisory file lock held by the open file).
+fn take_lock(root: &Path) -> Result<std::fs::File> {
+    let path = root.join("LOCK");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_err(&path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(StoreError::Locked(root.display().to_string()))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(io_err(&path)(e)),
+    }
+}
+
+/// The day partitions under `events/`; read-only skips days not committed yet.
+fn open_partitions(
+    events_dir: &Path,
+    fields: &Fields,
+    read_only: bool,
+) -> Result<BTreeMap<String, Arc<Partition>>> {
+    let mut partitions = BTreeMap::new();
+    for entry in std::fs::read_dir(events_dir).map_err(io_err(events_dir))? {
+        let entry = entry.map_err(io_err(events_dir))?;
+        let Some(day) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        if day_start(&day).is_none() || (read_only && !entry.path().join("meta.json").exists()) {
+            continue;
+        }
+        partitions.insert(
+            day.clone(),
+            Arc::new(open_partition(events_dir, &day, fields)?),
+        );
+    }
+    Ok(partitions)
 }
 
 fn open_partition(events_dir: &Path, day: &str, fields: &Fields) -> Result<Partition> {
