@@ -118,6 +118,12 @@ pub struct StoreStats {
 pub trait EventStore: Send + Sync {
     /// Stores a batch durably. When this returns `Ok`, the events survive a crash.
     fn append(&self, events: &[Event]) -> Result<()>;
+    /// Stores a batch for a bulk load that calls [`EventStore::commit`] before it reports
+    /// anything as stored (`haechi ingest`): a backend may skip its log, so the events are
+    /// durable only after the commit. Default: the same as `append`.
+    fn append_bulk(&self, events: &[Event]) -> Result<()> {
+        self.append(events)
+    }
     /// Stores dead letters durably.
     fn append_dead_letters(&self, letters: &[DeadLetter]) -> Result<()>;
     /// Makes everything appended so far searchable.

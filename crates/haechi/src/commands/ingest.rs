@@ -104,7 +104,9 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
                         limits,
                         config.parse.keep_original,
                         &mut |batch| {
-                            store.append(&batch.events).map_err(|e| e.to_string())?;
+                            store
+                                .append_bulk(&batch.events)
+                                .map_err(|e| e.to_string())?;
                             store
                                 .append_dead_letters(&batch.dead_letters)
                                 .map_err(|e| e.to_string())

@@ -128,7 +128,7 @@ fn field_query(fields: &Fields, field: &str, predicate: &Predicate) -> Result<Co
         return Ok(Compiled::exact(q));
     }
     Ok(match predicate {
-        Predicate::Exists => Compiled::exact(kw_term(fields, &exists_token(field))),
+        Predicate::Exists => Compiled::exact(has_field(fields, field)),
         Predicate::Term(t) | Predicate::Phrase(t) => {
             Compiled::exact(keyword_equals(fields, field, t))
         }
@@ -172,6 +172,18 @@ fn keyword_equals(fields: &Fields, field: &str, value: &str) -> Box<dyn TQuery> 
         ));
     }
     Box::new(BooleanQuery::new(alternatives))
+}
+
+/// Documents with any value of a keyword field: every `kw` term from `field\0` up to (not
+/// including) `field\x01`. (Only text fields carry a separate presence token.)
+fn has_field(fields: &Fields, field: &str) -> Box<dyn TQuery> {
+    let lower = field.to_lowercase();
+    let lo = Term::from_field_text(fields.kw, &format!("{lower}{KW_SEP}"));
+    let hi = Term::from_field_text(fields.kw, &format!("{lower}\u{1}"));
+    Box::new(tantivy::query::InvertedIndexRangeQuery::new(
+        Bound::Included(lo),
+        Bound::Excluded(hi),
+    ))
 }
 
 fn kw_term(fields: &Fields, token: &str) -> Box<dyn TQuery> {
@@ -283,7 +295,7 @@ fn range_query(
     });
     let both_unbounded = matches!((lower, upper), (Bound::Unbounded, Bound::Unbounded));
     if both_unbounded {
-        return Compiled::exact(kw_term(fields, &exists_token(field)));
+        return Compiled::exact(has_field(fields, field));
     }
     if all_numbers {
         let to_term = |b: &Bound<Scalar>| match b {
@@ -339,7 +351,11 @@ fn range_query(
 /// Documents that have the field; the post-filter decides the rest.
 fn candidates_with_field(fields: &Fields, field: &str) -> Compiled {
     Compiled {
-        query: kw_term(fields, &exists_token(field)),
+        query: if TEXT_FIELDS.contains(&field) {
+            kw_term(fields, &exists_token(field))
+        } else {
+            has_field(fields, field)
+        },
         exact: false,
     }
 }

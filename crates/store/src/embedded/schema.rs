@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `ts` | `@timestamp` (date, nanoseconds, indexed + fast) | time ranges, newest-first order, histograms |
 //! | `org` | `organization.id` (raw string, indexed + fast) | tenant isolation filter |
-//! | `kw` | one token `field\0value` per keyword value (lower-cased), plus `\x01field` per present field | term, wildcard, string-range and exists queries on any field |
+//! | `kw` | one token `field\0value` per keyword value (lower-cased), plus `\x01field` for a present text field | term, wildcard, string-range and exists queries on any field |
 //! | `msg`, `orig` | `message`, `event.original` (words, with positions) | free text, phrases |
 //! | `num` | numeric values as a JSON object (fast) | numeric ranges on any field |
 //! | `facet` | string values as a JSON object (fast, original case) | top-N counts by field |
@@ -161,14 +161,19 @@ impl Fields {
         let mut nums: Vec<(String, tantivy::schema::OwnedValue)> = Vec::new();
         let mut facets: Vec<(String, tantivy::schema::OwnedValue)> = Vec::new();
         for (name, value) in &event.fields {
-            doc.add_text(self.kw, exists_token(name));
             // Text fields are searched by their words, not as one keyword: a whole log
-            // line as a term would only bloat the term dictionary.
-            if name == ecs::MESSAGE {
-                doc.add_text(self.msg, value.as_text());
-                continue;
-            } else if name == ecs::EVENT_ORIGINAL {
-                doc.add_text(self.orig, value.as_text());
+            // line as a term would only bloat the term dictionary. They alone need a
+            // presence token; a keyword field is present when it has any `field\0…` term.
+            if name == ecs::MESSAGE || name == ecs::EVENT_ORIGINAL {
+                doc.add_text(self.kw, exists_token(name));
+                doc.add_text(
+                    if name == ecs::MESSAGE {
+                        self.msg
+                    } else {
+                        self.orig
+                    },
+                    value.as_text(),
+                );
                 continue;
             }
             let ip_field = self.ip_field(name);
