@@ -340,11 +340,12 @@ commit_interval_ms = 200
     }
     // sshd authentication lines carry a typed source.ip: a CIDR search finds them.
     let sent_ssh: Vec<&String> = ssh[0..51].iter().chain(&ssh[60..75]).collect();
-    // (Lines wrapped as "message repeated N times: [ Failed password … ]" are left out:
-    // the parser does not look inside that wrapper.)
+    // Lines wrapped as "message repeated N times: [ Failed password … ]" count too.
     let failed: Vec<&&String> = sent_ssh
         .iter()
-        .filter(|l| l.contains("]: Failed password for "))
+        .filter(|l| {
+            l.contains("]: Failed password for ") || l.contains("times: [ Failed password for ")
+        })
         .collect();
     assert!(!failed.is_empty(), "the sample holds failed logins");
     for line in &failed {

@@ -731,10 +731,24 @@ struct Auth<'a> {
     source_port: Option<&'a str>,
 }
 
+/// The message inside syslogd's `message repeated N times: [ MSG ]` (one line standing
+/// for N identical ones), so that it is categorized like MSG.
+fn repeated_message(msg: &str) -> Option<&str> {
+    let rest = msg.strip_prefix("message repeated ")?;
+    let (count, inner) = rest.split_once(" times: [")?;
+    if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(inner.trim_end().strip_suffix(']')?.trim())
+}
+
 /// Recognizes sshd log-ins (`Accepted password for u from ip port p ssh2`, `Failed …`,
 /// `Invalid user u from ip [port p]`) and PAM failures (`authentication failure; … rhost=ip
 /// user=u`, from `sshd(pam_unix)`, `su(pam_unix)` or `pam_unix(…)` messages).
 fn classify_auth<'a>(process: &str, msg: &'a str) -> Option<Auth<'a>> {
+    if let Some(inner) = repeated_message(msg) {
+        return classify_auth(process, inner);
+    }
     let is_sshd = process.starts_with("sshd");
     if is_sshd {
         if let Some(rest) = msg.strip_prefix("Accepted ") {
@@ -950,6 +964,19 @@ mod tests {
         let e = parse("<13>this device sends no header");
         assert_eq!(e.get_str(ecs::MESSAGE), Some("this device sends no header"));
         assert_eq!(e.timestamp, ctx().received);
+    }
+
+    #[test]
+    fn repeated_messages_are_categorized_like_the_message() {
+        let ctx = ParseContext::new("t");
+        let line = "Dec 10 09:32:20 LabSZ sshd[24680]: message repeated 5 times: [ Failed password for root from 5.36.59.76 port 42393 ssh2]";
+        let e = SyslogParser::new().parse(line, &ctx).unwrap().unwrap();
+        assert_eq!(e.get_str(ecs::EVENT_OUTCOME), Some("failure"));
+        assert_eq!(
+            e.get(ecs::SOURCE_IP),
+            Some(&haechi_event::Value::Ip("5.36.59.76".parse().unwrap()))
+        );
+        assert_eq!(e.get_str(ecs::USER_NAME), Some("root"));
     }
 
     #[test]
@@ -1415,9 +1442,10 @@ mod tests {
         };
         let text = read(data_file!("logs/loghub/OpenSSH_2k.log"));
         let lines_with = |needle: &str| text.lines().filter(|l| l.contains(needle)).count();
+        // `message repeated N times: [ Failed password … ]` lines count too.
         assert_eq!(
             count("failure", "Failed password"),
-            lines_with("]: Failed password")
+            lines_with("]: Failed password") + lines_with("times: [ Failed password")
         );
         assert_eq!(
             count("failure", "Invalid user"),
