@@ -399,6 +399,151 @@ async fn read_line_capped<R: AsyncRead + Unpin>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    fn context(queue: usize, max_connections: usize) -> (ListenContext, mpsc::Receiver<Delivery>) {
+        let (sender, receiver) = mpsc::channel(queue);
+        let ctx = ListenContext {
+            sender,
+            metrics: Arc::new(Metrics::new()),
+            limits: Limits {
+                max_record_bytes: 1 << 16,
+                batch_size: 64,
+            },
+            connections: Arc::new(Semaphore::new(max_connections)),
+            shutdown: CancellationToken::new(),
+        };
+        (ctx, receiver)
+    }
+
+    fn listener(protocol: Protocol) -> ListenerConfig {
+        ListenerConfig {
+            name: "test".into(),
+            protocol,
+            address: "127.0.0.1:0".parse().unwrap(),
+            tenant: Some("t".into()),
+            format: "syslog".into(),
+            tls_cert: None,
+            tls_key: None,
+        }
+    }
+
+    /// A full pipeline slows a TCP sender down instead of dropping: once the consumer
+    /// catches up, every line sent has arrived.
+    #[tokio::test]
+    async fn tcp_back_pressure_loses_nothing() {
+        let (ctx, mut receiver) = context(1, 8);
+        let addr = start(listener(Protocol::Tcp), ctx.clone()).await.unwrap();
+        // 23 MB: far more than loopback socket buffers and the reader buffer can hold.
+        const LINES: usize = 100_000;
+        let writer = tokio::spawn(async move {
+            let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            for i in 0..LINES {
+                stream
+                    .write_all(
+                        format!(
+                            "<13>Oct 11 22:14:15 host app: line {i} {}\n",
+                            "x".repeat(200)
+                        )
+                        .as_bytes(),
+                    )
+                    .await
+                    .unwrap();
+            }
+            stream.shutdown().await.unwrap();
+        });
+        // The consumer stalls while the sender is still writing: the queue (1) fills up.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(
+            !writer.is_finished(),
+            "the sender is held back while nobody consumes"
+        );
+        let mut received = 0;
+        while received < LINES {
+            let d = tokio::time::timeout(std::time::Duration::from_secs(30), receiver.recv())
+                .await
+                .unwrap()
+                .unwrap();
+            received += d.records.len();
+        }
+        assert_eq!(received, LINES);
+        writer.await.unwrap();
+        ctx.shutdown.cancel();
+    }
+
+    /// UDP cannot wait: with the pipeline full, datagrams are dropped and counted.
+    #[tokio::test]
+    async fn udp_drops_are_counted_when_the_pipeline_is_full() {
+        let (ctx, mut receiver) = context(1, 8);
+        let addr = start(listener(Protocol::Udp), ctx.clone()).await.unwrap();
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        for i in 0..50 {
+            socket
+                .send_to(format!("<13>datagram {i}").as_bytes(), addr)
+                .await
+                .unwrap();
+        }
+        let mut dropped = 0;
+        for _ in 0..200 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            dropped = ctx
+                .metrics
+                .udp_dropped
+                .get_or_create(&Metrics::source("test"))
+                .get();
+            let received = ctx
+                .metrics
+                .records_received
+                .get_or_create(&Metrics::source("test"))
+                .get();
+            if received == 50 {
+                break;
+            }
+        }
+        assert!(dropped > 0, "datagrams beyond the queue are dropped");
+        let mut delivered = 0;
+        while let Ok(Some(_)) =
+            tokio::time::timeout(std::time::Duration::from_millis(200), receiver.recv()).await
+        {
+            delivered += 1;
+        }
+        assert_eq!(
+            delivered + dropped,
+            50,
+            "every datagram is either delivered or counted as dropped"
+        );
+        assert!(
+            ctx.metrics
+                .render()
+                .contains("haechi_udp_dropped_total{source=\"test\"}")
+        );
+        ctx.shutdown.cancel();
+    }
+
+    /// Past the connection limit, new connections are closed at once.
+    #[tokio::test]
+    async fn connections_beyond_the_limit_are_refused() {
+        let (ctx, _receiver) = context(16, 1);
+        let addr = start(listener(Protocol::Tcp), ctx.clone()).await.unwrap();
+        let _first = tokio::net::TcpStream::connect(addr).await.unwrap();
+        for _ in 0..100 {
+            if ctx.metrics.connections.get() == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(ctx.metrics.connections.get(), 1);
+        let mut second = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut buf = [0u8; 1];
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), second.read(&mut buf))
+            .await
+            .unwrap();
+        assert!(
+            matches!(read, Ok(0) | Err(_)),
+            "the second connection is closed by the server"
+        );
+        ctx.shutdown.cancel();
+    }
 
     async fn frames(input: &[u8], max: usize) -> Vec<Vec<u8>> {
         let mut r = BufReader::new(input);
