@@ -648,17 +648,11 @@ impl EventStore for EmbeddedStore {
         for p in self.partitions_for(from, to) {
             if compiled.exact {
                 let searcher = p.reader.searcher();
-                let collector = TopDocs::with_limit(MAX_SCAN)
-                    .order_by_fast_field::<DateTime>("ts", Order::Desc);
-                for (ts, _) in searcher
-                    .search(&compiled.query, &collector)
-                    .map_err(|e| index_err(&p.day, e))?
-                {
-                    if let Some(ts) = ts {
-                        *buckets
-                            .entry(ts.into_timestamp_nanos().div_euclid(width) * width)
-                            .or_default() += 1;
-                    }
+                let partial = searcher
+                    .search(&compiled.query, &TimeBuckets { width })
+                    .map_err(|e| index_err(&p.day, e))?;
+                for (k, n) in partial {
+                    *buckets.entry(k).or_default() += n;
                 }
             } else {
                 self.scan_partition(&p, &compiled, request, |e| {
@@ -690,6 +684,66 @@ impl EventStore for EmbeddedStore {
             pending: self.pending.load(Ordering::Relaxed),
             dead_letters: self.dead_letter_count.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// Counts matching documents per time bucket straight from the `ts` fast column: exact
+/// for any number of matches, with memory proportional to the number of buckets.
+struct TimeBuckets {
+    width: i64,
+}
+
+struct TimeBucketsSegment {
+    ts: tantivy::columnar::Column<DateTime>,
+    width: i64,
+    counts: HashMap<i64, u64>,
+}
+
+impl tantivy::collector::Collector for TimeBuckets {
+    type Fruit = HashMap<i64, u64>;
+    type Child = TimeBucketsSegment;
+
+    fn for_segment(
+        &self,
+        _ord: tantivy::SegmentOrdinal,
+        segment: &tantivy::SegmentReader,
+    ) -> tantivy::Result<TimeBucketsSegment> {
+        Ok(TimeBucketsSegment {
+            ts: segment.fast_fields().date("ts")?,
+            width: self.width,
+            counts: HashMap::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<HashMap<i64, u64>>) -> tantivy::Result<HashMap<i64, u64>> {
+        let mut all = HashMap::new();
+        for f in fruits {
+            for (k, n) in f {
+                *all.entry(k).or_default() += n;
+            }
+        }
+        Ok(all)
+    }
+}
+
+impl tantivy::collector::SegmentCollector for TimeBucketsSegment {
+    type Fruit = HashMap<i64, u64>;
+
+    fn collect(&mut self, doc: tantivy::DocId, _score: tantivy::Score) {
+        if let Some(t) = self.ts.first(doc) {
+            *self
+                .counts
+                .entry(t.into_timestamp_nanos().div_euclid(self.width) * self.width)
+                .or_default() += 1;
+        }
+    }
+
+    fn harvest(self) -> HashMap<i64, u64> {
+        self.counts
     }
 }
 
