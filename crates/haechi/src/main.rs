@@ -27,6 +27,8 @@ enum Command {
     Ingest(commands::ingest::IngestArgs),
     /// Search stored events with the query language; count by field; histogram over time.
     Search(commands::search::SearchArgs),
+    /// Work with Sigma rules: `haechi rules check DIR` reports what loads and what does not.
+    Rules(commands::rules::RulesArgs),
     /// Show the records that could not be parsed, with the reason.
     Deadletter(commands::deadletter::DeadletterArgs),
     /// Measure parse and store throughput on the real sample data.
@@ -56,6 +58,7 @@ fn main() -> std::process::ExitCode {
         Command::Ingest(a) => commands::ingest::run(a),
         Command::Search(a) => commands::search::run(a),
         Command::Deadletter(a) => commands::deadletter::run(a),
+        Command::Rules(a) => commands::rules::run(a),
         Command::Bench(a) => commands::bench::run(a),
     };
     match result {

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod deadletter;
 pub mod ingest;
+pub mod rules;
 pub mod search;
 pub mod serve;
 

@@ -1,0 +1,16 @@
+//! # Detection
+//!
+//! Haechi detects attacks the way the security community writes detections: Sigma. The
+//! well-kept `rsigma` crates (parser and evaluator, MIT) implement the specification;
+//! this crate adds what a control center needs around them.
+//!
+//! * [`rules`] loads rule files and directories as they are published (the SigmaHQ set
+//!   loads whole), one file at a time so that every failure names its file and reason, and
+//!   keeps each rule's attribution (id, title, author, level, status, references, ATT&CK
+//!   tags: the DRL 1.1 licence of SigmaHQ rules requires it in every output).
+//!
+//! Next (issue 3): a logsource index from Sigma `product`/`category`/`service` to
+//! Haechi's events, streaming evaluation with a multi-pattern prefilter, correlation
+//! state, alerts, and the indicator matcher.
+
+pub mod rules;
