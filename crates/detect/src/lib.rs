@@ -9,8 +9,16 @@
 //!   keeps each rule's attribution (id, title, author, level, status, references, ATT&CK
 //!   tags: the DRL 1.1 licence of SigmaHQ rules requires it in every output).
 //!
+//! * [`sigma_event`] shows Haechi's events to rsigma under the field names rules use;
+//!   [`logsource`] says which Sigma logsources an event belongs to (Windows channels and
+//!   event ids to `service` and `category`).
+//! * [`hunt::Detector`] evaluates the compiled rules on events.
+//!
 //! Next (issue 3): a logsource index from Sigma `product`/`category`/`service` to
 //! Haechi's events, streaming evaluation with a multi-pattern prefilter, correlation
 //! state, alerts, and the indicator matcher.
 
+pub mod hunt;
+pub mod logsource;
 pub mod rules;
+pub mod sigma_event;

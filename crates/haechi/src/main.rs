@@ -27,6 +27,8 @@ enum Command {
     Ingest(commands::ingest::IngestArgs),
     /// Search stored events with the query language; count by field; histogram over time.
     Search(commands::search::SearchArgs),
+    /// Hunt with Sigma rules through log files (EVTX, JSON lines, any collected format) and print a timeline of detections.
+    Hunt(commands::hunt::HuntArgs),
     /// Work with Sigma rules: `haechi rules check DIR` reports what loads and what does not.
     Rules(commands::rules::RulesArgs),
     /// Show the records that could not be parsed, with the reason.
@@ -59,6 +61,7 @@ fn main() -> std::process::ExitCode {
         Command::Search(a) => commands::search::run(a),
         Command::Deadletter(a) => commands::deadletter::run(a),
         Command::Rules(a) => commands::rules::run(a),
+        Command::Hunt(a) => commands::hunt::run(a),
         Command::Bench(a) => commands::bench::run(a),
     };
     match result {

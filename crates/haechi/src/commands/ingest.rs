@@ -183,7 +183,7 @@ fn print_summary(s: &Summary, json: bool) {
 }
 
 /// Expands directories recursively (sorted, so runs are repeatable).
-fn collect_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+pub fn collect_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
         walk(p, &mut out).with_context(|| format!("cannot read {}", p.display()))?;

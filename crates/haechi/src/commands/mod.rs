@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod deadletter;
+pub mod hunt;
 pub mod ingest;
 pub mod rules;
 pub mod search;

@@ -1,0 +1,118 @@
+//! Haechi's events as rsigma sees them.
+//!
+//! Sigma rules for Windows name native fields (`CommandLine`, `EventID`, `Channel`,
+//! `Provider_Name`); Haechi keeps them under their EVTX paths (`Event.EventData.CommandLine`,
+//! `Event.System.EventID`, …). [`SigmaView`] resolves a rule's field name to the stored one,
+//! and for Security 4688 events applies the renames that make them `process_creation`
+//! events (`NewProcessName` is `Image`, `ParentProcessName` is `ParentImage`).
+
+use haechi_event::{Event, Value, event_to_json};
+use rsigma_eval::event::{Event as SigmaEvent, EventValue};
+use std::borrow::Cow;
+
+/// A read-only view of one event for rule evaluation.
+pub struct SigmaView<'a> {
+    pub event: &'a Event,
+    /// Set for Security 4688 events (process creation with Security's field names).
+    security_process_creation: bool,
+}
+
+impl<'a> SigmaView<'a> {
+    pub fn new(event: &'a Event) -> Self {
+        let security_process_creation = event.get_str("winlog.channel") == Some("Security")
+            && event.get_str("event.code") == Some("4688");
+        SigmaView {
+            event,
+            security_process_creation,
+        }
+    }
+
+    /// The stored value of a rule's field name.
+    fn lookup(&self, path: &str) -> Option<&'a Value> {
+        let fields = &self.event.fields;
+        let exact = |name: &str| fields.iter().find(|(n, _)| n == name).map(|(_, v)| v);
+        if let Some(v) = exact(path) {
+            return Some(v);
+        }
+        let path = match (self.security_process_creation, path) {
+            (true, "Image") => "NewProcessName",
+            (true, "ParentImage") => "ParentProcessName",
+            (true, "User") => "SubjectUserName",
+            (true, "IntegrityLevel") => "MandatoryLabel",
+            _ => path,
+        };
+        let mut buf = String::with_capacity(path.len() + 24);
+        for prefix in ["Event.EventData.", "Event.System.", "Event.UserData."] {
+            buf.clear();
+            buf.push_str(prefix);
+            buf.push_str(path);
+            if let Some(v) = exact(&buf) {
+                return Some(v);
+            }
+        }
+        match path {
+            "Provider_Name" => exact("Event.System.Provider_attributes.Name"),
+            "EventID" => exact("event.code").or_else(|| exact("Event.System.EventID.#text")),
+            _ => fields
+                .iter()
+                .find(|(n, _)| {
+                    // UserData payloads nest one level deeper (`Event.UserData.<Element>.<Field>`).
+                    (n.starts_with("Event.UserData.") && n.ends_with(path) && n.as_bytes().get(n.len() - path.len() - 1) == Some(&b'.'))
+                    // Some providers (Defender) name data with spaces ("Threat Name");
+                    // Sigma rules write them without ("ThreatName").
+                        || n.strip_prefix("Event.EventData.").is_some_and(|d| d.contains(' ') && eq_without_spaces(d, path))
+                })
+                .map(|(_, v)| v),
+        }
+    }
+}
+
+/// `a` equals `b` once the spaces of `a` are removed.
+fn eq_without_spaces(a: &str, b: &str) -> bool {
+    let mut bs = b.bytes();
+    for c in a.bytes().filter(|c| *c != b' ') {
+        if bs.next() != Some(c) {
+            return false;
+        }
+    }
+    bs.next().is_none()
+}
+
+fn to_event_value(value: &Value) -> EventValue<'_> {
+    match value {
+        Value::Str(s) => {
+            // EventID and other numbers arrive as text from some sources; rules compare numbers.
+            EventValue::Str(Cow::Borrowed(s.as_str()))
+        }
+        Value::Int(i) => EventValue::Int(*i),
+        Value::Float(x) => EventValue::Float(*x),
+        Value::Bool(b) => EventValue::Bool(*b),
+        Value::Ip(ip) => EventValue::Str(Cow::Owned(ip.to_string())),
+        Value::List(items) => EventValue::Array(items.iter().map(to_event_value).collect()),
+    }
+}
+
+impl SigmaEvent for SigmaView<'_> {
+    fn get_field(&self, path: &str) -> Option<EventValue<'_>> {
+        self.lookup(path).map(to_event_value)
+    }
+
+    fn any_string_value(&self, pred: &dyn Fn(&str) -> bool) -> bool {
+        self.event
+            .fields
+            .iter()
+            .any(|(_, v)| v.scalars().any(|s| pred(&s.as_text())))
+    }
+
+    fn all_string_values(&self) -> Vec<Cow<'_, str>> {
+        self.event
+            .fields
+            .iter()
+            .flat_map(|(_, v)| v.scalars().map(|s| s.as_text()))
+            .collect()
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        event_to_json(self.event)
+    }
+}
