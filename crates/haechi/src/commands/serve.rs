@@ -180,7 +180,8 @@ async fn commit_periodically(
     every: Duration,
     shutdown: CancellationToken,
 ) {
-    let mut tick = tokio::time::interval(every);
+    // The first commit comes one interval after start, not at once.
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     let mut last_save = std::time::Instant::now();
     loop {
         tokio::select! {
