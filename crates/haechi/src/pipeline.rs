@@ -51,7 +51,7 @@ impl TenantResolver {
         };
         self.by_address
             .iter()
-            .find(|(net, prefix, _)| haechi_query_in_cidr(ip, *net, *prefix))
+            .find(|(net, prefix, _)| haechi_query::in_cidr(ip, *net, *prefix))
             .map(|(_, _, t)| t.clone())
     }
 
@@ -73,28 +73,6 @@ impl TenantResolver {
 
     pub fn default_tenant(&self) -> Arc<str> {
         self.default.clone()
-    }
-}
-
-fn haechi_query_in_cidr(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
-    match (ip, net) {
-        (IpAddr::V4(a), IpAddr::V4(n)) => {
-            let mask = if prefix == 0 {
-                0
-            } else {
-                u32::MAX << (32 - prefix)
-            };
-            u32::from(a) & mask == u32::from(n) & mask
-        }
-        (IpAddr::V6(a), IpAddr::V6(n)) => {
-            let mask = if prefix == 0 {
-                0
-            } else {
-                u128::MAX << (128 - prefix)
-            };
-            u128::from(a) & mask == u128::from(n) & mask
-        }
-        _ => false,
     }
 }
 

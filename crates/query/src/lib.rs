@@ -26,6 +26,7 @@ mod glob;
 mod parse;
 mod text;
 
+pub use eval::in_cidr;
 pub use glob::Glob;
 pub use parse::{MAX_QUERY_LEN, ParseError, parse, parse_time};
 pub use text::{TEXT_FIELDS, tokenize};

@@ -81,7 +81,15 @@ impl DeadLetterLog {
 
     /// How many dead letters are kept (lines in all files).
     pub fn count(&self) -> u64 {
-        self.read_all().map(|v| v.len() as u64).unwrap_or(0)
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return 0;
+        };
+        entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "ndjson"))
+            .filter_map(|p| std::fs::read(p).ok())
+            .map(|data| line_count(&data))
+            .sum()
     }
 
     /// Bytes on disk.
@@ -103,4 +111,9 @@ pub(crate) fn dir_size(dir: &Path) -> u64 {
             Err(_) => 0,
         })
         .sum()
+}
+
+/// Lines in an NDJSON file (every record ends with a newline).
+fn line_count(data: &[u8]) -> u64 {
+    data.iter().filter(|b| **b == b'\n').count() as u64
 }

@@ -78,13 +78,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         .filter_map(|f| std::fs::metadata(f).ok())
         .map(|m| m.len())
         .sum();
-    let bar = indicatif::ProgressBar::new(total_bytes);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let bar = super::file_progress_bar(total_bytes);
     let hits = Mutex::new(Vec::new());
     let events = std::sync::atomic::AtomicU64::new(0);
     let queue = Mutex::new(files.iter());

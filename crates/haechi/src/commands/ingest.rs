@@ -74,13 +74,7 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
         .filter_map(|f| std::fs::metadata(f).ok())
         .map(|m| m.len())
         .sum();
-    let bar = indicatif::ProgressBar::new(total_bytes);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let bar = super::file_progress_bar(total_bytes);
     let started = std::time::Instant::now();
     let dedup_file = super::serve::dedup_path(&config);
     let dedup = SharedDeduplicator::load(&dedup_file, config.pipeline.dedup_window)

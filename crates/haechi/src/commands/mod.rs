@@ -46,3 +46,16 @@ pub fn open_store_read_only(config: &Config) -> anyhow::Result<EmbeddedStore> {
     };
     opened.map_err(|e| anyhow::anyhow!("cannot open the store in {}: {e}", dir.display()))
 }
+
+/// The progress bar of commands that read files: bytes done of `total_bytes` (drawn on a
+/// terminal only).
+pub fn file_progress_bar(total_bytes: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total_bytes);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}

@@ -189,8 +189,6 @@ fn auto_interval(store: &dyn EventStore, request: &SearchRequest) -> anyhow::Res
     let Some(last) = first.events.first().map(|e| e.timestamp) else {
         return Ok(3600);
     };
-    let oldest_q = haechi_query::Query::and(vec![request.query.clone()]);
-    let _ = oldest_q;
     let start = request
         .from
         .unwrap_or_else(|| Timestamp(last.0 - 86_400_000_000_000));

@@ -123,7 +123,7 @@ fn field_query(fields: &Fields, field: &str, predicate: &Predicate) -> Result<Co
         return Ok(Compiled::exact(text_query(text_field, &text)?));
     }
     if let Some(ip_field) = fields.ip_field(field)
-        && let Some(q) = ip_query(fields, ip_field, field, predicate)
+        && let Some(q) = ip_query(ip_field, predicate)
     {
         return Ok(Compiled::exact(q));
     }
@@ -200,13 +200,7 @@ fn num_term(num: Field, path: &str, value: f64) -> Term {
     term
 }
 
-fn ip_query(
-    fields: &Fields,
-    ip_field: Field,
-    field: &str,
-    predicate: &Predicate,
-) -> Option<Box<dyn TQuery>> {
-    let _ = (fields, field);
+fn ip_query(ip_field: Field, predicate: &Predicate) -> Option<Box<dyn TQuery>> {
     match predicate {
         Predicate::Term(t) | Predicate::Phrase(t) => {
             let ip: IpAddr = t.parse().ok()?;

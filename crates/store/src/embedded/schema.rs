@@ -16,8 +16,8 @@
 use haechi_event::{Event, Value, ecs};
 use std::net::{IpAddr, Ipv6Addr};
 use tantivy::schema::{
-    BytesOptions, DateOptions, DateTimePrecision, FAST, Field, INDEXED, IndexRecordOption,
-    IpAddrOptions, JsonObjectOptions, STRING, Schema, TextFieldIndexing, TextOptions,
+    BytesOptions, DateOptions, DateTimePrecision, FAST, Field, IndexRecordOption, IpAddrOptions,
+    JsonObjectOptions, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{
     LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, TokenizerManager,
@@ -109,7 +109,6 @@ impl Fields {
                 )
             })
             .collect();
-        let _ = INDEXED;
         Fields {
             schema: b.build(),
             ts,
