@@ -11,7 +11,9 @@ use crate::logsource::event_logsources;
 use crate::rules::{RuleFailure, RuleInfo, RuleSet};
 use crate::sigma_event::SigmaView;
 use haechi_event::Event;
-use std::collections::HashMap;
+use rsigma_eval::{CorrelationConfig, CorrelationEngine, EvaluationResult};
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 
 /// Sigma levels in order, for `--min-level`.
 pub const LEVELS: [&str; 5] = ["informational", "low", "medium", "high", "critical"];
@@ -23,10 +25,19 @@ pub fn level_rank(level: Option<&str>) -> usize {
         .unwrap_or(0)
 }
 
-/// Compiled rules and their attribution.
+/// Compiled rules and their attribution, and the state of the correlation rules.
 pub struct Detector {
     engine: rsigma_eval::Engine,
     infos: HashMap<String, RuleInfo>,
+    /// Present when the set has correlation rules. Detection runs on all threads at
+    /// once; only events with a detection of a rule that a correlation names take this
+    /// lock, in arrival order.
+    correlator: Option<Mutex<CorrelationEngine>>,
+    /// Ids and names of the rules correlations refer to.
+    correlated: HashSet<String>,
+    /// Ids of rules that only feed correlations (Sigma's `generate: false`, the default):
+    /// they raise no alert of their own.
+    feeds_only: HashSet<String>,
 }
 
 /// One rule firing on one event.
@@ -35,6 +46,20 @@ pub struct Detection<'d> {
     pub rule: &'d RuleInfo,
     /// The fields and values that made the rule match.
     pub matched: Vec<(String, String)>,
+    /// For a correlation rule: what was counted.
+    pub correlation: Option<CorrelationFacts>,
+}
+
+/// What a correlation rule counted when it fired.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CorrelationFacts {
+    /// `event_count`, `value_count`, `temporal`, `temporal_ordered`, …
+    pub kind: String,
+    /// The `group-by` fields and their values.
+    pub group: Vec<(String, String)>,
+    /// The count (or distinct-value count) that met the condition.
+    pub value: f64,
+    pub timespan_secs: u64,
 }
 
 impl Detector {
@@ -42,7 +67,7 @@ impl Detector {
     pub fn new(set: &RuleSet) -> (Detector, Vec<RuleFailure>) {
         let mut engine = rsigma_eval::Engine::new();
         let errors = engine.add_rules(set.rules.iter().map(|r| &r.rule));
-        let failures = errors
+        let mut failures: Vec<RuleFailure> = errors
             .into_iter()
             .filter_map(|(i, e)| {
                 set.rules.get(i).map(|r| RuleFailure {
@@ -51,49 +76,83 @@ impl Detector {
                 })
             })
             .collect();
-        let infos = set
+        let mut infos: HashMap<String, RuleInfo> = set
             .rules
             .iter()
             .map(|r| (r.info.id.clone(), r.info.clone()))
             .collect();
-        (Detector { engine, infos }, failures)
+        let (correlator, correlated) = build_correlator(set, &mut infos, &mut failures);
+        let feeds_only = feeds_only(set);
+        (
+            Detector {
+                engine,
+                infos,
+                correlator,
+                correlated,
+                feeds_only,
+            },
+            failures,
+        )
     }
 
-    /// Every rule that fires on the event, once each, at or above `min_level`.
+    /// Every rule that fires on the event, once each, at or above `min_level` (a rank
+    /// in [`LEVELS`]), followed by the correlation rules the event completes. Rules that
+    /// only feed a correlation (Sigma's `generate: false`, the default) do not appear.
     pub fn detect(&self, event: &Event, min_level: usize) -> Vec<Detection<'_>> {
         let view = SigmaView::new(event);
-        let mut out: Vec<Detection<'_>> = Vec::new();
+        let mut results: Vec<EvaluationResult> = Vec::new();
         for logsource in event_logsources(event) {
             for result in self.engine.evaluate_with_logsource(&view, &logsource) {
-                let key = result
-                    .header
-                    .rule_id
-                    .clone()
-                    .unwrap_or_else(|| result.header.rule_title.clone());
-                let Some(rule) = self.infos.get(&key) else {
-                    continue;
-                };
-                if level_rank(rule.level.as_deref()) < min_level
-                    || out.iter().any(|d| d.rule.id == rule.id)
-                {
-                    continue;
+                let key = result_key(&result);
+                if !results.iter().any(|r| result_key(r) == key) {
+                    results.push(result);
                 }
-                let matched = result
-                    .as_detection()
-                    .map(|d| {
-                        d.matched_fields
-                            .iter()
-                            .map(|f| (f.field.clone(), format!("{}", f.value)))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                out.push(Detection { rule, matched });
             }
         }
-        out
+        if let Some(correlator) = &self.correlator
+            && results
+                .iter()
+                .any(|r| self.correlated.contains(result_key(r)))
+        {
+            let secs = event.timestamp.nanos().div_euclid(1_000_000_000);
+            results = correlator
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .process_with_detections(&view, results, secs);
+        }
+        results
+            .iter()
+            .filter(|r| !self.feeds_only.contains(result_key(r)))
+            .filter_map(|r| self.detection(r))
+            .filter(|d| level_rank(d.rule.level.as_deref()) >= min_level)
+            .collect()
     }
 
-    /// How many rules are compiled.
+    fn detection(&self, result: &EvaluationResult) -> Option<Detection<'_>> {
+        let rule = self.infos.get(result_key(result))?;
+        let matched = result
+            .as_detection()
+            .map(|d| {
+                d.matched_fields
+                    .iter()
+                    .map(|f| (f.field.clone(), json_text(&f.value)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let correlation = result.as_correlation().map(|c| CorrelationFacts {
+            kind: format!("{:?}", c.correlation_type).to_lowercase(),
+            group: c.group_key.clone(),
+            value: c.aggregated_value,
+            timespan_secs: c.timespan_secs,
+        });
+        Some(Detection {
+            rule,
+            matched,
+            correlation,
+        })
+    }
+
+    /// How many rules are compiled (detection and correlation).
     pub fn len(&self) -> usize {
         self.infos.len()
     }
@@ -101,4 +160,136 @@ impl Detector {
     pub fn is_empty(&self) -> bool {
         self.infos.is_empty()
     }
+
+    /// How many correlation groups hold state (for metrics).
+    pub fn correlation_state_count(&self) -> usize {
+        self.correlator.as_ref().map_or(0, |c| {
+            c.lock().unwrap_or_else(|e| e.into_inner()).state_count()
+        })
+    }
+
+    /// Moves the correlation state of `previous` into this detector (after a rule
+    /// reload), so that counts in progress survive; groups of removed rules are dropped.
+    pub fn take_correlation_state(&self, previous: &Detector) {
+        let (Some(new), Some(old)) = (&self.correlator, &previous.correlator) else {
+            return;
+        };
+        let snapshot = old.lock().unwrap_or_else(|e| e.into_inner()).export_state();
+        new.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .import_state(snapshot);
+    }
+}
+
+/// The id a result is known by: the rule id, or its title for rules without one.
+fn result_key(result: &EvaluationResult) -> &str {
+    result
+        .header
+        .rule_id
+        .as_deref()
+        .unwrap_or(&result.header.rule_title)
+}
+
+/// A matched value as text (strings without their JSON quotes).
+fn json_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The ids of the rules (detection or correlation) named by a correlation without
+/// `generate: true`. References may be ids or names; rsigma's own filter only resolves
+/// ids, so Haechi resolves both here.
+fn feeds_only(set: &RuleSet) -> HashSet<String> {
+    let mut by_ref: HashMap<&str, String> = HashMap::new();
+    let identities = set
+        .rules
+        .iter()
+        .map(|r| (&r.rule.id, &r.rule.name, &r.info.id))
+        .chain(
+            set.correlations
+                .iter()
+                .map(|c| (&c.rule.id, &c.rule.name, &c.info.id)),
+        );
+    for (id, name, key) in identities {
+        for r in [id, name].into_iter().flatten() {
+            by_ref.insert(r.as_str(), key.clone());
+        }
+    }
+    set.correlations
+        .iter()
+        .filter(|c| !c.rule.generate)
+        .flat_map(|c| c.rule.rules.iter())
+        .filter_map(|r| by_ref.get(r.as_str()).cloned())
+        .collect()
+}
+
+/// The correlation engine for the set's correlation rules, fed with the detections of
+/// the main engine (so rules are compiled for evaluation once); `None` without
+/// correlation rules. A correlation naming a rule that is not loaded is a failure.
+fn build_correlator(
+    set: &RuleSet,
+    infos: &mut HashMap<String, RuleInfo>,
+    failures: &mut Vec<RuleFailure>,
+) -> (Option<Mutex<CorrelationEngine>>, HashSet<String>) {
+    let mut correlated = HashSet::new();
+    if set.correlations.is_empty() {
+        return (None, correlated);
+    }
+    let mut correlator = CorrelationEngine::new(CorrelationConfig::default());
+    let mut known: HashSet<&str> = HashSet::new();
+    for r in &set.rules {
+        known.extend(r.rule.id.as_deref());
+        known.extend(r.rule.name.as_deref());
+    }
+    for c in &set.correlations {
+        known.extend(c.rule.id.as_deref());
+        known.extend(c.rule.name.as_deref());
+    }
+    let referenced: HashSet<&str> = set
+        .correlations
+        .iter()
+        .flat_map(|c| c.rule.rules.iter().map(String::as_str))
+        .collect();
+    // The correlator must know the identity (id and name) of every referenced rule.
+    for r in &set.rules {
+        let named = r.rule.id.as_deref().is_some_and(|i| referenced.contains(i))
+            || r.rule
+                .name
+                .as_deref()
+                .is_some_and(|n| referenced.contains(n));
+        if named && let Err(e) = correlator.add_rule(&r.rule) {
+            failures.push(RuleFailure {
+                path: r.info.path.clone(),
+                reason: e.to_string(),
+            });
+        }
+        if named {
+            correlated.extend(r.rule.id.clone());
+            correlated.extend(r.rule.name.clone());
+        }
+    }
+    for c in &set.correlations {
+        if let Some(missing) = c.rule.rules.iter().find(|r| !known.contains(r.as_str())) {
+            failures.push(RuleFailure {
+                path: c.info.path.clone(),
+                reason: format!(
+                    "correlation '{}' names rule '{missing}', which is not loaded",
+                    c.info.title
+                ),
+            });
+            continue;
+        }
+        match correlator.add_correlation(&c.rule) {
+            Ok(()) => {
+                infos.insert(c.info.id.clone(), c.info.clone());
+            }
+            Err(e) => failures.push(RuleFailure {
+                path: c.info.path.clone(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+    (Some(Mutex::new(correlator)), correlated)
 }

@@ -12,12 +12,13 @@
 //! * [`sigma_event`] shows Haechi's events to rsigma under the field names rules use;
 //!   [`logsource`] says which Sigma logsources an event belongs to (Windows channels and
 //!   event ids to `service` and `category`).
-//! * [`hunt::Detector`] evaluates the compiled rules on events.
-//!
-//! Next (issue 3): a logsource index from Sigma `product`/`category`/`service` to
-//! Haechi's events, streaming evaluation with a multi-pattern prefilter, correlation
-//! state, alerts, and the indicator matcher.
+//! * [`hunt::Detector`] evaluates the compiled rules on events, detection on every
+//!   thread at once and correlation rules (`event_count`, `value_count`, `temporal`,
+//!   `temporal_ordered`) in arrival order behind one lock.
+//! * [`alert`] turns detections into [`haechi_event::Alert`]s (entity, event references,
+//!   attribution) and holds the per-tenant [`alert::Exceptions`].
 
+pub mod alert;
 pub mod hunt;
 pub mod logsource;
 pub mod rules;

@@ -1,6 +1,6 @@
 //! Loading Sigma rules: files, directories, and the report of what did not load.
 
-use rsigma_parser::{SigmaRule, parse_sigma_yaml};
+use rsigma_parser::{CorrelationRule, SigmaRule, parse_sigma_yaml};
 use std::path::{Path, PathBuf};
 
 /// The largest rule file read (a client-controlled size when rules are uploaded).
@@ -32,6 +32,14 @@ pub struct LoadedRule {
     pub rule: SigmaRule,
 }
 
+/// A Sigma correlation rule (`event_count`, `value_count`, `temporal`,
+/// `temporal_ordered`) over the rules it names.
+#[derive(Debug, Clone)]
+pub struct LoadedCorrelation {
+    pub info: RuleInfo,
+    pub rule: CorrelationRule,
+}
+
 /// A file or rule that did not load, and why.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RuleFailure {
@@ -43,8 +51,9 @@ pub struct RuleFailure {
 #[derive(Debug, Default)]
 pub struct RuleSet {
     pub rules: Vec<LoadedRule>,
-    /// Correlation rules found (evaluated once the correlation engine is wired).
-    pub correlations: usize,
+    /// Correlation rules; whether the rules they name exist is checked when a
+    /// [`crate::hunt::Detector`] is built.
+    pub correlations: Vec<LoadedCorrelation>,
     pub failures: Vec<RuleFailure>,
     /// Rule documents seen (loaded + failed).
     pub total: usize,
@@ -121,8 +130,34 @@ fn load_file(path: &Path, set: &mut RuleSet) {
     for error in &collection.errors {
         fail(set, error.clone());
     }
-    set.correlations += collection.correlations.len();
-    set.total += collection.correlations.len();
+    for corr in collection.correlations {
+        set.total += 1;
+        if let Err(e) = rsigma_eval::correlation::compile_correlation(&corr) {
+            set.failures.push(RuleFailure {
+                path: path.to_owned(),
+                reason: format!("correlation '{}' does not compile: {e}", corr.title),
+            });
+            continue;
+        }
+        let info = RuleInfo {
+            id: corr.id.clone().unwrap_or_else(|| corr.title.clone()),
+            title: corr.title.clone(),
+            author: corr.author.clone(),
+            level: corr.level.as_ref().map(|l| l.as_str().to_owned()),
+            status: corr
+                .status
+                .as_ref()
+                .map(|s| format!("{s:?}").to_lowercase()),
+            references: corr.references.clone(),
+            tags: corr.tags.clone(),
+            product: None,
+            category: None,
+            service: None,
+            path: path.to_owned(),
+        };
+        set.correlations
+            .push(LoadedCorrelation { info, rule: corr });
+    }
     for rule in collection.rules {
         set.total += 1;
         // Compiling proves the detection and condition are usable, not just parseable.

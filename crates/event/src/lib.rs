@@ -15,7 +15,10 @@
 //! * [`DeadLetter`] is a record that could not be parsed, with the reason and its source:
 //!   nothing is dropped silently.
 //! * [`ecs`] holds the field names Haechi writes, so that a typo is a compile error.
+//! * [`Alert`] is what detection makes of events: a rule or indicator that fired, for a
+//!   tenant and an entity, with references to the events.
 
+pub mod alert;
 pub mod ecs;
 mod json;
 mod time;
@@ -24,6 +27,7 @@ mod value;
 use std::borrow::Cow;
 use std::sync::Arc;
 
+pub use alert::{Alert, AlertSource, EventRef, Level};
 pub use json::{event_from_json, event_to_json, flatten_json_into, write_event_json};
 pub use time::{Timestamp, parse_rfc3339};
 pub use value::Value;

@@ -15,9 +15,13 @@
 //!
 //! Dead letters (records that could not be parsed) are kept beside the events in
 //! [`deadletter`], one NDJSON file per day, so that nothing is lost.
+//!
+//! Alerts, and next the rest of the control center's state, live in the [`state`]
+//! store: SQLite beside the events.
 
 pub mod deadletter;
 pub mod embedded;
+pub mod state;
 pub mod wal;
 
 use haechi_event::{DeadLetter, Event, Timestamp};

@@ -32,7 +32,7 @@ pub fn run(args: RulesArgs) -> anyhow::Result<ExitCode> {
 fn check(paths: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     let set = load_rules(paths).map_err(|e| anyhow::anyhow!("cannot read the rules: {e}"))?;
-    let loaded = set.rules.len();
+    let loaded = set.rules.len() + set.correlations.len();
     if json {
         println!(
             "{}",
@@ -40,7 +40,7 @@ fn check(paths: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
                 "total": set.total,
                 "loaded": loaded,
                 "failed": set.failures.len(),
-                "correlations": set.correlations,
+                "correlations": set.correlations.len(),
                 "failures": set.failures,
                 "seconds": started.elapsed().as_secs_f64(),
             })
@@ -58,7 +58,7 @@ fn check(paths: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
             "{loaded} of {} rules loaded ({share:.2}%), {} failed, {} correlation rules, in {:.2}s",
             set.total,
             set.failures.len(),
-            set.correlations,
+            set.correlations.len(),
             started.elapsed().as_secs_f64()
         );
     }

@@ -1,0 +1,193 @@
+//! From detections to alerts: the entity an alert is about, the event references, the
+//! rule's attribution, and the per-tenant exceptions that keep known-good activity quiet.
+
+use crate::hunt::Detection;
+use haechi_event::{Alert, AlertSource, Event, EventRef, Level, ecs};
+use haechi_query::Query;
+use serde::Deserialize;
+
+/// The fields that name what an alert is about, most specific first: the first one an
+/// event has becomes the alert's entity, so that the same rule on the same host merges.
+pub const ENTITY_FIELDS: [&str; 6] = [
+    ecs::HOST_NAME,
+    ecs::HOST_HOSTNAME,
+    ecs::OBSERVER_HOSTNAME,
+    ecs::SOURCE_IP,
+    ecs::USER_NAME,
+    ecs::DESTINATION_IP,
+];
+
+/// `field=value` of the first entity field the event has, or `-`.
+pub fn entity_of(event: &Event) -> String {
+    ENTITY_FIELDS
+        .iter()
+        .find_map(|f| {
+            event
+                .get(f)
+                .map(|v| format!("{f}={}", v.as_text().to_lowercase()))
+        })
+        .unwrap_or_else(|| "-".to_owned())
+}
+
+/// The alert for one Sigma detection (or correlation) on `event`, whose `event.id` is
+/// `event_id`.
+pub fn sigma_alert(detection: &Detection<'_>, event: &Event, event_id: &str) -> Alert {
+    let rule = detection.rule;
+    let mut details = serde_json::Map::new();
+    if !detection.matched.is_empty() {
+        let matched: serde_json::Map<String, serde_json::Value> = detection
+            .matched
+            .iter()
+            .map(|(f, v)| (f.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        details.insert("matched".into(), matched.into());
+    }
+    let (source, entity) = match &detection.correlation {
+        Some(c) => {
+            details.insert(
+                "correlation".into(),
+                serde_json::to_value(c).unwrap_or_default(),
+            );
+            let group = c
+                .group
+                .iter()
+                .map(|(f, v)| format!("{f}={v}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            (AlertSource::Correlation, group)
+        }
+        None => (AlertSource::Sigma, entity_of(event)),
+    };
+    Alert {
+        id: 0,
+        tenant: event.tenant.to_string(),
+        source,
+        rule_id: rule.id.clone(),
+        rule_title: rule.title.clone(),
+        level: Level::parse_or_lowest(rule.level.as_deref()),
+        author: rule.author.clone(),
+        status: rule.status.clone(),
+        references: rule.references.clone(),
+        tags: rule.tags.clone(),
+        entity,
+        first_seen: event.timestamp,
+        last_seen: event.timestamp,
+        count: 1,
+        events: vec![EventRef {
+            timestamp: event.timestamp,
+            id: event_id.to_owned(),
+        }],
+        details,
+    }
+}
+
+/// One exception as configured: events of `tenant` (all tenants when absent) that match
+/// `query` raise no alert from `rule` (any rule when absent).
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExceptionConfig {
+    pub tenant: Option<String>,
+    /// A rule id (Sigma), or `indicator:<kind>:<value>` for an indicator.
+    pub rule: Option<String>,
+    /// A query in Haechi's query language (`haechi search`), e.g.
+    /// `user.name:svc_backup AND host.name:srv-*`.
+    pub query: String,
+    /// Why the activity is known to be good; kept for the audit trail.
+    pub reason: String,
+}
+
+/// The compiled exceptions.
+#[derive(Debug, Default)]
+pub struct Exceptions {
+    list: Vec<(ExceptionConfig, Query)>,
+}
+
+impl Exceptions {
+    /// Parses every exception's query; the first that does not parse is the error.
+    pub fn new(configs: &[ExceptionConfig]) -> Result<Exceptions, String> {
+        let mut list = Vec::with_capacity(configs.len());
+        for (i, c) in configs.iter().enumerate() {
+            let query = haechi_query::parse(&c.query)
+                .map_err(|e| format!("exception {} ({}): query: {e}", i + 1, c.reason))?;
+            list.push((c.clone(), query));
+        }
+        Ok(Exceptions { list })
+    }
+
+    /// Whether an exception covers `rule_id` firing on `event`.
+    pub fn suppresses(&self, rule_id: &str, event: &Event) -> bool {
+        self.list.iter().any(|(c, q)| {
+            c.tenant.as_deref().is_none_or(|t| t == &*event.tenant)
+                && c.rule.as_deref().is_none_or(|r| r == rule_id)
+                && q.matches(event)
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use haechi_event::Timestamp;
+    use std::sync::Arc;
+
+    fn event(tenant: &str, user: &str, host: &str) -> Event {
+        let mut e = Event::new(Timestamp(0), Arc::from(tenant), 2);
+        e.push(ecs::USER_NAME, user);
+        e.push(ecs::HOST_NAME, host);
+        e
+    }
+
+    #[test]
+    fn exceptions_are_scoped_by_tenant_rule_and_query() {
+        let ex = Exceptions::new(&[ExceptionConfig {
+            tenant: Some("city".into()),
+            rule: Some("r1".into()),
+            query: "user.name:svc_backup AND host.name:srv-*".into(),
+            reason: "nightly backup".into(),
+        }])
+        .unwrap();
+        assert!(ex.suppresses("r1", &event("city", "svc_backup", "srv-02")));
+        assert!(
+            !ex.suppresses("r2", &event("city", "svc_backup", "srv-02")),
+            "another rule"
+        );
+        assert!(
+            !ex.suppresses("r1", &event("water", "svc_backup", "srv-02")),
+            "another tenant keeps its alerts"
+        );
+        assert!(
+            !ex.suppresses("r1", &event("city", "svc_backup", "ws-7")),
+            "the query must match"
+        );
+    }
+
+    #[test]
+    fn a_bad_exception_query_names_the_exception() {
+        let err = Exceptions::new(&[ExceptionConfig {
+            tenant: None,
+            rule: None,
+            query: "user.name:(".into(),
+            reason: "typo".into(),
+        }])
+        .unwrap_err();
+        assert!(err.contains("exception 1 (typo)"), "{err}");
+    }
+
+    #[test]
+    fn the_entity_is_the_most_specific_field_present() {
+        let e = event("t", "bob", "WS-1");
+        assert_eq!(entity_of(&e), "host.name=ws-1");
+        let mut e = Event::new(Timestamp(0), Arc::from("t"), 1);
+        e.push(ecs::SOURCE_IP, "10.1.2.3");
+        assert_eq!(entity_of(&e), "source.ip=10.1.2.3");
+        assert_eq!(entity_of(&Event::new(Timestamp(0), Arc::from("t"), 0)), "-");
+    }
+}

@@ -1,0 +1,149 @@
+//! Alerts: what detection makes of events.
+//!
+//! An [`Alert`] says which rule or indicator fired, for which tenant and entity, when
+//! (first and last event), how often, and which events it stands on ([`EventRef`]s that
+//! `haechi search 'event.id:…'` finds). It carries the rule's attribution (the DRL 1.1
+//! licence of SigmaHQ rules requires id, title and author in every output) or the
+//! indicator's source, confidence and description. The state store merges identical
+//! alerts (same tenant, rule and entity) that arrive within a window into one with a
+//! count, so an alert is a record of a situation, not of one event.
+
+use crate::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// What raised an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertSource {
+    /// A Sigma detection rule.
+    Sigma,
+    /// A Sigma correlation rule (several events over a timespan).
+    Correlation,
+    /// A threat-intel indicator seen in an event.
+    Indicator,
+}
+
+impl AlertSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertSource::Sigma => "sigma",
+            AlertSource::Correlation => "correlation",
+            AlertSource::Indicator => "indicator",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "sigma" => AlertSource::Sigma,
+            "correlation" => AlertSource::Correlation,
+            "indicator" => AlertSource::Indicator,
+            _ => return None,
+        })
+    }
+}
+
+/// Sigma's severity levels, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Level {
+    pub const ALL: [Level; 5] = [
+        Level::Informational,
+        Level::Low,
+        Level::Medium,
+        Level::High,
+        Level::Critical,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Informational => "informational",
+            Level::Low => "low",
+            Level::Medium => "medium",
+            Level::High => "high",
+            Level::Critical => "critical",
+        }
+    }
+
+    /// Parses a level name; Sigma rules without a level (or with an unknown one) rank
+    /// lowest, as `informational`.
+    pub fn parse_or_lowest(s: Option<&str>) -> Level {
+        s.and_then(Level::parse).unwrap_or(Level::Informational)
+    }
+
+    pub fn parse(s: &str) -> Option<Level> {
+        Level::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+}
+
+/// A pointer to an event an alert stands on: its time and its `event.id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRef {
+    pub timestamp: Timestamp,
+    pub id: String,
+}
+
+/// At most this many event references are kept per alert (the count keeps growing).
+pub const MAX_EVENT_REFS: usize = 20;
+
+/// One alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Assigned by the state store; 0 before it is stored.
+    #[serde(default)]
+    pub id: i64,
+    pub tenant: String,
+    pub source: AlertSource,
+    /// The Sigma rule id, or `indicator:<kind>:<value>` for an indicator hit.
+    pub rule_id: String,
+    pub rule_title: String,
+    pub level: Level,
+    pub author: Option<String>,
+    pub status: Option<String>,
+    pub references: Vec<String>,
+    /// ATT&CK and other tags of the rule.
+    pub tags: Vec<String>,
+    /// What the alert is about, as `field=value` (`host.name=ws1`, `source.ip=…`); merging
+    /// is per (tenant, rule, entity).
+    pub entity: String,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    /// How many detections were merged into this alert.
+    pub count: u64,
+    pub events: Vec<EventRef>,
+    /// Source-specific facts: matched fields, indicator source/confidence/description,
+    /// correlation group and value.
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Alert {
+    /// The time an alert is ordered and merged by: its last event.
+    pub fn time(&self) -> Timestamp {
+        self.last_seen
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_order_and_parse() {
+        assert!(Level::Critical > Level::High && Level::Low > Level::Informational);
+        assert_eq!(Level::parse("medium"), Some(Level::Medium));
+        assert_eq!(Level::parse("severe"), None);
+        assert_eq!(Level::parse_or_lowest(None), Level::Informational);
+        assert_eq!(
+            serde_json::to_string(&Level::High).unwrap(),
+            "\"high\"",
+            "levels serialize as Sigma writes them"
+        );
+    }
+}

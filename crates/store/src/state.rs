@@ -1,0 +1,487 @@
+//! The state store: alerts (and, next, incidents, users and the audit trail) in one
+//! SQLite database (`state.db` in WAL mode) beside the event store.
+//!
+//! SQLite because state is small, relational and read by many (console, API, CLI) while
+//! one process writes; WAL mode lets readers run beside the writer, and a committed
+//! transaction survives a crash of the process.
+//!
+//! [`AlertStore::record`] merges an alert into an earlier one of the same tenant, rule
+//! and entity when their event times lie within the merge window of each other: the
+//! count grows, first/last seen widen, and the event references are appended (at most
+//! [`MAX_EVENT_REFS`]). A flood of one detection stays one alert.
+
+use crate::{Result, StoreError};
+use haechi_event::alert::MAX_EVENT_REFS;
+use haechi_event::{Alert, AlertSource, EventRef, Level, Timestamp};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The schema version this code writes (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS alerts (
+    id          INTEGER PRIMARY KEY,
+    tenant      TEXT    NOT NULL,
+    source      TEXT    NOT NULL,
+    rule_id     TEXT    NOT NULL,
+    rule_title  TEXT    NOT NULL,
+    level       INTEGER NOT NULL,
+    entity      TEXT    NOT NULL,
+    first_seen  INTEGER NOT NULL,
+    last_seen   INTEGER NOT NULL,
+    count       INTEGER NOT NULL,
+    attribution TEXT    NOT NULL,
+    events      TEXT    NOT NULL,
+    details     TEXT    NOT NULL,
+    updated     INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_merge ON alerts (tenant, rule_id, entity, last_seen);
+CREATE INDEX IF NOT EXISTS alerts_time ON alerts (last_seen);
+CREATE INDEX IF NOT EXISTS alerts_tenant_time ON alerts (tenant, last_seen);
+";
+
+/// What [`AlertStore::record`] did with a batch.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RecordStats {
+    pub inserted: u64,
+    pub merged: u64,
+}
+
+/// Which alerts to list. The default lists the newest 100 of every tenant.
+#[derive(Debug, Clone)]
+pub struct AlertFilter {
+    /// Restrict to one tenant (an institution's user always has this set).
+    pub tenant: Option<String>,
+    pub min_level: Level,
+    pub source: Option<AlertSource>,
+    pub rule_id: Option<String>,
+    /// Alerts whose last event is at or after this time.
+    pub since: Option<Timestamp>,
+    pub limit: usize,
+}
+
+impl Default for AlertFilter {
+    fn default() -> Self {
+        AlertFilter {
+            tenant: None,
+            min_level: Level::Informational,
+            source: None,
+            rule_id: None,
+            since: None,
+            limit: 100,
+        }
+    }
+}
+
+/// The most alerts one listing returns.
+pub const MAX_LIST: usize = 10_000;
+
+/// Alerts in SQLite.
+pub struct AlertStore {
+    conn: Mutex<Connection>,
+    merge_window_nanos: i64,
+    path: PathBuf,
+}
+
+/// The rule attribution kept beside an alert (one JSON column: it is read, not queried).
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct Attribution {
+    author: Option<String>,
+    status: Option<String>,
+    references: Vec<String>,
+    tags: Vec<String>,
+}
+
+impl AlertStore {
+    /// Opens (creating if needed) `path` for writing; identical alerts within
+    /// `merge_window` of each other are merged.
+    pub fn open(path: &Path, merge_window: Duration) -> Result<AlertStore> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(crate::io_err(dir))?;
+        }
+        let conn = Connection::open(path).map_err(sql_err(path))?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(sql_err(path))?;
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+            .map_err(sql_err(path))?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sql_err(path))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::Invalid(format!(
+                "{} has schema version {version}, newer than this Haechi understands ({SCHEMA_VERSION}); upgrade Haechi",
+                path.display()
+            )));
+        }
+        conn.execute_batch(SCHEMA).map_err(sql_err(path))?;
+        conn.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}"))
+            .map_err(sql_err(path))?;
+        Ok(AlertStore {
+            conn: Mutex::new(conn),
+            merge_window_nanos: i64::try_from(merge_window.as_nanos()).unwrap_or(i64::MAX),
+            path: path.to_owned(),
+        })
+    }
+
+    /// Opens an existing database for reading beside a running writer.
+    pub fn open_read_only(path: &Path) -> Result<AlertStore> {
+        if !path.exists() {
+            return Err(StoreError::Invalid(format!(
+                "no alerts yet: {} does not exist (alerts appear once `haechi serve` or `haechi ingest` runs with rules)",
+                path.display()
+            )));
+        }
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(sql_err(path))?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(sql_err(path))?;
+        Ok(AlertStore {
+            conn: Mutex::new(conn),
+            merge_window_nanos: 0,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Stores a batch of alerts in one transaction, merging each into an earlier
+    /// identical alert within the window. Returns the ids in the order of `alerts`.
+    pub fn record(&self, alerts: &[Alert]) -> Result<(RecordStats, Vec<i64>)> {
+        let mut stats = RecordStats::default();
+        let mut ids = Vec::with_capacity(alerts.len());
+        if alerts.is_empty() {
+            return Ok((stats, ids));
+        }
+        let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = conn.transaction().map_err(sql_err(&self.path))?;
+        for alert in alerts {
+            let id = match self.find_mergeable(&tx, alert)? {
+                Some(existing) => {
+                    self.merge_into(&tx, existing, alert)?;
+                    stats.merged += 1;
+                    existing
+                }
+                None => {
+                    let id = self.insert(&tx, alert)?;
+                    stats.inserted += 1;
+                    id
+                }
+            };
+            ids.push(id);
+        }
+        tx.commit().map_err(sql_err(&self.path))?;
+        Ok((stats, ids))
+    }
+
+    fn find_mergeable(&self, tx: &rusqlite::Transaction<'_>, alert: &Alert) -> Result<Option<i64>> {
+        if self.merge_window_nanos == 0 {
+            return Ok(None);
+        }
+        let w = self.merge_window_nanos;
+        tx.query_row(
+            "SELECT id FROM alerts WHERE tenant = ?1 AND rule_id = ?2 AND entity = ?3 \
+             AND last_seen >= ?4 AND first_seen <= ?5 ORDER BY last_seen DESC LIMIT 1",
+            params![
+                alert.tenant,
+                alert.rule_id,
+                alert.entity,
+                alert.first_seen.0.saturating_sub(w),
+                alert.last_seen.0.saturating_add(w),
+            ],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql_err(&self.path))
+    }
+
+    fn merge_into(&self, tx: &rusqlite::Transaction<'_>, id: i64, alert: &Alert) -> Result<()> {
+        let (first, last, count, events): (i64, i64, i64, String) = tx
+            .query_row(
+                "SELECT first_seen, last_seen, count, events FROM alerts WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .map_err(sql_err(&self.path))?;
+        let mut refs: Vec<EventRef> = serde_json::from_str(&events).unwrap_or_default();
+        for e in &alert.events {
+            if refs.len() >= MAX_EVENT_REFS {
+                break;
+            }
+            if !refs.contains(e) {
+                refs.push(e.clone());
+            }
+        }
+        tx.execute(
+            "UPDATE alerts SET first_seen = ?2, last_seen = ?3, count = ?4, events = ?5, updated = ?6 WHERE id = ?1",
+            params![
+                id,
+                first.min(alert.first_seen.0),
+                last.max(alert.last_seen.0),
+                count.saturating_add(i64::try_from(alert.count).unwrap_or(i64::MAX)),
+                json(&refs),
+                Timestamp::now().0,
+            ],
+        )
+        .map_err(sql_err(&self.path))?;
+        Ok(())
+    }
+
+    fn insert(&self, tx: &rusqlite::Transaction<'_>, alert: &Alert) -> Result<i64> {
+        let attribution = Attribution {
+            author: alert.author.clone(),
+            status: alert.status.clone(),
+            references: alert.references.clone(),
+            tags: alert.tags.clone(),
+        };
+        let events = &alert.events[..alert.events.len().min(MAX_EVENT_REFS)];
+        tx.execute(
+            "INSERT INTO alerts (tenant, source, rule_id, rule_title, level, entity, first_seen, \
+             last_seen, count, attribution, events, details, updated) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                alert.tenant,
+                alert.source.as_str(),
+                alert.rule_id,
+                alert.rule_title,
+                alert.level as i64,
+                alert.entity,
+                alert.first_seen.0,
+                alert.last_seen.0,
+                i64::try_from(alert.count).unwrap_or(i64::MAX),
+                json(&attribution),
+                json(&events),
+                json(&alert.details),
+                Timestamp::now().0,
+            ],
+        )
+        .map_err(sql_err(&self.path))?;
+        Ok(tx.last_insert_rowid())
+    }
+
+    /// Alerts matching `filter`, newest last event first.
+    pub fn list(&self, filter: &AlertFilter) -> Result<Vec<Alert>> {
+        let mut sql = String::from(
+            "SELECT id, tenant, source, rule_id, rule_title, level, entity, first_seen, last_seen, \
+             count, attribution, events, details FROM alerts WHERE level >= ?1",
+        );
+        let mut args: Vec<rusqlite::types::Value> = vec![(filter.min_level as i64).into()];
+        let mut bind = |sql: &mut String, clause: &str, v: rusqlite::types::Value| {
+            args.push(v);
+            sql.push_str(&format!(" AND {clause} ?{}", args.len()));
+        };
+        if let Some(t) = &filter.tenant {
+            bind(&mut sql, "tenant =", t.clone().into());
+        }
+        if let Some(s) = filter.source {
+            bind(&mut sql, "source =", s.as_str().to_owned().into());
+        }
+        if let Some(r) = &filter.rule_id {
+            bind(&mut sql, "rule_id =", r.clone().into());
+        }
+        if let Some(since) = filter.since {
+            bind(&mut sql, "last_seen >=", since.0.into());
+        }
+        sql.push_str(&format!(
+            " ORDER BY last_seen DESC, id DESC LIMIT {}",
+            filter.limit.min(MAX_LIST)
+        ));
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stmt = conn.prepare(&sql).map_err(sql_err(&self.path))?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args), row_to_alert)
+            .map_err(sql_err(&self.path))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(sql_err(&self.path))
+    }
+
+    /// One alert by id, if it exists and belongs to `tenant` (when given).
+    pub fn get(&self, id: i64, tenant: Option<&str>) -> Result<Option<Alert>> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let alert = conn
+            .query_row(
+                "SELECT id, tenant, source, rule_id, rule_title, level, entity, first_seen, last_seen, \
+                 count, attribution, events, details FROM alerts WHERE id = ?1",
+                [id],
+                row_to_alert,
+            )
+            .optional()
+            .map_err(sql_err(&self.path))?;
+        Ok(alert.filter(|a| tenant.is_none_or(|t| t == a.tenant)))
+    }
+
+    /// How many alerts are stored (all tenants).
+    pub fn count(&self) -> Result<u64> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        conn.query_row("SELECT count(*) FROM alerts", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(sql_err(&self.path))
+    }
+}
+
+fn row_to_alert(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
+    let attribution: Attribution =
+        serde_json::from_str(&r.get::<_, String>(10)?).unwrap_or_default();
+    let level: i64 = r.get(5)?;
+    let source: String = r.get(2)?;
+    Ok(Alert {
+        id: r.get(0)?,
+        tenant: r.get(1)?,
+        source: AlertSource::parse(&source).unwrap_or(AlertSource::Sigma),
+        rule_id: r.get(3)?,
+        rule_title: r.get(4)?,
+        level: Level::ALL
+            .get(usize::try_from(level).unwrap_or(0))
+            .copied()
+            .unwrap_or(Level::Informational),
+        author: attribution.author,
+        status: attribution.status,
+        references: attribution.references,
+        tags: attribution.tags,
+        entity: r.get(6)?,
+        first_seen: Timestamp(r.get(7)?),
+        last_seen: Timestamp(r.get(8)?),
+        count: r.get::<_, i64>(9)?.max(0) as u64,
+        events: serde_json::from_str(&r.get::<_, String>(11)?).unwrap_or_default(),
+        details: serde_json::from_str(&r.get::<_, String>(12)?).unwrap_or_default(),
+    })
+}
+
+fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
+fn sql_err(path: &Path) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
+    move |e| StoreError::Index {
+        partition: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(tenant: &str, rule: &str, entity: &str, secs: i64) -> Alert {
+        Alert {
+            id: 0,
+            tenant: tenant.into(),
+            source: AlertSource::Sigma,
+            rule_id: rule.into(),
+            rule_title: format!("title of {rule}"),
+            level: Level::High,
+            author: Some("someone".into()),
+            status: Some("test".into()),
+            references: vec!["https://example.org".into()],
+            tags: vec!["attack.t1059".into()],
+            entity: entity.into(),
+            first_seen: Timestamp(secs * 1_000_000_000),
+            last_seen: Timestamp(secs * 1_000_000_000),
+            count: 1,
+            events: vec![EventRef {
+                timestamp: Timestamp(secs * 1_000_000_000),
+                id: format!("e{secs}"),
+            }],
+            details: Default::default(),
+        }
+    }
+
+    #[test]
+    fn identical_alerts_within_the_window_merge_with_a_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            AlertStore::open(&dir.path().join("state.db"), Duration::from_secs(600)).unwrap();
+        let (stats, ids) = store
+            .record(&[
+                alert("t1", "r1", "host.name=a", 0),
+                alert("t1", "r1", "host.name=a", 300),
+                alert("t1", "r1", "host.name=b", 300),
+                alert("t2", "r1", "host.name=a", 300),
+                alert("t1", "r2", "host.name=a", 300),
+            ])
+            .unwrap();
+        assert_eq!(
+            stats,
+            RecordStats {
+                inserted: 4,
+                merged: 1
+            }
+        );
+        assert_eq!(ids[0], ids[1]);
+        let (stats, _) = store
+            .record(&[
+                alert("t1", "r1", "host.name=a", 800),
+                alert("t1", "r1", "host.name=a", 5_000),
+            ])
+            .unwrap();
+        assert_eq!(
+            stats,
+            RecordStats {
+                inserted: 1,
+                merged: 1
+            },
+            "within 10 minutes of the last event merges, an hour later is a new alert"
+        );
+        let merged = store.get(ids[0], None).unwrap().unwrap();
+        assert_eq!(merged.count, 3);
+        assert_eq!(merged.first_seen, Timestamp(0));
+        assert_eq!(merged.last_seen, Timestamp(800 * 1_000_000_000));
+        assert_eq!(
+            merged
+                .events
+                .iter()
+                .map(|e| e.id.as_str())
+                .collect::<Vec<_>>(),
+            ["e0", "e300", "e800"]
+        );
+        assert_eq!(
+            merged.author.as_deref(),
+            Some("someone"),
+            "attribution survives storage"
+        );
+        assert_eq!(merged.tags, ["attack.t1059"]);
+    }
+
+    #[test]
+    fn listing_filters_by_tenant_level_and_rule_and_is_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let store = AlertStore::open(&path, Duration::ZERO).unwrap();
+        let mut low = alert("t1", "r-low", "x", 5);
+        low.level = Level::Low;
+        store
+            .record(&[alert("t1", "r1", "x", 1), alert("t2", "r1", "x", 2), low])
+            .unwrap();
+        let reader = AlertStore::open_read_only(&path).unwrap();
+        let t1 = reader
+            .list(&AlertFilter {
+                tenant: Some("t1".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(
+            t1.iter().map(|a| a.rule_id.as_str()).collect::<Vec<_>>(),
+            ["r-low", "r1"],
+            "one tenant never sees another's alerts"
+        );
+        let high = reader
+            .list(&AlertFilter {
+                min_level: Level::High,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(high.len(), 2);
+        assert!(reader.get(t1[1].id, Some("t2")).unwrap().is_none());
+        assert_eq!(reader.count().unwrap(), 3);
+    }
+
+    #[test]
+    fn reading_a_missing_database_says_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = AlertStore::open_read_only(&dir.path().join("state.db"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("no alerts yet"), "{err}");
+    }
+}
