@@ -17,9 +17,12 @@
 //!   `temporal_ordered`) in arrival order behind one lock.
 //! * [`alert`] turns detections into [`haechi_event::Alert`]s (entity, event references,
 //!   attribution) and holds the per-tenant [`alert::Exceptions`].
+//! * [`stream::StreamDetector`] runs on every batch the collector accepts, with rules
+//!   and exceptions that reload without a restart.
 
 pub mod alert;
 pub mod hunt;
 pub mod logsource;
 pub mod rules;
 pub mod sigma_event;
+pub mod stream;

@@ -5,15 +5,95 @@
 //! service follows from the channel and the category from the channel and event id, as
 //! in the Sigma taxonomy (`process_creation` is Sysmon 1 and Security 4688, …).
 
-use haechi_event::Event;
+use haechi_event::{Event, ecs};
 use rsigma_parser::LogSource;
 
 /// The logsources of an event (several when a category has a generic parent, such as
 /// `registry_set` and `registry_event`). Empty when Haechi cannot tell.
+///
+/// | events | logsources |
+/// |---|---|
+/// | Windows (`winlog.channel`) | `product: windows`, `service` by channel, `category` by channel + event id |
+/// | Zeek (`event.module: zeek`) | `product: zeek`, `service` = the log (`dns`, `http`, `conn`, `smb_files`, …); `dns` also `category: dns` |
+/// | Suricata DNS (`event.module: suricata`, `event_type: dns`) | `category: dns` |
+/// | web access logs (`event.category: web`, `event.type: access`) | `category: webserver` |
+/// | firewalls (`observer.type: firewall`) | `category: firewall` |
+/// | Unix syslog (a `process.name` and no device vendor) | `product: linux`, and `service` by program (`sshd`, `sudo`, `cron`, `vsftpd`, `clamav`, `guacamole`, `syslog`) |
 pub fn event_logsources(event: &Event) -> Vec<LogSource> {
-    let Some(channel) = event.get_str("winlog.channel") else {
-        return Vec::new();
+    if let Some(channel) = event.get_str("winlog.channel") {
+        return windows_logsources(event, channel);
+    }
+    let mut out = Vec::new();
+    let make = |product: Option<&str>, service: Option<&str>, category: Option<&str>| LogSource {
+        product: product.map(str::to_owned),
+        service: service.map(str::to_owned),
+        category: category.map(str::to_owned),
+        ..Default::default()
     };
+    match event.get_str(ecs::EVENT_MODULE) {
+        Some("zeek") => {
+            let log = event
+                .get_str(ecs::EVENT_DATASET)
+                .and_then(|d| d.strip_prefix("zeek."));
+            out.push(make(Some("zeek"), None, None));
+            if let Some(log) = log {
+                out.push(make(Some("zeek"), Some(log), None));
+                if log == "dns" {
+                    out.push(make(None, None, Some("dns")));
+                }
+            }
+            return out;
+        }
+        Some("suricata") => {
+            if event.get_str("event_type") == Some("dns") {
+                out.push(make(None, None, Some("dns")));
+            }
+            return out;
+        }
+        _ => {}
+    }
+    if has_value(event, ecs::EVENT_CATEGORY, "web") && has_value(event, ecs::EVENT_TYPE, "access") {
+        out.push(make(None, None, Some("webserver")));
+        return out;
+    }
+    if event.get_str(ecs::OBSERVER_TYPE) == Some("firewall") {
+        out.push(make(None, None, Some("firewall")));
+        return out;
+    }
+    if let Some(program) = event.get_str(ecs::PROCESS_NAME)
+        && event.get(ecs::OBSERVER_VENDOR).is_none()
+    {
+        out.push(make(Some("linux"), None, None));
+        out.push(make(Some("linux"), Some("syslog"), None));
+        if let Some(service) = linux_service(program) {
+            out.push(make(Some("linux"), Some(service), None));
+        }
+    }
+    out
+}
+
+/// Whether a field (a string or a list of strings) holds `value`.
+fn has_value(event: &Event, field: &str, value: &str) -> bool {
+    event
+        .get(field)
+        .is_some_and(|v| v.scalars().any(|s| s.as_text() == value))
+}
+
+/// The Sigma `service` of a Unix program that logs to syslog.
+pub fn linux_service(program: &str) -> Option<&'static str> {
+    Some(match program {
+        "sshd" => "sshd",
+        "sudo" => "sudo",
+        "cron" | "CRON" | "crond" | "anacron" => "cron",
+        "vsftpd" => "vsftpd",
+        "clamd" | "freshclam" | "clamav" | "clamscan" => "clamav",
+        "guacd" | "guacamole" => "guacamole",
+        "auditd" | "audispd" => "auditd",
+        _ => return None,
+    })
+}
+
+fn windows_logsources(event: &Event, channel: &str) -> Vec<LogSource> {
     let code: u32 = event
         .get("event.code")
         .and_then(|v| v.as_text().parse().ok())

@@ -50,6 +50,11 @@ impl<'a> SigmaView<'a> {
                 return Some(v);
             }
         }
+        if let Some(ecs_name) = taxonomy_to_ecs(path)
+            && let Some(v) = exact(ecs_name)
+        {
+            return Some(v);
+        }
         match path {
             "Provider_Name" => exact("Event.System.Provider_attributes.Name"),
             "EventID" => exact("event.code").or_else(|| exact("Event.System.EventID.#text")),
@@ -65,6 +70,35 @@ impl<'a> SigmaView<'a> {
                 .map(|(_, v)| v),
         }
     }
+}
+
+/// The ECS field that holds a Sigma taxonomy field of the non-Windows logsources
+/// (webserver and proxy in W3C names, firewall, dns), for events that do not carry the
+/// taxonomy name itself. `cs-uri-query` maps to the whole request URI (`url.original`):
+/// SigmaHQ web rules look for attack strings in path and query alike.
+pub fn taxonomy_to_ecs(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "c-ip" | "src_ip" => "source.ip",
+        "s-ip" | "dst_ip" => "destination.ip",
+        "src_port" => "source.port",
+        "dst_port" | "s-port" => "destination.port",
+        "cs-method" => "http.request.method",
+        "cs-uri-query" | "c-uri" | "cs-uri" => "url.original",
+        "cs-uri-stem" | "c-uri-stem" => "url.path",
+        "c-uri-query" => "url.query",
+        "c-uri-extension" => "url.extension",
+        "cs-user-agent" | "c-useragent" | "user_agent" => "user_agent.original",
+        "sc-status" => "http.response.status_code",
+        "cs-referrer" | "cs-referer" => "http.request.referrer",
+        "cs-host" | "r-dns" => "url.domain",
+        "cs-username" | "c-username" => "user.name",
+        "sc-bytes" => "http.response.body.bytes",
+        "action" => "event.action",
+        "query" => "dns.question.name",
+        "record_type" | "qtype_name" => "dns.question.type",
+        "answer" => "dns.answers.data",
+        _ => return None,
+    })
 }
 
 /// `a` equals `b` once the spaces of `a` are removed.

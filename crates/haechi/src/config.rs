@@ -21,6 +21,36 @@ pub struct Config {
     pub parse: ParseConfig,
     pub pipeline: PipelineConfig,
     pub store: StoreConfig,
+    pub detect: DetectConfig,
+}
+
+/// Streaming detection: the Sigma rules every accepted event meets, and what becomes of
+/// detections.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DetectConfig {
+    /// Sigma rule files or directories (`--rules` adds to these). None: no detection.
+    pub rules: Vec<PathBuf>,
+    /// Detections below this level raise no alert: informational, low, medium, high,
+    /// critical.
+    pub min_level: String,
+    /// Identical alerts (same tenant, rule and entity) whose events lie within this many
+    /// seconds of each other are merged into one with a count (0: never merge).
+    pub merge_window_secs: u64,
+    /// Known-good activity: `{ tenant = "…", rule = "…", query = "…", reason = "…" }`
+    /// (tenant and rule optional).
+    pub exceptions: Vec<haechi_detect::alert::ExceptionConfig>,
+}
+
+impl Default for DetectConfig {
+    fn default() -> Self {
+        DetectConfig {
+            rules: Vec::new(),
+            min_level: "informational".into(),
+            merge_window_secs: 600,
+            exceptions: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -116,6 +146,7 @@ impl Default for Config {
             parse: ParseConfig::default(),
             pipeline: PipelineConfig::default(),
             store: StoreConfig::default(),
+            detect: DetectConfig::default(),
         }
     }
 }
@@ -199,6 +230,18 @@ impl Config {
             parse_cidr(&a.cidr)
                 .with_context(|| format!("tenants.by_address: '{}' is not a CIDR range", a.cidr))?;
         }
+        if haechi_detect::hunt::LEVELS
+            .iter()
+            .all(|l| *l != self.detect.min_level)
+        {
+            bail!(
+                "detect.min_level '{}': use one of {}",
+                self.detect.min_level,
+                haechi_detect::hunt::LEVELS.join(", ")
+            );
+        }
+        haechi_detect::alert::Exceptions::new(&self.detect.exceptions)
+            .map_err(|e| anyhow::anyhow!("detect.exceptions: {e}"))?;
         if self.http.tokens.iter().any(|t| t.token.len() < 16) {
             bail!("http.tokens: every token must be at least 16 characters");
         }
@@ -216,6 +259,11 @@ impl Config {
 
     pub fn store_dir(&self) -> PathBuf {
         self.data_dir.join("store")
+    }
+
+    /// The state database (alerts).
+    pub fn state_db(&self) -> PathBuf {
+        self.data_dir.join("state").join("state.db")
     }
 }
 

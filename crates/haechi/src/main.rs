@@ -6,6 +6,7 @@
 
 mod commands;
 mod config;
+mod detection;
 mod pipeline;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,8 @@ enum Command {
     Search(commands::search::SearchArgs),
     /// Hunt with Sigma rules through log files (EVTX, JSON lines, any collected format) and print a timeline of detections.
     Hunt(commands::hunt::HuntArgs),
+    /// List the alerts detection raised (newest first), by tenant, level, origin or rule.
+    Alerts(commands::alerts::AlertsArgs),
     /// Work with Sigma rules: `haechi rules check DIR` reports what loads and what does not.
     Rules(commands::rules::RulesArgs),
     /// Show the records that could not be parsed, with the reason.
@@ -61,6 +64,7 @@ fn main() -> std::process::ExitCode {
         Command::Search(a) => commands::search::run(a),
         Command::Deadletter(a) => commands::deadletter::run(a),
         Command::Rules(a) => commands::rules::run(a),
+        Command::Alerts(a) => commands::alerts::run(a),
         Command::Hunt(a) => commands::hunt::run(a),
         Command::Bench(a) => commands::bench::run(a),
     };

@@ -3,6 +3,7 @@
 //! store by a pool of worker threads; a commit loop makes them searchable.
 
 use crate::config::{Config, parse_cidr};
+use crate::detection::Detection;
 use haechi_event::{Event, ecs};
 use haechi_ingest::dedup::SharedDeduplicator;
 use haechi_ingest::listen::Delivery;
@@ -87,6 +88,8 @@ pub struct Pipeline {
     pub year: Option<i32>,
     pub keep_original: bool,
     pub json_mapping: Arc<JsonMapping>,
+    /// Sigma rules and indicators every event meets (`None` without rules).
+    pub detection: Option<Arc<Detection>>,
 }
 
 impl Pipeline {
@@ -131,16 +134,43 @@ impl Pipeline {
         if fixed.is_none() {
             self.tenants.retag_by_hostname(&mut batch.events);
         }
+        let alerts = match &self.detection {
+            Some(d) => d.detect(&mut batch.events),
+            None => Vec::new(),
+        };
         let result = self
             .store
             .append(&batch.events)
             .and_then(|_| self.store.append_dead_letters(&batch.dead_letters));
         match &result {
-            Ok(()) => self.count(&listener, &stats, &label),
+            Ok(()) => {
+                self.count(&listener, &stats, &label);
+                self.record_alerts(&alerts);
+            }
             Err(e) => tracing::error!(listener = %listener, error = %e, "storing a batch failed"),
         }
         if let Some(ack) = ack {
             let _ = ack.send(result.map(|_| stats).map_err(|e| e.to_string()));
+        }
+    }
+
+    /// Stores the alerts of a stored batch (after the events, which they reference).
+    fn record_alerts(&self, alerts: &[haechi_event::Alert]) {
+        let Some(d) = &self.detection else { return };
+        if alerts.is_empty() {
+            return;
+        }
+        for a in alerts {
+            self.metrics
+                .alerts
+                .get_or_create(&haechi_ingest::metrics::AlertLabel {
+                    source: a.source.as_str().to_owned(),
+                    level: a.level.as_str().to_owned(),
+                })
+                .inc();
+        }
+        if let Err(e) = d.record(alerts) {
+            tracing::error!(error = %e, alerts = alerts.len(), "alerts not stored");
         }
     }
 

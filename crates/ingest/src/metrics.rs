@@ -20,6 +20,13 @@ pub struct SourceLabel {
     pub source: String,
 }
 
+/// Labels: what raised an alert and its level.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AlertLabel {
+    pub source: String,
+    pub level: String,
+}
+
 /// Every collection metric, registered once.
 pub struct Metrics {
     registry: Registry,
@@ -41,6 +48,8 @@ pub struct Metrics {
     pub store_events: Gauge,
     pub store_bytes: Gauge,
     pub store_pending: Gauge,
+    /// Alerts raised by detection (before merging), by source and level.
+    pub alerts: Family<AlertLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -65,7 +74,13 @@ impl Metrics {
             store_events: Gauge::default(),
             store_bytes: Gauge::default(),
             store_pending: Gauge::default(),
+            alerts: Family::default(),
         };
+        registry.register(
+            "alerts_raised",
+            "Alerts raised by detection, before merging",
+            m.alerts.clone(),
+        );
         registry.register(
             "records_received",
             "Records received, before parsing",

@@ -8,9 +8,12 @@
 //!   `200 {"events":…, "dead_letter":…, "duplicates":…}`.
 //! * `GET /healthz` — liveness, unauthenticated (for load balancers), so it tells nothing else.
 //! * `GET /metrics` — Prometheus text format, authenticated like the API.
+//! * `GET /api/alerts`, `GET /api/alerts/{id}`, `POST /api/rules/reload` — see [`alerts`].
 //!
 //! Tokens come from the configuration; a token may be bound to one tenant, and then it
 //! can only ingest for that tenant.
+
+pub mod alerts;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -48,6 +51,10 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// The largest number of lines in one request.
     pub max_lines: usize,
+    /// Where alerts are (`None` when detection is off).
+    pub alerts: Option<Arc<haechi_store::state::AlertStore>>,
+    /// Reloads the rules (`None` when detection is off).
+    pub reload: Option<Arc<alerts::ReloadFn>>,
 }
 
 /// The HTTP application.
@@ -57,6 +64,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/ingest", post(ingest))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/api/alerts", get(alerts::list))
+        .route("/api/alerts/{id}", get(alerts::one))
+        .route("/api/rules/reload", post(alerts::reload))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }

@@ -2,11 +2,13 @@
 
 use super::{load_config, open_store};
 use crate::DataDirArg;
+use crate::detection::Detection;
 use anyhow::Context;
 use haechi_ingest::dedup::SharedDeduplicator;
 use haechi_ingest::reader::{Limits, ReadStats, read_file};
 use haechi_ingest::{Format, ParseContext};
 use haechi_store::EventStore;
+use haechi_store::state::RecordStats;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -27,6 +29,10 @@ pub struct IngestArgs {
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Sigma rule files or directories every event meets on its way in (repeatable;
+    /// added to `detect.rules`); alerts go to the state store (`haechi alerts`).
+    #[arg(long)]
+    pub rules: Vec<PathBuf>,
     /// Files or directories (read recursively).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
@@ -42,6 +48,15 @@ struct Summary {
     failed_files: Vec<FailedFile>,
     bytes: u64,
     seconds: f64,
+    /// With rules: alerts raised (new, and merged into earlier ones).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alerts: Option<AlertSummary>,
+}
+
+#[derive(serde::Serialize)]
+struct AlertSummary {
+    new: u64,
+    merged: u64,
 }
 
 #[derive(serde::Serialize)]
@@ -51,7 +66,8 @@ struct FailedFile {
 }
 
 pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
-    let config = load_config(args.config.as_deref(), args.data_dir.data_dir.clone())?;
+    let mut config = load_config(args.config.as_deref(), args.data_dir.data_dir.clone())?;
+    config.detect.rules.extend(args.rules.iter().cloned());
     let format: Format = args.format.parse()?;
     if !haechi_server::valid_tenant(&args.tenant) {
         anyhow::bail!(
@@ -61,6 +77,8 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     }
     let files = collect_files(&args.paths)?;
     let store = open_store(&config)?;
+    let detection = Detection::start(&config)?.map(|(d, _)| d);
+    let alerts = Mutex::new(RecordStats::default());
     let mut ctx = ParseContext::new(&args.tenant);
     ctx.timezone = config.timezone()?;
     ctx.year = config.parse.year;
@@ -97,13 +115,24 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
                         Some(&dedup),
                         limits,
                         config.parse.keep_original,
-                        &mut |batch| {
+                        &mut |mut batch| {
+                            let raised = match &detection {
+                                Some(d) => d.detect(&mut batch.events),
+                                None => Vec::new(),
+                            };
                             store
                                 .append_bulk(&batch.events)
                                 .map_err(|e| e.to_string())?;
                             store
                                 .append_dead_letters(&batch.dead_letters)
-                                .map_err(|e| e.to_string())
+                                .map_err(|e| e.to_string())?;
+                            if let Some(d) = &detection {
+                                let s = d.record(&raised).map_err(|e| e.to_string())?;
+                                let mut a = alerts.lock().unwrap_or_else(|e| e.into_inner());
+                                a.inserted += s.inserted;
+                                a.merged += s.merged;
+                            }
+                            Ok(())
                         },
                     );
                     match result {
@@ -141,6 +170,13 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
         failed_files,
         bytes: totals.bytes,
         seconds: started.elapsed().as_secs_f64(),
+        alerts: detection.as_ref().map(|_| {
+            let a = alerts.into_inner().unwrap_or_default();
+            AlertSummary {
+                new: a.inserted,
+                merged: a.merged,
+            }
+        }),
     };
     print_summary(&summary, args.json);
     Ok(if summary.failed_files.is_empty() {
@@ -170,6 +206,12 @@ fn print_summary(s: &Summary, json: bool) {
     );
     for (format, n) in &s.by_format {
         println!("  {format:<10} {n}");
+    }
+    if let Some(a) = &s.alerts {
+        println!(
+            "alerts: {} new, {} merged into earlier ones (see `haechi alerts`)",
+            a.new, a.merged
+        );
     }
     for f in &s.failed_files {
         println!("FAILED {}: {}", f.path, f.reason);

@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod alerts;
 pub mod bench;
 pub mod deadletter;
 pub mod hunt;

@@ -2,6 +2,7 @@
 
 use super::{load_config, open_store};
 use crate::DataDirArg;
+use crate::detection::Detection;
 use crate::pipeline::{Pipeline, TenantResolver, start_workers};
 use anyhow::Context;
 use haechi_ingest::dedup::SharedDeduplicator;
@@ -27,6 +28,10 @@ pub struct ServeArgs {
     /// The HTTP listener address (overrides `http.listen`).
     #[arg(long)]
     pub listen: Option<SocketAddr>,
+    /// Sigma rule files or directories every event meets (repeatable; added to
+    /// `detect.rules`). Reload with SIGHUP or `POST /api/rules/reload`.
+    #[arg(long)]
+    pub rules: Vec<PathBuf>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -34,6 +39,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(l) = args.listen {
         config.http.listen = l;
     }
+    config.detect.rules.extend(args.rules);
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     if config.http.tokens.is_empty() {
@@ -43,6 +49,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         });
     }
     let store: Arc<dyn EventStore> = Arc::new(open_store(&config)?);
+    let detection = match Detection::start(&config)? {
+        Some((d, report)) => {
+            println!(
+                "detection {} rules loaded ({} not loaded) in {:.1}s",
+                report.rules, report.failed, report.seconds
+            );
+            Some(Arc::new(d))
+        }
+        None => None,
+    };
     let metrics = Arc::new(Metrics::new());
     let limits = Limits {
         max_record_bytes: config.pipeline.max_record_bytes,
@@ -59,6 +75,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         year: config.parse.year,
         keep_original: config.parse.keep_original,
         json_mapping: Arc::new(config.parse.json.clone()),
+        detection,
     });
     let (sender, receiver) = tokio::sync::mpsc::channel(config.pipeline.queue_depth.max(1));
     let workers = start_workers(pipeline.clone(), receiver, config.pipeline.workers);
@@ -103,6 +120,7 @@ async fn serve(
     // Before anything is announced: a SIGTERM right after the `listening` lines must stop
     // the server gracefully, not kill it with the signal's default action.
     let signals = install_signal_handlers();
+    let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     let ctx = ListenContext {
         sender: sender.clone(),
         metrics: metrics.clone(),
@@ -122,7 +140,23 @@ async fn serve(
         tokens: Arc::new(config.http.tokens.clone()),
         max_body_bytes: config.http.max_body_bytes,
         max_lines: config.http.max_lines,
+        alerts: pipeline.detection.as_ref().map(|d| d.alerts.clone()),
+        reload: pipeline.detection.clone().map(|d| {
+            let f: Arc<haechi_server::alerts::ReloadFn> = Arc::new(move || {
+                d.reload()
+                    .map(|r| serde_json::json!(r))
+                    .map_err(|e| format!("{e:#}"))
+            });
+            f
+        }),
     };
+    if let Some(hangup) = hangup {
+        tokio::spawn(reload_on_sighup(
+            hangup,
+            pipeline.detection.clone(),
+            shutdown.clone(),
+        ));
+    }
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("cannot bind the HTTP listener {}", config.http.listen))?;
@@ -167,6 +201,36 @@ async fn wait_for_signal(
     tokio::select! {
         _ = term.recv() => {}
         _ = interrupt.recv() => {}
+    }
+}
+
+/// Reloads the rules on every SIGHUP (the convention of Unix daemons).
+async fn reload_on_sighup(
+    mut hup: tokio::signal::unix::Signal,
+    detection: Option<Arc<Detection>>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = hup.recv() => {}
+        }
+        let Some(d) = detection.clone() else {
+            tracing::info!("SIGHUP: detection is off, nothing to reload");
+            continue;
+        };
+        match tokio::task::spawn_blocking(move || d.reload()).await {
+            Ok(Ok(r)) => tracing::info!(
+                rules = r.rules,
+                failed = r.failed,
+                seconds = r.seconds,
+                "rules reloaded"
+            ),
+            Ok(Err(e)) => {
+                tracing::error!(error = %format!("{e:#}"), "rules not reloaded; the running rules stay")
+            }
+            Err(e) => tracing::error!(error = %e, "rule reload failed"),
+        }
     }
 }
 

@@ -1,0 +1,110 @@
+//! Wiring of streaming detection: the rules and exceptions of the configuration become
+//! a [`StreamDetector`], its alerts go to the [`AlertStore`], and a reload (SIGHUP or
+//! `POST /api/rules/reload`) rebuilds the rule set aside and swaps it in.
+
+use crate::config::Config;
+use haechi_detect::alert::Exceptions;
+use haechi_detect::hunt::{Detector, LEVELS};
+use haechi_detect::rules::load_rules;
+use haechi_detect::stream::StreamDetector;
+use haechi_event::{Alert, Event};
+use haechi_store::state::{AlertStore, RecordStats};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Detection of a running pipeline: rules, exceptions, and where alerts go.
+pub struct Detection {
+    pub detector: StreamDetector,
+    pub alerts: Arc<AlertStore>,
+    rules: Vec<PathBuf>,
+    exceptions: Vec<haechi_detect::alert::ExceptionConfig>,
+}
+
+/// What a (re)load found.
+#[derive(Debug, serde::Serialize)]
+pub struct LoadReport {
+    pub rules: usize,
+    pub failed: usize,
+    pub seconds: f64,
+}
+
+impl Detection {
+    /// Loads the rules of `config` (none configured: `Ok(None)`, no detection).
+    pub fn start(config: &Config) -> anyhow::Result<Option<(Detection, LoadReport)>> {
+        if config.detect.rules.is_empty() {
+            return Ok(None);
+        }
+        let (detector, report) = build(&config.detect.rules)?;
+        let exceptions =
+            Exceptions::new(&config.detect.exceptions).map_err(|e| anyhow::anyhow!(e))?;
+        let min_level = LEVELS
+            .iter()
+            .position(|l| *l == config.detect.min_level)
+            .unwrap_or(0);
+        let alerts = AlertStore::open(
+            &config.state_db(),
+            Duration::from_secs(config.detect.merge_window_secs),
+        )
+        .map_err(|e| anyhow::anyhow!("cannot open the state store: {e}"))?;
+        Ok(Some((
+            Detection {
+                detector: StreamDetector::new(detector, exceptions, min_level),
+                alerts: Arc::new(alerts),
+                rules: config.detect.rules.clone(),
+                exceptions: config.detect.exceptions.clone(),
+            },
+            report,
+        )))
+    }
+
+    /// Evaluates a batch before it is stored (tagging the events alerts stand on).
+    pub fn detect(&self, events: &mut [Event]) -> Vec<Alert> {
+        self.detector.detect_batch(events)
+    }
+
+    /// Stores alerts once their events are stored.
+    pub fn record(&self, alerts: &[Alert]) -> anyhow::Result<RecordStats> {
+        self.alerts
+            .record(alerts)
+            .map(|(stats, _)| stats)
+            .map_err(|e| anyhow::anyhow!("storing alerts: {e}"))
+    }
+
+    /// Reloads the rules from the same paths and the exceptions; on error the running
+    /// rules stay.
+    pub fn reload(&self) -> anyhow::Result<LoadReport> {
+        let (detector, report) = build(&self.rules)?;
+        self.detector.replace_rules(detector);
+        self.detector
+            .replace_exceptions(Exceptions::new(&self.exceptions).map_err(|e| anyhow::anyhow!(e))?);
+        Ok(report)
+    }
+}
+
+/// Loads and compiles rules; failures are logged with file and reason, not fatal (the
+/// public rule set has a few rules the engine refuses), but a set where nothing loads is.
+fn build(paths: &[PathBuf]) -> anyhow::Result<(Detector, LoadReport)> {
+    let started = std::time::Instant::now();
+    let set = load_rules(paths).map_err(|e| anyhow::anyhow!("cannot read the rules: {e}"))?;
+    let (detector, compile_failures) = Detector::new(&set);
+    for f in set.failures.iter().chain(&compile_failures) {
+        tracing::warn!(path = %f.path.display(), reason = %f.reason, "rule not loaded");
+    }
+    if detector.is_empty() {
+        anyhow::bail!(
+            "no rule loaded from {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let report = LoadReport {
+        rules: detector.len(),
+        failed: set.failures.len() + compile_failures.len(),
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    Ok((detector, report))
+}
