@@ -7,7 +7,9 @@
 //! * [`rules`] loads rule files and directories as they are published (the SigmaHQ set
 //!   loads whole), one file at a time so that every failure names its file and reason, and
 //!   keeps each rule's attribution (id, title, author, level, status, references, ATT&CK
-//!   tags: the DRL 1.1 licence of SigmaHQ rules requires it in every output).
+//!   tags: the DRL 1.1 licence of SigmaHQ rules requires it in every output);
+//!   [`rewrite`] adjusts the few constructs rsigma 0.23 evaluates differently from the
+//!   specification.
 //!
 //! * [`sigma_event`] shows Haechi's events to rsigma under the field names rules use;
 //!   [`logsource`] says which Sigma logsources an event belongs to (Windows channels and
@@ -23,6 +25,7 @@
 pub mod alert;
 pub mod hunt;
 pub mod logsource;
+pub mod rewrite;
 pub mod rules;
 pub mod sigma_event;
 pub mod stream;

@@ -19,6 +19,7 @@ use rsigma_parser::LogSource;
 /// | web access logs (`event.category: web`, `event.type: access`) | `category: webserver` |
 /// | firewalls (`observer.type: firewall`) | `category: firewall` |
 /// | Unix syslog (a `process.name` and no device vendor) | `product: linux`, and `service` by program (`sshd`, `sudo`, `cron`, `vsftpd`, `clamav`, `guacamole`, `syslog`) |
+/// | anything else | the empty logsource: only rules without logsource constraints |
 pub fn event_logsources(event: &Event) -> Vec<LogSource> {
     if let Some(channel) = event.get_str("winlog.channel") {
         return windows_logsources(event, channel);
@@ -68,6 +69,10 @@ pub fn event_logsources(event: &Event) -> Vec<LogSource> {
         if let Some(service) = linux_service(program) {
             out.push(make(Some("linux"), Some(service), None));
         }
+    }
+    if out.is_empty() {
+        // Unknown kind of event: still evaluated by rules that constrain no logsource.
+        out.push(LogSource::default());
     }
     out
 }
@@ -122,6 +127,8 @@ pub fn windows_service(channel: &str) -> Option<&'static str> {
         "Microsoft-Windows-PowerShell/Operational" | "PowerShellCore/Operational" => "powershell",
         "Microsoft-Windows-TaskScheduler/Operational" => "taskscheduler",
         "Microsoft-Windows-Windows Defender/Operational" => "windefend",
+        "DNS Server" => "dns-server",
+        "Microsoft-Windows-CAPI2/Operational" => "capi2",
         "Microsoft-Windows-WMI-Activity/Operational" => "wmi",
         "Microsoft-Windows-Bits-Client/Operational" => "bits-client",
         "Microsoft-Windows-DNS-Client/Operational" => "dns-client",
@@ -190,6 +197,10 @@ pub fn windows_categories(channel: &str, code: u32) -> &'static [&'static str] {
         ("Windows PowerShell", 400) => &["ps_classic_start"],
         ("Windows PowerShell", 600) => &["ps_classic_provider_start"],
         ("Windows PowerShell", 800) => &["ps_classic_script"],
+        // Defender's malware detections and the actions taken on them.
+        ("Microsoft-Windows-Windows Defender/Operational", 1006 | 1015 | 1116 | 1117) => {
+            &["antivirus"]
+        }
         _ => &[],
     }
 }

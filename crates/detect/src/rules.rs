@@ -158,8 +158,20 @@ fn load_file(path: &Path, set: &mut RuleSet) {
         set.correlations
             .push(LoadedCorrelation { info, rule: corr });
     }
-    for rule in collection.rules {
+    for mut rule in collection.rules {
         set.total += 1;
+        if let Some(placeholder) = crate::rewrite::unresolved_placeholder(&rule) {
+            set.failures.push(RuleFailure {
+                path: path.to_owned(),
+                reason: format!(
+                    "rule '{}' uses the placeholder {placeholder} (|expand) and no value is configured for it; \
+                     the Sigma specification says to reject such a rule rather than evaluate it",
+                    rule.title
+                ),
+            });
+            continue;
+        }
+        crate::rewrite::conform(&mut rule);
         // Compiling proves the detection and condition are usable, not just parseable.
         if let Err(e) = rsigma_eval::compile_rule(&rule) {
             set.failures.push(RuleFailure {

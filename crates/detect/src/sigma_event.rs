@@ -6,7 +6,7 @@
 //! and for Security 4688 events applies the renames that make them `process_creation`
 //! events (`NewProcessName` is `Image`, `ParentProcessName` is `ParentImage`).
 
-use haechi_event::{Event, Value, event_to_json};
+use haechi_event::{Event, FieldName, Value, ecs, event_to_json};
 use rsigma_eval::event::{Event as SigmaEvent, EventValue};
 use std::borrow::Cow;
 
@@ -39,6 +39,7 @@ impl<'a> SigmaView<'a> {
             (true, "ParentImage") => "ParentProcessName",
             (true, "User") => "SubjectUserName",
             (true, "IntegrityLevel") => "MandatoryLabel",
+            (true, "LogonId") => "SubjectLogonId",
             _ => path,
         };
         let mut buf = String::with_capacity(path.len() + 24);
@@ -57,6 +58,8 @@ impl<'a> SigmaView<'a> {
         }
         match path {
             "Provider_Name" => exact("Event.System.Provider_attributes.Name"),
+            // The `antivirus` taxonomy names the threat `Signature`; Defender, `Threat Name`.
+            "Signature" => exact("Event.EventData.Threat Name"),
             "EventID" => exact("event.code").or_else(|| exact("Event.System.EventID.#text")),
             _ => fields
                 .iter()
@@ -101,6 +104,25 @@ pub fn taxonomy_to_ecs(field: &str) -> Option<&'static str> {
     })
 }
 
+impl<'a> SigmaView<'a> {
+    /// The values keyword (field-less) selections search: what the device wrote (its
+    /// own field names, the message, the original line), not the ECS fields Haechi
+    /// derived from it (`event.kind: event`, `winlog.channel`, …), which would make
+    /// keywords such as `event` or `sysmon` fire on every record. An event that has
+    /// nothing but ECS fields is searched whole.
+    fn keyword_fields(&self) -> impl Iterator<Item = &'a Value> + '_ {
+        let fields = &self.event.fields;
+        let device_written = |name: &FieldName| {
+            matches!(name, Cow::Owned(_)) || name == ecs::MESSAGE || name == ecs::EVENT_ORIGINAL
+        };
+        let any_device = fields.iter().any(|(n, _)| device_written(n));
+        fields
+            .iter()
+            .filter(move |(n, _)| !any_device || device_written(n))
+            .map(|(_, v)| v)
+    }
+}
+
 /// `a` equals `b` once the spaces of `a` are removed.
 fn eq_without_spaces(a: &str, b: &str) -> bool {
     let mut bs = b.bytes();
@@ -132,17 +154,13 @@ impl SigmaEvent for SigmaView<'_> {
     }
 
     fn any_string_value(&self, pred: &dyn Fn(&str) -> bool) -> bool {
-        self.event
-            .fields
-            .iter()
-            .any(|(_, v)| v.scalars().any(|s| pred(&s.as_text())))
+        self.keyword_fields()
+            .any(|v| v.scalars().any(|s| pred(&s.as_text())))
     }
 
     fn all_string_values(&self) -> Vec<Cow<'_, str>> {
-        self.event
-            .fields
-            .iter()
-            .flat_map(|(_, v)| v.scalars().map(|s| s.as_text()))
+        self.keyword_fields()
+            .flat_map(|v| v.scalars().map(|s| s.as_text()))
             .collect()
     }
 

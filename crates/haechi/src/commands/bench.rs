@@ -27,9 +27,14 @@ pub struct BenchArgs {
     /// Print results as JSON lines.
     #[arg(long)]
     pub json: bool,
-    /// Which stages to run: `parse`, `evtx` (with the python-evtx peer), `store`.
-    #[arg(long, value_delimiter = ',', default_value = "parse,evtx,store")]
+    /// Which stages to run: `parse`, `evtx` (with the python-evtx peer), `store`, `hunt`
+    /// (all SigmaHQ rules over the EVTX samples, against Hayabusa's published figures).
+    #[arg(long, value_delimiter = ',', default_value = "parse,evtx,store,hunt")]
     pub stages: Vec<String>,
+    /// `hunt`: how many times the EVTX sample set is scanned (Hayabusa's reference run
+    /// used ten copies, so that start-up does not dominate).
+    #[arg(long, default_value_t = 10)]
+    pub hunt_repeat: usize,
 }
 
 /// The real sample file of each line format.
@@ -156,6 +161,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     if stage("store") && args.store_events > 0 {
         bench_store(&args, &ctx)?;
+    }
+    if stage("hunt") {
+        bench_hunt(&args)?;
     }
     eprintln!("peak memory: {} MiB", peak_rss_kib() / 1024);
     Ok(ExitCode::SUCCESS)
@@ -373,6 +381,75 @@ fn tempfile_dir() -> anyhow::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("haechi-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
+}
+
+/// Hayabusa v3.10.0 on the EVTX samples copied ten times, on a machine like this one
+/// (`../shared/data/peers/README.md`): events, detections, wall and CPU seconds.
+const HAYABUSA_X10: (u64, u64, f64, f64) = (127_810, 54_630, 113.0, 123.0);
+
+/// All SigmaHQ rules over the EVTX samples, `hunt_repeat` times: rule loading reported
+/// apart from scanning, wall and CPU time, and the ratio to Hayabusa's published run.
+fn bench_hunt(args: &BenchArgs) -> anyhow::Result<()> {
+    use haechi_detect::hunt::Detector;
+    let started = Instant::now();
+    let set = haechi_detect::rules::load_rules(&[args.data.join("sigma")])?;
+    let (detector, _) = Detector::new(&set);
+    let load_secs = started.elapsed().as_secs_f64();
+    let mut files = Vec::new();
+    collect_evtx(&args.data.join("evtx"), &mut files)?;
+    let repeated: Vec<PathBuf> = (0..args.hunt_repeat.max(1))
+        .flat_map(|_| files.iter().cloned())
+        .collect();
+    let cpu_before = cpu_seconds();
+    let scan_started = Instant::now();
+    let (hits, events) = super::hunt::scan(
+        &detector,
+        &repeated,
+        Format::Auto,
+        0,
+        &indicatif::ProgressBar::hidden(),
+    );
+    let secs = scan_started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_before;
+    let (peer_events, peer_hits, peer_wall, peer_cpu) = HAYABUSA_X10;
+    let scale = events as f64 / peer_events as f64;
+    let eps = events as f64 / secs;
+    let peer_eps = peer_events as f64 / peer_wall;
+    let (wall_ratio, cpu_ratio) = (peer_wall * scale / secs, peer_cpu * scale / cpu.max(1e-9));
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({"bench": "hunt", "rules": detector.len(), "rule_load_seconds": load_secs, "files": repeated.len(), "events": events, "detections": hits.len(), "seconds": secs, "cpu_seconds": cpu, "events_per_s": eps, "peer": "hayabusa 3.10.0 (published run, same data x10)", "peer_events_per_s": peer_eps, "peer_detections": peer_hits, "speedup_wall": wall_ratio, "speedup_cpu": cpu_ratio})
+        );
+    } else {
+        println!(
+            "hunt (all SigmaHQ rules) {} rules loaded in {load_secs:.2}s; {} files x{}, {events} events, {} detections in {secs:.2}s ({eps:.0} events/s, {cpu:.1} CPU-s)",
+            detector.len(),
+            files.len(),
+            args.hunt_repeat,
+            hits.len()
+        );
+        println!(
+            "hunt vs Hayabusa 3.10.0 (its published run on this data x10: {peer_eps:.0} events/s, {peer_hits} detections): {wall_ratio:.1}x faster by wall time, {cpu_ratio:.1}x by CPU time"
+        );
+    }
+    Ok(())
+}
+
+/// User + system CPU seconds of this process so far (Linux `/proc/self/stat`, in clock
+/// ticks of 1/100 s).
+fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name (which may hold spaces) start at state.
+            let rest = s.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let utime: f64 = fields.get(11)?.parse().ok()?;
+            let stime: f64 = fields.get(12)?.parse().ok()?;
+            Some((utime + stime) / 100.0)
+        })
+        .unwrap_or(0.0)
 }
 
 /// Peak resident set size of this process (Linux `VmHWM`), in KiB.

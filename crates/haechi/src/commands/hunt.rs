@@ -35,7 +35,7 @@ pub struct HuntArgs {
 
 /// One detection, as printed.
 #[derive(serde::Serialize)]
-struct Hit {
+pub struct Hit {
     timestamp: String,
     computer: String,
     rule_title: String,
@@ -79,6 +79,35 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         .map(|m| m.len())
         .sum();
     let bar = super::file_progress_bar(total_bytes);
+    let (hits, n) = scan(&detector, &files, format, min_level, &bar);
+    bar.finish_and_clear();
+    let mut hits = hits;
+    hits.sort_by(|a, b| {
+        a.timestamp
+            .cmp(&b.timestamp)
+            .then_with(|| a.rule_title.cmp(&b.rule_title))
+    });
+    print_hits(&hits, &args)?;
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "{} detections in {n} events from {} files; {} rules (loaded in {load_secs:.2}s); {secs:.2}s in all ({:.0} events/s after loading)",
+        hits.len(),
+        files.len(),
+        detector.len(),
+        n as f64 / (secs - load_secs).max(1e-9)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads the files on all cores (one file per thread at a time) and evaluates every
+/// event; returns the detections and the number of events read.
+pub fn scan(
+    detector: &Detector,
+    files: &[PathBuf],
+    format: Format,
+    min_level: usize,
+    bar: &indicatif::ProgressBar,
+) -> (Vec<Hit>, u64) {
     let hits = Mutex::new(Vec::new());
     let events = std::sync::atomic::AtomicU64::new(0);
     let queue = Mutex::new(files.iter());
@@ -125,24 +154,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
             });
         }
     });
-    bar.finish_and_clear();
-    let mut hits = hits.into_inner().unwrap_or_default();
-    hits.sort_by(|a, b| {
-        a.timestamp
-            .cmp(&b.timestamp)
-            .then_with(|| a.rule_title.cmp(&b.rule_title))
-    });
-    print_hits(&hits, &args)?;
-    let secs = started.elapsed().as_secs_f64();
-    let n = events.load(std::sync::atomic::Ordering::Relaxed);
-    eprintln!(
-        "{} detections in {n} events from {} files; {} rules (loaded in {load_secs:.2}s); {secs:.2}s in all ({:.0} events/s after loading)",
-        hits.len(),
-        files.len(),
-        detector.len(),
-        n as f64 / (secs - load_secs).max(1e-9)
-    );
-    Ok(ExitCode::SUCCESS)
+    (hits.into_inner().unwrap_or_default(), events.into_inner())
 }
 
 fn hit(e: &Event, d: &haechi_detect::hunt::Detection<'_>, file: &str) -> Hit {
