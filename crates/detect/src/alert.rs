@@ -2,7 +2,7 @@
 //! rule's attribution, and the per-tenant exceptions that keep known-good activity quiet.
 
 use crate::hunt::Detection;
-use haechi_event::{Alert, AlertSource, Event, EventRef, Level, ecs};
+use haechi_event::{Alert, AlertSource, Event, EventRef, Level, Timestamp, ecs};
 use haechi_query::Query;
 use serde::Deserialize;
 
@@ -78,6 +78,7 @@ pub fn sigma_alert(detection: &Detection<'_>, event: &Event, event_id: &str) -> 
             id: event_id.to_owned(),
         }],
         details,
+        stored: Timestamp(0),
     }
 }
 

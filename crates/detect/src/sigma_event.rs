@@ -11,6 +11,7 @@ use rsigma_eval::event::{Event as SigmaEvent, EventValue};
 use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// A read-only view of one event for rule evaluation.
 pub struct SigmaView<'a> {
@@ -20,7 +21,33 @@ pub struct SigmaView<'a> {
     /// Every name a rule may use for a field, built on the first lookup: rules ask for
     /// many fields per event, and a scan of the field list per lookup was a third of
     /// hunting time.
-    index: OnceCell<HashMap<Cow<'a, str>, &'a Value>>,
+    index: OnceCell<NameIndex<'a>>,
+}
+
+/// Field names (as rules may write them) to values.
+type NameIndex<'a> = HashMap<Cow<'a, str>, &'a Value, BuildHasherDefault<FxHasher>>;
+
+/// The Fx hash (rustc's): field names are short and trusted (they come from the
+/// event's own schema), so a fast non-cryptographic hash fits.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let word = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl<'a> SigmaView<'a> {
@@ -34,22 +61,45 @@ impl<'a> SigmaView<'a> {
         }
     }
 
+    fn index(&self) -> &NameIndex<'a> {
+        self.index.get_or_init(|| name_index(self.event))
+    }
+
+    /// Every name a rule may use for one of this event's fields: what rsigma's candidate
+    /// index probes instead of trying each of the thousand field names rules use.
+    fn visit_names(&self, visit: &mut dyn FnMut(&str)) {
+        let index = self.index();
+        for name in index.keys() {
+            visit(name);
+        }
+        if self.security_process_creation {
+            for (rule_name, stored) in SECURITY_4688_RENAMES {
+                if index.contains_key(stored) {
+                    visit(rule_name);
+                }
+            }
+        }
+        for (taxonomy, ecs_name) in TAXONOMY_TO_ECS {
+            if index.contains_key(*ecs_name) {
+                visit(taxonomy);
+            }
+        }
+        for (special, stored) in SPECIAL_NAMES {
+            if index.contains_key(stored) {
+                visit(special);
+            }
+        }
+    }
+
     /// The stored value of a rule's field name.
     fn lookup(&self, path: &str) -> Option<&'a Value> {
-        let index = self.index.get_or_init(|| name_index(self.event));
+        let index = self.index();
         if let Some(v) = index.get(path) {
             return Some(v);
         }
-        let renamed = match (self.security_process_creation, path) {
-            (true, "Image") => "NewProcessName",
-            (true, "ParentImage") => "ParentProcessName",
-            (true, "User") => "SubjectUserName",
-            (true, "IntegrityLevel") => "MandatoryLabel",
-            (true, "LogonId") => "SubjectLogonId",
-            _ => path,
-        };
-        if renamed != path
-            && let Some(v) = index.get(renamed)
+        if self.security_process_creation
+            && let Some((_, stored)) = SECURITY_4688_RENAMES.iter().find(|(r, _)| *r == path)
+            && let Some(v) = index.get(*stored)
         {
             return Some(v);
         }
@@ -58,24 +108,39 @@ impl<'a> SigmaView<'a> {
         {
             return Some(v);
         }
-        let special = |name: &str| index.get(name).copied();
-        match path {
-            "Provider_Name" => special("Event.System.Provider_attributes.Name"),
-            // The `antivirus` taxonomy names the threat `Signature`; Defender, `Threat Name`.
-            "Signature" => special("Event.EventData.Threat Name"),
-            "EventID" => special("event.code").or_else(|| special("Event.System.EventID.#text")),
-            _ => None,
-        }
+        SPECIAL_NAMES
+            .iter()
+            .filter(|(name, _)| *name == path)
+            .find_map(|(_, stored)| index.get(*stored).copied())
     }
 }
+
+/// Security 4688 is Sigma's `process_creation` with other field names (rule name,
+/// Security's name).
+const SECURITY_4688_RENAMES: [(&str, &str); 5] = [
+    ("Image", "NewProcessName"),
+    ("ParentImage", "ParentProcessName"),
+    ("User", "SubjectUserName"),
+    ("IntegrityLevel", "MandatoryLabel"),
+    ("LogonId", "SubjectLogonId"),
+];
+
+/// Rule names that live elsewhere in EVTX renderings, in order of preference. The
+/// `antivirus` taxonomy names the threat `Signature`; Defender, `Threat Name`.
+const SPECIAL_NAMES: [(&str, &str); 4] = [
+    ("Provider_Name", "Event.System.Provider_attributes.Name"),
+    ("Signature", "Event.EventData.Threat Name"),
+    ("EventID", "event.code"),
+    ("EventID", "Event.System.EventID.#text"),
+];
 
 /// The names a rule may use for each field of an event, most specific first: the stored
 /// name; the name under `Event.EventData.`, `Event.System.`, `Event.UserData.`; the last
 /// segment of nested UserData payloads (`Event.UserData.<Element>.<Field>`); and
 /// Defender's spaced data names without spaces (`Threat Name` is `ThreatName`).
-fn name_index(event: &Event) -> HashMap<Cow<'_, str>, &Value> {
+fn name_index(event: &Event) -> NameIndex<'_> {
     let fields = &event.fields;
-    let mut index: HashMap<Cow<'_, str>, &Value> = HashMap::with_capacity(fields.len() * 2);
+    let mut index = NameIndex::with_capacity_and_hasher(fields.len() * 2, Default::default());
     for (n, v) in fields {
         index.entry(Cow::Borrowed(n.as_ref())).or_insert(v);
     }
@@ -97,7 +162,9 @@ fn name_index(event: &Event) -> HashMap<Cow<'_, str>, &Value> {
             .strip_prefix("Event.EventData.")
             .filter(|d| d.contains(' '))
         {
-            index.entry(Cow::Owned(spaced.replace(' ', ""))).or_insert(v);
+            index
+                .entry(Cow::Owned(spaced.replace(' ', "")))
+                .or_insert(v);
         }
     }
     index
@@ -108,29 +175,46 @@ fn name_index(event: &Event) -> HashMap<Cow<'_, str>, &Value> {
 /// taxonomy name itself. `cs-uri-query` maps to the whole request URI (`url.original`):
 /// SigmaHQ web rules look for attack strings in path and query alike.
 pub fn taxonomy_to_ecs(field: &str) -> Option<&'static str> {
-    Some(match field {
-        "c-ip" | "src_ip" => "source.ip",
-        "s-ip" | "dst_ip" => "destination.ip",
-        "src_port" => "source.port",
-        "dst_port" | "s-port" => "destination.port",
-        "cs-method" => "http.request.method",
-        "cs-uri-query" | "c-uri" | "cs-uri" => "url.original",
-        "cs-uri-stem" | "c-uri-stem" => "url.path",
-        "c-uri-query" => "url.query",
-        "c-uri-extension" => "url.extension",
-        "cs-user-agent" | "c-useragent" | "user_agent" => "user_agent.original",
-        "sc-status" => "http.response.status_code",
-        "cs-referrer" | "cs-referer" => "http.request.referrer",
-        "cs-host" | "r-dns" => "url.domain",
-        "cs-username" | "c-username" => "user.name",
-        "sc-bytes" => "http.response.body.bytes",
-        "action" => "event.action",
-        "query" => "dns.question.name",
-        "record_type" | "qtype_name" => "dns.question.type",
-        "answer" => "dns.answers.data",
-        _ => return None,
-    })
+    TAXONOMY_TO_ECS
+        .iter()
+        .find(|(t, _)| *t == field)
+        .map(|(_, e)| *e)
 }
+
+/// Sigma taxonomy name → ECS name (see [`taxonomy_to_ecs`]).
+pub const TAXONOMY_TO_ECS: &[(&str, &str)] = &[
+    ("c-ip", "source.ip"),
+    ("src_ip", "source.ip"),
+    ("s-ip", "destination.ip"),
+    ("dst_ip", "destination.ip"),
+    ("src_port", "source.port"),
+    ("dst_port", "destination.port"),
+    ("s-port", "destination.port"),
+    ("cs-method", "http.request.method"),
+    ("cs-uri-query", "url.original"),
+    ("c-uri", "url.original"),
+    ("cs-uri", "url.original"),
+    ("cs-uri-stem", "url.path"),
+    ("c-uri-stem", "url.path"),
+    ("c-uri-query", "url.query"),
+    ("c-uri-extension", "url.extension"),
+    ("cs-user-agent", "user_agent.original"),
+    ("c-useragent", "user_agent.original"),
+    ("user_agent", "user_agent.original"),
+    ("sc-status", "http.response.status_code"),
+    ("cs-referrer", "http.request.referrer"),
+    ("cs-referer", "http.request.referrer"),
+    ("cs-host", "url.domain"),
+    ("r-dns", "url.domain"),
+    ("cs-username", "user.name"),
+    ("c-username", "user.name"),
+    ("sc-bytes", "http.response.body.bytes"),
+    ("action", "event.action"),
+    ("query", "dns.question.name"),
+    ("record_type", "dns.question.type"),
+    ("qtype_name", "dns.question.type"),
+    ("answer", "dns.answers.data"),
+];
 
 impl<'a> SigmaView<'a> {
     /// The values keyword (field-less) selections search: what the device wrote (its
@@ -151,7 +235,6 @@ impl<'a> SigmaView<'a> {
     }
 }
 
-
 fn to_event_value(value: &Value) -> EventValue<'_> {
     match value {
         Value::Str(s) => {
@@ -169,6 +252,11 @@ fn to_event_value(value: &Value) -> EventValue<'_> {
 impl SigmaEvent for SigmaView<'_> {
     fn get_field(&self, path: &str) -> Option<EventValue<'_>> {
         self.lookup(path).map(to_event_value)
+    }
+
+    fn visit_top_level_keys(&self, visit: &mut dyn FnMut(&str)) -> bool {
+        self.visit_names(visit);
+        true
     }
 
     fn any_string_value(&self, pred: &dyn Fn(&str) -> bool) -> bool {

@@ -121,6 +121,9 @@ pub struct Alert {
     /// Source-specific facts: matched fields, indicator source/confidence/description,
     /// correlation group and value.
     pub details: serde_json::Map<String, serde_json::Value>,
+    /// When the state store last wrote this alert (set when read back from it).
+    #[serde(default)]
+    pub stored: Timestamp,
 }
 
 impl Alert {

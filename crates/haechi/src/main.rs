@@ -22,6 +22,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The control center on the embedded default, fed with real public data from three institutions; prints alerts live.
+    Demo(commands::demo::DemoArgs),
     /// Run the control center: syslog listeners (UDP/TCP/TLS), HTTP ingest, the store.
     Serve(commands::serve::ServeArgs),
     /// Parse, normalize and store log files (syslog, CEF, LEEF, JSON, Suricata, Zeek, EVTX, access logs, key=value).
@@ -60,6 +62,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(a) => commands::serve::run(a),
+        Command::Demo(a) => commands::demo::run(a),
         Command::Ingest(a) => commands::ingest::run(a),
         Command::Search(a) => commands::search::run(a),
         Command::Deadletter(a) => commands::deadletter::run(a),

@@ -145,7 +145,7 @@ impl Pipeline {
         match &result {
             Ok(()) => {
                 self.count(&listener, &stats, &label);
-                self.record_alerts(&alerts);
+                self.record_alerts(&alerts, received);
             }
             Err(e) => tracing::error!(listener = %listener, error = %e, "storing a batch failed"),
         }
@@ -155,7 +155,7 @@ impl Pipeline {
     }
 
     /// Stores the alerts of a stored batch (after the events, which they reference).
-    fn record_alerts(&self, alerts: &[haechi_event::Alert]) {
+    fn record_alerts(&self, alerts: &[haechi_event::Alert], received: haechi_event::Timestamp) {
         let Some(d) = &self.detection else { return };
         if alerts.is_empty() {
             return;
@@ -169,8 +169,12 @@ impl Pipeline {
                 })
                 .inc();
         }
-        if let Err(e) = d.record(alerts) {
-            tracing::error!(error = %e, alerts = alerts.len(), "alerts not stored");
+        match d.record(alerts) {
+            Ok(_) => self
+                .metrics
+                .alert_latency
+                .observe((haechi_event::Timestamp::now().0 - received.0).max(0) as f64 / 1e9),
+            Err(e) => tracing::error!(error = %e, alerts = alerts.len(), "alerts not stored"),
         }
     }
 

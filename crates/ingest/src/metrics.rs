@@ -5,6 +5,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 /// Labels: which source (listener or `file`) and which format.
@@ -50,6 +51,9 @@ pub struct Metrics {
     pub store_pending: Gauge,
     /// Alerts raised by detection (before merging), by source and level.
     pub alerts: Family<AlertLabel, Counter>,
+    /// Seconds from a delivery's arrival to its alerts being stored (one observation
+    /// per alerting delivery).
+    pub alert_latency: Histogram,
 }
 
 impl Default for Metrics {
@@ -75,7 +79,13 @@ impl Metrics {
             store_bytes: Gauge::default(),
             store_pending: Gauge::default(),
             alerts: Family::default(),
+            alert_latency: Histogram::new(exponential_buckets(0.000_5, 2.0, 16)),
         };
+        registry.register(
+            "alert_latency_seconds",
+            "Seconds from the arrival of events to their alerts being stored",
+            m.alert_latency.clone(),
+        );
         registry.register(
             "alerts_raised",
             "Alerts raised by detection, before merging",

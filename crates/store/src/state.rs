@@ -263,7 +263,7 @@ impl AlertStore {
     pub fn list(&self, filter: &AlertFilter) -> Result<Vec<Alert>> {
         let mut sql = String::from(
             "SELECT id, tenant, source, rule_id, rule_title, level, entity, first_seen, last_seen, \
-             count, attribution, events, details FROM alerts WHERE level >= ?1",
+             count, attribution, events, details, updated FROM alerts WHERE level >= ?1",
         );
         let mut args: Vec<rusqlite::types::Value> = vec![(filter.min_level as i64).into()];
         let mut bind = |sql: &mut String, clause: &str, v: rusqlite::types::Value| {
@@ -295,13 +295,29 @@ impl AlertStore {
             .map_err(sql_err(&self.path))
     }
 
+    /// Alerts created after alert `id`, oldest first (for following new alerts live).
+    pub fn after(&self, id: i64, limit: usize) -> Result<Vec<Alert>> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, tenant, source, rule_id, rule_title, level, entity, first_seen, last_seen, \
+                 count, attribution, events, details, updated FROM alerts WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )
+            .map_err(sql_err(&self.path))?;
+        let rows = stmt
+            .query_map(params![id, limit.min(MAX_LIST) as i64], row_to_alert)
+            .map_err(sql_err(&self.path))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(sql_err(&self.path))
+    }
+
     /// One alert by id, if it exists and belongs to `tenant` (when given).
     pub fn get(&self, id: i64, tenant: Option<&str>) -> Result<Option<Alert>> {
         let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         let alert = conn
             .query_row(
                 "SELECT id, tenant, source, rule_id, rule_title, level, entity, first_seen, last_seen, \
-                 count, attribution, events, details FROM alerts WHERE id = ?1",
+                 count, attribution, events, details, updated FROM alerts WHERE id = ?1",
                 [id],
                 row_to_alert,
             )
@@ -344,6 +360,7 @@ fn row_to_alert(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
         count: r.get::<_, i64>(9)?.max(0) as u64,
         events: serde_json::from_str(&r.get::<_, String>(11)?).unwrap_or_default(),
         details: serde_json::from_str(&r.get::<_, String>(12)?).unwrap_or_default(),
+        stored: Timestamp(r.get(13)?),
     })
 }
 
@@ -383,6 +400,7 @@ mod tests {
                 id: format!("e{secs}"),
             }],
             details: Default::default(),
+            stored: Timestamp(0),
         }
     }
 

@@ -28,13 +28,25 @@ pub struct BenchArgs {
     #[arg(long)]
     pub json: bool,
     /// Which stages to run: `parse`, `evtx` (with the python-evtx peer), `store`, `hunt`
-    /// (all SigmaHQ rules over the EVTX samples, against Hayabusa's published figures).
-    #[arg(long, value_delimiter = ',', default_value = "parse,evtx,store,hunt")]
+    /// (all SigmaHQ rules over the EVTX samples, against Hayabusa's published figures),
+    /// `stream` (a server with all rules under a steady load: events/s and the delay from
+    /// an event's sending to its alert).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "parse,evtx,store,hunt,stream"
+    )]
     pub stages: Vec<String>,
     /// `hunt`: how many times the EVTX sample set is scanned (Hayabusa's reference run
     /// used ten copies, so that start-up does not dominate).
     #[arg(long, default_value_t = 10)]
     pub hunt_repeat: usize,
+    /// `stream`: events per second sent to a running server over TCP syslog.
+    #[arg(long, default_value_t = 50_000)]
+    pub stream_rate: usize,
+    /// `stream`: how long the steady load lasts (seconds).
+    #[arg(long, default_value_t = 20)]
+    pub stream_seconds: u64,
 }
 
 /// The real sample file of each line format.
@@ -164,6 +176,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     if stage("hunt") {
         bench_hunt(&args)?;
+    }
+    if stage("stream") {
+        super::bench_stream::run(&args)?;
     }
     eprintln!("peak memory: {} MiB", peak_rss_kib() / 1024);
     Ok(ExitCode::SUCCESS)
@@ -377,7 +392,7 @@ fn report(
     }
 }
 
-fn tempfile_dir() -> anyhow::Result<PathBuf> {
+pub fn tempfile_dir() -> anyhow::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("haechi-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
@@ -453,7 +468,7 @@ fn cpu_seconds() -> f64 {
 }
 
 /// Peak resident set size of this process (Linux `VmHWM`), in KiB.
-fn peak_rss_kib() -> u64 {
+pub fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

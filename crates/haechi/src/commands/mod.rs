@@ -2,7 +2,9 @@
 
 pub mod alerts;
 pub mod bench;
+pub mod bench_stream;
 pub mod deadletter;
+pub mod demo;
 pub mod hunt;
 pub mod ingest;
 pub mod rules;

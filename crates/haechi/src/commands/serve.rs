@@ -40,6 +40,27 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         config.http.listen = l;
     }
     config.detect.rules.extend(args.rules);
+    run_with(config, None)
+}
+
+/// What a running server tells an embedding command (`demo`, `bench`) once it listens.
+pub struct Ready {
+    pub http: SocketAddr,
+    /// Listener name → bound address.
+    pub listeners: Vec<(String, SocketAddr)>,
+    /// A center-wide API token.
+    pub token: String,
+    pub alerts: Option<Arc<haechi_store::state::AlertStore>>,
+    /// Cancel to stop the server as SIGTERM would.
+    pub shutdown: CancellationToken,
+}
+
+/// Runs the server with a ready-made configuration; `ready` receives the bound
+/// addresses once everything listens.
+pub fn run_with(
+    mut config: crate::config::Config,
+    ready: Option<std::sync::mpsc::Sender<Ready>>,
+) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     if config.http.tokens.is_empty() {
@@ -87,10 +108,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         &config,
         sender,
         metrics,
-        store.clone(),
         pipeline.clone(),
-        limits,
         shutdown.clone(),
+        ready,
     ));
     // Every sender is gone once the listeners and the HTTP server stopped: the workers
     // drain what was accepted, then the final commit makes it searchable.
@@ -112,11 +132,11 @@ async fn serve(
     config: &crate::config::Config,
     sender: tokio::sync::mpsc::Sender<haechi_ingest::listen::Delivery>,
     metrics: Arc<Metrics>,
-    store: Arc<dyn EventStore>,
     pipeline: Arc<Pipeline>,
-    limits: Limits,
     shutdown: CancellationToken,
+    ready: Option<std::sync::mpsc::Sender<Ready>>,
 ) -> anyhow::Result<()> {
+    let (store, limits) = (pipeline.store.clone(), pipeline.limits);
     // Before anything is announced: a SIGTERM right after the `listening` lines must stop
     // the server gracefully, not kill it with the signal's default action.
     let signals = install_signal_handlers();
@@ -128,14 +148,16 @@ async fn serve(
         connections: Arc::new(tokio::sync::Semaphore::new(config.pipeline.max_connections)),
         shutdown: shutdown.clone(),
     };
+    let mut bound = Vec::new();
     for l in &config.listeners {
         let addr = start(l.clone(), ctx.clone()).await?;
         println!("listening {} {:?} {addr}", l.name, l.protocol);
+        bound.push((l.name.clone(), addr));
     }
     drop(ctx);
     let state = AppState {
         submit: sender,
-        metrics,
+        metrics: metrics.clone(),
         store: store.clone(),
         tokens: Arc::new(config.http.tokens.clone()),
         max_body_bytes: config.http.max_body_bytes,
@@ -160,8 +182,24 @@ async fn serve(
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("cannot bind the HTTP listener {}", config.http.listen))?;
-    println!("listening http {}", listener.local_addr()?);
+    let http = listener.local_addr()?;
+    println!("listening http {http}");
     println!("data directory {}", config.data_dir.display());
+    if let Some(ready) = ready {
+        let _ = ready.send(Ready {
+            http,
+            listeners: bound,
+            token: config
+                .http
+                .tokens
+                .iter()
+                .find(|t| t.tenant.is_none())
+                .map(|t| t.token.clone())
+                .unwrap_or_default(),
+            alerts: pipeline.detection.as_ref().map(|d| d.alerts.clone()),
+            shutdown: shutdown.clone(),
+        });
+    }
     let commit_loop = tokio::spawn(commit_periodically(
         store,
         pipeline,

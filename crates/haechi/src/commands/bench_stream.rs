@@ -1,0 +1,167 @@
+//! `haechi bench --stages stream`: streaming detection under a steady load.
+//!
+//! A real server (the `serve` code, in this process) with all SigmaHQ rules listens on
+//! TCP syslog; a sender thread writes real OpenSSH syslog lines at `--stream-rate`
+//! events/s for `--stream-seconds`, and one line in a thousand is an attack line
+//! (`Corrupted MAC on input`, which SigmaHQ's `lnx_sshd_susp_ssh` rule detects) stamped
+//! with its sending time in microseconds (RFC 5424). Each such line becomes its own
+//! alert (merging off), so its delay is the alert's store time minus its event time:
+//! sending, socket buffers, queueing, parsing, detection, the durable event store and the
+//! alert store all count. Sender and server share the machine's cores.
+
+use super::bench::{BenchArgs, tempfile_dir};
+use crate::config::Config;
+use anyhow::Context;
+use haechi_event::Timestamp;
+use haechi_ingest::listen::{ListenerConfig, Protocol};
+use haechi_server::ApiToken;
+use haechi_store::state::AlertFilter;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+/// SigmaHQ `rules/linux/builtin/sshd/lnx_sshd_susp_ssh.yml`.
+const SSHD_RULE: &str = "e76b413a-83d0-4b94-8e4c-85db4a5b8bdc";
+/// One attack line per this many events.
+const ATTACK_EVERY: usize = 1_000;
+
+pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    let dir = tempfile_dir()?.join("stream");
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = stream_config(args, &dir);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server = std::thread::spawn(move || super::serve::run_with(config, Some(tx)));
+    let ready = rx
+        .recv_timeout(Duration::from_secs(300))
+        .context("the benchmark server did not start")?;
+    let addr = ready
+        .listeners
+        .iter()
+        .find(|(n, _)| n == "bench-tcp")
+        .map(|(_, a)| *a)
+        .context("no bench listener")?;
+    let benign = benign_lines(args)?;
+    let (sent, attacks, send_secs) = send_steady(addr, &benign, args)?;
+    let alerts = ready.alerts.clone().context("detection is off")?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let found = loop {
+        let found = alerts
+            .list(&AlertFilter {
+                rule_id: Some(SSHD_RULE.into()),
+                limit: haechi_store::state::MAX_LIST,
+                ..Default::default()
+            })
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if found.len() >= attacks || Instant::now() > deadline {
+            break found;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    ready.shutdown.cancel();
+    let _ = server.join();
+    let mut delays: Vec<f64> = found
+        .iter()
+        .map(|a| (a.stored.0 - a.first_seen.0) as f64 / 1e9)
+        .collect();
+    delays.sort_by(f64::total_cmp);
+    let pct =
+        |p: f64| delays[((delays.len() as f64 * p).ceil() as usize).clamp(1, delays.len()) - 1];
+    let _ = std::fs::remove_dir_all(&dir);
+    if delays.is_empty() {
+        anyhow::bail!("no alert arrived for the {attacks} attack lines");
+    }
+    let rate = sent as f64 / send_secs;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({"bench": "stream", "events": sent, "seconds": send_secs, "events_per_s": rate, "attack_lines": attacks, "alerts": found.len(), "delay_p50_s": pct(0.5), "delay_p99_s": pct(0.99), "delay_max_s": pct(1.0)})
+        );
+    } else {
+        println!(
+            "stream (all SigmaHQ rules, TCP syslog) {sent} events in {send_secs:.1}s ({rate:.0} events/s sent and accepted); {} of {attacks} attack lines alerted; delay send→alert p50 {:.3}s p99 {:.3}s max {:.3}s",
+            found.len(),
+            pct(0.5),
+            pct(0.99),
+            pct(1.0)
+        );
+    }
+    Ok(())
+}
+
+fn stream_config(args: &BenchArgs, dir: &std::path::Path) -> Config {
+    let mut config = Config {
+        data_dir: dir.to_owned(),
+        ..Config::default()
+    };
+    config.http.listen = "127.0.0.1:0".parse().unwrap_or_else(|_| unreachable!());
+    config.http.tokens = vec![ApiToken {
+        token: "bench-token-0123456789".into(),
+        tenant: None,
+    }];
+    config.listeners = vec![ListenerConfig {
+        name: "bench-tcp".into(),
+        protocol: Protocol::Tcp,
+        address: "127.0.0.1:0".parse().unwrap_or_else(|_| unreachable!()),
+        tenant: Some("bench".into()),
+        format: "syslog".into(),
+        tls_cert: None,
+        tls_key: None,
+    }];
+    config.detect.rules = vec![args.data.join("sigma")];
+    config.detect.merge_window_secs = 0;
+    config.pipeline.dedup_window = 0;
+    config
+}
+
+/// The real OpenSSH lines of the loghub sample, as a relay forwards them.
+fn benign_lines(args: &BenchArgs) -> anyhow::Result<Vec<String>> {
+    let path = args.data.join("logs/loghub/OpenSSH_2k.log");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.contains("Corrupted MAC"))
+        .map(|l| format!("<38>{l}\n"))
+        .collect())
+}
+
+/// Writes lines at the target rate in 10 ms slices; returns (events sent, attack lines
+/// sent, seconds).
+fn send_steady(
+    addr: std::net::SocketAddr,
+    benign: &[String],
+    args: &BenchArgs,
+) -> anyhow::Result<(usize, usize, f64)> {
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    stream.set_nodelay(true)?;
+    let per_slice = (args.stream_rate / 100).max(1);
+    let started = Instant::now();
+    let end = started + Duration::from_secs(args.stream_seconds);
+    let (mut sent, mut attacks) = (0usize, 0usize);
+    let mut buf = Vec::with_capacity(per_slice * 160);
+    let mut slice = 0u32;
+    while Instant::now() < end {
+        buf.clear();
+        for _ in 0..per_slice {
+            if sent % ATTACK_EVERY == ATTACK_EVERY - 1 {
+                let now = Timestamp::now().to_datetime();
+                writeln!(
+                    buf,
+                    "<38>1 {} bench-host sshd 4242 - - fatal: Corrupted MAC on input. seq={attacks}",
+                    now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+                )?;
+                attacks += 1;
+            } else {
+                buf.extend_from_slice(benign[sent % benign.len()].as_bytes());
+            }
+            sent += 1;
+        }
+        stream.write_all(&buf)?;
+        slice += 1;
+        let due = started + Duration::from_millis(10) * slice;
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+    }
+    stream.flush()?;
+    Ok((sent, attacks, started.elapsed().as_secs_f64()))
+}

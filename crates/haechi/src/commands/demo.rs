@@ -1,0 +1,346 @@
+//! `haechi demo`: the control center on the embedded default, fed with real public data
+//! as three institutions would send it, printing alerts as detection raises them.
+//!
+//! It runs the real server (`serve`, in this process: listeners, HTTP API, store,
+//! detection with the SigmaHQ rules) and a replayer that sends, at a steady pace and
+//! over the real protocols, the EVTX attack samples of `../shared/data/evtx` (as JSON
+//! over `POST /api/ingest`, tenant `city-hall`), the OpenSSH syslog sample (TCP syslog,
+//! tenant `water-works`), and the Apache access log and Zeek DNS log (HTTP, tenant
+//! `university`). New alerts are printed as they are stored. After the replay the
+//! server keeps running for the API, `haechi search` and `haechi alerts` until Ctrl-C
+//! (`--once` stops it instead).
+
+use crate::DataDirArg;
+use crate::commands::serve::{Ready, run_with};
+use crate::config::Config;
+use anyhow::Context;
+use haechi_event::write_event_json;
+use haechi_ingest::listen::{ListenerConfig, Protocol};
+use haechi_ingest::reader::{Limits, read_file};
+use haechi_ingest::{Format, ParseContext};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    /// The public sample data to replay.
+    #[arg(long, default_value = "../shared/data")]
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub data_dir: DataDirArg,
+    /// Sigma rule files or directories (default: the SigmaHQ rules under `--data`).
+    #[arg(long)]
+    pub rules: Vec<PathBuf>,
+    /// The HTTP listener.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The TCP syslog listener.
+    #[arg(long, default_value = "127.0.0.1:5514")]
+    pub syslog: SocketAddr,
+    /// Events per second the replayer sends.
+    #[arg(long, default_value_t = 2_000)]
+    pub rate: usize,
+    /// Stop once the replay is done and its alerts are stored, instead of serving on.
+    #[arg(long)]
+    pub once: bool,
+}
+
+/// One institution's feed: what is sent, and how.
+struct Feed {
+    tenant: &'static str,
+    /// `None`: TCP syslog; `Some(format)`: `POST /api/ingest?format=…`.
+    http_format: Option<&'static str>,
+    /// Lines every request starts with (a Zeek TSV log's `#` header).
+    header: Vec<String>,
+    lines: Vec<String>,
+}
+
+pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let config = demo_config(&args);
+    println!(
+        "Haechi demo: data in {}, rules from {}",
+        config.data_dir.display(),
+        config
+            .detect
+            .rules
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let feeds = load_feeds(&args.data)?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server = std::thread::spawn(move || run_with(config, Some(tx)));
+    let ready = match rx.recv_timeout(Duration::from_secs(600)) {
+        Ok(r) => r,
+        Err(_) => {
+            return server
+                .join()
+                .map_err(|_| anyhow::anyhow!("the demo server panicked"))?
+                .context("the demo server did not start");
+        }
+    };
+    let follower = std::thread::spawn({
+        let alerts = ready.alerts.clone();
+        let stop = ready.shutdown.clone();
+        move || follow_alerts(alerts, stop)
+    });
+    let total: usize = feeds.iter().map(|f| f.lines.len()).sum();
+    println!(
+        "replaying {total} real events from 3 institutions at {} events/s …",
+        args.rate
+    );
+    replay(&ready, &feeds, args.rate.max(1))?;
+    println!(
+        "replay done. API: http://{} (token: {}), e.g. curl -H 'Authorization: Bearer …' http://{}/api/alerts",
+        ready.http,
+        token_hint(&args),
+        ready.http
+    );
+    println!(
+        "try: haechi alerts --data-dir DIR --min-level high    haechi search --data-dir DIR 'event.id:…'"
+    );
+    if args.once {
+        // Let the last batches reach the alert store and the follower print them.
+        std::thread::sleep(Duration::from_secs(2));
+        ready.shutdown.cancel();
+    } else {
+        println!("serving until Ctrl-C");
+    }
+    let served = server
+        .join()
+        .map_err(|_| anyhow::anyhow!("the demo server panicked"))?;
+    let _ = follower.join();
+    served
+}
+
+fn token_hint(args: &DemoArgs) -> String {
+    let dir = args
+        .data_dir
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("haechi-demo"));
+    format!("in {}", dir.join("api-token").display())
+}
+
+fn demo_config(args: &DemoArgs) -> Config {
+    let mut config = Config {
+        data_dir: args
+            .data_dir
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("haechi-demo")),
+        ..Config::default()
+    };
+    config.http.listen = args.listen;
+    config.listeners = vec![ListenerConfig {
+        name: "syslog-tcp".into(),
+        protocol: Protocol::Tcp,
+        address: args.syslog,
+        tenant: None,
+        format: "syslog".into(),
+        tls_cert: None,
+        tls_key: None,
+    }];
+    config.tenants.by_address = Vec::new();
+    config.tenants.default = "water-works".into();
+    config.detect.rules = if args.rules.is_empty() {
+        vec![args.data.join("sigma")]
+    } else {
+        args.rules.clone()
+    };
+    config
+}
+
+/// The real samples, as each institution sends them.
+fn load_feeds(data: &Path) -> anyhow::Result<Vec<Feed>> {
+    let lines = |p: &str| -> anyhow::Result<Vec<String>> {
+        let path = data.join(p);
+        Ok(std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read the sample {}", path.display()))?
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_owned)
+            .collect())
+    };
+    let ssh: Vec<String> = lines("logs/loghub/OpenSSH_2k.log")?
+        .into_iter()
+        .map(|l| format!("<38>{l}"))
+        .collect();
+    let mut web = lines("logs/access_logs/elastic_examples_apache_access_2015.log")?;
+    web.truncate(3_000);
+    let (dns_header, dns): (Vec<String>, Vec<String>) = lines("logs/zeek/soc-zeek-lab/dns.log")
+        .unwrap_or_default()
+        .into_iter()
+        .partition(|l| l.starts_with('#'));
+    Ok(vec![
+        Feed {
+            tenant: "city-hall",
+            http_format: Some("json"),
+            header: Vec::new(),
+            lines: evtx_as_json(&data.join("evtx"))?,
+        },
+        Feed {
+            tenant: "water-works",
+            http_format: None,
+            header: Vec::new(),
+            lines: ssh,
+        },
+        Feed {
+            tenant: "university",
+            http_format: Some("clf"),
+            header: Vec::new(),
+            lines: web,
+        },
+        Feed {
+            tenant: "university",
+            http_format: Some("zeek"),
+            header: dns_header,
+            lines: dns,
+        },
+    ])
+}
+
+/// Every EVTX record under `dir`, as the flat JSON a log shipper would forward.
+fn evtx_as_json(dir: &Path) -> anyhow::Result<Vec<String>> {
+    let files = super::ingest::collect_files(&[dir.to_owned()])?;
+    let ctx = ParseContext::new("city-hall");
+    let mut out = Vec::new();
+    for f in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|x| x == "evtx"))
+    {
+        let _ = read_file(
+            f,
+            Format::Evtx,
+            &ctx,
+            None,
+            Limits::default(),
+            false,
+            &mut |batch| {
+                for e in &batch.events {
+                    let mut line = Vec::with_capacity(1024);
+                    write_event_json(e, &mut line);
+                    out.push(String::from_utf8_lossy(&line).into_owned());
+                }
+                Ok(())
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Sends every feed, interleaved, `rate` events per second in tenths of a second.
+fn replay(ready: &Ready, feeds: &[Feed], rate: usize) -> anyhow::Result<()> {
+    let syslog = ready
+        .listeners
+        .iter()
+        .find(|(n, _)| n == "syslog-tcp")
+        .map(|(_, a)| *a)
+        .context("no syslog listener")?;
+    let mut tcp = std::net::TcpStream::connect(syslog)?;
+    let per_tick = (rate / 10).max(feeds.len());
+    let share = per_tick / feeds.len();
+    let mut offsets = vec![0usize; feeds.len()];
+    let started = Instant::now();
+    let mut tick = 0u32;
+    while offsets.iter().zip(feeds).any(|(o, f)| *o < f.lines.len()) {
+        for (i, feed) in feeds.iter().enumerate() {
+            let end = (offsets[i] + share).min(feed.lines.len());
+            let chunk = &feed.lines[offsets[i]..end];
+            offsets[i] = end;
+            if chunk.is_empty() {
+                continue;
+            }
+            match feed.http_format {
+                None => {
+                    let mut buf = chunk.join("\n");
+                    buf.push('\n');
+                    tcp.write_all(buf.as_bytes())?;
+                }
+                Some(format) => {
+                    let request: Vec<String> = feed.header.iter().chain(chunk).cloned().collect();
+                    post(ready, feed.tenant, format, &request)?
+                }
+            }
+        }
+        tick += 1;
+        let due = started + Duration::from_millis(100) * tick;
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+    }
+    tcp.flush()?;
+    Ok(())
+}
+
+/// `POST /api/ingest` over a plain HTTP/1.1 connection (the server's own API).
+fn post(ready: &Ready, tenant: &str, format: &str, lines: &[String]) -> anyhow::Result<()> {
+    use std::io::Read;
+    let body = lines.join("\n");
+    let mut conn = std::net::TcpStream::connect(ready.http)?;
+    write!(
+        conn,
+        "POST /api/ingest?tenant={tenant}&format={format} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        ready.http,
+        ready.token,
+        body.len()
+    )?;
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer)?;
+    if !answer.starts_with("HTTP/1.1 200") {
+        anyhow::bail!(
+            "ingest for {tenant} refused: {}",
+            answer.lines().next().unwrap_or("")
+        );
+    }
+    Ok(())
+}
+
+/// Prints every new alert until the server stops, then a summary by level.
+fn follow_alerts(
+    alerts: Option<std::sync::Arc<haechi_store::state::AlertStore>>,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    let Some(alerts) = alerts else { return };
+    let mut last = 0i64;
+    let mut by_level: BTreeMap<haechi_event::Level, u64> = BTreeMap::new();
+    loop {
+        let stopping = stop.is_cancelled();
+        for a in alerts.after(last, 1_000).unwrap_or_default() {
+            last = a.id;
+            *by_level.entry(a.level).or_default() += 1;
+            println!(
+                "ALERT #{:<5} {:<13} {:<12} {:<34} {} [{}]",
+                a.id,
+                a.level.as_str(),
+                a.tenant,
+                truncate(&a.entity, 34),
+                a.rule_title,
+                a.source.as_str()
+            );
+        }
+        if stopping {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let summary: Vec<String> = by_level
+        .iter()
+        .rev()
+        .map(|(l, n)| format!("{n} {}", l.as_str()))
+        .collect();
+    println!("alerts: {}", summary.join(", "));
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        s.chars().take(n - 1).chain(['…']).collect()
+    }
+}
