@@ -8,7 +8,7 @@
 //! all threads.
 
 use crate::logsource::event_logsources;
-use crate::rules::{RuleFailure, RuleInfo, RuleSet};
+use crate::rules::{LoadedRule, RuleFailure, RuleInfo, RuleSet};
 use crate::sigma_event::SigmaView;
 use haechi_event::Event;
 use rsigma_eval::{CorrelationConfig, CorrelationEngine, EvaluationResult};
@@ -27,7 +27,11 @@ pub fn level_rank(level: Option<&str>) -> usize {
 
 /// Compiled rules and their attribution, and the state of the correlation rules.
 pub struct Detector {
-    engine: rsigma_eval::Engine,
+    /// One engine per logsource pattern of the rules (`product`, `category`, `service`,
+    /// each possibly absent): an event meets only the engines whose pattern fits one of
+    /// its logsources, so it is never tested against a rule of another logsource, and
+    /// each engine's candidate search covers only its own rules.
+    engines: HashMap<LogsourceKey, rsigma_eval::Engine>,
     infos: HashMap<String, RuleInfo>,
     /// Present when the set has correlation rules. Detection runs on all threads at
     /// once; only events with a detection of a rule that a correlation names take this
@@ -65,17 +69,27 @@ pub struct CorrelationFacts {
 impl Detector {
     /// Compiles the loaded rules; those that fail to compile are returned with the reason.
     pub fn new(set: &RuleSet) -> (Detector, Vec<RuleFailure>) {
-        let mut engine = rsigma_eval::Engine::new();
-        let errors = engine.add_rules(set.rules.iter().map(|r| &r.rule));
-        let mut failures: Vec<RuleFailure> = errors
-            .into_iter()
-            .filter_map(|(i, e)| {
-                set.rules.get(i).map(|r| RuleFailure {
-                    path: r.info.path.clone(),
-                    reason: e.to_string(),
-                })
-            })
-            .collect();
+        let mut groups: HashMap<LogsourceKey, Vec<&LoadedRule>> = HashMap::new();
+        for r in &set.rules {
+            groups
+                .entry(LogsourceKey::of_rule(&r.info))
+                .or_default()
+                .push(r);
+        }
+        let mut failures = Vec::new();
+        let mut engines = HashMap::with_capacity(groups.len());
+        for (key, rules) in groups {
+            let mut engine = rsigma_eval::Engine::new();
+            for (i, e) in engine.add_rules(rules.iter().map(|r| &r.rule)) {
+                if let Some(r) = rules.get(i) {
+                    failures.push(RuleFailure {
+                        path: r.info.path.clone(),
+                        reason: e.to_string(),
+                    });
+                }
+            }
+            engines.insert(key, engine);
+        }
         let mut infos: HashMap<String, RuleInfo> = set
             .rules
             .iter()
@@ -85,7 +99,7 @@ impl Detector {
         let feeds_only = feeds_only(set);
         (
             Detector {
-                engine,
+                engines,
                 infos,
                 correlator,
                 correlated,
@@ -100,13 +114,18 @@ impl Detector {
     /// only feed a correlation (Sigma's `generate: false`, the default) do not appear.
     pub fn detect(&self, event: &Event, min_level: usize) -> Vec<Detection<'_>> {
         let view = SigmaView::new(event);
-        let mut results: Vec<EvaluationResult> = Vec::new();
-        for logsource in event_logsources(event) {
-            for result in self.engine.evaluate_with_logsource(&view, &logsource) {
-                let key = result_key(&result);
-                if !results.iter().any(|r| result_key(r) == key) {
-                    results.push(result);
+        let mut keys: Vec<LogsourceKey> = Vec::with_capacity(8);
+        for ls in event_logsources(event) {
+            for key in LogsourceKey::patterns_fitting(&ls) {
+                if !keys.contains(&key) && self.engines.contains_key(&key) {
+                    keys.push(key);
                 }
+            }
+        }
+        let mut results: Vec<EvaluationResult> = Vec::new();
+        for key in &keys {
+            if let Some(engine) = self.engines.get(key) {
+                results.extend(engine.evaluate(&view));
             }
         }
         if let Some(correlator) = &self.correlator
@@ -178,6 +197,50 @@ impl Detector {
         new.lock()
             .unwrap_or_else(|e| e.into_inner())
             .import_state(snapshot);
+    }
+}
+
+/// A logsource pattern: what a rule's `logsource` names (lowercase; `None` = any).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct LogsourceKey {
+    product: Option<String>,
+    category: Option<String>,
+    service: Option<String>,
+}
+
+impl LogsourceKey {
+    fn of_rule(rule: &RuleInfo) -> Self {
+        let lower = |s: &Option<String>| s.as_ref().map(|s| s.to_lowercase());
+        LogsourceKey {
+            product: lower(&rule.product),
+            category: lower(&rule.category),
+            service: lower(&rule.service),
+        }
+    }
+
+    /// The patterns a concrete event logsource satisfies: each attribute either as the
+    /// event has it or absent (Sigma: a rule constrains only what it names).
+    fn patterns_fitting(event: &rsigma_parser::LogSource) -> impl Iterator<Item = Self> + '_ {
+        let lower = |s: &Option<String>| s.as_ref().map(|s| s.to_lowercase());
+        let (p, c, s) = (
+            lower(&event.product),
+            lower(&event.category),
+            lower(&event.service),
+        );
+        (0..8u8).filter_map(move |mask| {
+            let pick = |bit: u8, v: &Option<String>| {
+                if mask & bit == 0 {
+                    Some(None)
+                } else {
+                    v.clone().map(Some)
+                }
+            };
+            Some(LogsourceKey {
+                product: pick(1, &p)?,
+                category: pick(2, &c)?,
+                service: pick(4, &s)?,
+            })
+        })
     }
 }
 

@@ -218,14 +218,17 @@ pub const TAXONOMY_TO_ECS: &[(&str, &str)] = &[
 
 impl<'a> SigmaView<'a> {
     /// The values keyword (field-less) selections search: what the device wrote (its
-    /// own field names, the message, the original line), not the ECS fields Haechi
-    /// derived from it (`event.kind: event`, `winlog.channel`, …), which would make
-    /// keywords such as `event` or `sysmon` fire on every record. An event that has
-    /// nothing but ECS fields is searched whole.
+    /// own field names, and the original line — or the message where the line was not
+    /// kept), not the ECS fields Haechi derived from it (`event.kind: event`,
+    /// `winlog.channel`, …), which would make keywords such as `event` or `sysmon` fire on
+    /// every record. An event that has nothing but ECS fields is searched whole.
     fn keyword_fields(&self) -> impl Iterator<Item = &'a Value> + '_ {
         let fields = &self.event.fields;
-        let device_written = |name: &FieldName| {
-            matches!(name, Cow::Owned(_)) || name == ecs::MESSAGE || name == ecs::EVENT_ORIGINAL
+        let has_original = fields.iter().any(|(n, _)| n == ecs::EVENT_ORIGINAL);
+        let device_written = move |name: &FieldName| {
+            matches!(name, Cow::Owned(_))
+                || name == ecs::EVENT_ORIGINAL
+                || (!has_original && name == ecs::MESSAGE)
         };
         let any_device = fields.iter().any(|(n, _)| device_written(n));
         fields

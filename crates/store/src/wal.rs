@@ -1,5 +1,10 @@
 //! The write-ahead log: appended batches, synced to disk before `append` returns.
 //!
+//! Writing and syncing are separate steps ([`Wal::write`], then [`Segment::sync`]) so
+//! that the store writes under its lock and syncs outside it: appenders that arrive
+//! while one sync runs are covered by the next one (group commit) instead of queueing
+//! one `fsync` each behind the lock.
+//!
 //! A log is a directory of segment files `wal-<first seq>.log`. Each record is
 //! `[len: u32 LE][crc32 of seq+payload: u32 LE][seq: u64 LE][payload: len bytes]`, the
 //! payload being the batch's events as NDJSON (the same bytes the index stores). After a
@@ -10,6 +15,8 @@ use crate::{Result, StoreError, io_err};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 const HEADER: usize = 16;
 /// The largest record accepted on replay; larger lengths mean corruption.
@@ -21,10 +28,40 @@ pub struct WalRecord {
     pub payload: Vec<u8>,
 }
 
+/// The segment being written, shared with those waiting to sync it.
+pub struct Segment {
+    file: File,
+    /// The highest sequence number fully written to this segment.
+    last_written: AtomicU64,
+    path: PathBuf,
+}
+
+impl Segment {
+    fn open(path: &Path) -> Result<Arc<Segment>> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(io_err(path))?;
+        Ok(Arc::new(Segment {
+            file,
+            last_written: AtomicU64::new(0),
+            path: path.to_owned(),
+        }))
+    }
+
+    /// Syncs the segment; returns the highest sequence number now on disk.
+    pub fn sync(&self) -> Result<u64> {
+        let upto = self.last_written.load(Ordering::Acquire);
+        self.file.sync_data().map_err(io_err(&self.path))?;
+        Ok(upto)
+    }
+}
+
 /// An open write-ahead log.
 pub struct Wal {
     dir: PathBuf,
-    file: File,
+    segment: Arc<Segment>,
     path: PathBuf,
     next_seq: u64,
     bytes: u64,
@@ -41,17 +78,13 @@ impl Wal {
         }
         let next_seq = records.last().map(|r| r.seq + 1).unwrap_or(1);
         let path = dir.join(format!("wal-{next_seq:020}.log"));
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(io_err(&path))?;
+        let segment = Segment::open(&path)?;
         sync_dir(dir)?;
         let bytes = crate::deadletter::dir_size(dir);
         Ok((
             Wal {
                 dir: dir.to_owned(),
-                file,
+                segment,
                 path,
                 next_seq,
                 bytes,
@@ -62,6 +95,14 @@ impl Wal {
 
     /// Appends one record and syncs it. Returns its sequence number.
     pub fn append(&mut self, payload: &[u8]) -> Result<u64> {
+        let (seq, segment) = self.write(payload)?;
+        segment.sync()?;
+        Ok(seq)
+    }
+
+    /// Writes one record without syncing it: durable once [`Segment::sync`] of the
+    /// returned segment has returned a sequence number at least as high.
+    pub fn write(&mut self, payload: &[u8]) -> Result<(u64, Arc<Segment>)> {
         let seq = self.next_seq;
         let mut crc = crc32fast::Hasher::new();
         crc.update(&seq.to_le_bytes());
@@ -70,12 +111,13 @@ impl Wal {
         header[0..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
         header[4..8].copy_from_slice(&crc.finalize().to_le_bytes());
         header[8..16].copy_from_slice(&seq.to_le_bytes());
-        self.file.write_all(&header).map_err(io_err(&self.path))?;
-        self.file.write_all(payload).map_err(io_err(&self.path))?;
-        self.file.sync_data().map_err(io_err(&self.path))?;
+        let mut file = &self.segment.file;
+        file.write_all(&header).map_err(io_err(&self.path))?;
+        file.write_all(payload).map_err(io_err(&self.path))?;
+        self.segment.last_written.store(seq, Ordering::Release);
         self.next_seq += 1;
         self.bytes += (HEADER + payload.len()) as u64;
-        Ok(seq)
+        Ok((seq, self.segment.clone()))
     }
 
     /// The sequence number the next record will get.
@@ -93,11 +135,7 @@ impl Wal {
     pub fn truncate_committed(&mut self) -> Result<()> {
         let path = self.dir.join(format!("wal-{:020}.log", self.next_seq));
         if path != self.path {
-            self.file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .map_err(io_err(&path))?;
+            self.segment = Segment::open(&path)?;
             self.path = path;
         }
         for seg in segments(&self.dir)? {

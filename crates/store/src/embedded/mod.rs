@@ -107,6 +107,8 @@ pub struct EmbeddedStore {
     dead_letters: DeadLetterLog,
     pending: AtomicU64,
     dead_letter_count: AtomicU64,
+    /// The highest write-ahead log record known to be on disk (group commit).
+    synced_seq: Mutex<u64>,
 }
 
 impl EmbeddedStore {
@@ -134,6 +136,7 @@ impl EmbeddedStore {
             dead_letters,
             pending: AtomicU64::new(0),
             dead_letter_count,
+            synced_seq: Mutex::new(0),
         };
         store.replay(records)?;
         Ok(store)
@@ -163,6 +166,7 @@ impl EmbeddedStore {
             dead_letters,
             pending: AtomicU64::new(0),
             dead_letter_count,
+            synced_seq: Mutex::new(0),
         })
     }
 
@@ -520,16 +524,34 @@ impl EmbeddedStore {
             .collect();
         let mut state = self.lock_write("append")?;
         // Unlogged documents carry the last logged sequence: replay never re-adds them.
-        let seq = if logged {
-            state.wal.append(&payload)?
+        let (seq, segment) = if logged {
+            let (seq, segment) = state.wal.write(&payload)?;
+            (seq, Some(segment))
         } else {
-            state.wal.next_seq().saturating_sub(1)
+            (state.wal.next_seq().saturating_sub(1), None)
         };
         for (day, doc) in docs {
             self.writer_for(&mut state, &day)?.add(doc, seq)?;
         }
+        drop(state);
         self.pending
             .fetch_add(events.len() as u64, Ordering::Relaxed);
+        match segment {
+            Some(segment) => self.sync_log(seq, &segment),
+            None => Ok(()),
+        }
+    }
+
+    /// Returns once log record `seq` is on disk. One appender syncs while the others
+    /// wait; a sync covers every record written before it started (group commit). A
+    /// segment replaced meanwhile held only records already committed to the indexes.
+    fn sync_log(&self, seq: u64, segment: &crate::wal::Segment) -> Result<()> {
+        let mut synced = self.synced_seq.lock().unwrap_or_else(|e| e.into_inner());
+        if *synced >= seq {
+            return Ok(());
+        }
+        let upto = segment.sync()?;
+        *synced = (*synced).max(upto);
         Ok(())
     }
 }
