@@ -82,6 +82,63 @@ pub fn sigma_alert(detection: &Detection<'_>, event: &Event, event_id: &str) -> 
     }
 }
 
+/// The alert for one threat-intel indicator seen in `event`: the rule is the indicator
+/// (`indicator:<kind>:<value>`), the title names the feed and the kind, the level follows
+/// the feed's confidence (≥ 80 high, ≥ 50 medium, else low; unknown: medium).
+pub fn indicator_alert(hit: &haechi_ioc::Hit, event: &Event, event_id: &str) -> Alert {
+    let mut details = serde_json::Map::new();
+    details.insert("indicator".into(), hit.indicator.clone().into());
+    details.insert("kind".into(), hit.kind.as_str().into());
+    details.insert("field".into(), hit.field.into());
+    details.insert("matched".into(), hit.matched.clone().into());
+    details.insert("feed".into(), hit.source().into());
+    if let Some(c) = hit.confidence() {
+        details.insert("confidence".into(), c.into());
+    }
+    if let Some(d) = hit.description() {
+        details.insert("description".into(), d.into());
+    }
+    if let Some(id) = hit.meta.object_id.as_deref() {
+        details.insert("object_id".into(), id.into());
+    }
+    if let Some(tlp) = hit.meta.tlp() {
+        details.insert("tlp".into(), tlp.into());
+    }
+    let level = match hit.confidence() {
+        Some(c) if c >= 80 => Level::High,
+        Some(c) if c >= 50 => Level::Medium,
+        Some(_) => Level::Low,
+        None => Level::Medium,
+    };
+    Alert {
+        id: 0,
+        tenant: event.tenant.to_string(),
+        source: AlertSource::Indicator,
+        rule_id: hit.rule_id(),
+        rule_title: format!(
+            "Threat intel: {} {} listed by {}",
+            hit.kind.as_str(),
+            hit.indicator,
+            hit.source()
+        ),
+        level,
+        author: Some(hit.source().to_owned()),
+        status: None,
+        references: Vec::new(),
+        tags: Vec::new(),
+        entity: entity_of(event),
+        first_seen: event.timestamp,
+        last_seen: event.timestamp,
+        count: 1,
+        events: vec![EventRef {
+            timestamp: event.timestamp,
+            id: event_id.to_owned(),
+        }],
+        details,
+        stored: Timestamp(0),
+    }
+}
+
 /// One exception as configured: events of `tenant` (all tenants when absent) that match
 /// `query` raise no alert from `rule` (any rule when absent).
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]

@@ -7,9 +7,10 @@
 //! Events an alert stands on get an `event.id` (when they have none) before they are
 //! stored, so that the alert's references find them.
 
-use crate::alert::{Exceptions, sigma_alert};
+use crate::alert::{Exceptions, indicator_alert, sigma_alert};
 use crate::hunt::Detector;
 use haechi_event::{Alert, Event, Timestamp, Value, ecs};
+use haechi_ioc::{Hit, IndicatorSet, SharedIndicators};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -21,6 +22,7 @@ const PARALLEL_BATCH: usize = 256;
 pub struct StreamDetector {
     detector: RwLock<Arc<Detector>>,
     exceptions: RwLock<Arc<Exceptions>>,
+    indicators: SharedIndicators,
     min_level: usize,
     /// `event.id` values are `seed + n` in hex: unique within a run, and across runs
     /// because the seed is the start time in nanoseconds.
@@ -35,6 +37,7 @@ impl StreamDetector {
         StreamDetector {
             detector: RwLock::new(Arc::new(detector)),
             exceptions: RwLock::new(Arc::new(exceptions)),
+            indicators: SharedIndicators::default(),
             min_level,
             id_seed: Timestamp::now().0 as u64,
             next_id: AtomicU64::new(0),
@@ -47,6 +50,16 @@ impl StreamDetector {
         let previous = self.detector();
         detector.take_correlation_state(&previous);
         *self.detector.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(detector);
+    }
+
+    /// Swaps in a new indicator set (feeds reloaded).
+    pub fn replace_indicators(&self, set: IndicatorSet) {
+        self.indicators.replace(Arc::new(set));
+    }
+
+    /// The indicator set in use.
+    pub fn indicators(&self) -> Arc<IndicatorSet> {
+        self.indicators.load()
     }
 
     pub fn replace_exceptions(&self, exceptions: Exceptions) {
@@ -75,11 +88,19 @@ impl StreamDetector {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        let run = |event: &mut Event| self.detect_one(&detector, &exceptions, event);
+        let indicators = self.indicators.load();
+        let run = |hits: &mut Vec<Hit>, event: &mut Event| {
+            self.detect_one(&detector, &exceptions, &indicators, hits, event)
+        };
         if events.len() >= PARALLEL_BATCH {
-            events.par_iter_mut().flat_map_iter(run).collect()
+            events
+                .par_iter_mut()
+                .map_init(Vec::new, run)
+                .flatten_iter()
+                .collect()
         } else {
-            events.iter_mut().flat_map(run).collect()
+            let mut hits = Vec::new();
+            events.iter_mut().flat_map(|e| run(&mut hits, e)).collect()
         }
     }
 
@@ -87,10 +108,20 @@ impl StreamDetector {
         &self,
         detector: &Detector,
         exceptions: &Exceptions,
+        indicators: &IndicatorSet,
+        hits: &mut Vec<Hit>,
         event: &mut Event,
     ) -> Vec<Alert> {
         let detections = detector.detect(event, self.min_level);
-        if detections.is_empty() {
+        if indicators.is_empty() {
+            hits.clear();
+        } else {
+            indicators.match_event(event, hits);
+            // One alert per indicator and event, whichever fields it was seen in.
+            hits.sort_by_key(|h| h.id);
+            hits.dedup_by_key(|h| h.id);
+        }
+        if detections.is_empty() && hits.is_empty() {
             return Vec::new();
         }
         let mut kept = Vec::with_capacity(detections.len());
@@ -101,7 +132,11 @@ impl StreamDetector {
                 kept.push(d);
             }
         }
-        if kept.is_empty() {
+        let before = hits.len();
+        hits.retain(|h| !exceptions.suppresses(&h.rule_id(), event));
+        self.suppressed
+            .fetch_add((before - hits.len()) as u64, Ordering::Relaxed);
+        if kept.is_empty() && hits.is_empty() {
             return Vec::new();
         }
         let id = match event.get_str(ecs::EVENT_ID) {
@@ -113,6 +148,9 @@ impl StreamDetector {
                 id
             }
         };
-        kept.iter().map(|d| sigma_alert(d, event, &id)).collect()
+        kept.iter()
+            .map(|d| sigma_alert(d, event, &id))
+            .chain(hits.iter().map(|h| indicator_alert(h, event, &id)))
+            .collect()
     }
 }

@@ -22,6 +22,18 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     pub store: StoreConfig,
     pub detect: DetectConfig,
+    pub intel: IntelConfig,
+}
+
+/// Threat-intel feeds every accepted event is matched against.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IntelConfig {
+    /// The feeds: `{ name, path, format = "plain" | "csv" | "stix" | "misp", … }` (see
+    /// README, "Threat intelligence").
+    pub feeds: Vec<haechi_ioc::FeedConfig>,
+    /// Size limits for feeds (file and line bytes, indicators).
+    pub limits: haechi_ioc::Limits,
 }
 
 /// Streaming detection: the Sigma rules every accepted event meets, and what becomes of
@@ -147,6 +159,7 @@ impl Default for Config {
             pipeline: PipelineConfig::default(),
             store: StoreConfig::default(),
             detect: DetectConfig::default(),
+            intel: IntelConfig::default(),
         }
     }
 }

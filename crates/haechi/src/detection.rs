@@ -1,6 +1,7 @@
-//! Wiring of streaming detection: the rules and exceptions of the configuration become
-//! a [`StreamDetector`], its alerts go to the [`AlertStore`], and a reload (SIGHUP or
-//! `POST /api/rules/reload`) rebuilds the rule set aside and swaps it in.
+//! Wiring of streaming detection: the rules, indicator feeds and exceptions of the
+//! configuration become a [`StreamDetector`], its alerts go to the [`AlertStore`], and a
+//! reload (SIGHUP or `POST /api/rules/reload`) rebuilds rules and indicator sets aside
+//! and swaps them in.
 
 use crate::config::Config;
 use haechi_detect::alert::Exceptions;
@@ -19,6 +20,7 @@ pub struct Detection {
     pub alerts: Arc<AlertStore>,
     rules: Vec<PathBuf>,
     exceptions: Vec<haechi_detect::alert::ExceptionConfig>,
+    intel: crate::config::IntelConfig,
 }
 
 /// What a (re)load found.
@@ -26,16 +28,27 @@ pub struct Detection {
 pub struct LoadReport {
     pub rules: usize,
     pub failed: usize,
+    /// Indicators in the set, after merging duplicates.
+    pub indicators: usize,
+    /// One line per feed: entries, accepted per kind, skipped per reason.
+    pub feeds: Vec<String>,
+    pub indicator_bytes: usize,
     pub seconds: f64,
 }
 
 impl Detection {
     /// Loads the rules of `config` (none configured: `Ok(None)`, no detection).
     pub fn start(config: &Config) -> anyhow::Result<Option<(Detection, LoadReport)>> {
-        if config.detect.rules.is_empty() {
+        if config.detect.rules.is_empty() && config.intel.feeds.is_empty() {
             return Ok(None);
         }
-        let (detector, report) = build(&config.detect.rules)?;
+        let started = std::time::Instant::now();
+        let (detector, mut report) = build(&config.detect.rules)?;
+        let (indicators, feeds) = load_indicators(&config.intel)?;
+        report.indicators = indicators.len();
+        report.indicator_bytes = indicators.memory_bytes();
+        report.feeds = feeds;
+        report.seconds = started.elapsed().as_secs_f64();
         let exceptions =
             Exceptions::new(&config.detect.exceptions).map_err(|e| anyhow::anyhow!(e))?;
         let min_level = LEVELS
@@ -47,12 +60,15 @@ impl Detection {
             Duration::from_secs(config.detect.merge_window_secs),
         )
         .map_err(|e| anyhow::anyhow!("cannot open the state store: {e}"))?;
+        let detector = StreamDetector::new(detector, exceptions, min_level);
+        detector.replace_indicators(indicators);
         Ok(Some((
             Detection {
-                detector: StreamDetector::new(detector, exceptions, min_level),
+                detector,
                 alerts: Arc::new(alerts),
                 rules: config.detect.rules.clone(),
                 exceptions: config.detect.exceptions.clone(),
+                intel: config.intel.clone(),
             },
             report,
         )))
@@ -74,8 +90,15 @@ impl Detection {
     /// Reloads the rules from the same paths and the exceptions; on error the running
     /// rules stay.
     pub fn reload(&self) -> anyhow::Result<LoadReport> {
-        let (detector, report) = build(&self.rules)?;
+        let started = std::time::Instant::now();
+        let (detector, mut report) = build(&self.rules)?;
+        let (indicators, feeds) = load_indicators(&self.intel)?;
+        report.indicators = indicators.len();
+        report.indicator_bytes = indicators.memory_bytes();
+        report.feeds = feeds;
+        report.seconds = started.elapsed().as_secs_f64();
         self.detector.replace_rules(detector);
+        self.detector.replace_indicators(indicators);
         self.detector
             .replace_exceptions(Exceptions::new(&self.exceptions).map_err(|e| anyhow::anyhow!(e))?);
         Ok(report)
@@ -86,6 +109,10 @@ impl Detection {
 /// public rule set has a few rules the engine refuses), but a set where nothing loads is.
 fn build(paths: &[PathBuf]) -> anyhow::Result<(Detector, LoadReport)> {
     let started = std::time::Instant::now();
+    if paths.is_empty() {
+        let (detector, _) = Detector::new(&Default::default());
+        return Ok((detector, empty_report()));
+    }
     let set = load_rules(paths).map_err(|e| anyhow::anyhow!("cannot read the rules: {e}"))?;
     let (detector, compile_failures) = Detector::new(&set);
     for f in set.failures.iter().chain(&compile_failures) {
@@ -105,6 +132,38 @@ fn build(paths: &[PathBuf]) -> anyhow::Result<(Detector, LoadReport)> {
         rules: detector.len(),
         failed: set.failures.len() + compile_failures.len(),
         seconds: started.elapsed().as_secs_f64(),
+        ..empty_report()
     };
     Ok((detector, report))
+}
+
+fn empty_report() -> LoadReport {
+    LoadReport {
+        rules: 0,
+        failed: 0,
+        indicators: 0,
+        feeds: Vec::new(),
+        indicator_bytes: 0,
+        seconds: 0.0,
+    }
+}
+
+/// Loads every configured feed into one indicator set; a feed that cannot be used (no
+/// file, over a limit, not the format it claims) is an error naming it, so that a typo
+/// in the configuration is noticed rather than silently matching nothing.
+pub fn load_indicators(
+    intel: &crate::config::IntelConfig,
+) -> anyhow::Result<(haechi_ioc::IndicatorSet, Vec<String>)> {
+    let mut builder = haechi_ioc::IndicatorSetBuilder::new(intel.limits.clone());
+    let mut lines = Vec::with_capacity(intel.feeds.len());
+    for feed in &intel.feeds {
+        let report = builder
+            .load_feed(feed)
+            .map_err(|e| anyhow::anyhow!("intel feed '{}': {e}", feed.name))?;
+        for s in report.skipped.iter().take(3) {
+            tracing::debug!(feed = %feed.name, skipped = ?s, "indicator entry skipped");
+        }
+        lines.push(report.to_string());
+    }
+    Ok((builder.build(), lines))
 }

@@ -34,6 +34,8 @@ enum Command {
     Hunt(commands::hunt::HuntArgs),
     /// List the alerts detection raised (newest first), by tenant, level, origin or rule.
     Alerts(commands::alerts::AlertsArgs),
+    /// Threat-intel feeds: `check` what the configured feeds load, `lookup` values in them.
+    Intel(commands::intel::IntelArgs),
     /// Work with Sigma rules: `haechi rules check DIR` reports what loads and what does not.
     Rules(commands::rules::RulesArgs),
     /// Show the records that could not be parsed, with the reason.
@@ -68,6 +70,7 @@ fn main() -> std::process::ExitCode {
         Command::Deadletter(a) => commands::deadletter::run(a),
         Command::Rules(a) => commands::rules::run(a),
         Command::Alerts(a) => commands::alerts::run(a),
+        Command::Intel(a) => commands::intel::run(a),
         Command::Hunt(a) => commands::hunt::run(a),
         Command::Bench(a) => commands::bench::run(a),
     };

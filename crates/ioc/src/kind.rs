@@ -455,3 +455,96 @@ mod tests {
         assert_eq!(IndicatorKind::from_type_name("regkey"), None);
     }
 }
+
+/// Whether an address, endpoint or range lies in (or, for a range, overlaps) reserved
+/// IPv4/IPv6 space: private, shared, loopback, link-local, multicast, documentation,
+/// benchmarking, unspecified and "this network" blocks (RFC 6890 and successors).
+pub fn touches_reserved(value: &IndicatorValue) -> bool {
+    const V4: [(u32, u8); 14] = [
+        (0x0000_0000, 8),  // 0.0.0.0/8 "this network"
+        (0x0A00_0000, 8),  // 10/8
+        (0x6440_0000, 10), // 100.64/10 shared address space
+        (0x7F00_0000, 8),  // 127/8
+        (0xA9FE_0000, 16), // 169.254/16
+        (0xAC10_0000, 12), // 172.16/12
+        (0xC000_0000, 24), // 192.0.0/24
+        (0xC000_0200, 24), // 192.0.2/24 TEST-NET-1
+        (0xC0A8_0000, 16), // 192.168/16
+        (0xC612_0000, 15), // 198.18/15 benchmarking
+        (0xC633_6400, 24), // 198.51.100/24 TEST-NET-2
+        (0xCB00_7100, 24), // 203.0.113/24 TEST-NET-3
+        (0xE000_0000, 4),  // 224/4 multicast
+        (0xF000_0000, 4),  // 240/4 reserved, broadcast
+    ];
+    let overlaps_v4 = |net: u32, len: u8| {
+        V4.iter().any(|(r, rlen)| {
+            let common = len.min(*rlen);
+            let mask = if common == 0 {
+                0
+            } else {
+                u32::MAX << (32 - common)
+            };
+            net & mask == r & mask
+        })
+    };
+    let v6_reserved = |ip: std::net::Ipv6Addr| {
+        let seg = ip.segments();
+        ip.is_unspecified()
+            || ip.is_loopback()
+            || (seg[0] & 0xfe00) == 0xfc00 // unique local
+            || (seg[0] & 0xffc0) == 0xfe80 // link-local
+            || (seg[0] & 0xff00) == 0xff00 // multicast
+            || (seg[0] == 0x2001 && seg[1] == 0x0db8) // documentation
+    };
+    match value {
+        IndicatorValue::Ip(ip) => match ip.to_canonical() {
+            IpAddr::V4(v4) => overlaps_v4(u32::from(v4), 32),
+            IpAddr::V6(v6) => v6_reserved(v6),
+        },
+        IndicatorValue::IpPort(addr) => match addr.ip().to_canonical() {
+            IpAddr::V4(v4) => overlaps_v4(u32::from(v4), 32),
+            IpAddr::V6(v6) => v6_reserved(v6),
+        },
+        IndicatorValue::Cidr(net, len) => match net.to_canonical() {
+            IpAddr::V4(v4) => overlaps_v4(u32::from(v4), (*len).min(32)),
+            IpAddr::V6(v6) => *len < 8 || v6_reserved(v6),
+        },
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod reserved_tests {
+    use super::*;
+
+    fn reserved(text: &str) -> bool {
+        touches_reserved(&IndicatorValue::detect(text).unwrap())
+    }
+
+    #[test]
+    fn reserved_space_is_recognised() {
+        for r in [
+            "10.1.2.3",
+            "192.168.0.0/16",
+            "224.0.0.0/3",
+            "127.0.0.1",
+            "0.0.0.0/0",
+            "fe80::1",
+            "fd00::/8",
+            "169.254.1.1",
+            "172.20.0.0/16",
+        ] {
+            assert!(reserved(r), "{r}");
+        }
+        for p in [
+            "8.8.8.8",
+            "5.188.10.0/23",
+            "103.99.0.0/22",
+            "2a00:1450::1",
+            "172.32.0.1",
+            "11.0.0.0/8",
+        ] {
+            assert!(!reserved(p), "{p}");
+        }
+    }
+}

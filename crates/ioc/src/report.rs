@@ -49,6 +49,10 @@ pub enum SkipReason {
         expected: IndicatorKind,
         found: IndicatorKind,
     },
+    #[error(
+        "an address or range in reserved space (private, loopback, link-local, multicast, …); the feed has skip_reserved"
+    )]
+    Reserved,
     #[error("revoked")]
     Revoked,
     #[error("expired: valid_until {0} is in the past")]
@@ -104,6 +108,7 @@ impl SkipReason {
             UnknownType(_) => "unknown-type",
             BadConfidence(_) => "bad-confidence",
             WrongKind { .. } => "wrong-kind",
+            Reserved => "reserved",
             Revoked => "revoked",
             Expired(_) => "expired",
             BadTime(_) => "bad-time",

@@ -206,3 +206,21 @@ d41d8cd98f00b204e9800998ecf8427e,md5_hash,
         "no type: detected"
     );
 }
+
+/// `skip_reserved`: a perimeter blocklist's bogon ranges are not taken, and say why.
+#[test]
+fn reserved_ranges_are_skipped_when_the_feed_says_so() {
+    let feed = FeedConfig {
+        skip_reserved: true,
+        ..FeedConfig::new("perimeter", "", FeedFormat::Plain)
+    };
+    let mut builder = IndicatorSetBuilder::default();
+    let report = builder
+        .load_feed_bytes(
+            &feed,
+            b"10.0.0.0/8\n192.168.0.0/16\n224.0.0.0/3\n5.188.10.0/23\n203.0.113.9\n",
+        )
+        .unwrap();
+    assert_eq!(report.accepted.total(), 1, "{report}");
+    assert_eq!(report.skipped_by_reason.get("reserved"), Some(&4));
+}

@@ -18,6 +18,7 @@ use haechi_event::write_event_json;
 use haechi_ingest::listen::{ListenerConfig, Protocol};
 use haechi_ingest::reader::{Limits, read_file};
 use haechi_ingest::{Format, ParseContext};
+use haechi_ioc::{Column, FeedConfig, FeedFormat, IpPortPolicy};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -153,7 +154,79 @@ fn demo_config(args: &DemoArgs) -> Config {
     } else {
         args.rules.clone()
     };
+    config.intel.feeds = demo_feeds(&args.data.join("threat_intel"));
     config
+}
+
+/// The public threat-intel feeds under `dir`, each with its own layout.
+pub fn demo_feeds(dir: &Path) -> Vec<FeedConfig> {
+    let feed = |name: &str, path: PathBuf, format: FeedFormat| FeedConfig::new(name, path, format);
+    let mut feeds = Vec::new();
+    let mut ipsum = feed("ipsum", dir.join("ipsum/ipsum.txt"), FeedFormat::Plain);
+    ipsum.description = Some("on {} blocklists".into());
+    ipsum.confidence = Some(60);
+    feeds.push(ipsum);
+    let mut firehol = feed(
+        "firehol-level1",
+        dir.join("firehol/firehol_level1_2021-06-28.netset"),
+        FeedFormat::Plain,
+    );
+    firehol.confidence = Some(80);
+    firehol.skip_reserved = true;
+    feeds.push(firehol);
+    let mut feodo = feed(
+        "feodotracker",
+        dir.join("abuse_ch/feodotracker_ipblocklist_2024-04-04.csv"),
+        FeedFormat::Csv,
+    );
+    feodo.header = true;
+    feodo.value_column = Some(Column::Name("dst_ip".into()));
+    feodo.description_column = Some(Column::Name("malware".into()));
+    feodo.confidence = Some(90);
+    feeds.push(feodo);
+    let mut urlhaus = feed(
+        "urlhaus",
+        dir.join("abuse_ch/urlhaus_recent_2025-04-21.csv"),
+        FeedFormat::Csv,
+    );
+    urlhaus.header = true;
+    urlhaus.value_column = Some(Column::Name("url".into()));
+    urlhaus.description_column = Some(Column::Name("threat".into()));
+    urlhaus.confidence = Some(90);
+    feeds.push(urlhaus);
+    let mut c2 = feed(
+        "c2intelfeeds",
+        dir.join("c2intelfeeds/IPC2s-30day_2023-11-23.csv"),
+        FeedFormat::Csv,
+    );
+    c2.value_column = Some(Column::Index(0));
+    c2.description_column = Some(Column::Index(1));
+    c2.confidence = Some(70);
+    feeds.push(c2);
+    for sub in ["maltrail", "stix2", "misp"] {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join(sub))
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.sort();
+        for path in files {
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let format = match sub {
+                "maltrail" => FeedFormat::Plain,
+                "stix2" => FeedFormat::Stix,
+                _ => FeedFormat::Misp,
+            };
+            let mut f = feed(&format!("{sub}/{stem}"), path, format);
+            if sub == "maltrail" {
+                f.ip_port = IpPortPolicy::Ip;
+            }
+            f.skip_reserved = true;
+            feeds.push(f);
+        }
+    }
+    feeds
 }
 
 /// The real samples, as each institution sends them.

@@ -7,6 +7,7 @@ pub mod deadletter;
 pub mod demo;
 pub mod hunt;
 pub mod ingest;
+pub mod intel;
 pub mod rules;
 pub mod search;
 pub mod serve;

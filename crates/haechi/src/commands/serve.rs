@@ -73,9 +73,17 @@ pub fn run_with(
     let detection = match Detection::start(&config)? {
         Some((d, report)) => {
             println!(
-                "detection {} rules loaded ({} not loaded) in {:.1}s",
-                report.rules, report.failed, report.seconds
+                "detection {} rules loaded ({} not loaded), {} indicators from {} feeds ({} MiB) in {:.1}s",
+                report.rules,
+                report.failed,
+                report.indicators,
+                report.feeds.len(),
+                report.indicator_bytes >> 20,
+                report.seconds
             );
+            for f in &report.feeds {
+                println!("intel {f}");
+            }
             Some(Arc::new(d))
         }
         None => None,

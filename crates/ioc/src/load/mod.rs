@@ -142,6 +142,12 @@ pub struct FeedConfig {
     /// `false` takes all and records the flag.
     #[serde(default = "yes")]
     pub only_to_ids: bool,
+    /// Skip addresses and ranges in private, loopback, link-local, multicast and other
+    /// reserved space (RFC 6890). Perimeter blocklists such as FireHOL level 1 list the
+    /// bogon ranges on purpose; matched against internal addresses they would raise an
+    /// alert for every internal event.
+    #[serde(default)]
+    pub skip_reserved: bool,
 }
 
 fn default_delimiter() -> char {
@@ -172,6 +178,7 @@ impl FeedConfig {
             first_seen_column: None,
             reference_column: None,
             only_to_ids: true,
+            skip_reserved: false,
         }
     }
 
@@ -354,13 +361,20 @@ impl<'a> FeedLoad<'a> {
         id
     }
 
-    /// Applies the feed's IP:port policy.
+    /// Applies the feed's IP:port policy, and skips addresses and ranges in reserved
+    /// space when the feed says so.
     pub(crate) fn ip_port(&self, value: IndicatorValue) -> Result<IndicatorValue, SkipReason> {
-        match (value, self.feed.ip_port) {
-            (IndicatorValue::IpPort(_), IpPortPolicy::Skip) => Err(SkipReason::IpPortSkipped),
-            (IndicatorValue::IpPort(addr), IpPortPolicy::Ip) => Ok(IndicatorValue::Ip(addr.ip())),
-            (value, _) => Ok(value),
+        let value = match (value, self.feed.ip_port) {
+            (IndicatorValue::IpPort(_), IpPortPolicy::Skip) => {
+                return Err(SkipReason::IpPortSkipped);
+            }
+            (IndicatorValue::IpPort(addr), IpPortPolicy::Ip) => IndicatorValue::Ip(addr.ip()),
+            (value, _) => value,
+        };
+        if self.feed.skip_reserved && crate::kind::touches_reserved(&value) {
+            return Err(SkipReason::Reserved);
         }
+        Ok(value)
     }
 
     /// Reads an untyped value: as the feed's `kind` if it has one, else by detection; then

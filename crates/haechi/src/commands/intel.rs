@@ -1,0 +1,128 @@
+//! `haechi intel`: the threat-intel feeds of the configuration.
+//!
+//! * `haechi intel check` loads every configured feed and reports, per feed, the entries
+//!   read, the indicators taken per kind and the entries skipped per reason, then the
+//!   size of the set.
+//! * `haechi intel lookup VALUE...` says which feeds list each value (an address, a
+//!   domain and its parents, a URL, a hash, an e-mail address).
+
+use super::load_config;
+use crate::DataDirArg;
+use haechi_ioc::{IndicatorValue, Observable};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct IntelArgs {
+    #[command(subcommand)]
+    pub command: IntelCommand,
+}
+
+#[derive(clap::Subcommand)]
+pub enum IntelCommand {
+    /// Load the configured feeds and report what each gave and skipped.
+    Check {
+        /// The configuration file with `[[intel.feeds]]`.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        /// One JSON object: indicators, bytes, feeds.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Which configured feeds list these values.
+    Lookup {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        /// Addresses, domains, URLs, hashes or e-mail addresses.
+        #[arg(required = true)]
+        values: Vec<String>,
+    },
+}
+
+pub fn run(args: IntelArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        IntelCommand::Check {
+            config,
+            data_dir,
+            json,
+        } => {
+            let config = load_config(config.as_deref(), data_dir.data_dir)?;
+            let started = std::time::Instant::now();
+            let (set, feeds) = crate::detection::load_indicators(&config.intel)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"indicators": set.len(), "bytes": set.memory_bytes(), "feeds": feeds, "seconds": started.elapsed().as_secs_f64()})
+                );
+            } else {
+                for f in &feeds {
+                    println!("{f}");
+                }
+                println!(
+                    "{} indicators from {} feeds, {} KiB, in {:.2}s",
+                    set.len(),
+                    feeds.len(),
+                    set.memory_bytes() >> 10,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        IntelCommand::Lookup {
+            config,
+            data_dir,
+            values,
+        } => {
+            let config = load_config(config.as_deref(), data_dir.data_dir)?;
+            let (set, _) = crate::detection::load_indicators(&config.intel)?;
+            let mut found_any = false;
+            for value in &values {
+                let observable = match IndicatorValue::detect(value) {
+                    Ok(IndicatorValue::Ip(ip)) => Observable::Ip(ip),
+                    Ok(IndicatorValue::IpPort(a)) => Observable::IpPort(a.ip(), a.port()),
+                    Ok(IndicatorValue::Domain(_)) => Observable::Domain(value),
+                    Ok(IndicatorValue::Url(_)) => Observable::Url(value),
+                    Ok(IndicatorValue::Email(_)) => Observable::Email(value),
+                    Ok(
+                        IndicatorValue::Md5(_)
+                        | IndicatorValue::Sha1(_)
+                        | IndicatorValue::Sha256(_),
+                    ) => Observable::Hash(value),
+                    Ok(IndicatorValue::Cidr(..)) | Err(_) => {
+                        println!("{value}: not an address, domain, URL, hash or e-mail address");
+                        continue;
+                    }
+                };
+                let mut hits = Vec::new();
+                set.lookup(observable, "lookup", &mut hits);
+                if hits.is_empty() {
+                    println!("{value}: not listed");
+                }
+                for h in &hits {
+                    found_any = true;
+                    println!(
+                        "{value}: listed as {} {} by {} (confidence {}){}",
+                        h.kind.as_str(),
+                        h.indicator,
+                        h.source(),
+                        h.confidence()
+                            .map(|c| c.to_string())
+                            .unwrap_or_else(|| "unknown".into()),
+                        h.description()
+                            .map(|d| format!(": {d}"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+            Ok(if found_any {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
+}
