@@ -154,7 +154,7 @@ fn empty_report() -> LoadReport {
 pub fn load_indicators(
     intel: &crate::config::IntelConfig,
 ) -> anyhow::Result<(haechi_ioc::IndicatorSet, Vec<String>)> {
-    let mut builder = haechi_ioc::IndicatorSetBuilder::new(intel.limits.clone());
+    let mut builder = haechi_ioc::IndicatorSetBuilder::new(intel.limits);
     let mut lines = Vec::with_capacity(intel.feeds.len());
     for feed in &intel.feeds {
         let report = builder
