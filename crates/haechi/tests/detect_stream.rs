@@ -352,3 +352,180 @@ fn evtx_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out.sort();
     out
 }
+
+/// The first C2 address of the real Feodo Tracker export, and its malware family.
+fn feodo_c2() -> (String, String) {
+    let text = std::fs::read_to_string(sample(
+        "threat_intel/abuse_ch/feodotracker_ipblocklist_2024-04-04.csv",
+    ))
+    .expect("the Feodo Tracker sample");
+    let row = text
+        .lines()
+        .find(|l| !l.starts_with('#') && !l.contains("first_seen_utc") && !l.trim().is_empty())
+        .expect("a data row");
+    let cells: Vec<String> = row
+        .split(',')
+        .map(|c| c.trim_matches('"').to_owned())
+        .collect();
+    (cells[1].clone(), cells[5].clone())
+}
+
+#[test]
+fn serve_matches_indicator_feeds_on_every_event_and_reloads_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let list = write_file(
+        dir.path(),
+        "partner.txt",
+        "# partner list\n203.0.113.50\nevil.example\n",
+    );
+    let feodo = sample("threat_intel/abuse_ch/feodotracker_ipblocklist_2024-04-04.csv");
+    let config = write_file(
+        dir.path(),
+        "haechi.toml",
+        &format!(
+            r#"data_dir = {data}
+listeners = []
+[http]
+listen = "127.0.0.1:0"
+tokens = [{{ token = "{ADMIN_TOKEN}" }}]
+[[intel.feeds]]
+name = "partner"
+path = {list}
+format = "plain"
+confidence = 85
+description = "C2 of campaign Nightjar"
+[[intel.feeds]]
+name = "feodotracker"
+path = {feodo}
+format = "csv"
+header = true
+value_column = "dst_ip"
+description_column = "malware"
+confidence = 60
+"#,
+            data = toml_path(&data),
+            list = toml_path(&list),
+            feodo = toml_path(&feodo),
+        ),
+    );
+    let server = Server::start(&config, &dir.path().join("serve.stderr"));
+    let (c2, family) = feodo_c2();
+    let auth = format!("Bearer {ADMIN_TOKEN}");
+    let send = |lines: &[String]| {
+        let r = server.request(
+            "POST",
+            "/api/ingest?tenant=seoul&format=json",
+            &[("Authorization", &auth)],
+            lines.join("\n").as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+    };
+    send(&[
+        format!(r#"{{"@timestamp":"2026-11-23T01:00:00Z","host.name":"ws-7","source.ip":"10.1.1.7","destination.ip":"{c2}","destination.port":443}}"#),
+        r#"{"@timestamp":"2026-11-23T01:00:01Z","host.name":"ws-8","dns.question.name":"cdn.EVIL.example"}"#.to_owned(),
+        r#"{"@timestamp":"2026-11-23T01:00:02Z","host.name":"ws-9","dns.question.name":"notevil.example","destination.ip":"192.0.2.200"}"#.to_owned(),
+    ]);
+    let (status, v) = alerts(&server, ADMIN_TOKEN, "?source=indicator");
+    assert_eq!(status, 200, "{v}");
+    let found = alert_list(&v);
+    assert_eq!(
+        found.len(),
+        2,
+        "one alert per listed observable, none for the rest: {found:#?}"
+    );
+    let by_feed = |feed: &str| {
+        found
+            .iter()
+            .find(|a| a["details"]["feed"] == feed)
+            .unwrap_or_else(|| panic!("an alert from {feed}: {found:#?}"))
+            .clone()
+    };
+    let feodo_alert = by_feed("feodotracker");
+    assert_eq!(feodo_alert["details"]["indicator"], c2.as_str());
+    assert_eq!(feodo_alert["details"]["field"], "destination.ip");
+    assert_eq!(feodo_alert["details"]["description"], family.as_str());
+    assert_eq!(feodo_alert["details"]["confidence"], 60);
+    assert_eq!(feodo_alert["level"], "medium");
+    assert_eq!(feodo_alert["entity"], "host.name=ws-7");
+    let partner = by_feed("partner");
+    assert_eq!(
+        partner["details"]["indicator"], "evil.example",
+        "the subdomain matched its listed parent"
+    );
+    assert_eq!(partner["details"]["matched"], "cdn.EVIL.example", "the value as the event has it");
+    assert_eq!(partner["details"]["description"], "C2 of campaign Nightjar");
+    assert_eq!(partner["level"], "high", "confidence 85");
+    assert_eq!(partner["rule_id"], "indicator:domain:evil.example");
+
+    // The partner adds an address; a reload picks it up without a restart.
+    std::fs::write(
+        &list,
+        "# partner list\n203.0.113.50\nevil.example\n198.51.100.99\n",
+    )
+    .unwrap();
+    let r = server.request(
+        "POST",
+        "/api/rules/reload",
+        &[("Authorization", &auth)],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        r.json()["indicators"].as_u64().is_some_and(|n| n >= 3),
+        "{}",
+        r.text()
+    );
+    send(&[
+        r#"{"@timestamp":"2026-11-23T01:05:00Z","host.name":"ws-7","source.ip":"198.51.100.99"}"#
+            .to_owned(),
+    ]);
+    let (_, v) = alerts(&server, ADMIN_TOKEN, "?rule_id=indicator:ip:198.51.100.99");
+    assert_eq!(alert_list(&v).len(), 1, "{v}");
+
+    // A broken feed on reload: refused with the reason, the running set stays.
+    std::fs::remove_file(&list).unwrap();
+    let r = server.request(
+        "POST",
+        "/api/rules/reload",
+        &[("Authorization", &auth)],
+        b"",
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(r.text().contains("partner"), "{}", r.text());
+    send(&[
+        r#"{"@timestamp":"2026-11-23T01:06:00Z","host.name":"ws-3","source.ip":"203.0.113.50"}"#
+            .to_owned(),
+    ]);
+    let (_, v) = alerts(&server, ADMIN_TOKEN, "?rule_id=indicator:ip:203.0.113.50");
+    assert_eq!(
+        alert_list(&v).len(),
+        1,
+        "the previous set still matches: {v}"
+    );
+    let (status, stderr) = server.terminate();
+    assert!(status.success(), "{stderr}");
+
+    // `haechi intel lookup` answers from the same configuration.
+    std::fs::write(&list, "203.0.113.50\n").unwrap();
+    let out = haechi(&[
+        "intel",
+        "lookup",
+        "--config",
+        config.to_str().unwrap(),
+        "203.0.113.50",
+        &c2,
+        "8.8.8.8",
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("203.0.113.50: listed as ip 203.0.113.50 by partner"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{c2}: listed as ip {c2} by feodotracker")),
+        "{text}"
+    );
+    assert!(text.contains("8.8.8.8: not listed"), "{text}");
+}
