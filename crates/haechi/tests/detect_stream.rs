@@ -453,7 +453,10 @@ confidence = 60
         partner["details"]["indicator"], "evil.example",
         "the subdomain matched its listed parent"
     );
-    assert_eq!(partner["details"]["matched"], "cdn.EVIL.example", "the value as the event has it");
+    assert_eq!(
+        partner["details"]["matched"], "cdn.EVIL.example",
+        "the value as the event has it"
+    );
     assert_eq!(partner["details"]["description"], "C2 of campaign Nightjar");
     assert_eq!(partner["level"], "high", "confidence 85");
     assert_eq!(partner["rule_id"], "indicator:domain:evil.example");
