@@ -39,8 +39,17 @@ fn the_demo_replays_real_data_and_prints_live_alerts() {
         "Security rules fire on the EVTX attack samples: {stdout}"
     );
     assert!(
-        alerts.iter().all(|l| l.contains("city-hall")),
-        "Windows alerts belong to the institution that sent them"
+        alerts
+            .iter()
+            .filter(|l| l.ends_with("[sigma]"))
+            .all(|l| l.contains("city-hall")),
+        "the Windows rule alerts belong to the institution that sent the EVTX events"
+    );
+    assert!(
+        alerts
+            .iter()
+            .any(|l| l.ends_with("[indicator]") && l.contains("water-works")),
+        "an attacker address of the real OpenSSH log is on a public blocklist: {stdout}"
     );
     assert!(
         stdout.contains("Security Eventlog Cleared"),
