@@ -3,8 +3,10 @@
 //! by the modifier tests (`tests/modifiers.rs`) or the comparison with Hayabusa
 //! (`docs/detection/hayabusa-comparison.md`).
 //!
-//! * `startswith`/`endswith` values with `*` or `?`: rsigma takes the wildcards
-//!   literally; rewritten to the equivalent wildcard pattern.
+//! * Values with `*` or `?`: rsigma takes them literally under `startswith`/`endswith`,
+//!   and its wildcard patterns stop at a line break (a multi-line PowerShell script
+//!   block is one value). Rewritten to `contains`/`startswith`/`endswith` where the
+//!   wildcards are only at the ends, else to a regular expression that spans lines.
 //! * `windash`: rsigma only varies `-`; the specification varies `-`, `/`, `–`, `—`, `―`.
 //!   Rewritten to the explicit list of variants.
 //! * `base64offset`: rsigma keeps the last encoded character, which depends on the byte
@@ -27,8 +29,8 @@ const MAX_WINDASH_POSITIONS: usize = 4;
 /// Applies every rewrite to a loaded rule.
 pub fn conform(rule: &mut SigmaRule) {
     for_each_item(rule, &mut |item| {
-        wildcards_in_affix_modifiers(item);
         windash_all_dashes(item);
+        wildcards_as_sigma_means_them(item);
         base64offset_trimmed(item);
     });
 }
@@ -88,46 +90,163 @@ fn only_modifiers(item: &DetectionItem, allowed: &[Modifier]) -> bool {
     item.field.modifiers.iter().all(|m| allowed.contains(m))
 }
 
-/// `x|startswith: 'a?c'` → `x: 'a?c*'`; `endswith` → `*a?c`.
-fn wildcards_in_affix_modifiers(item: &mut DetectionItem) {
-    let mods = &item.field.modifiers;
-    let (starts, ends) = (
-        mods.contains(&Modifier::StartsWith),
-        mods.contains(&Modifier::EndsWith),
-    );
+/// A value's wildcard shape: `*` at the start, `*` at the end, and what lies between.
+struct Shape {
+    lead: bool,
+    trail: bool,
+    inner: Vec<StringPart>,
+}
+
+impl Shape {
+    fn of(s: &SigmaString, contains: bool, starts: bool, ends: bool) -> Shape {
+        let mut inner = s.parts.clone();
+        let is_multi = |p: Option<&StringPart>| {
+            matches!(p, Some(StringPart::Special(SpecialChar::WildcardMulti)))
+        };
+        let mut lead = contains || ends;
+        while is_multi(inner.first()) {
+            inner.remove(0);
+            lead = true;
+        }
+        let mut trail = contains || starts;
+        while is_multi(inner.last()) {
+            inner.pop();
+            trail = true;
+        }
+        Shape { lead, trail, inner }
+    }
+
+    /// The text between the end wildcards when there is no wildcard inside.
+    fn plain(&self) -> Option<String> {
+        self.inner
+            .iter()
+            .map(|p| match p {
+                StringPart::Plain(t) => Some(t.as_str()),
+                StringPart::Special(_) => None,
+            })
+            .collect()
+    }
+
+    /// A regular expression with Sigma's wildcard meaning: `*` any run of characters,
+    /// line breaks included, `?` any one character.
+    fn regex(&self) -> String {
+        let mut out = String::new();
+        if !self.lead {
+            out.push('^');
+        }
+        for p in &self.inner {
+            match p {
+                StringPart::Plain(t) => out.push_str(&regex_escape(t)),
+                StringPart::Special(SpecialChar::WildcardMulti) => out.push_str(".*"),
+                StringPart::Special(SpecialChar::WildcardSingle) => out.push('.'),
+            }
+        }
+        if !self.trail {
+            out.push('$');
+        }
+        out
+    }
+}
+
+/// `x|endswith: '1?'` → `x|re: '(?is)1.$'`; `x: '*\\cmd.exe'` → `x|endswith: '\\cmd.exe'`.
+fn wildcards_as_sigma_means_them(item: &mut DetectionItem) {
+    let allowed = [
+        Modifier::Contains,
+        Modifier::StartsWith,
+        Modifier::EndsWith,
+        Modifier::All,
+        Modifier::Cased,
+    ];
     let has_wildcard = item
         .values
         .iter()
         .any(|v| matches!(v, SigmaValue::String(s) if s.contains_wildcards()));
-    if !(starts || ends)
+    if item.field.name.is_none()
         || !has_wildcard
-        || !only_modifiers(
-            item,
-            &[
-                Modifier::StartsWith,
-                Modifier::EndsWith,
-                Modifier::All,
-                Modifier::Cased,
-            ],
-        )
+        || !only_modifiers(item, &allowed)
+        || item
+            .values
+            .iter()
+            .any(|v| !matches!(v, SigmaValue::String(_)))
     {
         return;
     }
-    for v in &mut item.values {
-        if let SigmaValue::String(s) = v {
-            if starts {
-                s.parts
-                    .push(StringPart::Special(SpecialChar::WildcardMulti));
+    let mods = &item.field.modifiers;
+    let (contains, starts, ends) = (
+        mods.contains(&Modifier::Contains),
+        mods.contains(&Modifier::StartsWith),
+        mods.contains(&Modifier::EndsWith),
+    );
+    let (cased, all) = (
+        mods.contains(&Modifier::Cased),
+        mods.contains(&Modifier::All),
+    );
+    let shapes: Vec<Shape> = item
+        .values
+        .iter()
+        .filter_map(|v| match v {
+            SigmaValue::String(s) => Some(Shape::of(s, contains, starts, ends)),
+            _ => None,
+        })
+        .collect();
+    let first = (shapes[0].lead, shapes[0].trail);
+    let plains: Option<Vec<String>> = shapes
+        .iter()
+        .map(|s| s.plain().filter(|_| (s.lead, s.trail) == first))
+        .collect();
+    let mut modifiers = Vec::new();
+    match plains {
+        Some(texts) => {
+            // Only end wildcards, the same for every value: plain string operations.
+            modifiers.extend(match first {
+                (true, true) => Some(Modifier::Contains),
+                (true, false) => Some(Modifier::EndsWith),
+                (false, true) => Some(Modifier::StartsWith),
+                (false, false) => None,
+            });
+            if cased {
+                modifiers.push(Modifier::Cased);
             }
-            if ends {
-                s.parts
-                    .insert(0, StringPart::Special(SpecialChar::WildcardMulti));
+            item.values = texts
+                .into_iter()
+                .map(|t| SigmaValue::String(plain_string(t)))
+                .collect();
+        }
+        None => {
+            modifiers.extend([Modifier::Re, Modifier::DotAll]);
+            if !cased {
+                modifiers.push(Modifier::IgnoreCase);
             }
+            item.values = shapes
+                .iter()
+                .map(|s| SigmaValue::String(plain_string(s.regex())))
+                .collect();
         }
     }
-    item.field
-        .modifiers
-        .retain(|m| !matches!(m, Modifier::StartsWith | Modifier::EndsWith));
+    if all {
+        modifiers.push(Modifier::All);
+    }
+    item.field.modifiers = modifiers;
+}
+
+/// A value taken literally (no wildcard parsing).
+fn plain_string(text: String) -> SigmaString {
+    SigmaString {
+        parts: vec![StringPart::Plain(text.clone())],
+        original: text,
+    }
+}
+
+/// `text` with the characters that mean something in a regular expression escaped.
+fn regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// `x|windash|contains: ' -f '` → `x|contains: [' -f ', ' /f ', ' –f ', ' —f ', ' ―f ']`.
@@ -312,6 +431,19 @@ mod tests {
         assert!(!has_placeholder("plain"));
         assert!(!has_placeholder("100%"));
         assert!(!has_placeholder("%%"));
+    }
+
+    #[test]
+    fn wildcard_shapes_become_string_operations_or_line_spanning_regexes() {
+        let shape = |v: &str| Shape::of(&SigmaString::new(v), false, false, false);
+        let s = shape("*\\\\cmd.exe");
+        assert_eq!(
+            (s.lead, s.trail, s.plain().as_deref()),
+            (true, false, Some("\\cmd.exe"))
+        );
+        assert_eq!(shape("Invoke*Mimikatz").regex(), "^Invoke.*Mimikatz$");
+        assert_eq!(shape("*a.b?c*").regex(), "a\\.b.c");
+        assert_eq!(regex_escape("1+1=(2)"), "1\\+1=\\(2\\)");
     }
 
     #[test]

@@ -1314,3 +1314,22 @@ fn base64offset_finds_a_value_followed_by_more_data() {
     let r = sel("CommandLine|base64offset|contains: 'http'");
     assert!(r.fires(&[("CommandLine", "aHR0cDovL2V2aWwuZXhhbXBsZS8=")]));
 }
+
+/// Rules specification, wildcards: "`*` to replace an unbounded length wildcard" — a
+/// multi-line value (a PowerShell script block) is one value, so `*` spans its lines.
+#[test]
+fn wildcards_span_line_breaks() {
+    let r = sel("ScriptBlockText|contains: 'Invoke*Mimikatz'");
+    assert!(r.fires(&[("ScriptBlockText", "Invoke\n-Mimikatz")]));
+    assert!(!r.fires(&[("ScriptBlockText", "Invoke\n-Mimi")]));
+    let r = sel("ScriptBlockText: 'a*b'");
+    assert!(r.fires(&[("ScriptBlockText", "a\nb")]));
+    assert!(
+        !r.fires(&[("ScriptBlockText", "a\nbc")]),
+        "still anchored at both ends"
+    );
+    let r = sel("ScriptBlockText: 'a?b'");
+    assert!(r.fires(&[("ScriptBlockText", "a\nb")]));
+    let r = sel("ScriptBlockText: '*\\evil.ps1'");
+    assert!(r.fires(&[("ScriptBlockText", "line one\nC:\\x\\EVIL.ps1")]));
+}
