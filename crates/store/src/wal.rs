@@ -76,7 +76,15 @@ impl Wal {
         for seg in segments(dir)? {
             read_segment(&seg, &mut records)?;
         }
-        let next_seq = records.last().map(|r| r.seq + 1).unwrap_or(1);
+        // Sequence numbers never restart: after a commit the log is an empty segment named
+        // by the next number, and the indexes remember the last number they hold; reusing
+        // a number would make replay skip acknowledged events as already committed.
+        let named = segments(dir)?
+            .iter()
+            .filter_map(|p| segment_first_seq(p))
+            .max()
+            .unwrap_or(1);
+        let next_seq = records.last().map(|r| r.seq + 1).unwrap_or(1).max(named);
         let path = dir.join(format!("wal-{next_seq:020}.log"));
         let segment = Segment::open(&path)?;
         sync_dir(dir)?;
@@ -112,12 +120,35 @@ impl Wal {
         header[4..8].copy_from_slice(&crc.finalize().to_le_bytes());
         header[8..16].copy_from_slice(&seq.to_le_bytes());
         let mut file = &self.segment.file;
-        file.write_all(&header).map_err(io_err(&self.path))?;
-        file.write_all(payload).map_err(io_err(&self.path))?;
+        let before = file.metadata().map_err(io_err(&self.path))?.len();
+        let written = file
+            .write_all(&header)
+            .and_then(|_| file.write_all(payload));
+        if let Err(e) = written {
+            // A torn record would hide every later record from replay: cut it off.
+            let _ = file.set_len(before);
+            return Err(io_err(&self.path)(e));
+        }
         self.segment.last_written.store(seq, Ordering::Release);
         self.next_seq += 1;
         self.bytes += (HEADER + payload.len()) as u64;
         Ok((seq, self.segment.clone()))
+    }
+
+    /// Makes the next record's number at least `seq` (the store calls it with one more
+    /// than the highest number its indexes have committed).
+    pub fn advance_to(&mut self, seq: u64) -> Result<()> {
+        if seq <= self.next_seq {
+            return Ok(());
+        }
+        self.next_seq = seq;
+        let path = self.dir.join(format!("wal-{seq:020}.log"));
+        let old = std::mem::replace(&mut self.path, path.clone());
+        self.segment = Segment::open(&path)?;
+        if std::fs::metadata(&old).is_ok_and(|m| m.len() == 0) {
+            std::fs::remove_file(&old).map_err(io_err(&old))?;
+        }
+        sync_dir(&self.dir)
     }
 
     /// The sequence number the next record will get.
@@ -147,6 +178,16 @@ impl Wal {
         self.bytes = 0;
         Ok(())
     }
+}
+
+/// The number in a segment's name (`wal-<first seq>.log`).
+fn segment_first_seq(path: &Path) -> Option<u64> {
+    path.file_name()?
+        .to_str()?
+        .strip_prefix("wal-")?
+        .strip_suffix(".log")?
+        .parse()
+        .ok()
 }
 
 fn segments(dir: &Path) -> Result<Vec<PathBuf>> {

@@ -326,3 +326,39 @@ fn one_writer_at_a_time_and_readers_beside_it() {
         "the lock goes with the writer"
     );
 }
+
+/// Set in the child process that reopens a committed store, appends and dies.
+const CRASH_AFTER_RESTART_ENV: &str = "HAECHI_TEST_CRASH_AFTER_RESTART_DIR";
+
+/// Log sequence numbers must not restart with the process: a committed partition
+/// remembers the last number it holds, and replay skips records at or below it.
+#[test]
+fn events_appended_after_a_restart_survive_a_crash() {
+    if let Ok(dir) = std::env::var(CRASH_AFTER_RESTART_ENV) {
+        let store = open(std::path::Path::new(&dir));
+        store.append(&sample()).unwrap();
+        std::process::abort();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    store.append(&sample()).unwrap();
+    store.commit().unwrap();
+    drop(store);
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "events_appended_after_a_restart_survive_a_crash",
+            "--nocapture",
+        ])
+        .env(CRASH_AFTER_RESTART_ENV, dir.path())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!status.success(), "the child must die abnormally");
+    let store = open(dir.path());
+    assert_eq!(
+        store.stats().events,
+        120,
+        "the 60 committed before the restart and the 60 acknowledged after it"
+    );
+}

@@ -109,6 +109,9 @@ pub struct EmbeddedStore {
     dead_letter_count: AtomicU64,
     /// The highest write-ahead log record known to be on disk (group commit).
     synced_seq: Mutex<u64>,
+    /// Set when syncing the log failed: the kernel may have dropped the written pages,
+    /// so no later append may be acknowledged until the store is reopened.
+    log_failed: std::sync::atomic::AtomicBool,
 }
 
 impl EmbeddedStore {
@@ -120,7 +123,13 @@ impl EmbeddedStore {
         let lock = take_lock(root)?;
         let fields = Fields::new();
         let partitions = open_partitions(&events_dir, &fields, false)?;
-        let (wal, records) = Wal::open(&root.join("wal"))?;
+        let (mut wal, records) = Wal::open(&root.join("wal"))?;
+        let committed = partitions
+            .iter()
+            .filter_map(|(day, p)| partition_seq(day, p).ok())
+            .max()
+            .unwrap_or(0);
+        wal.advance_to(committed + 1)?;
         let dead_letters = DeadLetterLog::open(&root.join("deadletter"))?;
         let dead_letter_count = AtomicU64::new(dead_letters.count());
         let store = EmbeddedStore {
@@ -137,6 +146,7 @@ impl EmbeddedStore {
             pending: AtomicU64::new(0),
             dead_letter_count,
             synced_seq: Mutex::new(0),
+            log_failed: std::sync::atomic::AtomicBool::new(false),
         };
         store.replay(records)?;
         Ok(store)
@@ -167,6 +177,7 @@ impl EmbeddedStore {
             pending: AtomicU64::new(0),
             dead_letter_count,
             synced_seq: Mutex::new(0),
+            log_failed: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -226,16 +237,10 @@ impl EmbeddedStore {
     /// The last log sequence a partition has committed (0 when it has none).
     fn committed_seq(&self, day: &str) -> Result<u64> {
         let partitions = self.partitions.read().unwrap_or_else(|e| e.into_inner());
-        let Some(p) = partitions.get(day) else {
-            return Ok(0);
-        };
-        let metas = p.index.load_metas().map_err(|e| index_err(day, e))?;
-        Ok(metas
-            .payload
-            .as_deref()
-            .and_then(|s| s.strip_prefix("wal_seq="))
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0))
+        match partitions.get(day) {
+            Some(p) => partition_seq(day, p),
+            None => Ok(0),
+        }
     }
 
     fn lock_write(&self, what: &'static str) -> Result<std::sync::MutexGuard<'_, WriteState>> {
@@ -522,6 +527,9 @@ impl EmbeddedStore {
             .zip(&lines)
             .map(|(e, line)| (day_of(e.timestamp), self.fields.document(e, line)))
             .collect();
+        if logged {
+            self.check_log()?;
+        }
         let mut state = self.lock_write("append")?;
         // Unlogged documents carry the last logged sequence: replay never re-adds them.
         let (seq, segment) = if logged {
@@ -547,13 +555,44 @@ impl EmbeddedStore {
     /// segment replaced meanwhile held only records already committed to the indexes.
     fn sync_log(&self, seq: u64, segment: &crate::wal::Segment) -> Result<()> {
         let mut synced = self.synced_seq.lock().unwrap_or_else(|e| e.into_inner());
+        self.check_log()?;
         if *synced >= seq {
             return Ok(());
         }
-        let upto = segment.sync()?;
-        *synced = (*synced).max(upto);
+        match segment.sync() {
+            Ok(upto) => {
+                *synced = (*synced).max(upto);
+                Ok(())
+            }
+            Err(e) => {
+                self.log_failed.store(true, Ordering::SeqCst);
+                Err(e)
+            }
+        }
+    }
+
+    /// Refuses appends once a log sync has failed.
+    fn check_log(&self) -> Result<()> {
+        if self.log_failed.load(Ordering::SeqCst) {
+            return Err(StoreError::Invalid(
+                "syncing the write-ahead log failed earlier (disk full or failing?); \
+                 no event is acknowledged until Haechi is restarted on a healthy disk"
+                    .into(),
+            ));
+        }
         Ok(())
     }
+}
+
+/// The last log sequence a partition's committed metadata records (0 when none).
+fn partition_seq(day: &str, p: &Partition) -> Result<u64> {
+    let metas = p.index.load_metas().map_err(|e| index_err(day, e))?;
+    Ok(metas
+        .payload
+        .as_deref()
+        .and_then(|s| s.strip_prefix("wal_seq="))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0))
 }
 
 /// Adds documents to a writer, remembering the log sequence they came from.
