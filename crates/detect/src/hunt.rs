@@ -13,7 +13,7 @@ use crate::sigma_event::SigmaView;
 use haechi_event::Event;
 use rsigma_eval::{CorrelationConfig, CorrelationEngine, EvaluationResult};
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Sigma levels in order, for `--min-level`.
 pub const LEVELS: [&str; 5] = ["informational", "low", "medium", "high", "critical"];
@@ -36,7 +36,7 @@ pub struct Detector {
     /// Present when the set has correlation rules. Detection runs on all threads at
     /// once; only events with a detection of a rule that a correlation names take this
     /// lock, in arrival order.
-    correlator: Option<Mutex<CorrelationEngine>>,
+    correlator: Option<Correlators>,
     /// Ids and names of the rules correlations refer to.
     correlated: HashSet<String>,
     /// Ids of rules that only feed correlations (Sigma's `generate: false`, the default):
@@ -133,11 +133,7 @@ impl Detector {
                 .iter()
                 .any(|r| self.correlated.contains(result_key(r)))
         {
-            let secs = event.timestamp.nanos().div_euclid(1_000_000_000);
-            results = correlator
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .process_with_detections(&view, results, secs);
+            results = correlator.process(event, &view, results);
         }
         results
             .iter()
@@ -182,9 +178,7 @@ impl Detector {
 
     /// How many correlation groups hold state (for metrics).
     pub fn correlation_state_count(&self) -> usize {
-        self.correlator.as_ref().map_or(0, |c| {
-            c.lock().unwrap_or_else(|e| e.into_inner()).state_count()
-        })
+        self.correlator.as_ref().map_or(0, Correlators::state_count)
     }
 
     /// Moves the correlation state of `previous` into this detector (after a rule
@@ -193,10 +187,7 @@ impl Detector {
         let (Some(new), Some(old)) = (&self.correlator, &previous.correlator) else {
             return;
         };
-        let snapshot = old.lock().unwrap_or_else(|e| e.into_inner()).export_state();
-        new.lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .import_state(snapshot);
+        new.take_state(old);
     }
 }
 
@@ -295,12 +286,13 @@ fn build_correlator(
     set: &RuleSet,
     infos: &mut HashMap<String, RuleInfo>,
     failures: &mut Vec<RuleFailure>,
-) -> (Option<Mutex<CorrelationEngine>>, HashSet<String>) {
+) -> (Option<Correlators>, HashSet<String>) {
     let mut correlated = HashSet::new();
     if set.correlations.is_empty() {
         return (None, correlated);
     }
     let mut correlator = CorrelationEngine::new(CorrelationConfig::default());
+    let (mut rules, mut correlations) = (Vec::new(), Vec::new());
     let mut known: HashSet<&str> = HashSet::new();
     for r in &set.rules {
         known.extend(r.rule.id.as_deref());
@@ -322,11 +314,14 @@ fn build_correlator(
                 .name
                 .as_deref()
                 .is_some_and(|n| referenced.contains(n));
-        if named && let Err(e) = correlator.add_rule(&r.rule) {
-            failures.push(RuleFailure {
-                path: r.info.path.clone(),
-                reason: e.to_string(),
-            });
+        if named {
+            match correlator.add_rule(&r.rule) {
+                Ok(()) => rules.push(r.rule.clone()),
+                Err(e) => failures.push(RuleFailure {
+                    path: r.info.path.clone(),
+                    reason: e.to_string(),
+                }),
+            }
         }
         if named {
             correlated.extend(r.rule.id.clone());
@@ -347,6 +342,7 @@ fn build_correlator(
         match correlator.add_correlation(&c.rule) {
             Ok(()) => {
                 infos.insert(c.info.id.clone(), c.info.clone());
+                correlations.push(c.rule.clone());
             }
             Err(e) => failures.push(RuleFailure {
                 path: c.info.path.clone(),
@@ -354,5 +350,80 @@ fn build_correlator(
             }),
         }
     }
-    (Some(Mutex::new(correlator)), correlated)
+    (
+        Some(Correlators {
+            rules,
+            correlations,
+            by_tenant: Mutex::new(HashMap::new()),
+        }),
+        correlated,
+    )
+}
+
+/// Correlation state, one engine per tenant: a count never mixes two institutions'
+/// events, and one tenant's flood of groups cannot evict another's state.
+struct Correlators {
+    /// The referenced rules and correlations every tenant's engine is built from (all
+    /// known to compile).
+    rules: Vec<rsigma_parser::SigmaRule>,
+    correlations: Vec<rsigma_parser::CorrelationRule>,
+    by_tenant: Mutex<HashMap<Arc<str>, CorrelationEngine>>,
+}
+
+/// How far in the future an event's time may lie before correlation uses the arrival
+/// clock instead: a forged or skewed timestamp must not expire every window at once.
+const MAX_FUTURE_SKEW_SECS: i64 = 300;
+
+impl Correlators {
+    fn engine(&self) -> CorrelationEngine {
+        let mut engine = CorrelationEngine::new(CorrelationConfig::default());
+        for r in &self.rules {
+            let _ = engine.add_rule(r);
+        }
+        for c in &self.correlations {
+            let _ = engine.add_correlation(c);
+        }
+        engine
+    }
+
+    /// Feeds one event's detections to its tenant's correlations (in the order events
+    /// reach this lock); returns the detections and the correlations that fired.
+    fn process(
+        &self,
+        event: &Event,
+        view: &SigmaView<'_>,
+        results: Vec<EvaluationResult>,
+    ) -> Vec<EvaluationResult> {
+        let now = chrono::Utc::now().timestamp();
+        let secs = event
+            .timestamp
+            .nanos()
+            .div_euclid(1_000_000_000)
+            .min(now + MAX_FUTURE_SKEW_SECS);
+        let mut tenants = self.by_tenant.lock().unwrap_or_else(|e| e.into_inner());
+        let engine = tenants
+            .entry(event.tenant.clone())
+            .or_insert_with(|| self.engine());
+        engine.process_with_detections(view, results, secs)
+    }
+
+    fn state_count(&self) -> usize {
+        self.by_tenant
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(CorrelationEngine::state_count)
+            .sum()
+    }
+
+    /// Moves every tenant's state from `old` (before a rule reload).
+    fn take_state(&self, old: &Correlators) {
+        let old = old.by_tenant.lock().unwrap_or_else(|e| e.into_inner());
+        let mut new = self.by_tenant.lock().unwrap_or_else(|e| e.into_inner());
+        for (tenant, engine) in old.iter() {
+            let mut fresh = self.engine();
+            fresh.import_state(engine.export_state());
+            new.insert(tenant.clone(), fresh);
+        }
+    }
 }

@@ -6,7 +6,7 @@
 //! and for Security 4688 events applies the renames that make them `process_creation`
 //! events (`NewProcessName` is `Image`, `ParentProcessName` is `ParentImage`).
 
-use haechi_event::{Event, FieldName, Value, ecs, event_to_json};
+use haechi_event::{Event, Value, ecs, event_to_json};
 use rsigma_eval::event::{Event as SigmaEvent, EventValue};
 use std::borrow::Cow;
 use std::cell::OnceCell;
@@ -27,10 +27,21 @@ pub struct SigmaView<'a> {
 /// Field names (as rules may write them) to values.
 type NameIndex<'a> = HashMap<Cow<'a, str>, &'a Value, BuildHasherDefault<FxHasher>>;
 
-/// The Fx hash (rustc's): field names are short and trusted (they come from the
-/// event's own schema), so a fast non-cryptographic hash fits.
-#[derive(Default, Clone, Copy)]
+/// The Fx hash (rustc's), started from a per-process random seed: field names are
+/// short, so a fast hash matters, and the seed keeps a sender from choosing names that
+/// all collide.
+#[derive(Clone, Copy)]
 struct FxHasher(u64);
+
+impl Default for FxHasher {
+    fn default() -> Self {
+        static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+        FxHasher(*SEED.get_or_init(|| {
+            use std::hash::BuildHasher;
+            std::collections::hash_map::RandomState::new().hash_one(0x6861_6563_6869u64)
+        }))
+    }
+}
 
 impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
@@ -225,10 +236,10 @@ impl<'a> SigmaView<'a> {
     fn keyword_fields(&self) -> impl Iterator<Item = &'a Value> + '_ {
         let fields = &self.event.fields;
         let has_original = fields.iter().any(|(n, _)| n == ecs::EVENT_ORIGINAL);
-        let device_written = move |name: &FieldName| {
-            matches!(name, Cow::Owned(_))
-                || name == ecs::EVENT_ORIGINAL
+        let device_written = move |name: &str| {
+            name == ecs::EVENT_ORIGINAL
                 || (!has_original && name == ecs::MESSAGE)
+                || !is_ecs_name(name)
         };
         let any_device = fields.iter().any(|(n, _)| device_written(n));
         fields
@@ -236,6 +247,41 @@ impl<'a> SigmaView<'a> {
             .filter(move |(n, _)| !any_device || device_written(n))
             .map(|(_, v)| v)
     }
+}
+
+/// Whether a field name is in one of the ECS field sets Haechi normalizes into.
+fn is_ecs_name(name: &str) -> bool {
+    const SETS: [&str; 27] = [
+        "agent",
+        "client",
+        "destination",
+        "dns",
+        "ecs",
+        "email",
+        "event",
+        "file",
+        "host",
+        "http",
+        "log",
+        "network",
+        "observer",
+        "organization",
+        "process",
+        "related",
+        "rule",
+        "server",
+        "service",
+        "source",
+        "threat",
+        "tls",
+        "url",
+        "user",
+        "user_agent",
+        "winlog",
+        "message",
+    ];
+    let set = name.split('.').next().unwrap_or(name);
+    SETS.contains(&set) || name == "@timestamp" || name == "tags" || name == "labels"
 }
 
 fn to_event_value(value: &Value) -> EventValue<'_> {

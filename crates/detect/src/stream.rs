@@ -150,7 +150,12 @@ impl StreamDetector {
         };
         kept.iter()
             .map(|d| sigma_alert(d, event, &id))
-            .chain(hits.iter().map(|h| indicator_alert(h, event, &id)))
+            .chain(
+                hits.iter()
+                    .map(|h| indicator_alert(h, event, &id))
+                    // Indicator levels follow the feed's confidence; the same floor applies.
+                    .filter(|a| a.level as usize >= self.min_level),
+            )
             .collect()
     }
 }

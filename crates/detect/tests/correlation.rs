@@ -251,3 +251,23 @@ fn generate_true_keeps_the_referenced_rules_alerting() {
     let fired = run(&d, &[logon(0, 4625, "u1", "192.0.2.7")]);
     assert_eq!(fired[0], ["53ba33fd-3a50-4468-a5ef-c583635cfa92"]);
 }
+
+#[test]
+fn counts_never_mix_two_institutions() {
+    let d = detector(SPRAY);
+    let at = |tenant: &str, second: i64, user: &str| {
+        let mut e = logon(second, 4625, user, "192.0.2.7");
+        e.tenant = Arc::from(tenant);
+        e
+    };
+    let fired = run(
+        &d,
+        &[at("t1", 0, "u1"), at("t1", 1, "u2"), at("t2", 2, "u3")],
+    );
+    assert!(
+        fired.concat().is_empty(),
+        "two users at t1 and one at t2 are not three at either: {fired:?}"
+    );
+    let fired = run(&d, &[at("t1", 3, "u4")]);
+    assert_eq!(fired[0], ["0e95725d-7320-415d-80f7-004da920fc12"]);
+}

@@ -23,6 +23,12 @@ pub struct Config {
     pub store: StoreConfig,
     pub detect: DetectConfig,
     pub intel: IntelConfig,
+    /// The file this configuration was read from (a reload reads it again).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+    /// Rule paths given on the command line (`--rules`), kept across reloads.
+    #[serde(skip)]
+    pub cli_rules: Vec<PathBuf>,
 }
 
 /// Threat-intel feeds every accepted event is matched against.
@@ -160,6 +166,8 @@ impl Default for Config {
             store: StoreConfig::default(),
             detect: DetectConfig::default(),
             intel: IntelConfig::default(),
+            source: None,
+            cli_rules: Vec::new(),
         }
     }
 }
@@ -219,8 +227,10 @@ impl Config {
             Some(p) => {
                 let text = std::fs::read_to_string(p)
                     .with_context(|| format!("cannot read the configuration {}", p.display()))?;
-                toml::from_str(&text)
-                    .with_context(|| format!("configuration {} is invalid", p.display()))?
+                let mut c: Config = toml::from_str(&text)
+                    .with_context(|| format!("configuration {} is invalid", p.display()))?;
+                c.source = Some(p.to_owned());
+                c
             }
         };
         config.validate()?;

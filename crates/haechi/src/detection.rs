@@ -21,6 +21,11 @@ pub struct Detection {
     rules: Vec<PathBuf>,
     exceptions: Vec<haechi_detect::alert::ExceptionConfig>,
     intel: crate::config::IntelConfig,
+    /// The configuration file, read again on every reload.
+    source: Option<PathBuf>,
+    cli_rules: Vec<PathBuf>,
+    /// One reload at a time (each builds a whole rule and indicator set aside).
+    reloading: std::sync::Mutex<()>,
 }
 
 /// What a (re)load found.
@@ -69,6 +74,9 @@ impl Detection {
                 rules: config.detect.rules.clone(),
                 exceptions: config.detect.exceptions.clone(),
                 intel: config.intel.clone(),
+                source: config.source.clone(),
+                cli_rules: config.cli_rules.clone(),
+                reloading: std::sync::Mutex::new(()),
             },
             report,
         )))
@@ -87,20 +95,38 @@ impl Detection {
             .map_err(|e| anyhow::anyhow!("storing alerts: {e}"))
     }
 
-    /// Reloads the rules from the same paths and the exceptions; on error the running
-    /// rules stay.
+    /// Reloads rules, indicator feeds and exceptions, reading the configuration file
+    /// again when there is one (so new exceptions and feeds take effect). Everything is
+    /// built first and swapped in only when all of it loaded; otherwise the running set
+    /// stays. `min_level` and `merge_window_secs` need a restart.
     pub fn reload(&self) -> anyhow::Result<LoadReport> {
+        let Ok(_one_at_a_time) = self.reloading.try_lock() else {
+            anyhow::bail!("a reload is already running");
+        };
+        let (rules, exception_configs, intel) = match &self.source {
+            Some(path) => {
+                let c = crate::config::Config::load(Some(path))?;
+                let mut rules = c.detect.rules;
+                rules.extend(self.cli_rules.iter().cloned());
+                (rules, c.detect.exceptions, c.intel)
+            }
+            None => (
+                self.rules.clone(),
+                self.exceptions.clone(),
+                self.intel.clone(),
+            ),
+        };
         let started = std::time::Instant::now();
-        let (detector, mut report) = build(&self.rules)?;
-        let (indicators, feeds) = load_indicators(&self.intel)?;
+        let (detector, mut report) = build(&rules)?;
+        let (indicators, feeds) = load_indicators(&intel)?;
+        let exceptions = Exceptions::new(&exception_configs).map_err(|e| anyhow::anyhow!(e))?;
         report.indicators = indicators.len();
         report.indicator_bytes = indicators.memory_bytes();
         report.feeds = feeds;
         report.seconds = started.elapsed().as_secs_f64();
         self.detector.replace_rules(detector);
         self.detector.replace_indicators(indicators);
-        self.detector
-            .replace_exceptions(Exceptions::new(&self.exceptions).map_err(|e| anyhow::anyhow!(e))?);
+        self.detector.replace_exceptions(exceptions);
         Ok(report)
     }
 }

@@ -81,7 +81,11 @@ pub const MAX_LIST: usize = 10_000;
 
 /// Alerts in SQLite.
 pub struct AlertStore {
+    /// The connection that writes (the pipeline's).
     conn: Mutex<Connection>,
+    /// A second connection for listings, so that API and console reads never wait
+    /// behind the pipeline's writes or hold them up (WAL mode lets them run together).
+    reader: Mutex<Connection>,
     merge_window_nanos: i64,
     path: PathBuf,
 }
@@ -119,8 +123,10 @@ impl AlertStore {
         conn.execute_batch(SCHEMA).map_err(sql_err(path))?;
         conn.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}"))
             .map_err(sql_err(path))?;
+        let reader = read_connection(path)?;
         Ok(AlertStore {
             conn: Mutex::new(conn),
+            reader: Mutex::new(reader),
             merge_window_nanos: i64::try_from(merge_window.as_nanos()).unwrap_or(i64::MAX),
             path: path.to_owned(),
         })
@@ -134,12 +140,11 @@ impl AlertStore {
                 path.display()
             )));
         }
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(sql_err(path))?;
-        conn.busy_timeout(Duration::from_secs(5))
-            .map_err(sql_err(path))?;
+        let conn = read_connection(path)?;
+        let reader = read_connection(path)?;
         Ok(AlertStore {
             conn: Mutex::new(conn),
+            reader: Mutex::new(reader),
             merge_window_nanos: 0,
             path: path.to_owned(),
         })
@@ -286,7 +291,7 @@ impl AlertStore {
             " ORDER BY last_seen DESC, id DESC LIMIT {}",
             filter.limit.min(MAX_LIST)
         ));
-        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
         let mut stmt = conn.prepare(&sql).map_err(sql_err(&self.path))?;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(args), row_to_alert)
@@ -297,7 +302,7 @@ impl AlertStore {
 
     /// Alerts created after alert `id`, oldest first (for following new alerts live).
     pub fn after(&self, id: i64, limit: usize) -> Result<Vec<Alert>> {
-        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
         let mut stmt = conn
             .prepare(
                 "SELECT id, tenant, source, rule_id, rule_title, level, entity, first_seen, last_seen, \
@@ -313,7 +318,7 @@ impl AlertStore {
 
     /// One alert by id, if it exists and belongs to `tenant` (when given).
     pub fn get(&self, id: i64, tenant: Option<&str>) -> Result<Option<Alert>> {
-        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
         let alert = conn
             .query_row(
                 "SELECT id, tenant, source, rule_id, rule_title, level, entity, first_seen, last_seen, \
@@ -328,11 +333,19 @@ impl AlertStore {
 
     /// How many alerts are stored (all tenants).
     pub fn count(&self) -> Result<u64> {
-        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
         conn.query_row("SELECT count(*) FROM alerts", [], |r| r.get::<_, i64>(0))
             .map(|n| n as u64)
             .map_err(sql_err(&self.path))
     }
+}
+
+fn read_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(sql_err(path))?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(sql_err(path))?;
+    Ok(conn)
 }
 
 fn row_to_alert(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {

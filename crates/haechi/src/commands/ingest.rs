@@ -67,6 +67,7 @@ struct FailedFile {
 
 pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let mut config = load_config(args.config.as_deref(), args.data_dir.data_dir.clone())?;
+    config.cli_rules = args.rules.clone();
     config.detect.rules.extend(args.rules.iter().cloned());
     let format: Format = args.format.parse()?;
     if !haechi_server::valid_tenant(&args.tenant) {
@@ -78,7 +79,7 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let files = collect_files(&args.paths)?;
     let store = open_store(&config)?;
     let detection = Detection::start(&config)?.map(|(d, _)| d);
-    let alerts = Mutex::new(RecordStats::default());
+    let raised_alerts = Mutex::new(Vec::new());
     let mut ctx = ParseContext::new(&args.tenant);
     ctx.timezone = config.timezone()?;
     ctx.year = config.parse.year;
@@ -126,12 +127,12 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
                             store
                                 .append_dead_letters(&batch.dead_letters)
                                 .map_err(|e| e.to_string())?;
-                            if let Some(d) = &detection {
-                                let s = d.record(&raised).map_err(|e| e.to_string())?;
-                                let mut a = alerts.lock().unwrap_or_else(|e| e.into_inner());
-                                a.inserted += s.inserted;
-                                a.merged += s.merged;
-                            }
+                            // Bulk appends are durable at the final commit: the alerts
+                            // are stored after it, so none points at a missing event.
+                            raised_alerts
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .extend(raised);
                             Ok(())
                         },
                     );
@@ -155,6 +156,10 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
         }
     });
     store.commit().context("committing the store")?;
+    let alerts = match &detection {
+        Some(d) => d.record(&raised_alerts.into_inner().unwrap_or_default())?,
+        None => RecordStats::default(),
+    };
     dedup
         .save(&dedup_file)
         .with_context(|| format!("saving the de-duplication window {}", dedup_file.display()))?;
@@ -170,12 +175,9 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
         failed_files,
         bytes: totals.bytes,
         seconds: started.elapsed().as_secs_f64(),
-        alerts: detection.as_ref().map(|_| {
-            let a = alerts.into_inner().unwrap_or_default();
-            AlertSummary {
-                new: a.inserted,
-                merged: a.merged,
-            }
+        alerts: detection.as_ref().map(|_| AlertSummary {
+            new: alerts.inserted,
+            merged: alerts.merged,
         }),
     };
     print_summary(&summary, args.json);

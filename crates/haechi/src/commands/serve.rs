@@ -39,6 +39,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(l) = args.listen {
         config.http.listen = l;
     }
+    config.cli_rules = args.rules.clone();
     config.detect.rules.extend(args.rules);
     run_with(config, None)
 }
