@@ -59,8 +59,6 @@ pub fn sigma_alert(detection: &Detection<'_>, event: &Event, event_id: &str) -> 
         None => (AlertSource::Sigma, entity_of(event)),
     };
     Alert {
-        id: 0,
-        tenant: event.tenant.to_string(),
         source,
         rule_id: rule.id.clone(),
         rule_title: rule.title.clone(),
@@ -70,6 +68,26 @@ pub fn sigma_alert(detection: &Detection<'_>, event: &Event, event_id: &str) -> 
         references: rule.references.clone(),
         tags: rule.tags.clone(),
         entity,
+        details,
+        ..alert_on(event, event_id)
+    }
+}
+
+/// An alert's fields that come from the event it stands on: tenant, times, the one
+/// event reference and a count of one.
+fn alert_on(event: &Event, event_id: &str) -> Alert {
+    Alert {
+        id: 0,
+        tenant: event.tenant.to_string(),
+        source: AlertSource::Sigma,
+        rule_id: String::new(),
+        rule_title: String::new(),
+        level: Level::Informational,
+        author: None,
+        status: None,
+        references: Vec::new(),
+        tags: Vec::new(),
+        entity: entity_of(event),
         first_seen: event.timestamp,
         last_seen: event.timestamp,
         count: 1,
@@ -77,7 +95,7 @@ pub fn sigma_alert(detection: &Detection<'_>, event: &Event, event_id: &str) -> 
             timestamp: event.timestamp,
             id: event_id.to_owned(),
         }],
-        details,
+        details: serde_json::Map::new(),
         stored: Timestamp(0),
     }
 }
@@ -111,8 +129,6 @@ pub fn indicator_alert(hit: &haechi_ioc::Hit, event: &Event, event_id: &str) -> 
         None => Level::Medium,
     };
     Alert {
-        id: 0,
-        tenant: event.tenant.to_string(),
         source: AlertSource::Indicator,
         rule_id: hit.rule_id(),
         rule_title: format!(
@@ -123,19 +139,8 @@ pub fn indicator_alert(hit: &haechi_ioc::Hit, event: &Event, event_id: &str) -> 
         ),
         level,
         author: Some(hit.source().to_owned()),
-        status: None,
-        references: Vec::new(),
-        tags: Vec::new(),
-        entity: entity_of(event),
-        first_seen: event.timestamp,
-        last_seen: event.timestamp,
-        count: 1,
-        events: vec![EventRef {
-            timestamp: event.timestamp,
-            id: event_id.to_owned(),
-        }],
         details,
-        stored: Timestamp(0),
+        ..alert_on(event, event_id)
     }
 }
 

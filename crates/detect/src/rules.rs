@@ -98,6 +98,29 @@ fn collect_rule_files(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()
     Ok(())
 }
 
+/// The attribution of a detection or correlation rule (the two types share these
+/// field names); the logsource is left empty.
+macro_rules! attribution {
+    ($rule:expr, $path:expr) => {
+        RuleInfo {
+            id: $rule.id.clone().unwrap_or_else(|| $rule.title.clone()),
+            title: $rule.title.clone(),
+            author: $rule.author.clone(),
+            level: $rule.level.as_ref().map(|l| l.as_str().to_owned()),
+            status: $rule
+                .status
+                .as_ref()
+                .map(|s| format!("{s:?}").to_lowercase()),
+            references: $rule.references.clone(),
+            tags: $rule.tags.clone(),
+            product: None,
+            category: None,
+            service: None,
+            path: $path.to_owned(),
+        }
+    };
+}
+
 fn load_file(path: &Path, set: &mut RuleSet) {
     let fail = |set: &mut RuleSet, reason: String| {
         set.total += 1;
@@ -139,22 +162,7 @@ fn load_file(path: &Path, set: &mut RuleSet) {
             });
             continue;
         }
-        let info = RuleInfo {
-            id: corr.id.clone().unwrap_or_else(|| corr.title.clone()),
-            title: corr.title.clone(),
-            author: corr.author.clone(),
-            level: corr.level.as_ref().map(|l| l.as_str().to_owned()),
-            status: corr
-                .status
-                .as_ref()
-                .map(|s| format!("{s:?}").to_lowercase()),
-            references: corr.references.clone(),
-            tags: corr.tags.clone(),
-            product: None,
-            category: None,
-            service: None,
-            path: path.to_owned(),
-        };
+        let info = attribution!(corr, path);
         set.correlations
             .push(LoadedCorrelation { info, rule: corr });
     }
@@ -181,20 +189,10 @@ fn load_file(path: &Path, set: &mut RuleSet) {
             continue;
         }
         let info = RuleInfo {
-            id: rule.id.clone().unwrap_or_else(|| rule.title.clone()),
-            title: rule.title.clone(),
-            author: rule.author.clone(),
-            level: rule.level.as_ref().map(|l| l.as_str().to_owned()),
-            status: rule
-                .status
-                .as_ref()
-                .map(|s| format!("{s:?}").to_lowercase()),
-            references: rule.references.clone(),
-            tags: rule.tags.clone(),
             product: rule.logsource.product.clone(),
             category: rule.logsource.category.clone(),
             service: rule.logsource.service.clone(),
-            path: path.to_owned(),
+            ..attribution!(rule, path)
         };
         set.rules.push(LoadedRule { info, rule });
     }
