@@ -40,6 +40,12 @@ enum Command {
     Rules(commands::rules::RulesArgs),
     /// Show the records that could not be parsed, with the reason.
     Deadletter(commands::deadletter::DeadletterArgs),
+    /// Train one of Haechi's models (`domains`: malicious-domain classifier) and write the model file.
+    Train(commands::ml::TrainArgs),
+    /// Evaluate a model on labeled data: accuracy, per-class precision/recall/F1, macro-F1, ROC AUC, confusion.
+    Eval(commands::ml::EvalArgs),
+    /// Score records with a model: class, probability and the features that drove it.
+    Predict(commands::ml::PredictArgs),
     /// Measure parse and store throughput on the real sample data.
     Bench(commands::bench::BenchArgs),
 }
@@ -73,6 +79,9 @@ fn main() -> std::process::ExitCode {
         Command::Intel(a) => commands::intel::run(a),
         Command::Hunt(a) => commands::hunt::run(a),
         Command::Bench(a) => commands::bench::run(a),
+        Command::Train(a) => commands::ml::train(a),
+        Command::Eval(a) => commands::ml::eval(a),
+        Command::Predict(a) => commands::ml::predict(a),
     };
     match result {
         Ok(code) => code,

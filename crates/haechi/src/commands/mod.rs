@@ -8,6 +8,7 @@ pub mod demo;
 pub mod hunt;
 pub mod ingest;
 pub mod intel;
+pub mod ml;
 pub mod rules;
 pub mod search;
 pub mod serve;

@@ -1,0 +1,93 @@
+//! `haechi train domains`, `haechi eval`, `haechi predict` from a shell, on a slice of the
+//! real DGA/legit data set.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+#[test]
+fn train_eval_predict_the_domain_model() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let full = std::fs::read_to_string(sample("domains/dga_dev_balanced.csv")).expect("the data");
+    let slice: Vec<&str> = full.lines().take(12_001).collect();
+    let data = write_file(dir.path(), "slice.csv", &(slice.join("\n") + "\n"));
+    let model = dir.path().join("domains.model");
+    let out = haechi(&[
+        "train",
+        "domains",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let summary: Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
+    let acc = summary["metrics"]["accuracy"].as_f64().expect("accuracy");
+    let base = summary["baseline"]["macro_f1"].as_f64().expect("baseline");
+    assert!(acc > 0.93, "held-out accuracy on 12k names: {summary}");
+    assert!(
+        summary["metrics"]["macro_f1"].as_f64().unwrap() > base + 0.15,
+        "the model beats the entropy baseline: {summary}"
+    );
+
+    let out = haechi(&[
+        "eval",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let m: Value = serde_json::from_slice(&out.stdout).expect("JSON metrics");
+    for key in ["accuracy", "macro_f1", "per_class", "auc", "confusion"] {
+        assert!(m.get(key).is_some(), "eval --json has {key}: {m}");
+    }
+
+    let names = write_file(
+        dir.path(),
+        "names.txt",
+        "google.com\nxjwqkzrvbtyphqlm.net\n",
+    );
+    let out = haechi(&[
+        "predict",
+        model.to_str().unwrap(),
+        "--data",
+        names.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(rows[0]["class"], "legit", "{rows:?}");
+    assert_eq!(rows[1]["class"], "dga", "{rows:?}");
+    assert!(
+        rows[1]["features"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty())
+    );
+
+    let out = haechi(&[
+        "eval",
+        data.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success(), "a CSV is not a model file");
+    let out = haechi(&[
+        "train",
+        "flows",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        "x",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("only `domains`"),
+        "{}",
+        describe(&out)
+    );
+}

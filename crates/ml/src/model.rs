@@ -1,0 +1,383 @@
+//! The domain model: L2-regularized logistic regression over hashed features, trained with
+//! Adagrad SGD in a seeded, single-threaded (hence bit-reproducible) order.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::Sample;
+use crate::error::MlError;
+use crate::features::{FeatureConfig, Kind, LEXICAL_NAMES, Normalized, entropy, for_each_feature};
+use crate::metrics::Metrics;
+use crate::sha256::{Sha256, sha256, to_hex};
+
+/// Training hyper-parameters (stored in the model file).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub features: FeatureConfig,
+    /// Seed of the shuffling PRNG (splitmix64).
+    pub seed: u64,
+    pub epochs: u32,
+    /// Adagrad base learning rate.
+    pub learning_rate: f32,
+    /// L2 penalty, applied lazily to the weights active in each update (not to the bias).
+    pub l2: f32,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            features: FeatureConfig::default(),
+            seed: 0x4841_4543_4849,
+            epochs: 6,
+            learning_rate: 0.1,
+            l2: 1e-6,
+        }
+    }
+}
+
+/// Model metadata (the JSON header of the model file).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelMeta {
+    /// Always `"domains"` for this model.
+    pub kind: String,
+    pub train: TrainConfig,
+    pub n_train: u64,
+    pub n_train_dga: u64,
+    /// SHA-256 (hex) of the training samples in training-input order, each as
+    /// `"<domain>,<0|1>\n"` — identifies exactly what the weights were fitted on.
+    pub training_data_sha256: String,
+    /// Free-form provenance (e.g. the source file's SHA-256); set by the caller.
+    pub source: Option<String>,
+    pub validation_metrics: Option<Metrics>,
+    pub baseline_metrics: Option<Metrics>,
+}
+
+/// Malicious-domain (DGA) classifier. See the crate docs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DomainModel {
+    meta: ModelMeta,
+    weights: Vec<f32>,
+}
+
+/// splitmix64: tiny, well-mixed, seedable PRNG used only to shuffle.
+struct SplitMix64(u64);
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `0..n` (Lemire's multiply-shift; bias negligible for n ≪ 2^64).
+    fn below(&mut self, n: usize) -> usize {
+        ((self.next() as u128 * n as u128) >> 64) as usize
+    }
+}
+
+#[inline]
+fn sigmoid(z: f32) -> f32 {
+    1.0 / (1.0 + (-z.clamp(-40.0, 40.0)).exp())
+}
+
+/// SHA-256 over the canonical text of `samples` (see [`ModelMeta::training_data_sha256`]).
+fn samples_sha256(samples: &[Sample]) -> String {
+    let mut h = Sha256::new();
+    for s in samples {
+        h.update(s.domain.as_bytes());
+        h.update(if s.is_dga { b",1\n" } else { b",0\n" });
+    }
+    to_hex(&h.finalize())
+}
+
+const MAGIC: &[u8; 8] = b"HAECHIML";
+const FORMAT_VERSION: u32 = 1;
+/// Refuse model files above this size (2^24 weights * 4 bytes + header room).
+const MAX_MODEL_BYTES: u64 = (1 << 26) + (1 << 20);
+
+impl DomainModel {
+    /// Trains on `samples`. Deterministic: the same samples (in the same order) and config give
+    /// bit-identical weights. Panics if `cfg.features` is invalid (see [`FeatureConfig`]).
+    pub fn train(samples: &[Sample], cfg: &TrainConfig) -> DomainModel {
+        if let Err(e) = cfg.features.validate() {
+            panic!("invalid feature config: {e}");
+        }
+        let fc = cfg.features;
+        let dim = fc.dim();
+        // Pre-extract sparse rows once; epochs then only walk flat arrays.
+        let mut idx: Vec<u32> = Vec::with_capacity(samples.len() * 48);
+        let mut val: Vec<f32> = Vec::with_capacity(samples.len() * 48);
+        let mut off: Vec<usize> = Vec::with_capacity(samples.len() + 1);
+        off.push(0);
+        for s in samples {
+            for_each_feature(&fc, &s.domain, |i, v, _| {
+                idx.push(i as u32);
+                val.push(v);
+            });
+            off.push(idx.len());
+        }
+        let bias = fc.bias_index();
+        let mut w = vec![0.0f32; dim];
+        let mut g2 = vec![0.0f32; dim];
+        let mut order: Vec<u32> = (0..samples.len() as u32).collect();
+        let mut rng = SplitMix64(cfg.seed);
+        for _ in 0..cfg.epochs {
+            for i in (1..order.len()).rev() {
+                let j = rng.below(i + 1);
+                order.swap(i, j);
+            }
+            for &r in &order {
+                let r = r as usize;
+                let (a, b) = (off[r], off[r + 1]);
+                let (ri, rv) = (&idx[a..b], &val[a..b]);
+                let mut z = 0.0f32;
+                for (&i, &v) in ri.iter().zip(rv) {
+                    z += w[i as usize] * v;
+                }
+                let err = sigmoid(z) - if samples[r].is_dga { 1.0 } else { 0.0 };
+                for (&i, &v) in ri.iter().zip(rv) {
+                    let i = i as usize;
+                    let reg = if i == bias { 0.0 } else { cfg.l2 * w[i] };
+                    let g = err * v + reg;
+                    g2[i] += g * g;
+                    w[i] -= cfg.learning_rate * g / (g2[i].sqrt() + 1e-7);
+                }
+            }
+        }
+        let n_train_dga = samples.iter().filter(|s| s.is_dga).count() as u64;
+        DomainModel {
+            meta: ModelMeta {
+                kind: "domains".into(),
+                train: *cfg,
+                n_train: samples.len() as u64,
+                n_train_dga,
+                training_data_sha256: samples_sha256(samples),
+                source: None,
+                validation_metrics: None,
+                baseline_metrics: None,
+            },
+            weights: w,
+        }
+    }
+
+    /// Probability (0..1) that `name` is DGA-generated. Allocation-free.
+    pub fn score(&self, name: &str) -> f32 {
+        let w = &self.weights;
+        let mut z = 0.0f32;
+        for_each_feature(&self.meta.train.features, name, |i, v, _| z += w[i] * v);
+        sigmoid(z)
+    }
+
+    /// The features that pushed the score of `name`, as `(feature, contribution to the logit)`,
+    /// sorted by |contribution|, at most 15. N-grams are shown as `ngram:<text>` (`^`/`$` mark
+    /// the start/end of the registrable part), the suffix as `suffix:<tld>`, lexical features by
+    /// name, and the intercept as `bias`. Positive = towards DGA.
+    pub fn explain(&self, name: &str) -> Vec<(String, f32)> {
+        let mut out: Vec<(String, f32)> = Vec::new();
+        for_each_feature(&self.meta.train.features, name, |i, v, kind| {
+            let label = match kind {
+                Kind::NGram(g) => format!("ngram:{}", String::from_utf8_lossy(g)),
+                Kind::Suffix(s) => format!("suffix:{}", String::from_utf8_lossy(s)),
+                Kind::Lexical(k) => LEXICAL_NAMES[k].to_string(),
+                Kind::Bias => "bias".to_string(),
+            };
+            let c = self.weights[i] * v;
+            match out.iter_mut().find(|(l, _)| *l == label) {
+                Some(e) => e.1 += c,
+                None => out.push((label, c)),
+            }
+        });
+        out.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then_with(|| a.0.cmp(&b.0)));
+        out.truncate(15);
+        out
+    }
+
+    /// True if both models have bit-identical weights (metadata not compared).
+    pub fn weights_eq(&self, other: &DomainModel) -> bool {
+        self.weights.len() == other.weights.len()
+            && self
+                .weights
+                .iter()
+                .zip(&other.weights)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+    }
+
+    pub fn meta(&self) -> &ModelMeta {
+        &self.meta
+    }
+
+    /// For attaching validation/baseline metrics and provenance before saving.
+    pub fn meta_mut(&mut self) -> &mut ModelMeta {
+        &mut self.meta
+    }
+
+    /// Binary model file: `HAECHIML`, format version (u32 LE), header length (u32 LE), JSON
+    /// header ([`ModelMeta`]), weight count (u32 LE), weights (f32 LE), then the SHA-256 of
+    /// everything before it.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let header = serde_json::to_vec(&self.meta).expect("model metadata serializes");
+        let mut out = Vec::with_capacity(20 + header.len() + self.weights.len() * 4 + 32);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        out.extend_from_slice(&header);
+        out.extend_from_slice(&(self.weights.len() as u32).to_le_bytes());
+        for w in &self.weights {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        let digest = sha256(&out);
+        out.extend_from_slice(&digest);
+        out
+    }
+
+    /// Parses [`DomainModel::to_bytes`] output, verifying magic, version, checksum, kind and sizes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<DomainModel, MlError> {
+        let bad = |m: String| MlError::BadModel(m);
+        if bytes.len() < 8 || &bytes[..8] != MAGIC {
+            return Err(bad("not a Haechi model file (magic mismatch)".into()));
+        }
+        if bytes.len() < 8 + 4 + 4 + 4 + 32 {
+            return Err(bad("file truncated".into()));
+        }
+        let (body, digest) = bytes.split_at(bytes.len() - 32);
+        if sha256(body) != digest {
+            return Err(bad("checksum mismatch: file is corrupt or truncated".into()));
+        }
+        let u32_at = |p: usize| u32::from_le_bytes(body[p..p + 4].try_into().expect("4 bytes"));
+        let version = u32_at(8);
+        if version != FORMAT_VERSION {
+            return Err(bad(format!(
+                "format version {version}, this build reads {FORMAT_VERSION}"
+            )));
+        }
+        let hlen = u32_at(12) as usize;
+        let wstart = 16usize
+            .checked_add(hlen)
+            .filter(|&e| e + 4 <= body.len())
+            .ok_or_else(|| bad("header length exceeds file".into()))?;
+        let meta: ModelMeta = serde_json::from_slice(&body[16..wstart])
+            .map_err(|e| bad(format!("metadata JSON: {e}")))?;
+        if meta.kind != "domains" {
+            return Err(bad(format!(
+                "model kind is {:?}, expected \"domains\"",
+                meta.kind
+            )));
+        }
+        meta.train.features.validate().map_err(bad)?;
+        let n = u32_at(wstart) as usize;
+        if n != meta.train.features.dim() {
+            return Err(bad(format!(
+                "{n} weights, feature config needs {}",
+                meta.train.features.dim()
+            )));
+        }
+        let wbytes = &body[wstart + 4..];
+        if wbytes.len() != n * 4 {
+            return Err(bad(format!(
+                "{} weight bytes, expected {}",
+                wbytes.len(),
+                n * 4
+            )));
+        }
+        let weights: Vec<f32> = wbytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect();
+        if weights.iter().any(|w| !w.is_finite()) {
+            return Err(bad("non-finite weight".into()));
+        }
+        Ok(DomainModel { meta, weights })
+    }
+
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), MlError> {
+        let path = path.as_ref();
+        std::fs::write(path, self.to_bytes()).map_err(|source| MlError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    pub fn load(path: impl AsRef<Path>) -> Result<DomainModel, MlError> {
+        use std::io::Read;
+        let path = path.as_ref();
+        let io = |source| MlError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .map_err(io)?
+            .take(MAX_MODEL_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        if bytes.len() as u64 > MAX_MODEL_BYTES {
+            return Err(MlError::TooLarge {
+                what: path.display().to_string(),
+                limit: MAX_MODEL_BYTES,
+            });
+        }
+        DomainModel::from_bytes(&bytes)
+    }
+}
+
+/// Scores every sample with the model and computes metrics at threshold 0.5.
+pub fn evaluate(model: &DomainModel, samples: &[Sample]) -> Metrics {
+    let labels: Vec<bool> = samples.iter().map(|s| s.is_dga).collect();
+    let scores: Vec<f32> = samples.iter().map(|s| model.score(&s.domain)).collect();
+    Metrics::from_scores(&labels, &scores, 0.5)
+}
+
+/// Trivial baseline: "DGA if the Shannon entropy of the registrable part is at least
+/// `threshold`", with the threshold chosen to maximize training accuracy.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EntropyBaseline {
+    pub threshold: f32,
+}
+
+impl EntropyBaseline {
+    /// The entropy (bits/char) the baseline thresholds.
+    pub fn score(name: &str) -> f32 {
+        entropy(Normalized::new(name).body())
+    }
+
+    pub fn fit(samples: &[Sample]) -> EntropyBaseline {
+        let mut v: Vec<(f32, bool)> = samples
+            .iter()
+            .map(|s| (Self::score(&s.domain), s.is_dga))
+            .collect();
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let total_pos = v.iter().filter(|x| x.1).count() as i64;
+        // Threshold just above v[i-1] ⇒ predictions: first i negative, rest positive.
+        let (mut best_correct, mut best_t) = (total_pos, f32::NEG_INFINITY);
+        let (mut neg_below, mut pos_below) = (0i64, 0i64);
+        let mut i = 0;
+        while i < v.len() {
+            let x = v[i].0;
+            while i < v.len() && v[i].0 == x {
+                if v[i].1 {
+                    pos_below += 1
+                } else {
+                    neg_below += 1
+                }
+                i += 1;
+            }
+            let correct = neg_below + (total_pos - pos_below);
+            if correct > best_correct {
+                best_correct = correct;
+                best_t = if i < v.len() {
+                    (x + v[i].0) / 2.0
+                } else {
+                    f32::INFINITY
+                };
+            }
+        }
+        EntropyBaseline { threshold: best_t }
+    }
+
+    pub fn evaluate(&self, samples: &[Sample]) -> Metrics {
+        let labels: Vec<bool> = samples.iter().map(|s| s.is_dga).collect();
+        let scores: Vec<f32> = samples.iter().map(|s| Self::score(&s.domain)).collect();
+        Metrics::from_scores(&labels, &scores, self.threshold)
+    }
+}
