@@ -144,6 +144,54 @@ pub fn indicator_alert(hit: &haechi_ioc::Hit, event: &Event, event_id: &str) -> 
     }
 }
 
+/// The fields whose domain names the domain model scores, in order (one score per
+/// event: the first present).
+pub const DOMAIN_FIELDS: [&str; 3] = [
+    ecs::DNS_QUESTION_NAME,
+    "url.domain",
+    "tls.client.server_name",
+];
+
+/// The alert for a domain name the DGA model scored at or above its threshold: the rule
+/// is the model, the entity the name, the details the probability and the features that
+/// drove it.
+pub fn domain_model_alert(
+    field: &str,
+    name: &str,
+    probability: f32,
+    top: &[(String, f32)],
+    event: &Event,
+    event_id: &str,
+) -> Alert {
+    let mut details = serde_json::Map::new();
+    details.insert("model".into(), "domains".into());
+    details.insert("field".into(), field.into());
+    details.insert("name".into(), name.into());
+    details.insert("probability".into(), serde_json::json!(probability));
+    details.insert(
+        "features".into(),
+        serde_json::Value::Array(
+            top.iter()
+                .map(|(f, w)| serde_json::json!({"feature": f, "weight": w}))
+                .collect(),
+        ),
+    );
+    Alert {
+        source: AlertSource::Model,
+        rule_id: "model:domains".into(),
+        rule_title: "Algorithmically generated domain name (DGA model)".into(),
+        level: if probability >= 0.99 {
+            Level::High
+        } else {
+            Level::Medium
+        },
+        author: Some("Haechi domain model (docs/models/domains.md)".into()),
+        entity: format!("{field}={}", name.to_lowercase()),
+        details,
+        ..alert_on(event, event_id)
+    }
+}
+
 /// One exception as configured: events of `tenant` (all tenants when absent) that match
 /// `query` raise no alert from `rule` (any rule when absent).
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]

@@ -7,7 +7,7 @@
 //! Events an alert stands on get an `event.id` (when they have none) before they are
 //! stored, so that the alert's references find them.
 
-use crate::alert::{Exceptions, indicator_alert, sigma_alert};
+use crate::alert::{DOMAIN_FIELDS, Exceptions, domain_model_alert, indicator_alert, sigma_alert};
 use crate::hunt::Detector;
 use haechi_event::{Alert, Event, Timestamp, Value, ecs};
 use haechi_ioc::{Hit, IndicatorSet, SharedIndicators};
@@ -23,6 +23,8 @@ pub struct StreamDetector {
     detector: RwLock<Arc<Detector>>,
     exceptions: RwLock<Arc<Exceptions>>,
     indicators: SharedIndicators,
+    /// The DGA model and its alert threshold (probability), when configured.
+    domain_model: RwLock<Option<(Arc<haechi_ml::DomainModel>, f32)>>,
     min_level: usize,
     /// `event.id` values are `seed + n` in hex: unique within a run, and across runs
     /// because the seed is the start time in nanoseconds.
@@ -38,6 +40,7 @@ impl StreamDetector {
             detector: RwLock::new(Arc::new(detector)),
             exceptions: RwLock::new(Arc::new(exceptions)),
             indicators: SharedIndicators::default(),
+            domain_model: RwLock::new(None),
             min_level,
             id_seed: Timestamp::now().0 as u64,
             next_id: AtomicU64::new(0),
@@ -55,6 +58,12 @@ impl StreamDetector {
     /// Swaps in a new indicator set (feeds reloaded).
     pub fn replace_indicators(&self, set: IndicatorSet) {
         self.indicators.replace(Arc::new(set));
+    }
+
+    /// Sets (or removes) the domain model and the probability at which it alerts.
+    pub fn replace_domain_model(&self, model: Option<(haechi_ml::DomainModel, f32)>) {
+        *self.domain_model.write().unwrap_or_else(|e| e.into_inner()) =
+            model.map(|(m, t)| (Arc::new(m), t));
     }
 
     /// The indicator set in use.
@@ -89,8 +98,16 @@ impl StreamDetector {
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         let indicators = self.indicators.load();
+        let domain_model = self
+            .domain_model
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let models = Models {
+            domains: domain_model.as_ref().map(|(m, t)| (m.as_ref(), *t)),
+        };
         let run = |hits: &mut Vec<Hit>, event: &mut Event| {
-            self.detect_one(&detector, &exceptions, &indicators, hits, event)
+            self.detect_one(&detector, &exceptions, &indicators, &models, hits, event)
         };
         if events.len() >= PARALLEL_BATCH {
             events
@@ -109,10 +126,12 @@ impl StreamDetector {
         detector: &Detector,
         exceptions: &Exceptions,
         indicators: &IndicatorSet,
+        models: &Models<'_>,
         hits: &mut Vec<Hit>,
         event: &mut Event,
     ) -> Vec<Alert> {
         let detections = detector.detect(event, self.min_level);
+        let scored = models.score_domain(event);
         if indicators.is_empty() {
             hits.clear();
         } else {
@@ -121,7 +140,7 @@ impl StreamDetector {
             hits.sort_by_key(|h| h.id);
             hits.dedup_by_key(|h| h.id);
         }
-        if detections.is_empty() && hits.is_empty() {
+        if detections.is_empty() && hits.is_empty() && scored.is_none() {
             return Vec::new();
         }
         let mut kept = Vec::with_capacity(detections.len());
@@ -136,7 +155,14 @@ impl StreamDetector {
         hits.retain(|h| !exceptions.suppresses(&h.rule_id(), event));
         self.suppressed
             .fetch_add((before - hits.len()) as u64, Ordering::Relaxed);
-        if kept.is_empty() && hits.is_empty() {
+        let scored = scored.filter(|_| {
+            let quiet = exceptions.suppresses("model:domains", event);
+            if quiet {
+                self.suppressed.fetch_add(1, Ordering::Relaxed);
+            }
+            !quiet
+        });
+        if kept.is_empty() && hits.is_empty() && scored.is_none() {
             return Vec::new();
         }
         let id = match event.get_str(ecs::EVENT_ID) {
@@ -156,6 +182,39 @@ impl StreamDetector {
                     // Indicator levels follow the feed's confidence; the same floor applies.
                     .filter(|a| a.level as usize >= self.min_level),
             )
+            .chain(
+                scored.map(|(field, name, p, top)| {
+                    domain_model_alert(field, &name, p, &top, event, &id)
+                }),
+            )
+            .filter(|a| {
+                a.level as usize >= self.min_level || a.source != haechi_event::AlertSource::Model
+            })
             .collect()
+    }
+}
+
+/// The models the pipeline scores events with, for one batch.
+struct Models<'m> {
+    domains: Option<(&'m haechi_ml::DomainModel, f32)>,
+}
+
+/// One domain-model verdict: field, name, probability, top features.
+type DomainVerdict = (&'static str, String, f32, Vec<(String, f32)>);
+
+impl Models<'_> {
+    /// Scores the event's first domain name; a verdict when it reaches the threshold.
+    fn score_domain(&self, event: &Event) -> Option<DomainVerdict> {
+        let (model, threshold) = self.domains?;
+        let (field, name) = DOMAIN_FIELDS
+            .iter()
+            .find_map(|f| event.get_str(f).map(|v| (*f, v)))?;
+        let p = model.score(name);
+        if p < threshold {
+            return None;
+        }
+        let mut top = model.explain(name);
+        top.truncate(3);
+        Some((field, name.to_owned(), p, top))
     }
 }

@@ -21,6 +21,8 @@ pub enum AlertSource {
     Correlation,
     /// A threat-intel indicator seen in an event.
     Indicator,
+    /// One of Haechi's models scored the event above its threshold.
+    Model,
 }
 
 impl AlertSource {
@@ -29,6 +31,7 @@ impl AlertSource {
             AlertSource::Sigma => "sigma",
             AlertSource::Correlation => "correlation",
             AlertSource::Indicator => "indicator",
+            AlertSource::Model => "model",
         }
     }
 
@@ -37,6 +40,7 @@ impl AlertSource {
             "sigma" => AlertSource::Sigma,
             "correlation" => AlertSource::Correlation,
             "indicator" => AlertSource::Indicator,
+            "model" => AlertSource::Model,
             _ => return None,
         })
     }

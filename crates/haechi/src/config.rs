@@ -23,12 +23,34 @@ pub struct Config {
     pub store: StoreConfig,
     pub detect: DetectConfig,
     pub intel: IntelConfig,
+    pub ml: MlConfig,
     /// The file this configuration was read from (a reload reads it again).
     #[serde(skip)]
     pub source: Option<PathBuf>,
     /// Rule paths given on the command line (`--rules`), kept across reloads.
     #[serde(skip)]
     pub cli_rules: Vec<PathBuf>,
+}
+
+/// Haechi's models in the pipeline.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MlConfig {
+    /// A domain model file (`haechi train domains`): DNS, URL and TLS server names are
+    /// scored, and a probability at or above `domains_threshold` raises an alert.
+    pub domains_model: Option<PathBuf>,
+    /// The probability (0–1) at which the domain model alerts. The model was validated on
+    /// a balanced set; real traffic is mostly benign, so keep it high.
+    pub domains_threshold: f32,
+}
+
+impl Default for MlConfig {
+    fn default() -> Self {
+        MlConfig {
+            domains_model: None,
+            domains_threshold: 0.95,
+        }
+    }
 }
 
 /// Threat-intel feeds every accepted event is matched against.
@@ -166,6 +188,7 @@ impl Default for Config {
             store: StoreConfig::default(),
             detect: DetectConfig::default(),
             intel: IntelConfig::default(),
+            ml: MlConfig::default(),
             source: None,
             cli_rules: Vec::new(),
         }
@@ -265,6 +288,9 @@ impl Config {
         }
         haechi_detect::alert::Exceptions::new(&self.detect.exceptions)
             .map_err(|e| anyhow::anyhow!("detect.exceptions: {e}"))?;
+        if !(0.0..=1.0).contains(&self.ml.domains_threshold) {
+            bail!("ml.domains_threshold must be a probability from 0 to 1");
+        }
         if self.http.tokens.iter().any(|t| t.token.len() < 16) {
             bail!("http.tokens: every token must be at least 16 characters");
         }

@@ -21,6 +21,7 @@ pub struct Detection {
     rules: Vec<PathBuf>,
     exceptions: Vec<haechi_detect::alert::ExceptionConfig>,
     intel: crate::config::IntelConfig,
+    ml: crate::config::MlConfig,
     /// The configuration file, read again on every reload.
     source: Option<PathBuf>,
     cli_rules: Vec<PathBuf>,
@@ -44,7 +45,10 @@ pub struct LoadReport {
 impl Detection {
     /// Loads the rules of `config` (none configured: `Ok(None)`, no detection).
     pub fn start(config: &Config) -> anyhow::Result<Option<(Detection, LoadReport)>> {
-        if config.detect.rules.is_empty() && config.intel.feeds.is_empty() {
+        if config.detect.rules.is_empty()
+            && config.intel.feeds.is_empty()
+            && config.ml.domains_model.is_none()
+        {
             return Ok(None);
         }
         let started = std::time::Instant::now();
@@ -67,6 +71,7 @@ impl Detection {
         .map_err(|e| anyhow::anyhow!("cannot open the state store: {e}"))?;
         let detector = StreamDetector::new(detector, exceptions, min_level);
         detector.replace_indicators(indicators);
+        detector.replace_domain_model(load_domain_model(&config.ml)?);
         Ok(Some((
             Detection {
                 detector,
@@ -74,6 +79,7 @@ impl Detection {
                 rules: config.detect.rules.clone(),
                 exceptions: config.detect.exceptions.clone(),
                 intel: config.intel.clone(),
+                ml: config.ml.clone(),
                 source: config.source.clone(),
                 cli_rules: config.cli_rules.clone(),
                 reloading: std::sync::Mutex::new(()),
@@ -103,23 +109,25 @@ impl Detection {
         let Ok(_one_at_a_time) = self.reloading.try_lock() else {
             anyhow::bail!("a reload is already running");
         };
-        let (rules, exception_configs, intel) = match &self.source {
+        let (rules, exception_configs, intel, ml) = match &self.source {
             Some(path) => {
                 let c = crate::config::Config::load(Some(path))?;
                 let mut rules = c.detect.rules;
                 rules.extend(self.cli_rules.iter().cloned());
-                (rules, c.detect.exceptions, c.intel)
+                (rules, c.detect.exceptions, c.intel, c.ml)
             }
             None => (
                 self.rules.clone(),
                 self.exceptions.clone(),
                 self.intel.clone(),
+                self.ml.clone(),
             ),
         };
         let started = std::time::Instant::now();
         let (detector, mut report) = build(&rules)?;
         let (indicators, feeds) = load_indicators(&intel)?;
         let exceptions = Exceptions::new(&exception_configs).map_err(|e| anyhow::anyhow!(e))?;
+        let domain_model = load_domain_model(&ml)?;
         report.indicators = indicators.len();
         report.indicator_bytes = indicators.memory_bytes();
         report.feeds = feeds;
@@ -127,6 +135,7 @@ impl Detection {
         self.detector.replace_rules(detector);
         self.detector.replace_indicators(indicators);
         self.detector.replace_exceptions(exceptions);
+        self.detector.replace_domain_model(domain_model);
         Ok(report)
     }
 }
@@ -172,6 +181,18 @@ fn empty_report() -> LoadReport {
         indicator_bytes: 0,
         seconds: 0.0,
     }
+}
+
+/// The configured domain model and its threshold (`None` when none is configured).
+fn load_domain_model(
+    ml: &crate::config::MlConfig,
+) -> anyhow::Result<Option<(haechi_ml::DomainModel, f32)>> {
+    let Some(path) = &ml.domains_model else {
+        return Ok(None);
+    };
+    let model = haechi_ml::DomainModel::load(path)
+        .map_err(|e| anyhow::anyhow!("ml.domains_model {}: {e}", path.display()))?;
+    Ok(Some((model, ml.domains_threshold)))
 }
 
 /// Loads every configured feed into one indicator set; a feed that cannot be used (no

@@ -91,3 +91,79 @@ fn train_eval_predict_the_domain_model() {
         describe(&out)
     );
 }
+
+#[test]
+fn serve_raises_an_alert_for_a_dga_name_in_dns_traffic() {
+    const TOKEN: &str = "ml-admin-token-0123456789";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let full = std::fs::read_to_string(sample("domains/dga_dev_balanced.csv")).expect("the data");
+    let slice: Vec<&str> = full.lines().take(12_001).collect();
+    let data = write_file(dir.path(), "slice.csv", &(slice.join("\n") + "\n"));
+    let model = dir.path().join("domains.model");
+    let out = haechi(&[
+        "train",
+        "domains",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let config = write_file(
+        dir.path(),
+        "haechi.toml",
+        &format!(
+            r#"data_dir = {data}
+listeners = []
+[http]
+listen = "127.0.0.1:0"
+tokens = [{{ token = "{TOKEN}" }}]
+[ml]
+domains_model = {model}
+domains_threshold = 0.9
+"#,
+            data = toml_path(&dir.path().join("data")),
+            model = toml_path(&model),
+        ),
+    );
+    let server = Server::start(&config, &dir.path().join("serve.stderr"));
+    let auth = format!("Bearer {TOKEN}");
+    let r = server.request(
+        "POST",
+        "/api/ingest?tenant=seoul&format=json",
+        &[("Authorization", &auth)],
+        concat!(
+            r#"{"@timestamp":"2026-11-23T01:00:00Z","host.name":"ws-1","dns.question.name":"www.wikipedia.org"}"#,
+            "\n",
+            r#"{"@timestamp":"2026-11-23T01:00:01Z","host.name":"ws-2","dns.question.name":"xjwqkzrvbtyphqlmzd.net"}"#
+        )
+        .as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = server.request(
+        "GET",
+        "/api/alerts?source=model",
+        &[("Authorization", &auth)],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let alerts = r.json()["alerts"].as_array().cloned().unwrap_or_default();
+    assert_eq!(alerts.len(), 1, "only the generated name: {alerts:#?}");
+    let a = &alerts[0];
+    assert_eq!(a["rule_id"], "model:domains");
+    assert_eq!(a["entity"], "dns.question.name=xjwqkzrvbtyphqlmzd.net");
+    assert!(
+        a["details"]["probability"]
+            .as_f64()
+            .is_some_and(|p| p >= 0.9),
+        "{a:#}"
+    );
+    assert!(
+        a["details"]["features"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty()),
+        "the features that drove the score travel with the alert: {a:#}"
+    );
+    let (status, stderr) = server.terminate();
+    assert!(status.success(), "{stderr}");
+}

@@ -74,7 +74,7 @@ fn filter(params: AlertParams, bound: Option<String>) -> Result<AlertFilter, Str
         None => None,
         Some(s) => Some(
             AlertSource::parse(s)
-                .ok_or_else(|| format!("source '{s}': use sigma, correlation or indicator"))?,
+                .ok_or_else(|| format!("source '{s}': use sigma, correlation, indicator or model"))?,
         ),
     };
     let since = match params.since.as_deref() {
