@@ -47,6 +47,7 @@ mod features;
 mod metrics;
 mod model;
 pub mod sha256;
+mod web;
 
 pub use data::{
     DEFAULT_CSV_LIMIT, Sample, is_validation, load_domain_csv, read_domain_csv,
@@ -56,6 +57,11 @@ pub use error::MlError;
 pub use features::{FeatureConfig, LEXICAL_NAMES, MAX_NAME};
 pub use metrics::{ClassMetrics, Confusion, Metrics, roc_auc};
 pub use model::{DomainModel, EntropyBaseline, ModelMeta, TrainConfig, evaluate};
+pub use web::{
+    MAX_PAYLOAD, WEB_CLASSES, WEB_DEV_CSV, WEB_FEATURE_NAMES, WebBaseline, WebModel, WebModelMeta,
+    WebSample, evaluate_web, is_web_validation, load_web_csv, read_web_csv,
+    split_web_train_validation,
+};
 
 /// Path of the development data set, relative to this crate.
 pub const DGA_DEV_CSV: &str = concat!(

@@ -93,6 +93,17 @@ pub fn roc_auc(labels: &[bool], scores: &[f32]) -> Option<f64> {
 impl Metrics {
     /// Metrics of `scores` against `labels` (true = dga), predicting dga when `score >= threshold`.
     pub fn from_scores(labels: &[bool], scores: &[f32], threshold: f32) -> Metrics {
+        Self::from_scores_named(labels, scores, threshold, ["legit", "dga"])
+    }
+
+    /// Like [`Metrics::from_scores`] with explicit class names `[negative, positive]`
+    /// (e.g. `["normal", "attack"]` for the web model).
+    pub fn from_scores_named(
+        labels: &[bool],
+        scores: &[f32],
+        threshold: f32,
+        names: [&str; 2],
+    ) -> Metrics {
         assert_eq!(
             labels.len(),
             scores.len(),
@@ -108,8 +119,8 @@ impl Metrics {
             }
         }
         let per_class = vec![
-            class("legit", c.tn, c.fn_, c.fp),
-            class("dga", c.tp, c.fp, c.fn_),
+            class(names[0], c.tn, c.fn_, c.fp),
+            class(names[1], c.tp, c.fp, c.fn_),
         ];
         Metrics {
             n: labels.len() as u64,

@@ -77,7 +77,7 @@ impl SplitMix64 {
 }
 
 #[inline]
-fn sigmoid(z: f32) -> f32 {
+pub(crate) fn sigmoid(z: f32) -> f32 {
     1.0 / (1.0 + (-z.clamp(-40.0, 40.0)).exp())
 }
 
@@ -89,6 +89,146 @@ fn samples_sha256(samples: &[Sample]) -> String {
         h.update(if s.is_dga { b",1\n" } else { b",0\n" });
     }
     to_hex(&h.finalize())
+}
+
+/// Shared trainer: per-sample Adagrad SGD on the log loss with lazy L2 (not on `bias`), over
+/// pre-extracted sparse rows (`off[r]..off[r + 1]` indexes `idx`/`val`), in a seeded
+/// Fisher–Yates order per epoch. Single-threaded, hence bit-reproducible.
+pub(crate) fn fit_logistic(
+    idx: &[u32],
+    val: &[f32],
+    off: &[usize],
+    dim: usize,
+    bias: usize,
+    cfg: &TrainConfig,
+    label: impl Fn(usize) -> bool,
+) -> Vec<f32> {
+    let n = off.len() - 1;
+    let mut w = vec![0.0f32; dim];
+    let mut g2 = vec![0.0f32; dim];
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    let mut rng = SplitMix64(cfg.seed);
+    for _ in 0..cfg.epochs {
+        for i in (1..order.len()).rev() {
+            let j = rng.below(i + 1);
+            order.swap(i, j);
+        }
+        for &r in &order {
+            let r = r as usize;
+            let (a, b) = (off[r], off[r + 1]);
+            let (ri, rv) = (&idx[a..b], &val[a..b]);
+            let mut z = 0.0f32;
+            for (&i, &v) in ri.iter().zip(rv) {
+                z += w[i as usize] * v;
+            }
+            let err = sigmoid(z) - if label(r) { 1.0 } else { 0.0 };
+            for (&i, &v) in ri.iter().zip(rv) {
+                let i = i as usize;
+                let reg = if i == bias { 0.0 } else { cfg.l2 * w[i] };
+                let g = err * v + reg;
+                g2[i] += g * g;
+                w[i] -= cfg.learning_rate * g / (g2[i].sqrt() + 1e-7);
+            }
+        }
+    }
+    w
+}
+
+/// Frames a model file (see [`DomainModel::to_bytes`]); shared by every model kind.
+pub(crate) fn encode_model(header: &[u8], weights: &[f32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(20 + header.len() + weights.len() * 4 + 32);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    out.extend_from_slice(header);
+    out.extend_from_slice(&(weights.len() as u32).to_le_bytes());
+    for w in weights {
+        out.extend_from_slice(&w.to_le_bytes());
+    }
+    let digest = sha256(&out);
+    out.extend_from_slice(&digest);
+    out
+}
+
+/// Just the `kind` of a model header, to name the kind before the full metadata is parsed.
+#[derive(Deserialize)]
+pub(crate) struct KindOnly {
+    pub(crate) kind: String,
+}
+
+/// Checks magic, checksum, version and header length; returns (JSON header, weight count,
+/// weight bytes).
+pub(crate) fn frame_model(bytes: &[u8]) -> Result<(&[u8], usize, &[u8]), MlError> {
+    let bad = |m: String| MlError::BadModel(m);
+    if bytes.len() < 8 || &bytes[..8] != MAGIC {
+        return Err(bad("not a Haechi model file (magic mismatch)".into()));
+    }
+    if bytes.len() < 8 + 4 + 4 + 4 + 32 {
+        return Err(bad("file truncated".into()));
+    }
+    let (body, digest) = bytes.split_at(bytes.len() - 32);
+    if sha256(body) != digest {
+        return Err(bad("checksum mismatch: file is corrupt or truncated".into()));
+    }
+    let u32_at = |p: usize| u32::from_le_bytes(body[p..p + 4].try_into().expect("4 bytes"));
+    let version = u32_at(8);
+    if version != FORMAT_VERSION {
+        return Err(bad(format!(
+            "format version {version}, this build reads {FORMAT_VERSION}"
+        )));
+    }
+    let hlen = u32_at(12) as usize;
+    let wstart = 16usize
+        .checked_add(hlen)
+        .filter(|&e| e + 4 <= body.len())
+        .ok_or_else(|| bad("header length exceeds file".into()))?;
+    let n = u32_at(wstart) as usize;
+    Ok((&body[16..wstart], n, &body[wstart + 4..]))
+}
+
+/// Decodes `n` little-endian f32 weights, which must be exactly `dim` and finite.
+pub(crate) fn weights_from(n: usize, wbytes: &[u8], dim: usize) -> Result<Vec<f32>, MlError> {
+    let bad = |m: String| MlError::BadModel(m);
+    if n != dim {
+        return Err(bad(format!("{n} weights, feature config needs {}", dim)));
+    }
+    if wbytes.len() != n * 4 {
+        return Err(bad(format!(
+            "{} weight bytes, expected {}",
+            wbytes.len(),
+            n * 4
+        )));
+    }
+    let weights: Vec<f32> = wbytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+        .collect();
+    if weights.iter().any(|w| !w.is_finite()) {
+        return Err(bad("non-finite weight".into()));
+    }
+    Ok(weights)
+}
+
+/// Reads a model file, refusing files above [`MAX_MODEL_BYTES`].
+pub(crate) fn read_model_file(path: &Path) -> Result<Vec<u8>, MlError> {
+    use std::io::Read;
+    let io = |source| MlError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(MAX_MODEL_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_MODEL_BYTES {
+        return Err(MlError::TooLarge {
+            what: path.display().to_string(),
+            limit: MAX_MODEL_BYTES,
+        });
+    }
+    Ok(bytes)
 }
 
 const MAGIC: &[u8; 8] = b"HAECHIML";
@@ -117,34 +257,9 @@ impl DomainModel {
             });
             off.push(idx.len());
         }
-        let bias = fc.bias_index();
-        let mut w = vec![0.0f32; dim];
-        let mut g2 = vec![0.0f32; dim];
-        let mut order: Vec<u32> = (0..samples.len() as u32).collect();
-        let mut rng = SplitMix64(cfg.seed);
-        for _ in 0..cfg.epochs {
-            for i in (1..order.len()).rev() {
-                let j = rng.below(i + 1);
-                order.swap(i, j);
-            }
-            for &r in &order {
-                let r = r as usize;
-                let (a, b) = (off[r], off[r + 1]);
-                let (ri, rv) = (&idx[a..b], &val[a..b]);
-                let mut z = 0.0f32;
-                for (&i, &v) in ri.iter().zip(rv) {
-                    z += w[i as usize] * v;
-                }
-                let err = sigmoid(z) - if samples[r].is_dga { 1.0 } else { 0.0 };
-                for (&i, &v) in ri.iter().zip(rv) {
-                    let i = i as usize;
-                    let reg = if i == bias { 0.0 } else { cfg.l2 * w[i] };
-                    let g = err * v + reg;
-                    g2[i] += g * g;
-                    w[i] -= cfg.learning_rate * g / (g2[i].sqrt() + 1e-7);
-                }
-            }
-        }
+        let w = fit_logistic(&idx, &val, &off, dim, fc.bias_index(), cfg, |r| {
+            samples[r].is_dga
+        });
         let n_train_dga = samples.iter().filter(|s| s.is_dga).count() as u64;
         DomainModel {
             meta: ModelMeta {
@@ -217,47 +332,23 @@ impl DomainModel {
     /// everything before it.
     pub fn to_bytes(&self) -> Vec<u8> {
         let header = serde_json::to_vec(&self.meta).expect("model metadata serializes");
-        let mut out = Vec::with_capacity(20 + header.len() + self.weights.len() * 4 + 32);
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
-        out.extend_from_slice(&header);
-        out.extend_from_slice(&(self.weights.len() as u32).to_le_bytes());
-        for w in &self.weights {
-            out.extend_from_slice(&w.to_le_bytes());
-        }
-        let digest = sha256(&out);
-        out.extend_from_slice(&digest);
-        out
+        encode_model(&header, &self.weights)
     }
 
     /// Parses [`DomainModel::to_bytes`] output, verifying magic, version, checksum, kind and sizes.
     pub fn from_bytes(bytes: &[u8]) -> Result<DomainModel, MlError> {
         let bad = |m: String| MlError::BadModel(m);
-        if bytes.len() < 8 || &bytes[..8] != MAGIC {
-            return Err(bad("not a Haechi model file (magic mismatch)".into()));
-        }
-        if bytes.len() < 8 + 4 + 4 + 4 + 32 {
-            return Err(bad("file truncated".into()));
-        }
-        let (body, digest) = bytes.split_at(bytes.len() - 32);
-        if sha256(body) != digest {
-            return Err(bad("checksum mismatch: file is corrupt or truncated".into()));
-        }
-        let u32_at = |p: usize| u32::from_le_bytes(body[p..p + 4].try_into().expect("4 bytes"));
-        let version = u32_at(8);
-        if version != FORMAT_VERSION {
+        let (header, n, wbytes) = frame_model(bytes)?;
+        if let Ok(k) = serde_json::from_slice::<KindOnly>(header)
+            && k.kind != "domains"
+        {
             return Err(bad(format!(
-                "format version {version}, this build reads {FORMAT_VERSION}"
+                "model kind is {:?}, expected \"domains\"",
+                k.kind
             )));
         }
-        let hlen = u32_at(12) as usize;
-        let wstart = 16usize
-            .checked_add(hlen)
-            .filter(|&e| e + 4 <= body.len())
-            .ok_or_else(|| bad("header length exceeds file".into()))?;
-        let meta: ModelMeta = serde_json::from_slice(&body[16..wstart])
-            .map_err(|e| bad(format!("metadata JSON: {e}")))?;
+        let meta: ModelMeta =
+            serde_json::from_slice(header).map_err(|e| bad(format!("metadata JSON: {e}")))?;
         if meta.kind != "domains" {
             return Err(bad(format!(
                 "model kind is {:?}, expected \"domains\"",
@@ -265,28 +356,7 @@ impl DomainModel {
             )));
         }
         meta.train.features.validate().map_err(bad)?;
-        let n = u32_at(wstart) as usize;
-        if n != meta.train.features.dim() {
-            return Err(bad(format!(
-                "{n} weights, feature config needs {}",
-                meta.train.features.dim()
-            )));
-        }
-        let wbytes = &body[wstart + 4..];
-        if wbytes.len() != n * 4 {
-            return Err(bad(format!(
-                "{} weight bytes, expected {}",
-                wbytes.len(),
-                n * 4
-            )));
-        }
-        let weights: Vec<f32> = wbytes
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
-            .collect();
-        if weights.iter().any(|w| !w.is_finite()) {
-            return Err(bad("non-finite weight".into()));
-        }
+        let weights = weights_from(n, wbytes, meta.train.features.dim())?;
         Ok(DomainModel { meta, weights })
     }
 
@@ -299,25 +369,7 @@ impl DomainModel {
     }
 
     pub fn load(path: impl AsRef<Path>) -> Result<DomainModel, MlError> {
-        use std::io::Read;
-        let path = path.as_ref();
-        let io = |source| MlError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut bytes = Vec::new();
-        std::fs::File::open(path)
-            .map_err(io)?
-            .take(MAX_MODEL_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(io)?;
-        if bytes.len() as u64 > MAX_MODEL_BYTES {
-            return Err(MlError::TooLarge {
-                what: path.display().to_string(),
-                limit: MAX_MODEL_BYTES,
-            });
-        }
-        DomainModel::from_bytes(&bytes)
+        DomainModel::from_bytes(&read_model_file(path.as_ref())?)
     }
 }
 
