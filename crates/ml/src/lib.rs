@@ -1,4 +1,4 @@
-//! # haechi-ml — the malicious-domain (DGA) classifier
+//! # haechi-ml — the malicious-domain (DGA) and web-attack classifiers
 //!
 //! **What it is.** [`DomainModel`] estimates the probability that a domain name was produced by
 //! a domain-generation algorithm (the rendez-vous names of botnets such as Conficker, Ramdo or
@@ -40,6 +40,40 @@
 //! CDN, cloud and tracking host names (random-looking labels are common there) that a deployment
 //! sees. The model knows nothing of IDNs beyond their bytes, has no public-suffix list, and hash
 //! collisions make explanations of rare n-grams approximate.
+//!
+//! ## The web-attack model
+//!
+//! **What it is.** [`WebModel`] estimates the probability that an HTTP parameter value is an
+//! attack (SQL injection, XSS, path traversal, command injection). The value is percent-decoded
+//! once (`%XX` → byte, `+` → space; malformed escapes are kept, so `%2527` stays `%27`),
+//! lower-cased and cut at [`MAX_PAYLOAD`] bytes; wrapped in `^…$` it gives character 1–4-grams
+//! hashed into 2^18 buckets, plus 57 dense features ([`WEB_FEATURE_NAMES`]): `ln(1+count)` of
+//! quotes, angle brackets, `../`, `;`, `|`, `--`, `/*`, `$(`… and of keywords (`select`,
+//! `union`, `sleep(`, `script`, `onerror`, `etc/passwd`, …), log length, special-character,
+//! digit and space ratios, and whether anything was percent-encoded. It shares the trainer
+//! (same Adagrad/L2/seeded-shuffle code, so the same determinism), the [`TrainConfig`]
+//! ([`WebModel::default_config`] uses 1–4-grams), the model file format (kind `"web"`; domain
+//! files are unchanged and each loader refuses the other kind by name) and [`Metrics`] (classes
+//! `normal`/`attack`). [`WebModel::score`] is for one value; [`WebModel::score_query`] takes the
+//! maximum over the values of an `a=1&b=2` query string. Scoring does not allocate.
+//!
+//! **Evaluation.** [`split_web_train_validation`] puts 20 % of the rows in validation by a hash
+//! of the decoded, lower-cased payload. The comparison is [`WebBaseline`]: "attack if any of 16
+//! fixed tokens occurs". On the HttpParamsDataset training split (20,712 rows, release build):
+//! model accuracy 0.9993, macro-F1 0.9992, AUC 1.0000 (3 errors in 4,157: two of 13 cmdi rows
+//! and one sqli); baseline 0.9846 / 0.9836 / 0.9813 (64 errors, it misses 60 % of path
+//! traversals). Training takes ~0.3 s.
+//!
+//! **Limits.** These figures are near-perfect because the data set is easy, not because the
+//! problem is solved: benign values are CSIC-2010 form fields (names, streets, numbers, e-mail
+//! addresses) that *never* contain `%`, `=`, `&`, `<` or quotes, so such characters alone
+//! separate the classes — real benign traffic (JSON, rich text, URLs, base64, search strings
+//! with apostrophes) will give false positives, and whole query strings must go through
+//! `score_query`, because `=` by itself reads as an attack. Attacks are tool-generated and 92 %
+//! SQLi; only 59 cmdi and 193 traversal rows exist, and near-duplicate payloads from one tool
+//! can sit on both sides of the split even though identical payloads cannot. No decoding beyond
+//! one percent-decode (no HTML entities, Unicode escapes, double encoding, base64), no
+//! understanding of context (which parameter, which endpoint).
 
 mod data;
 mod error;
