@@ -167,3 +167,57 @@ domains_threshold = 0.9
     let (status, stderr) = server.terminate();
     assert!(status.success(), "{stderr}");
 }
+
+#[test]
+fn train_eval_predict_the_web_model() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = sample("web_attacks/httpparams_payload_train.csv");
+    let model = dir.path().join("web.model");
+    let out = haechi(&[
+        "train",
+        "web",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let summary: Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
+    let f1 = summary["metrics"]["macro_f1"].as_f64().expect("macro_f1");
+    let base = summary["baseline"]["macro_f1"].as_f64().expect("baseline");
+    assert!(f1 > 0.99 && f1 > base, "held out: {summary}");
+    let out = haechi(&[
+        "eval",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let m: Value = serde_json::from_slice(&out.stdout).expect("JSON metrics");
+    assert_eq!(m["per_class"][1]["class"], "attack", "{m}");
+    let payloads = write_file(
+        dir.path(),
+        "payloads.txt",
+        "Gangnam-gu 123\n' or 1=1 union select password from users--\n<script>alert(1)</script>\n",
+    );
+    let out = haechi(&[
+        "predict",
+        model.to_str().unwrap(),
+        "--data",
+        payloads.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let classes: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).expect("JSON")["class"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(classes, ["normal", "attack", "attack"]);
+}

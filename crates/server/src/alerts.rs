@@ -70,13 +70,13 @@ fn filter(params: AlertParams, bound: Option<String>) -> Result<AlertFilter, Str
             format!("min_level '{l}': use informational, low, medium, high or critical")
         })?,
     };
-    let source = match params.source.as_deref() {
-        None => None,
-        Some(s) => Some(
-            AlertSource::parse(s)
-                .ok_or_else(|| format!("source '{s}': use sigma, correlation, indicator or model"))?,
-        ),
-    };
+    let source =
+        match params.source.as_deref() {
+            None => None,
+            Some(s) => Some(AlertSource::parse(s).ok_or_else(|| {
+                format!("source '{s}': use sigma, correlation, indicator or model")
+            })?),
+        };
     let since = match params.since.as_deref() {
         None => None,
         Some(s) => Some(

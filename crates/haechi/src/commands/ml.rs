@@ -1,19 +1,24 @@
 //! `haechi train`, `haechi eval`, `haechi predict`: Haechi's own models (`haechi-ml`).
 //!
-//! First model: `domains`, the malicious-domain (DGA) classifier over the domain CSV
-//! layout of `../shared/data/domains/dga_dev_balanced.csv` (`domain`, `label` with 1 =
-//! malicious). Flow and web models follow (issue "Prediction").
+//! * `domains`: the malicious-domain (DGA) classifier over the domain CSV layout of
+//!   `../shared/data/domains/dga_dev_balanced.csv` (`domain`, `label` with 1 = malicious).
+//! * `web`: the web-attack classifier over the HTTP parameter layout of
+//!   `../shared/data/web_attacks/httpparams_payload_train.csv` (`payload`, `label` with
+//!   `norm`/`anom`).
+//!
+//! The flow model follows (issue "Prediction").
 
 use haechi_ml::{
-    DomainModel, EntropyBaseline, Metrics, Sample, TrainConfig, evaluate, load_domain_csv, sha256,
-    split_train_validation,
+    DomainModel, EntropyBaseline, Metrics, Sample, TrainConfig, WebBaseline, WebModel, evaluate,
+    evaluate_web, load_domain_csv, load_web_csv, sha256, split_train_validation,
+    split_web_train_validation,
 };
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct TrainArgs {
-    /// What to train: `domains` (flows and web are not built yet).
+    /// What to train: `domains` or `web` (flows is not built yet).
     pub model: String,
     /// Labeled data files (the published layout of the model's data set).
     #[arg(long, required = true)]
@@ -49,7 +54,8 @@ pub struct EvalArgs {
 pub struct PredictArgs {
     /// A model file written by `haechi train`.
     pub model: PathBuf,
-    /// Files of names to score: the domain CSV layout, or one name per line.
+    /// Files of records to score: the model's CSV layout, or one name or HTTP parameter
+    /// value per line.
     #[arg(long, required = true)]
     pub data: Vec<PathBuf>,
     /// One JSON object per name.
@@ -69,15 +75,91 @@ fn load_all(files: &[PathBuf]) -> anyhow::Result<Vec<Sample>> {
 }
 
 pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
-    if args.model != "domains" {
-        anyhow::bail!(
-            "model '{}': only `domains` can be trained so far (flows and web come next)",
-            args.model
-        );
-    }
     if !(1..=50).contains(&args.validation_percent) {
         anyhow::bail!("--validation-percent must be 1 to 50");
     }
+    match args.model.as_str() {
+        "domains" => train_domains(args),
+        "web" => train_web(args),
+        other => anyhow::bail!(
+            "model '{other}': only `domains` and `web` can be trained so far (flows comes next)"
+        ),
+    }
+}
+
+/// `path sha256 HEX` of each data file, kept in the model's metadata.
+fn sources(files: &[PathBuf]) -> String {
+    files
+        .iter()
+        .map(|f| {
+            let hash = std::fs::read(f)
+                .map(|b| sha256::to_hex(&sha256::sha256(&b)))
+                .unwrap_or_default();
+            format!("{} sha256 {hash}", f.display())
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn report_training(
+    args: &TrainArgs,
+    n: (usize, usize),
+    metrics: &Metrics,
+    baseline: &Metrics,
+    started: std::time::Instant,
+    baseline_name: &str,
+) {
+    let seconds = started.elapsed().as_secs_f64();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({"model": args.model, "out": args.out, "train": n.0, "validation": n.1, "metrics": metrics, "baseline": baseline, "seconds": seconds})
+        );
+    } else {
+        println!(
+            "trained {} on {} records, validated on {} held out, in {seconds:.1}s; wrote {}",
+            args.model,
+            n.0,
+            n.1,
+            args.out.display()
+        );
+        print_metrics("model", metrics);
+        print_metrics(baseline_name, baseline);
+    }
+}
+
+fn train_web(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let mut samples = Vec::new();
+    for f in &args.data {
+        samples.extend(load_web_csv(f).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?);
+    }
+    let (train, valid) = split_web_train_validation(&samples, args.validation_percent);
+    let cfg = TrainConfig {
+        seed: args.seed,
+        ..WebModel::default_config()
+    };
+    let mut model = WebModel::train(&train, &cfg);
+    let metrics = evaluate_web(&model, &valid);
+    let baseline = WebBaseline.evaluate(&valid);
+    model.meta_mut().source = Some(sources(&args.data));
+    model.meta_mut().validation_metrics = Some(metrics.clone());
+    model.meta_mut().baseline_metrics = Some(baseline.clone());
+    model
+        .save(&args.out)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.out.display()))?;
+    report_training(
+        &args,
+        (train.len(), valid.len()),
+        &metrics,
+        &baseline,
+        started,
+        "baseline (attack-token list)",
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn train_domains(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     let samples = load_all(&args.data)?;
     let (train, valid) = split_train_validation(&samples, args.validation_percent);
@@ -88,46 +170,74 @@ pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let mut model = DomainModel::train(&train, &cfg);
     let metrics = evaluate(&model, &valid);
     let baseline = EntropyBaseline::fit(&train).evaluate(&valid);
-    let sources: Vec<String> = args
-        .data
-        .iter()
-        .map(|f| {
-            let hash = std::fs::read(f)
-                .map(|b| sha256::to_hex(&sha256::sha256(&b)))
-                .unwrap_or_default();
-            format!("{} sha256 {hash}", f.display())
-        })
-        .collect();
-    model.meta_mut().source = Some(sources.join("; "));
+    model.meta_mut().source = Some(sources(&args.data));
     model.meta_mut().validation_metrics = Some(metrics.clone());
     model.meta_mut().baseline_metrics = Some(baseline.clone());
     model
         .save(&args.out)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.out.display()))?;
-    let seconds = started.elapsed().as_secs_f64();
-    if args.json {
-        println!(
-            "{}",
-            serde_json::json!({"model": "domains", "out": args.out, "train": train.len(), "validation": valid.len(), "metrics": metrics, "baseline": baseline, "seconds": seconds})
-        );
-    } else {
-        println!(
-            "trained domains on {} names, validated on {} held out, in {seconds:.1}s; wrote {}",
-            train.len(),
-            valid.len(),
-            args.out.display()
-        );
-        print_metrics("model", &metrics);
-        print_metrics("baseline (entropy threshold)", &baseline);
-    }
+    report_training(
+        &args,
+        (train.len(), valid.len()),
+        &metrics,
+        &baseline,
+        started,
+        "baseline (entropy threshold)",
+    );
     Ok(ExitCode::SUCCESS)
 }
 
+/// A model file of either kind.
+enum AnyModel {
+    Domains(DomainModel),
+    Web(WebModel),
+}
+
+impl AnyModel {
+    fn load(path: &PathBuf) -> anyhow::Result<AnyModel> {
+        match DomainModel::load(path) {
+            Ok(m) => Ok(AnyModel::Domains(m)),
+            Err(domain_error) => WebModel::load(path)
+                .map(AnyModel::Web)
+                .map_err(|_| anyhow::anyhow!("{}: {domain_error}", path.display())),
+        }
+    }
+
+    fn score(&self, record: &str) -> f32 {
+        match self {
+            AnyModel::Domains(m) => m.score(record),
+            AnyModel::Web(m) => m.score(record),
+        }
+    }
+
+    fn explain(&self, record: &str) -> Vec<(String, f32)> {
+        match self {
+            AnyModel::Domains(m) => m.explain(record),
+            AnyModel::Web(m) => m.explain(record),
+        }
+    }
+
+    /// The class names, negative then positive.
+    fn classes(&self) -> (&'static str, &'static str) {
+        match self {
+            AnyModel::Domains(_) => ("legit", "dga"),
+            AnyModel::Web(_) => ("normal", "attack"),
+        }
+    }
+}
+
 pub fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let model = DomainModel::load(&args.model)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.model.display()))?;
-    let samples = load_all(&args.data)?;
-    let metrics = evaluate(&model, &samples);
+    let metrics = match AnyModel::load(&args.model)? {
+        AnyModel::Domains(model) => evaluate(&model, &load_all(&args.data)?),
+        AnyModel::Web(model) => {
+            let mut samples = Vec::new();
+            for f in &args.data {
+                samples
+                    .extend(load_web_csv(f).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?);
+            }
+            evaluate_web(&model, &samples)
+        }
+    };
     if args.json {
         println!("{}", serde_json::to_string(&metrics)?);
     } else {
@@ -140,7 +250,7 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
         }
         let m = &metrics.confusion;
         println!(
-            "  confusion: {} true dga, {} false dga, {} true legit, {} missed dga",
+            "  confusion: {} true positives, {} false positives, {} true negatives, {} missed",
             m.tp, m.fp, m.tn, m.fn_
         );
     }
@@ -159,14 +269,14 @@ fn print_metrics(what: &str, m: &Metrics) {
 }
 
 pub fn predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
-    let model = DomainModel::load(&args.model)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.model.display()))?;
+    let model = AnyModel::load(&args.model)?;
+    let (negative, positive) = model.classes();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for f in &args.data {
         let names = names_in(f)?;
         for name in names {
             let p = model.score(&name);
-            let class = if p >= 0.5 { "dga" } else { "legit" };
+            let class = if p >= 0.5 { positive } else { negative };
             let mut top = model.explain(&name);
             top.truncate(args.top);
             if args.json {
@@ -190,10 +300,14 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The names of a file: the `domain` column of the CSV layout, else one per line.
+/// The records of a file: the `domain` or `payload` column of the CSV layouts, else one
+/// per line.
 fn names_in(path: &PathBuf) -> anyhow::Result<Vec<String>> {
     if let Ok(samples) = load_domain_csv(path) {
         return Ok(samples.into_iter().map(|s| s.domain).collect());
+    }
+    if let Ok(samples) = load_web_csv(path) {
+        return Ok(samples.into_iter().map(|s| s.payload).collect());
     }
     let text =
         std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
