@@ -209,6 +209,9 @@ impl Models<'_> {
         let (field, name) = DOMAIN_FIELDS
             .iter()
             .find_map(|f| event.get_str(f).map(|v| (*f, v)))?;
+        if !is_public_dns_name(name) {
+            return None;
+        }
         let p = model.score(name);
         if p < threshold {
             return None;
@@ -216,5 +219,51 @@ impl Models<'_> {
         let mut top = model.explain(name);
         top.truncate(3);
         Some((field, name.to_owned(), p, top))
+    }
+}
+
+/// Suffixes of names that are never registered on the Internet (mDNS, reverse lookups,
+/// home and corporate networks): a generated-looking device name there is not a DGA.
+const LOCAL_SUFFIXES: [&str; 8] = [
+    ".local",
+    ".arpa",
+    ".lan",
+    ".internal",
+    ".localdomain",
+    ".home",
+    ".corp",
+    ".localhost",
+];
+
+/// Whether a name is worth the domain model: at least two labels, only DNS host
+/// characters, and not under a local-only suffix.
+fn is_public_dns_name(name: &str) -> bool {
+    let name = name.trim_end_matches('.');
+    name.contains('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_')
+        && !LOCAL_SUFFIXES
+            .iter()
+            .any(|s| name.len() >= s.len() && name[name.len() - s.len()..].eq_ignore_ascii_case(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_public_dns_name;
+
+    #[test]
+    fn local_and_malformed_names_are_not_scored() {
+        assert!(is_public_dns_name("xjwqkzrvbtyphqlm.net"));
+        assert!(is_public_dns_name("cdn.Example.COM."));
+        for n in [
+            "desktop-fdp9pg2.local",
+            "1.0.168.192.in-addr.arpa",
+            "printer",
+            "kishor’s macbook.local",
+            "nas.LAN",
+        ] {
+            assert!(!is_public_dns_name(n), "{n}");
+        }
     }
 }
