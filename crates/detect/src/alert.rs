@@ -192,6 +192,30 @@ pub fn domain_model_alert(
     }
 }
 
+/// The alert for an HTTP parameter value the web-attack model scored at or above its
+/// threshold: the entity is the event's (the client), the details the value, the
+/// probability and the features that drove it.
+pub fn web_model_alert(
+    field: &str,
+    value: &str,
+    probability: f32,
+    top: &[(String, f32)],
+    event: &Event,
+    event_id: &str,
+) -> Alert {
+    let mut alert = domain_model_alert(field, value, probability, top, event, event_id);
+    alert.details.insert("model".into(), "web".into());
+    alert.details.remove("name");
+    alert.details.insert("value".into(), value.into());
+    Alert {
+        rule_id: "model:web".into(),
+        rule_title: "Web attack in a request parameter (web model)".into(),
+        author: Some("Haechi web model (docs/models/web.md)".into()),
+        entity: entity_of(event),
+        ..alert
+    }
+}
+
 /// One exception as configured: events of `tenant` (all tenants when absent) that match
 /// `query` raise no alert from `rule` (any rule when absent).
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]

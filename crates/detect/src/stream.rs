@@ -7,7 +7,9 @@
 //! Events an alert stands on get an `event.id` (when they have none) before they are
 //! stored, so that the alert's references find them.
 
-use crate::alert::{DOMAIN_FIELDS, Exceptions, domain_model_alert, indicator_alert, sigma_alert};
+use crate::alert::{
+    DOMAIN_FIELDS, Exceptions, domain_model_alert, indicator_alert, sigma_alert, web_model_alert,
+};
 use crate::hunt::Detector;
 use haechi_event::{Alert, Event, Timestamp, Value, ecs};
 use haechi_ioc::{Hit, IndicatorSet, SharedIndicators};
@@ -25,6 +27,8 @@ pub struct StreamDetector {
     indicators: SharedIndicators,
     /// The DGA model and its alert threshold (probability), when configured.
     domain_model: RwLock<Option<(Arc<haechi_ml::DomainModel>, f32)>>,
+    /// The web-attack model and its threshold, when configured.
+    web_model: RwLock<Option<(Arc<haechi_ml::WebModel>, f32)>>,
     min_level: usize,
     /// `event.id` values are `seed + n` in hex: unique within a run, and across runs
     /// because the seed is the start time in nanoseconds.
@@ -41,6 +45,7 @@ impl StreamDetector {
             exceptions: RwLock::new(Arc::new(exceptions)),
             indicators: SharedIndicators::default(),
             domain_model: RwLock::new(None),
+            web_model: RwLock::new(None),
             min_level,
             id_seed: Timestamp::now().0 as u64,
             next_id: AtomicU64::new(0),
@@ -63,6 +68,12 @@ impl StreamDetector {
     /// Sets (or removes) the domain model and the probability at which it alerts.
     pub fn replace_domain_model(&self, model: Option<(haechi_ml::DomainModel, f32)>) {
         *self.domain_model.write().unwrap_or_else(|e| e.into_inner()) =
+            model.map(|(m, t)| (Arc::new(m), t));
+    }
+
+    /// Sets (or removes) the web-attack model and the probability at which it alerts.
+    pub fn replace_web_model(&self, model: Option<(haechi_ml::WebModel, f32)>) {
+        *self.web_model.write().unwrap_or_else(|e| e.into_inner()) =
             model.map(|(m, t)| (Arc::new(m), t));
     }
 
@@ -103,8 +114,14 @@ impl StreamDetector {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
+        let web_model = self
+            .web_model
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let models = Models {
             domains: domain_model.as_ref().map(|(m, t)| (m.as_ref(), *t)),
+            web: web_model.as_ref().map(|(m, t)| (m.as_ref(), *t)),
         };
         let run = |hits: &mut Vec<Hit>, event: &mut Event| {
             self.detect_one(&detector, &exceptions, &indicators, &models, hits, event)
@@ -131,7 +148,10 @@ impl StreamDetector {
         event: &mut Event,
     ) -> Vec<Alert> {
         let detections = detector.detect(event, self.min_level);
-        let scored = models.score_domain(event);
+        let scored = models
+            .score_domain(event)
+            .map(|v| ("model:domains", v))
+            .or_else(|| models.score_web(event).map(|v| ("model:web", v)));
         if indicators.is_empty() {
             hits.clear();
         } else {
@@ -155,8 +175,8 @@ impl StreamDetector {
         hits.retain(|h| !exceptions.suppresses(&h.rule_id(), event));
         self.suppressed
             .fetch_add((before - hits.len()) as u64, Ordering::Relaxed);
-        let scored = scored.filter(|_| {
-            let quiet = exceptions.suppresses("model:domains", event);
+        let scored = scored.filter(|(rule, _)| {
+            let quiet = exceptions.suppresses(rule, event);
             if quiet {
                 self.suppressed.fetch_add(1, Ordering::Relaxed);
             }
@@ -182,11 +202,13 @@ impl StreamDetector {
                     // Indicator levels follow the feed's confidence; the same floor applies.
                     .filter(|a| a.level as usize >= self.min_level),
             )
-            .chain(
-                scored.map(|(field, name, p, top)| {
-                    domain_model_alert(field, &name, p, &top, event, &id)
-                }),
-            )
+            .chain(scored.map(|(rule, (field, value, p, top))| {
+                if rule == "model:web" {
+                    web_model_alert(field, &value, p, &top, event, &id)
+                } else {
+                    domain_model_alert(field, &value, p, &top, event, &id)
+                }
+            }))
             .filter(|a| {
                 a.level as usize >= self.min_level || a.source != haechi_event::AlertSource::Model
             })
@@ -197,14 +219,15 @@ impl StreamDetector {
 /// The models the pipeline scores events with, for one batch.
 struct Models<'m> {
     domains: Option<(&'m haechi_ml::DomainModel, f32)>,
+    web: Option<(&'m haechi_ml::WebModel, f32)>,
 }
 
-/// One domain-model verdict: field, name, probability, top features.
-type DomainVerdict = (&'static str, String, f32, Vec<(String, f32)>);
+/// One model verdict: field, scored value, probability, top features.
+type ModelVerdict = (&'static str, String, f32, Vec<(String, f32)>);
 
 impl Models<'_> {
     /// Scores the event's first domain name; a verdict when it reaches the threshold.
-    fn score_domain(&self, event: &Event) -> Option<DomainVerdict> {
+    fn score_domain(&self, event: &Event) -> Option<ModelVerdict> {
         let (model, threshold) = self.domains?;
         let (field, name) = DOMAIN_FIELDS
             .iter()
@@ -219,6 +242,29 @@ impl Models<'_> {
         let mut top = model.explain(name);
         top.truncate(3);
         Some((field, name.to_owned(), p, top))
+    }
+}
+
+impl Models<'_> {
+    /// Scores each value of the event's query string (the model knows parameter values,
+    /// not the `a=1&b=2` syntax); a verdict for the worst one when it reaches the
+    /// threshold.
+    fn score_web(&self, event: &Event) -> Option<ModelVerdict> {
+        let (model, threshold) = self.web?;
+        let query = event.get_str(ecs::URL_QUERY)?;
+        let (value, p) = query
+            .trim_start_matches('?')
+            .split('&')
+            .map(|part| part.split_once('=').map_or(part, |(_, v)| v))
+            .filter(|v| !v.is_empty())
+            .map(|v| (v, model.score(v)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))?;
+        if p < threshold {
+            return None;
+        }
+        let mut top = model.explain(value);
+        top.truncate(3);
+        Some((ecs::URL_QUERY, value.to_owned(), p, top))
     }
 }
 

@@ -42,6 +42,11 @@ pub struct MlConfig {
     /// The probability (0–1) at which the domain model alerts. The model was validated on
     /// a balanced set; real traffic is mostly benign, so keep it high.
     pub domains_threshold: f32,
+    /// A web model file (`haechi train web`): the values of every event's `url.query`
+    /// are scored, and the worst at or above `web_threshold` raises an alert.
+    pub web_model: Option<PathBuf>,
+    /// The probability (0–1) at which the web model alerts.
+    pub web_threshold: f32,
 }
 
 impl Default for MlConfig {
@@ -49,6 +54,8 @@ impl Default for MlConfig {
         MlConfig {
             domains_model: None,
             domains_threshold: 0.95,
+            web_model: None,
+            web_threshold: 0.95,
         }
     }
 }
@@ -288,8 +295,10 @@ impl Config {
         }
         haechi_detect::alert::Exceptions::new(&self.detect.exceptions)
             .map_err(|e| anyhow::anyhow!("detect.exceptions: {e}"))?;
-        if !(0.0..=1.0).contains(&self.ml.domains_threshold) {
-            bail!("ml.domains_threshold must be a probability from 0 to 1");
+        if !(0.0..=1.0).contains(&self.ml.domains_threshold)
+            || !(0.0..=1.0).contains(&self.ml.web_threshold)
+        {
+            bail!("ml.domains_threshold and ml.web_threshold must be probabilities from 0 to 1");
         }
         if self.http.tokens.iter().any(|t| t.token.len() < 16) {
             bail!("http.tokens: every token must be at least 16 characters");

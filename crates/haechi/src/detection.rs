@@ -48,6 +48,7 @@ impl Detection {
         if config.detect.rules.is_empty()
             && config.intel.feeds.is_empty()
             && config.ml.domains_model.is_none()
+            && config.ml.web_model.is_none()
         {
             return Ok(None);
         }
@@ -72,6 +73,7 @@ impl Detection {
         let detector = StreamDetector::new(detector, exceptions, min_level);
         detector.replace_indicators(indicators);
         detector.replace_domain_model(load_domain_model(&config.ml)?);
+        detector.replace_web_model(load_web_model(&config.ml)?);
         Ok(Some((
             Detection {
                 detector,
@@ -128,6 +130,7 @@ impl Detection {
         let (indicators, feeds) = load_indicators(&intel)?;
         let exceptions = Exceptions::new(&exception_configs).map_err(|e| anyhow::anyhow!(e))?;
         let domain_model = load_domain_model(&ml)?;
+        let web_model = load_web_model(&ml)?;
         report.indicators = indicators.len();
         report.indicator_bytes = indicators.memory_bytes();
         report.feeds = feeds;
@@ -136,6 +139,7 @@ impl Detection {
         self.detector.replace_indicators(indicators);
         self.detector.replace_exceptions(exceptions);
         self.detector.replace_domain_model(domain_model);
+        self.detector.replace_web_model(web_model);
         Ok(report)
     }
 }
@@ -193,6 +197,18 @@ fn load_domain_model(
     let model = haechi_ml::DomainModel::load(path)
         .map_err(|e| anyhow::anyhow!("ml.domains_model {}: {e}", path.display()))?;
     Ok(Some((model, ml.domains_threshold)))
+}
+
+/// The configured web model and its threshold (`None` when none is configured).
+fn load_web_model(
+    ml: &crate::config::MlConfig,
+) -> anyhow::Result<Option<(haechi_ml::WebModel, f32)>> {
+    let Some(path) = &ml.web_model else {
+        return Ok(None);
+    };
+    let model = haechi_ml::WebModel::load(path)
+        .map_err(|e| anyhow::anyhow!("ml.web_model {}: {e}", path.display()))?;
+    Ok(Some((model, ml.web_threshold)))
 }
 
 /// Loads every configured feed into one indicator set; a feed that cannot be used (no

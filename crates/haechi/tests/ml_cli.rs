@@ -221,3 +221,68 @@ fn train_eval_predict_the_web_model() {
         .collect();
     assert_eq!(classes, ["normal", "attack", "attack"]);
 }
+
+#[test]
+fn serve_raises_an_alert_for_an_injection_in_a_query_value() {
+    const TOKEN: &str = "ml-web-admin-token-0123456789";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let model = dir.path().join("web.model");
+    let data = sample("web_attacks/httpparams_payload_train.csv");
+    let out = haechi(&[
+        "train",
+        "web",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let config = write_file(
+        dir.path(),
+        "haechi.toml",
+        &format!(
+            r#"data_dir = {data}
+listeners = []
+[http]
+listen = "127.0.0.1:0"
+tokens = [{{ token = "{TOKEN}" }}]
+[ml]
+web_model = {model}
+"#,
+            data = toml_path(&dir.path().join("data")),
+            model = toml_path(&model),
+        ),
+    );
+    let server = Server::start(&config, &dir.path().join("serve.stderr"));
+    let auth = format!("Bearer {TOKEN}");
+    let lines = [
+        r#"203.0.113.9 - - [23/Nov/2026:10:00:00 +0000] "GET /shop/item?id=42&page=2 HTTP/1.1" 200 512 "-" "Mozilla/5.0""#,
+        r#"203.0.113.66 - - [23/Nov/2026:10:00:01 +0000] "GET /shop/item?page=2&id=1%27%20union%20select%20password%20from%20users-- HTTP/1.1" 500 87 "-" "sqlmap/1.8""#,
+    ];
+    let r = server.request(
+        "POST",
+        "/api/ingest?tenant=busan&format=clf",
+        &[("Authorization", &auth)],
+        lines.join("\n").as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = server.request(
+        "GET",
+        "/api/alerts?source=model",
+        &[("Authorization", &auth)],
+        b"",
+    );
+    let alerts = r.json()["alerts"].as_array().cloned().unwrap_or_default();
+    assert_eq!(alerts.len(), 1, "only the injection: {alerts:#?}");
+    let a = &alerts[0];
+    assert_eq!(a["rule_id"], "model:web");
+    assert_eq!(a["entity"], "source.ip=203.0.113.66");
+    assert!(
+        a["details"]["value"]
+            .as_str()
+            .is_some_and(|v| v.contains("union")),
+        "the worst value is named: {a:#}"
+    );
+    let (status, stderr) = server.terminate();
+    assert!(status.success(), "{stderr}");
+}
