@@ -21,56 +21,14 @@ pub const DEFAULT_CSV_LIMIT: u64 = 256 << 20;
 /// `0`/`1`; other columns are ignored). A URL path after the host (`youtube.com/user/x`, as
 /// found in top-site lists) is cut off. Fails on the first bad row with its line number.
 pub fn load_domain_csv(path: impl AsRef<Path>) -> Result<Vec<Sample>, MlError> {
-    let path = path.as_ref();
-    let file = std::fs::File::open(path).map_err(|source| MlError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    read_domain_csv(file, DEFAULT_CSV_LIMIT).map_err(|e| match e {
-        MlError::Io { source, .. } => MlError::Io {
-            path: path.to_path_buf(),
-            source,
-        },
-        MlError::TooLarge { limit, .. } => MlError::TooLarge {
-            what: path.display().to_string(),
-            limit,
-        },
-        other => other,
-    })
+    open_csv(path.as_ref(), read_domain_csv)
 }
 
 /// Like [`load_domain_csv`] but from any reader, with an explicit size limit in bytes.
 pub fn read_domain_csv(reader: impl Read, limit: u64) -> Result<Vec<Sample>, MlError> {
-    let mut data = Vec::new();
-    reader
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut data)
-        .map_err(|source| MlError::Io {
-            path: "<reader>".into(),
-            source,
-        })?;
-    if data.len() as u64 > limit {
-        return Err(MlError::TooLarge {
-            what: "domain CSV".into(),
-            limit,
-        });
-    }
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_reader(&data[..]);
-    let headers = rdr
-        .byte_headers()
-        .map_err(|e| MlError::BadRow {
-            row: 1,
-            reason: format!("unreadable header: {e}"),
-        })?
-        .clone();
-    let col = |name: &'static str| {
-        headers
-            .iter()
-            .position(|h| h.trim_ascii().eq_ignore_ascii_case(name.as_bytes()))
-            .ok_or(MlError::MissingColumn(name))
-    };
+    let data = read_limited(reader, limit, "domain CSV")?;
+    let (mut rdr, headers) = csv_with_headers(&data)?;
+    let col = |name: &'static str| column(&headers, name).ok_or(MlError::MissingColumn(name));
     let (dcol, lcol) = (col("domain")?, col("label")?);
     let mut out = Vec::new();
     let mut rec = csv::ByteRecord::new();
@@ -162,4 +120,70 @@ pub fn split_train_validation(
         .iter()
         .cloned()
         .partition(|s| !is_validation(&s.domain, validation_percent))
+}
+
+/// Opens `path` and reads it with `read` under [`DEFAULT_CSV_LIMIT`]; I/O and size errors
+/// name the file.
+pub(crate) fn open_csv<T>(
+    path: &Path,
+    read: impl FnOnce(std::fs::File, u64) -> Result<T, MlError>,
+) -> Result<T, MlError> {
+    let file = std::fs::File::open(path).map_err(|source| MlError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    read(file, DEFAULT_CSV_LIMIT).map_err(|e| match e {
+        MlError::Io { source, .. } => MlError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        MlError::TooLarge { limit, .. } => MlError::TooLarge {
+            what: path.display().to_string(),
+            limit,
+        },
+        other => other,
+    })
+}
+
+/// All of `reader`, refused when over `limit` bytes.
+pub(crate) fn read_limited(reader: impl Read, limit: u64, what: &str) -> Result<Vec<u8>, MlError> {
+    let mut data = Vec::new();
+    reader
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut data)
+        .map_err(|source| MlError::Io {
+            path: "<reader>".into(),
+            source,
+        })?;
+    if data.len() as u64 > limit {
+        return Err(MlError::TooLarge {
+            what: what.into(),
+            limit,
+        });
+    }
+    Ok(data)
+}
+
+/// A CSV reader over `data` and its header row.
+pub(crate) fn csv_with_headers(
+    data: &[u8],
+) -> Result<(csv::Reader<&[u8]>, csv::ByteRecord), MlError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(data);
+    let headers = rdr
+        .byte_headers()
+        .map_err(|e| MlError::BadRow {
+            row: 1,
+            reason: format!("unreadable header: {e}"),
+        })?
+        .clone();
+    Ok((rdr, headers))
+}
+
+/// The index of the column named `name` (case-insensitive, spaces trimmed).
+pub(crate) fn column(headers: &csv::ByteRecord, name: &str) -> Option<usize> {
+    headers
+        .iter()
+        .position(|h| h.trim_ascii().eq_ignore_ascii_case(name.as_bytes()))
 }

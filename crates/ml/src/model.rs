@@ -231,6 +231,45 @@ pub(crate) fn read_model_file(path: &Path) -> Result<Vec<u8>, MlError> {
     Ok(bytes)
 }
 
+/// Refuses a model file of another kind by name (before its metadata is parsed as ours).
+pub(crate) fn check_kind(header: &[u8], expected: &str) -> Result<(), MlError> {
+    match serde_json::from_slice::<KindOnly>(header) {
+        Ok(k) if k.kind != expected => Err(MlError::BadModel(format!(
+            "model kind is {:?}, expected {expected:?}",
+            k.kind
+        ))),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn write_model_file(path: &Path, bytes: &[u8]) -> Result<(), MlError> {
+    std::fs::write(path, bytes).map_err(|source| MlError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// True if both weight vectors are bit-identical.
+pub(crate) fn same_weights(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+}
+
+/// Adds a feature's contribution to the logit under its label (n-grams hashed to the same
+/// label add up).
+pub(crate) fn add_contribution(out: &mut Vec<(String, f32)>, label: String, c: f32) {
+    match out.iter_mut().find(|(l, _)| *l == label) {
+        Some(e) => e.1 += c,
+        None => out.push((label, c)),
+    }
+}
+
+/// The 15 largest contributions by magnitude (ties by label).
+pub(crate) fn top_contributions(mut out: Vec<(String, f32)>) -> Vec<(String, f32)> {
+    out.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then_with(|| a.0.cmp(&b.0)));
+    out.truncate(15);
+    out
+}
+
 const MAGIC: &[u8; 8] = b"HAECHIML";
 const FORMAT_VERSION: u32 = 1;
 /// Refuse model files above this size (2^24 weights * 4 bytes + header room).
@@ -297,25 +336,14 @@ impl DomainModel {
                 Kind::Lexical(k) => LEXICAL_NAMES[k].to_string(),
                 Kind::Bias => "bias".to_string(),
             };
-            let c = self.weights[i] * v;
-            match out.iter_mut().find(|(l, _)| *l == label) {
-                Some(e) => e.1 += c,
-                None => out.push((label, c)),
-            }
+            add_contribution(&mut out, label, self.weights[i] * v);
         });
-        out.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then_with(|| a.0.cmp(&b.0)));
-        out.truncate(15);
-        out
+        top_contributions(out)
     }
 
     /// True if both models have bit-identical weights (metadata not compared).
     pub fn weights_eq(&self, other: &DomainModel) -> bool {
-        self.weights.len() == other.weights.len()
-            && self
-                .weights
-                .iter()
-                .zip(&other.weights)
-                .all(|(a, b)| a.to_bits() == b.to_bits())
+        same_weights(&self.weights, &other.weights)
     }
 
     pub fn meta(&self) -> &ModelMeta {
@@ -339,33 +367,16 @@ impl DomainModel {
     pub fn from_bytes(bytes: &[u8]) -> Result<DomainModel, MlError> {
         let bad = |m: String| MlError::BadModel(m);
         let (header, n, wbytes) = frame_model(bytes)?;
-        if let Ok(k) = serde_json::from_slice::<KindOnly>(header)
-            && k.kind != "domains"
-        {
-            return Err(bad(format!(
-                "model kind is {:?}, expected \"domains\"",
-                k.kind
-            )));
-        }
+        check_kind(header, "domains")?;
         let meta: ModelMeta =
             serde_json::from_slice(header).map_err(|e| bad(format!("metadata JSON: {e}")))?;
-        if meta.kind != "domains" {
-            return Err(bad(format!(
-                "model kind is {:?}, expected \"domains\"",
-                meta.kind
-            )));
-        }
         meta.train.features.validate().map_err(bad)?;
         let weights = weights_from(n, wbytes, meta.train.features.dim())?;
         Ok(DomainModel { meta, weights })
     }
 
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), MlError> {
-        let path = path.as_ref();
-        std::fs::write(path, self.to_bytes()).map_err(|source| MlError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
+        write_model_file(path.as_ref(), &self.to_bytes())
     }
 
     pub fn load(path: impl AsRef<Path>) -> Result<DomainModel, MlError> {

@@ -12,8 +12,8 @@ use crate::error::MlError;
 use crate::features::FeatureConfig;
 use crate::metrics::Metrics;
 use crate::model::{
-    KindOnly, TrainConfig, encode_model, fit_logistic, frame_model, read_model_file, sigmoid,
-    weights_from,
+    TrainConfig, add_contribution, check_kind, encode_model, fit_logistic, frame_model,
+    read_model_file, same_weights, sigmoid, top_contributions, weights_from, write_model_file,
 };
 use crate::sha256::{Sha256, to_hex};
 
@@ -349,25 +349,14 @@ impl WebModel {
                 WebKind::Dense(k) => WEB_FEATURE_NAMES[k].to_string(),
                 WebKind::Bias => "bias".to_string(),
             };
-            let c = self.weights[i] * v;
-            match out.iter_mut().find(|(l, _)| *l == label) {
-                Some(e) => e.1 += c,
-                None => out.push((label, c)),
-            }
+            add_contribution(&mut out, label, self.weights[i] * v);
         });
-        out.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then_with(|| a.0.cmp(&b.0)));
-        out.truncate(15);
-        out
+        top_contributions(out)
     }
 
     /// True if both models have bit-identical weights.
     pub fn weights_eq(&self, other: &WebModel) -> bool {
-        self.weights.len() == other.weights.len()
-            && self
-                .weights
-                .iter()
-                .zip(&other.weights)
-                .all(|(a, b)| a.to_bits() == b.to_bits())
+        same_weights(&self.weights, &other.weights)
     }
 
     pub fn meta(&self) -> &WebModelMeta {
@@ -388,11 +377,7 @@ impl WebModel {
     pub fn from_bytes(bytes: &[u8]) -> Result<WebModel, MlError> {
         let bad = |m: String| MlError::BadModel(m);
         let (header, n, wbytes) = frame_model(bytes)?;
-        if let Ok(k) = serde_json::from_slice::<KindOnly>(header)
-            && k.kind != "web"
-        {
-            return Err(bad(format!("model kind is {:?}, expected \"web\"", k.kind)));
-        }
+        check_kind(header, "web")?;
         let meta: WebModelMeta =
             serde_json::from_slice(header).map_err(|e| bad(format!("metadata JSON: {e}")))?;
         meta.train.features.validate().map_err(bad)?;
@@ -401,11 +386,7 @@ impl WebModel {
     }
 
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), MlError> {
-        let path = path.as_ref();
-        std::fs::write(path, self.to_bytes()).map_err(|source| MlError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
+        write_model_file(path.as_ref(), &self.to_bytes())
     }
 
     pub fn load(path: impl AsRef<Path>) -> Result<WebModel, MlError> {
@@ -477,55 +458,14 @@ pub const WEB_DEV_CSV: &str = concat!(
 /// first bad row with its line number; refuses input above
 /// [`DEFAULT_CSV_LIMIT`](crate::DEFAULT_CSV_LIMIT).
 pub fn load_web_csv(path: impl AsRef<Path>) -> Result<Vec<WebSample>, MlError> {
-    let path = path.as_ref();
-    let file = std::fs::File::open(path).map_err(|source| MlError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    read_web_csv(file, crate::DEFAULT_CSV_LIMIT).map_err(|e| match e {
-        MlError::Io { source, .. } => MlError::Io {
-            path: path.to_path_buf(),
-            source,
-        },
-        MlError::TooLarge { limit, .. } => MlError::TooLarge {
-            what: path.display().to_string(),
-            limit,
-        },
-        other => other,
-    })
+    crate::data::open_csv(path.as_ref(), read_web_csv)
 }
 
 /// Like [`load_web_csv`] from any reader, with an explicit size limit in bytes.
 pub fn read_web_csv(reader: impl Read, limit: u64) -> Result<Vec<WebSample>, MlError> {
-    let mut data = Vec::new();
-    reader
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut data)
-        .map_err(|source| MlError::Io {
-            path: "<reader>".into(),
-            source,
-        })?;
-    if data.len() as u64 > limit {
-        return Err(MlError::TooLarge {
-            what: "web CSV".into(),
-            limit,
-        });
-    }
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_reader(&data[..]);
-    let headers = rdr
-        .byte_headers()
-        .map_err(|e| MlError::BadRow {
-            row: 1,
-            reason: format!("unreadable header: {e}"),
-        })?
-        .clone();
-    let col = |name: &'static str| {
-        headers
-            .iter()
-            .position(|h| h.trim_ascii().eq_ignore_ascii_case(name.as_bytes()))
-    };
+    let data = crate::data::read_limited(reader, limit, "web CSV")?;
+    let (mut rdr, headers) = crate::data::csv_with_headers(&data)?;
+    let col = |name: &str| crate::data::column(&headers, name);
     let pcol = col("payload").ok_or(MlError::MissingColumn("payload"))?;
     let lcol = col("label").ok_or(MlError::MissingColumn("label"))?;
     let tcol = col("attack_type");
