@@ -6,23 +6,68 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-#[test]
-fn train_eval_predict_the_domain_model() {
-    let dir = tempfile::tempdir().expect("temp dir");
+const TOKEN: &str = "ml-admin-token-0123456789";
+
+/// The first 12,000 rows of the real DGA/legit set, as a CSV file in `dir`.
+fn domain_slice(dir: &std::path::Path) -> std::path::PathBuf {
     let full = std::fs::read_to_string(sample("domains/dga_dev_balanced.csv")).expect("the data");
     let slice: Vec<&str> = full.lines().take(12_001).collect();
-    let data = write_file(dir.path(), "slice.csv", &(slice.join("\n") + "\n"));
-    let model = dir.path().join("domains.model");
-    let out = haechi(&[
+    write_file(dir, "slice.csv", &(slice.join("\n") + "\n"))
+}
+
+/// `haechi train KIND --data DATA --out DIR/KIND.model [extra]`, asserted to succeed.
+fn train(
+    dir: &std::path::Path,
+    kind: &str,
+    data: &std::path::Path,
+    extra: &[&str],
+) -> (std::path::PathBuf, std::process::Output) {
+    let model = dir.join(format!("{kind}.model"));
+    let mut args = vec![
         "train",
-        "domains",
+        kind,
         "--data",
         data.to_str().unwrap(),
         "--out",
         model.to_str().unwrap(),
-        "--json",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let out = haechi(&args);
     assert!(out.status.success(), "{}", describe(&out));
+    (model, out)
+}
+
+/// A server in `dir` with no listeners, the admin token and this `[ml]` section.
+fn serve_with_ml(dir: &std::path::Path, ml: &str) -> Server {
+    let config = write_file(
+        dir,
+        "haechi.toml",
+        &format!(
+            "data_dir = {data}\nlisteners = []\n[http]\nlisten = \"127.0.0.1:0\"\ntokens = [{{ token = \"{TOKEN}\" }}]\n[ml]\n{ml}\n",
+            data = toml_path(&dir.join("data")),
+        ),
+    );
+    Server::start(&config, &dir.join("serve.stderr"))
+}
+
+/// The alerts of origin `model`.
+fn model_alerts(server: &Server) -> Vec<Value> {
+    let auth = format!("Bearer {TOKEN}");
+    let r = server.request(
+        "GET",
+        "/api/alerts?source=model",
+        &[("Authorization", &auth)],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()["alerts"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn train_eval_predict_the_domain_model() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = domain_slice(dir.path());
+    let (model, out) = train(dir.path(), "domains", &data, &["--json"]);
     let summary: Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
     let acc = summary["metrics"]["accuracy"].as_f64().expect("accuracy");
     let base = summary["baseline"]["macro_f1"].as_f64().expect("baseline");
@@ -94,39 +139,16 @@ fn train_eval_predict_the_domain_model() {
 
 #[test]
 fn serve_raises_an_alert_for_a_dga_name_in_dns_traffic() {
-    const TOKEN: &str = "ml-admin-token-0123456789";
     let dir = tempfile::tempdir().expect("temp dir");
-    let full = std::fs::read_to_string(sample("domains/dga_dev_balanced.csv")).expect("the data");
-    let slice: Vec<&str> = full.lines().take(12_001).collect();
-    let data = write_file(dir.path(), "slice.csv", &(slice.join("\n") + "\n"));
-    let model = dir.path().join("domains.model");
-    let out = haechi(&[
-        "train",
-        "domains",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        model.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", describe(&out));
-    let config = write_file(
+    let data = domain_slice(dir.path());
+    let (model, _) = train(dir.path(), "domains", &data, &[]);
+    let server = serve_with_ml(
         dir.path(),
-        "haechi.toml",
         &format!(
-            r#"data_dir = {data}
-listeners = []
-[http]
-listen = "127.0.0.1:0"
-tokens = [{{ token = "{TOKEN}" }}]
-[ml]
-domains_model = {model}
-domains_threshold = 0.9
-"#,
-            data = toml_path(&dir.path().join("data")),
-            model = toml_path(&model),
+            "domains_model = {}\ndomains_threshold = 0.9",
+            toml_path(&model)
         ),
     );
-    let server = Server::start(&config, &dir.path().join("serve.stderr"));
     let auth = format!("Bearer {TOKEN}");
     let r = server.request(
         "POST",
@@ -140,14 +162,7 @@ domains_threshold = 0.9
         .as_bytes(),
     );
     assert_eq!(r.status, 200, "{}", r.text());
-    let r = server.request(
-        "GET",
-        "/api/alerts?source=model",
-        &[("Authorization", &auth)],
-        b"",
-    );
-    assert_eq!(r.status, 200, "{}", r.text());
-    let alerts = r.json()["alerts"].as_array().cloned().unwrap_or_default();
+    let alerts = model_alerts(&server);
     assert_eq!(alerts.len(), 1, "only the generated name: {alerts:#?}");
     let a = &alerts[0];
     assert_eq!(a["rule_id"], "model:domains");
@@ -172,17 +187,7 @@ domains_threshold = 0.9
 fn train_eval_predict_the_web_model() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = sample("web_attacks/httpparams_payload_train.csv");
-    let model = dir.path().join("web.model");
-    let out = haechi(&[
-        "train",
-        "web",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        model.to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(out.status.success(), "{}", describe(&out));
+    let (model, out) = train(dir.path(), "web", &data, &["--json"]);
     let summary: Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
     let f1 = summary["metrics"]["macro_f1"].as_f64().expect("macro_f1");
     let base = summary["baseline"]["macro_f1"].as_f64().expect("baseline");
@@ -224,36 +229,10 @@ fn train_eval_predict_the_web_model() {
 
 #[test]
 fn serve_raises_an_alert_for_an_injection_in_a_query_value() {
-    const TOKEN: &str = "ml-web-admin-token-0123456789";
     let dir = tempfile::tempdir().expect("temp dir");
-    let model = dir.path().join("web.model");
     let data = sample("web_attacks/httpparams_payload_train.csv");
-    let out = haechi(&[
-        "train",
-        "web",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        model.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", describe(&out));
-    let config = write_file(
-        dir.path(),
-        "haechi.toml",
-        &format!(
-            r#"data_dir = {data}
-listeners = []
-[http]
-listen = "127.0.0.1:0"
-tokens = [{{ token = "{TOKEN}" }}]
-[ml]
-web_model = {model}
-"#,
-            data = toml_path(&dir.path().join("data")),
-            model = toml_path(&model),
-        ),
-    );
-    let server = Server::start(&config, &dir.path().join("serve.stderr"));
+    let (model, _) = train(dir.path(), "web", &data, &[]);
+    let server = serve_with_ml(dir.path(), &format!("web_model = {}", toml_path(&model)));
     let auth = format!("Bearer {TOKEN}");
     let lines = [
         r#"203.0.113.9 - - [23/Nov/2026:10:00:00 +0000] "GET /shop/item?id=42&page=2 HTTP/1.1" 200 512 "-" "Mozilla/5.0""#,
@@ -266,13 +245,7 @@ web_model = {model}
         lines.join("\n").as_bytes(),
     );
     assert_eq!(r.status, 200, "{}", r.text());
-    let r = server.request(
-        "GET",
-        "/api/alerts?source=model",
-        &[("Authorization", &auth)],
-        b"",
-    );
-    let alerts = r.json()["alerts"].as_array().cloned().unwrap_or_default();
+    let alerts = model_alerts(&server);
     assert_eq!(alerts.len(), 1, "only the injection: {alerts:#?}");
     let a = &alerts[0];
     assert_eq!(a["rule_id"], "model:web");
