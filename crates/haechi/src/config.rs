@@ -36,13 +36,15 @@ pub struct Config {
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MlConfig {
-    /// A domain model file (`haechi train domains`): DNS, URL and TLS server names are
+    /// A domain model file (`haechi train domains`) or `"domains"`, the default model
+    /// shipped in the binary: DNS, URL and TLS server names are
     /// scored, and a probability at or above `domains_threshold` raises an alert.
     pub domains_model: Option<PathBuf>,
     /// The probability (0–1) at which the domain model alerts. The model was validated on
     /// a balanced set; real traffic is mostly benign, so keep it high.
     pub domains_threshold: f32,
-    /// A web model file (`haechi train web`): the values of every event's `url.query`
+    /// A web model file (`haechi train web`) or `"web"`, the default model shipped in
+    /// the binary: the values of every event's `url.query`
     /// are scored, and the worst at or above `web_threshold` raises an alert.
     pub web_model: Option<PathBuf>,
     /// The probability (0–1) at which the web model alerts.

@@ -194,8 +194,12 @@ fn load_domain_model(
     let Some(path) = &ml.domains_model else {
         return Ok(None);
     };
-    let model = haechi_ml::DomainModel::load(path)
-        .map_err(|e| anyhow::anyhow!("ml.domains_model {}: {e}", path.display()))?;
+    let model = crate::default_models::load_with(
+        path,
+        |p| haechi_ml::DomainModel::load(p),
+        haechi_ml::DomainModel::from_bytes,
+    )
+    .map_err(|e| anyhow::anyhow!("ml.domains_model: {e}"))?;
     Ok(Some((model, ml.domains_threshold)))
 }
 
@@ -206,8 +210,12 @@ fn load_web_model(
     let Some(path) = &ml.web_model else {
         return Ok(None);
     };
-    let model = haechi_ml::WebModel::load(path)
-        .map_err(|e| anyhow::anyhow!("ml.web_model {}: {e}", path.display()))?;
+    let model = crate::default_models::load_with(
+        path,
+        |p| haechi_ml::WebModel::load(p),
+        haechi_ml::WebModel::from_bytes,
+    )
+    .map_err(|e| anyhow::anyhow!("ml.web_model: {e}"))?;
     Ok(Some((model, ml.web_threshold)))
 }
 

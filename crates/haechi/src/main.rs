@@ -6,6 +6,7 @@
 
 mod commands;
 mod config;
+mod default_models;
 mod detection;
 mod pipeline;
 

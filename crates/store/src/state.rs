@@ -1,4 +1,5 @@
-//! The state store: alerts (and, next, incidents, users and the audit trail) in one
+//! The state store: alerts and the risk index of each institution (and, next, incidents,
+//! users and the audit trail) in one
 //! SQLite database (`state.db` in WAL mode) beside the event store.
 //!
 //! SQLite because state is small, relational and read by many (console, API, CLI) while
@@ -41,7 +42,42 @@ CREATE TABLE IF NOT EXISTS alerts (
 CREATE INDEX IF NOT EXISTS alerts_merge ON alerts (tenant, rule_id, entity, last_seen);
 CREATE INDEX IF NOT EXISTS alerts_time ON alerts (last_seen);
 CREATE INDEX IF NOT EXISTS alerts_tenant_time ON alerts (tenant, last_seen);
+CREATE TABLE IF NOT EXISTS risk_series (
+    tenant      TEXT    NOT NULL,
+    start       INTEGER NOT NULL,
+    risk        REAL    NOT NULL,
+    anomaly     REAL    NOT NULL,
+    detail      TEXT    NOT NULL,
+    PRIMARY KEY (tenant, start)
+);
+CREATE TABLE IF NOT EXISTS risk_status (
+    tenant      TEXT    PRIMARY KEY,
+    computed    INTEGER NOT NULL,
+    status      TEXT    NOT NULL
+);
 ";
+
+/// One bucket of an institution's risk index, as kept for the console's charts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RiskPoint {
+    pub tenant: String,
+    /// Start of the bucket.
+    pub start: Timestamp,
+    /// The index, 0–100.
+    pub risk: f64,
+    /// Robust z-score of the index against the institution's baseline.
+    pub anomaly: f64,
+    /// The components of the index (JSON object, written by the risk crate).
+    pub detail: String,
+}
+
+/// The latest risk status of an institution (JSON written by the risk crate).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RiskStatusRow {
+    pub tenant: String,
+    pub computed: Timestamp,
+    pub status: String,
+}
 
 /// What [`AlertStore::record`] did with a batch.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -331,6 +367,102 @@ impl AlertStore {
         Ok(alert.filter(|a| tenant.is_none_or(|t| t == a.tenant)))
     }
 
+    /// Calls `f` with every alert whose last event is at or after `since`, oldest first,
+    /// without holding them all in memory (the risk index reads weeks of alerts).
+    pub fn for_each_since(&self, since: Timestamp, mut f: impl FnMut(Alert)) -> Result<u64> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, tenant, source, rule_id, rule_title, level, entity, first_seen, last_seen, \
+                 count, attribution, events, details, updated FROM alerts WHERE last_seen >= ?1 ORDER BY last_seen, id",
+            )
+            .map_err(sql_err(&self.path))?;
+        let rows = stmt
+            .query_map([since.0], row_to_alert)
+            .map_err(sql_err(&self.path))?;
+        let mut n = 0;
+        for row in rows {
+            f(row.map_err(sql_err(&self.path))?);
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Stores risk buckets (replacing a bucket computed before) and the latest status of
+    /// each institution, in one transaction.
+    pub fn record_risk(&self, points: &[RiskPoint], statuses: &[RiskStatusRow]) -> Result<()> {
+        let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = conn.transaction().map_err(sql_err(&self.path))?;
+        {
+            let mut put = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO risk_series (tenant, start, risk, anomaly, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(sql_err(&self.path))?;
+            for p in points {
+                put.execute(params![p.tenant, p.start.0, p.risk, p.anomaly, p.detail])
+                    .map_err(sql_err(&self.path))?;
+            }
+            let mut status = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO risk_status (tenant, computed, status) VALUES (?1, ?2, ?3)",
+                )
+                .map_err(sql_err(&self.path))?;
+            for s in statuses {
+                status
+                    .execute(params![s.tenant, s.computed.0, s.status])
+                    .map_err(sql_err(&self.path))?;
+            }
+        }
+        tx.commit().map_err(sql_err(&self.path))
+    }
+
+    /// Risk buckets at or after `since`, per tenant (or one tenant), oldest first; at most
+    /// [`MAX_LIST`] × 10 points.
+    pub fn risk_series(&self, tenant: Option<&str>, since: Timestamp) -> Result<Vec<RiskPoint>> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stmt = conn
+            .prepare(
+                "SELECT tenant, start, risk, anomaly, detail FROM risk_series \
+                 WHERE start >= ?1 AND (?2 IS NULL OR tenant = ?2) ORDER BY tenant, start LIMIT ?3",
+            )
+            .map_err(sql_err(&self.path))?;
+        let rows = stmt
+            .query_map(params![since.0, tenant, (MAX_LIST * 10) as i64], |r| {
+                Ok(RiskPoint {
+                    tenant: r.get(0)?,
+                    start: Timestamp(r.get(1)?),
+                    risk: r.get(2)?,
+                    anomaly: r.get(3)?,
+                    detail: r.get(4)?,
+                })
+            })
+            .map_err(sql_err(&self.path))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(sql_err(&self.path))
+    }
+
+    /// The latest risk status of every institution (or one).
+    pub fn risk_status(&self, tenant: Option<&str>) -> Result<Vec<RiskStatusRow>> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stmt = conn
+            .prepare(
+                "SELECT tenant, computed, status FROM risk_status WHERE (?1 IS NULL OR tenant = ?1) ORDER BY tenant",
+            )
+            .map_err(sql_err(&self.path))?;
+        let rows = stmt
+            .query_map(params![tenant], |r| {
+                Ok(RiskStatusRow {
+                    tenant: r.get(0)?,
+                    computed: Timestamp(r.get(1)?),
+                    status: r.get(2)?,
+                })
+            })
+            .map_err(sql_err(&self.path))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(sql_err(&self.path))
+    }
+
     /// How many alerts are stored (all tenants).
     pub fn count(&self) -> Result<u64> {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
@@ -415,6 +547,76 @@ mod tests {
             details: Default::default(),
             stored: Timestamp(0),
         }
+    }
+
+    #[test]
+    fn risk_buckets_replace_earlier_values_and_are_read_per_tenant() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            AlertStore::open(&dir.path().join("state.db"), Duration::from_secs(600)).unwrap();
+        let point = |tenant: &str, start: i64, risk: f64| RiskPoint {
+            tenant: tenant.into(),
+            start: Timestamp(start),
+            risk,
+            anomaly: 0.0,
+            detail: "{}".into(),
+        };
+        let status = |tenant: &str, computed: i64| RiskStatusRow {
+            tenant: tenant.into(),
+            computed: Timestamp(computed),
+            status: format!("{{\"at\":{computed}}}"),
+        };
+        store
+            .record_risk(
+                &[point("a", 0, 1.0), point("a", 300, 2.0), point("b", 0, 9.0)],
+                &[status("a", 1), status("b", 1)],
+            )
+            .unwrap();
+        store
+            .record_risk(&[point("a", 300, 5.0)], &[status("a", 2)])
+            .unwrap();
+        let a = store.risk_series(Some("a"), Timestamp(0)).unwrap();
+        assert_eq!(
+            a.iter().map(|p| (p.start.0, p.risk)).collect::<Vec<_>>(),
+            [(0, 1.0), (300, 5.0)],
+            "the recomputed bucket replaces the earlier one"
+        );
+        assert_eq!(store.risk_series(None, Timestamp(100)).unwrap().len(), 1);
+        let statuses = store.risk_status(None).unwrap();
+        assert_eq!(statuses.len(), 2);
+        assert_eq!(statuses[0].status, "{\"at\":2}");
+        assert_eq!(
+            store.risk_status(Some("b")).unwrap()[0].computed,
+            Timestamp(1)
+        );
+    }
+
+    #[test]
+    fn alerts_since_a_time_stream_oldest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            AlertStore::open(&dir.path().join("state.db"), Duration::from_secs(600)).unwrap();
+        store
+            .record(&[
+                alert("t1", "r1", "a", 5_000),
+                alert("t1", "r2", "a", 100),
+                alert("t2", "r1", "a", 9_000),
+            ])
+            .unwrap();
+        let mut seen = Vec::new();
+        let n = store
+            .for_each_since(Timestamp(1_000 * 1_000_000_000), |a| {
+                seen.push((a.tenant, a.rule_id))
+            })
+            .unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(
+            seen,
+            [
+                ("t1".to_string(), "r1".to_string()),
+                ("t2".into(), "r1".into())
+            ]
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use haechi_ml::{
     evaluate_web, load_domain_csv, load_web_csv, sha256, split_train_validation,
     split_web_train_validation,
 };
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -30,7 +30,8 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = TrainConfig::default().seed)]
     pub seed: u64,
     /// Percent of the data held out for validation (by a hash of each name, so that a
-    /// name is never on both sides).
+    /// name is never on both sides). 0 trains on everything and reports no validation
+    /// figures: use it when the validation set is a separate file for `haechi eval`.
     #[arg(long, default_value_t = 20)]
     pub validation_percent: u32,
     /// Print the summary as one JSON object.
@@ -40,7 +41,8 @@ pub struct TrainArgs {
 
 #[derive(clap::Args)]
 pub struct EvalArgs {
-    /// A model file written by `haechi train`.
+    /// A model file written by `haechi train`, or the name of a default model
+    /// (`haechi models` lists them).
     pub model: PathBuf,
     /// Labeled data to evaluate on (never the data the model was trained on).
     #[arg(long, required = true)]
@@ -52,7 +54,8 @@ pub struct EvalArgs {
 
 #[derive(clap::Args)]
 pub struct PredictArgs {
-    /// A model file written by `haechi train`.
+    /// A model file written by `haechi train`, or the name of a default model
+    /// (`haechi models` lists them).
     pub model: PathBuf,
     /// Files of records to score: the model's CSV layout, or one name or HTTP parameter
     /// value per line.
@@ -75,8 +78,8 @@ fn load_all(files: &[PathBuf]) -> anyhow::Result<Vec<Sample>> {
 }
 
 pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
-    if !(1..=50).contains(&args.validation_percent) {
-        anyhow::bail!("--validation-percent must be 1 to 50");
+    if args.validation_percent > 50 {
+        anyhow::bail!("--validation-percent must be 0 to 50");
     }
     match args.model.as_str() {
         "domains" => train_domains(args),
@@ -110,6 +113,22 @@ fn report_training(
     baseline_name: &str,
 ) {
     let seconds = started.elapsed().as_secs_f64();
+    if n.1 == 0 {
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({"model": args.model, "out": args.out, "train": n.0, "validation": 0, "seconds": seconds})
+            );
+        } else {
+            println!(
+                "trained {} on {} records (none held out) in {seconds:.1}s; wrote {}",
+                args.model,
+                n.0,
+                args.out.display()
+            );
+        }
+        return;
+    }
     if args.json {
         println!(
             "{}",
@@ -143,8 +162,10 @@ fn train_web(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let metrics = evaluate_web(&model, &valid);
     let baseline = WebBaseline.evaluate(&valid);
     model.meta_mut().source = Some(sources(&args.data));
-    model.meta_mut().validation_metrics = Some(metrics.clone());
-    model.meta_mut().baseline_metrics = Some(baseline.clone());
+    if !valid.is_empty() {
+        model.meta_mut().validation_metrics = Some(metrics.clone());
+        model.meta_mut().baseline_metrics = Some(baseline.clone());
+    }
     model
         .save(&args.out)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.out.display()))?;
@@ -171,8 +192,10 @@ fn train_domains(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let metrics = evaluate(&model, &valid);
     let baseline = EntropyBaseline::fit(&train).evaluate(&valid);
     model.meta_mut().source = Some(sources(&args.data));
-    model.meta_mut().validation_metrics = Some(metrics.clone());
-    model.meta_mut().baseline_metrics = Some(baseline.clone());
+    if !valid.is_empty() {
+        model.meta_mut().validation_metrics = Some(metrics.clone());
+        model.meta_mut().baseline_metrics = Some(baseline.clone());
+    }
     model
         .save(&args.out)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.out.display()))?;
@@ -194,12 +217,14 @@ enum AnyModel {
 }
 
 impl AnyModel {
-    fn load(path: &PathBuf) -> anyhow::Result<AnyModel> {
-        match DomainModel::load(path) {
+    /// A model file or the name of a default model; the kind is read from the file.
+    fn load(spec: &Path) -> anyhow::Result<AnyModel> {
+        use crate::default_models::load_with;
+        match load_with(spec, |p| DomainModel::load(p), DomainModel::from_bytes) {
             Ok(m) => Ok(AnyModel::Domains(m)),
-            Err(domain_error) => WebModel::load(path)
+            Err(domain_error) => load_with(spec, |p| WebModel::load(p), WebModel::from_bytes)
                 .map(AnyModel::Web)
-                .map_err(|_| anyhow::anyhow!("{}: {domain_error}", path.display())),
+                .map_err(|_| domain_error),
         }
     }
 
