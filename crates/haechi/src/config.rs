@@ -24,12 +24,37 @@ pub struct Config {
     pub detect: DetectConfig,
     pub intel: IntelConfig,
     pub ml: MlConfig,
+    pub risk: RiskSection,
     /// The file this configuration was read from (a reload reads it again).
     #[serde(skip)]
     pub source: Option<PathBuf>,
     /// Rule paths given on the command line (`--rules`), kept across reloads.
     #[serde(skip)]
     pub cli_rules: Vec<PathBuf>,
+}
+
+/// The risk index and incident probability (`haechi risk`, and every five minutes in
+/// `haechi serve`).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RiskSection {
+    /// The incident model: a JSON file written by `haechi risk eval --out-model`, or
+    /// `"risk"`, the default shipped in the binary; unset: no incident probability.
+    pub model: Option<PathBuf>,
+    /// Days of alerts the index, baseline and forecast look back over.
+    pub history_days: u32,
+    /// Weights, bucket length, windows (`[risk.index]`; see README, "Risk index").
+    pub index: haechi_risk::RiskConfig,
+}
+
+impl Default for RiskSection {
+    fn default() -> Self {
+        RiskSection {
+            model: Some(PathBuf::from("risk")),
+            history_days: 28,
+            index: haechi_risk::RiskConfig::default(),
+        }
+    }
 }
 
 /// Haechi's models in the pipeline.
@@ -198,6 +223,7 @@ impl Default for Config {
             detect: DetectConfig::default(),
             intel: IntelConfig::default(),
             ml: MlConfig::default(),
+            risk: RiskSection::default(),
             source: None,
             cli_rules: Vec::new(),
         }

@@ -17,6 +17,8 @@ pub struct DefaultModel {
     pub what: &'static str,
     /// The model file, as written by `haechi train`.
     pub bytes: &'static [u8],
+    /// Its model card, `docs/models/<card>.md`.
+    pub card: &'static str,
 }
 
 /// Every default model.
@@ -25,11 +27,19 @@ pub const DEFAULT_MODELS: &[DefaultModel] = &[
         name: "domains",
         what: "malicious (DGA) vs normal domain name, from the name alone",
         bytes: include_bytes!("../models/domains.model"),
+        card: "domains",
     },
     DefaultModel {
         name: "web",
         what: "attack vs normal HTTP parameter value (SQLi, XSS, traversal, command injection)",
         bytes: include_bytes!("../models/web.model"),
+        card: "web",
+    },
+    DefaultModel {
+        name: "risk",
+        what: "incident probability for the next hour from an institution's risk series",
+        bytes: include_bytes!("../models/risk.json"),
+        card: "risk",
     },
 ];
 

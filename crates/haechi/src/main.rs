@@ -41,14 +41,19 @@ enum Command {
     Rules(commands::rules::RulesArgs),
     /// Show the records that could not be parsed, with the reason.
     Deadletter(commands::deadletter::DeadletterArgs),
-    /// Train one of Haechi's models (`domains`: malicious-domain classifier) and write the model file.
+    /// Train one of Haechi's models (`domains`, `web`, `flows`) and write the model file.
     Train(commands::ml::TrainArgs),
     /// Evaluate a model on labeled data: accuracy, per-class precision/recall/F1, macro-F1, ROC AUC, confusion.
     Eval(commands::ml::EvalArgs),
     /// Score records with a model: class, probability and the features that drove it.
     Predict(commands::ml::PredictArgs),
+    /// List the models shipped in the binary (usable by name wherever a model file is expected).
+    Models,
     /// Measure parse and store throughput on the real sample data.
     Bench(commands::bench::BenchArgs),
+    /// Risk index, trend, forecast and incident probability per institution (`risk eval`:
+    /// evaluate the incident model on replayed attack samples).
+    Risk(commands::risk::RiskArgs),
 }
 
 /// The data directory option every command shares.
@@ -83,6 +88,8 @@ fn main() -> std::process::ExitCode {
         Command::Train(a) => commands::ml::train(a),
         Command::Eval(a) => commands::ml::eval(a),
         Command::Predict(a) => commands::ml::predict(a),
+        Command::Risk(a) => commands::risk::run(a),
+        Command::Models => commands::ml::models(),
     };
     match result {
         Ok(code) => code,

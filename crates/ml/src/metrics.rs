@@ -35,6 +35,14 @@ pub struct Metrics {
     /// `[legit, dga]`.
     pub per_class: Vec<ClassMetrics>,
     pub confusion: Confusion,
+    /// Brier score (mean squared error of the predicted probabilities; for more than two
+    /// classes summed over classes), when the evaluator computes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brier: Option<f64>,
+    /// Multiclass confusion matrix, `[true class][predicted class]` in `per_class` order
+    /// (only from [`Metrics::from_multiclass`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confusion_matrix: Option<Vec<Vec<u64>>>,
 }
 
 fn ratio(a: u64, b: u64) -> f64 {
@@ -130,6 +138,59 @@ impl Metrics {
             auc: roc_auc(labels, scores),
             per_class,
             confusion: c,
+            brier: None,
+            confusion_matrix: None,
+        }
+    }
+
+    /// Multiclass metrics of predicted class indices against true ones (both index `names`):
+    /// accuracy, per-class P/R/F1, macro-F1 over the classes, and the full matrix in
+    /// [`Metrics::confusion_matrix`]. `confusion` collapses class 0 (the negative, e.g.
+    /// normal) against all others; `threshold` is 0 (argmax) and `auc` is `None` (callers may
+    /// set a one-vs-rest AUC).
+    pub fn from_multiclass(truth: &[usize], pred: &[usize], names: &[&str]) -> Metrics {
+        assert_eq!(
+            truth.len(),
+            pred.len(),
+            "truth and predictions differ in length"
+        );
+        let k = names.len();
+        let mut cm = vec![vec![0u64; k]; k];
+        for (&t, &p) in truth.iter().zip(pred) {
+            cm[t][p] += 1;
+        }
+        let per_class: Vec<ClassMetrics> = (0..k)
+            .map(|c| {
+                let tp = cm[c][c];
+                let fp = (0..k).filter(|&t| t != c).map(|t| cm[t][c]).sum();
+                let fn_ = (0..k).filter(|&p| p != c).map(|p| cm[c][p]).sum();
+                class(names[c], tp, fp, fn_)
+            })
+            .collect();
+        let correct: u64 = (0..k).map(|c| cm[c][c]).sum();
+        let mut conf = Confusion::default();
+        for (&t, &p) in truth.iter().zip(pred) {
+            match (t != 0, p != 0) {
+                (true, true) => conf.tp += 1,
+                (true, false) => conf.fn_ += 1,
+                (false, true) => conf.fp += 1,
+                (false, false) => conf.tn += 1,
+            }
+        }
+        Metrics {
+            n: truth.len() as u64,
+            threshold: 0.0,
+            accuracy: ratio(correct, truth.len() as u64),
+            macro_f1: if k == 0 {
+                0.0
+            } else {
+                per_class.iter().map(|c| c.f1).sum::<f64>() / k as f64
+            },
+            auc: None,
+            per_class,
+            confusion: conf,
+            brier: None,
+            confusion_matrix: Some(cm),
         }
     }
 }
@@ -165,5 +226,29 @@ mod tests {
             assert!(json.get(key).is_some(), "{key} missing");
         }
         assert_eq!(json["confusion"]["fn"], 1);
+        assert!(json.get("brier").is_none() && json.get("confusion_matrix").is_none());
+    }
+
+    #[test]
+    fn multiclass_hand_computed() {
+        let m = Metrics::from_multiclass(&[0, 0, 1, 2, 2], &[0, 1, 1, 2, 0], &["n", "a", "b"]);
+        assert_eq!(
+            m.confusion_matrix,
+            Some(vec![vec![1, 1, 0], vec![0, 1, 0], vec![1, 0, 1]])
+        );
+        assert!((m.accuracy - 0.6).abs() < 1e-12);
+        assert!((m.per_class[1].precision - 0.5).abs() < 1e-12);
+        assert!((m.per_class[2].recall - 0.5).abs() < 1e-12);
+        assert_eq!(
+            (
+                m.confusion.tn,
+                m.confusion.fp,
+                m.confusion.fn_,
+                m.confusion.tp
+            ),
+            (1, 1, 1, 2)
+        );
+        let back: Metrics = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+        assert_eq!(back, m);
     }
 }

@@ -343,3 +343,17 @@ fn names_in(path: &PathBuf) -> anyhow::Result<Vec<String>> {
         .map(str::to_owned)
         .collect())
 }
+
+/// `haechi models`: the models shipped in the binary, usable by name.
+pub fn models() -> anyhow::Result<ExitCode> {
+    for m in crate::default_models::DEFAULT_MODELS {
+        println!(
+            "{:<16} {:>8} KiB  {}  (docs/models/{}.md)",
+            m.name,
+            m.bytes.len() / 1024,
+            m.what,
+            m.card
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

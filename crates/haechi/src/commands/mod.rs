@@ -9,6 +9,7 @@ pub mod hunt;
 pub mod ingest;
 pub mod intel;
 pub mod ml;
+pub mod risk;
 pub mod rules;
 pub mod search;
 pub mod serve;
