@@ -36,6 +36,30 @@ pub const DEFAULT_MODELS: &[DefaultModel] = &[
         card: "web",
     },
     DefaultModel {
+        name: "nslkdd",
+        what: "attack vs normal connection on the 41 NSL-KDD features",
+        bytes: include_bytes!("../models/nslkdd.model"),
+        card: "flows",
+    },
+    DefaultModel {
+        name: "unsw",
+        what: "attack vs normal flow on the 42 UNSW-NB15 features",
+        bytes: include_bytes!("../models/unsw.model"),
+        card: "flows",
+    },
+    DefaultModel {
+        name: "unsw-multiclass",
+        what: "attack family of a flow (10 UNSW-NB15 categories)",
+        bytes: include_bytes!("../models/unsw-multiclass.model"),
+        card: "flows",
+    },
+    DefaultModel {
+        name: "flows",
+        what: "attack vs normal on live Suricata flow / Zeek conn events (13 shared features)",
+        bytes: include_bytes!("../models/flows.model"),
+        card: "flows",
+    },
+    DefaultModel {
         name: "risk",
         what: "incident probability for the next hour from an institution's risk series",
         bytes: include_bytes!("../models/risk.json"),
@@ -112,6 +136,54 @@ mod tests {
         let retrained = WebModel::train(&train, &WebModel::default_config());
         let shipped = WebModel::from_bytes(default_model("web").unwrap().bytes).unwrap();
         assert!(retrained.weights_eq(&shipped), "web: weights differ");
+    }
+
+    /// The flow models: the recipes of `scripts/train-default-models` (default seed, 20 %
+    /// stratified validation split) give the same trees.
+    #[test]
+    fn default_flow_models_reproduce() {
+        use haechi_ml::{FlowModel, FlowSchema, FlowTask, FlowTrainConfig};
+        let seed = TrainConfig::default().seed;
+        let cases = [
+            (
+                "nslkdd",
+                haechi_ml::NSL_KDD_TRAIN_20,
+                FlowSchema::NslKdd,
+                FlowTask::Binary,
+            ),
+            (
+                "unsw",
+                haechi_ml::UNSW_PART_A_CSV,
+                FlowSchema::Unsw,
+                FlowTask::Binary,
+            ),
+            (
+                "unsw-multiclass",
+                haechi_ml::UNSW_PART_A_CSV,
+                FlowSchema::Unsw,
+                FlowTask::Category,
+            ),
+            (
+                "flows",
+                haechi_ml::UNSW_PART_A_CSV,
+                FlowSchema::Live,
+                FlowTask::Binary,
+            ),
+        ];
+        for (name, file, schema, task) in cases {
+            let data = haechi_ml::load_flows(file).expect("flow data");
+            let (train, _) = haechi_ml::split_flows(&data, 20, seed);
+            let mut cfg = FlowTrainConfig::new(schema, task);
+            cfg.gbdt.seed = seed;
+            let retrained = FlowModel::train(&train, &cfg);
+            let shipped = FlowModel::from_bytes(default_model(name).unwrap().bytes).unwrap();
+            assert!(retrained.trees_eq(&shipped), "{name}: trees differ");
+            assert_eq!(
+                retrained.meta().training_data_sha256,
+                shipped.meta().training_data_sha256,
+                "{name}"
+            );
+        }
     }
 
     #[test]

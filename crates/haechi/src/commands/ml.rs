@@ -6,19 +6,23 @@
 //!   `../shared/data/web_attacks/httpparams_payload_train.csv` (`payload`, `label` with
 //!   `norm`/`anom`).
 //!
-//! The flow model follows (issue "Prediction").
+//! * `flows`: the network-flow attack classifier over NSL-KDD `.txt` (41 features) or
+//!   UNSW-NB15 CSV files (42 features), recognised by their first line; `--features live`
+//!   trains on the features Haechi computes from Suricata `flow` and Zeek `conn` events,
+//!   `--classes category` predicts the attack family instead of attack/normal.
 
 use haechi_ml::{
-    DomainModel, EntropyBaseline, Metrics, Sample, TrainConfig, WebBaseline, WebModel, evaluate,
-    evaluate_web, load_domain_csv, load_web_csv, sha256, split_train_validation,
-    split_web_train_validation,
+    DomainModel, EntropyBaseline, FlowDataset, FlowFormat, FlowModel, FlowSchema, FlowTask,
+    FlowTrainConfig, Metrics, Sample, TrainConfig, WebBaseline, WebModel, evaluate, evaluate_flows,
+    evaluate_web, load_domain_csv, load_flows, load_web_csv, sha256, split_flows,
+    split_train_validation, split_web_train_validation,
 };
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct TrainArgs {
-    /// What to train: `domains` or `web` (flows is not built yet).
+    /// What to train: `domains`, `web` or `flows`.
     pub model: String,
     /// Labeled data files (the published layout of the model's data set).
     #[arg(long, required = true)]
@@ -37,6 +41,13 @@ pub struct TrainArgs {
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Flows: `dataset` (every feature of the file's data set) or `live` (only what
+    /// Haechi computes from Suricata/Zeek flow events; UNSW-NB15 files only).
+    #[arg(long, default_value = "dataset")]
+    pub features: String,
+    /// Flows: `binary` (attack/normal) or `category` (the attack family).
+    #[arg(long, default_value = "binary")]
+    pub classes: String,
 }
 
 #[derive(clap::Args)]
@@ -84,9 +95,8 @@ pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     match args.model.as_str() {
         "domains" => train_domains(args),
         "web" => train_web(args),
-        other => anyhow::bail!(
-            "model '{other}': only `domains` and `web` can be trained so far (flows comes next)"
-        ),
+        "flows" => train_flows(args),
+        other => anyhow::bail!("model '{other}': use domains, web or flows"),
     }
 }
 
@@ -210,28 +220,87 @@ fn train_domains(args: TrainArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The one flow file of `--data` (NSL-KDD `.txt` or UNSW-NB15 CSV).
+fn load_flow_data(files: &[PathBuf]) -> anyhow::Result<FlowDataset> {
+    let [file] = files else {
+        anyhow::bail!("flows: give one --data file (NSL-KDD .txt or UNSW-NB15 CSV)");
+    };
+    load_flows(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
+}
+
+fn train_flows(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let data = load_flow_data(&args.data)?;
+    let schema = match (args.features.as_str(), data.format) {
+        ("dataset", FlowFormat::NslKdd) => FlowSchema::NslKdd,
+        ("dataset", FlowFormat::Unsw) => FlowSchema::Unsw,
+        ("live", FlowFormat::Unsw) => FlowSchema::Live,
+        ("live", FlowFormat::NslKdd) => anyhow::bail!(
+            "--features live needs UNSW-NB15 data: NSL-KDD records lack packet counts"
+        ),
+        (other, _) => anyhow::bail!("--features '{other}': use dataset or live"),
+    };
+    let task = match args.classes.as_str() {
+        "binary" => FlowTask::Binary,
+        "category" => FlowTask::Category,
+        other => anyhow::bail!("--classes '{other}': use binary or category"),
+    };
+    let (train, valid) = split_flows(&data, args.validation_percent, args.seed);
+    let mut cfg = FlowTrainConfig::new(schema, task);
+    cfg.gbdt.seed = args.seed;
+    let mut model = FlowModel::train(&train, &cfg);
+    let metrics = evaluate_flows(&model, &valid);
+    let baseline = evaluate_flows(&FlowModel::train_baseline(&train, &cfg), &valid);
+    model.meta_mut().source = Some(sources(&args.data));
+    if !valid.is_empty() {
+        model.meta_mut().validation_metrics = Some(metrics.clone());
+        model.meta_mut().baseline_metrics = Some(baseline.clone());
+    }
+    model
+        .save(&args.out)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.out.display()))?;
+    report_training(
+        &args,
+        (train.len(), valid.len()),
+        &metrics,
+        &baseline,
+        started,
+        "baseline (one decision stump)",
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// A model file of either kind.
 enum AnyModel {
     Domains(DomainModel),
     Web(WebModel),
+    Flows(FlowModel),
 }
 
 impl AnyModel {
     /// A model file or the name of a default model; the kind is read from the file.
     fn load(spec: &Path) -> anyhow::Result<AnyModel> {
         use crate::default_models::load_with;
-        match load_with(spec, |p| DomainModel::load(p), DomainModel::from_bytes) {
-            Ok(m) => Ok(AnyModel::Domains(m)),
-            Err(domain_error) => load_with(spec, |p| WebModel::load(p), WebModel::from_bytes)
-                .map(AnyModel::Web)
-                .map_err(|_| domain_error),
+        let domain_error = match load_with(spec, |p| DomainModel::load(p), DomainModel::from_bytes)
+        {
+            Ok(m) => return Ok(AnyModel::Domains(m)),
+            Err(e) => e,
+        };
+        if let Ok(m) = load_with(spec, |p| WebModel::load(p), WebModel::from_bytes) {
+            return Ok(AnyModel::Web(m));
         }
+        if let Ok(m) = load_with(spec, |p| FlowModel::load(p), FlowModel::from_bytes) {
+            return Ok(AnyModel::Flows(m));
+        }
+        Err(domain_error)
     }
 
+    /// Scores a name or parameter value (text models only).
     fn score(&self, record: &str) -> f32 {
         match self {
             AnyModel::Domains(m) => m.score(record),
             AnyModel::Web(m) => m.score(record),
+            AnyModel::Flows(_) => f32::NAN,
         }
     }
 
@@ -239,6 +308,7 @@ impl AnyModel {
         match self {
             AnyModel::Domains(m) => m.explain(record),
             AnyModel::Web(m) => m.explain(record),
+            AnyModel::Flows(_) => Vec::new(),
         }
     }
 
@@ -246,7 +316,7 @@ impl AnyModel {
     fn classes(&self) -> (&'static str, &'static str) {
         match self {
             AnyModel::Domains(_) => ("legit", "dga"),
-            AnyModel::Web(_) => ("normal", "attack"),
+            AnyModel::Web(_) | AnyModel::Flows(_) => ("normal", "attack"),
         }
     }
 }
@@ -262,6 +332,7 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
             }
             evaluate_web(&model, &samples)
         }
+        AnyModel::Flows(model) => evaluate_flows(&model, &load_flow_data(&args.data)?),
     };
     if args.json {
         println!("{}", serde_json::to_string(&metrics)?);
@@ -269,15 +340,31 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
         print_metrics("model", &metrics);
         for c in &metrics.per_class {
             println!(
-                "  {:<6} precision {:.4} recall {:.4} F1 {:.4} support {}",
+                "  {:<15} precision {:.4} recall {:.4} F1 {:.4} support {}",
                 c.class, c.precision, c.recall, c.f1, c.support
             );
         }
-        let m = &metrics.confusion;
-        println!(
-            "  confusion: {} true positives, {} false positives, {} true negatives, {} missed",
-            m.tp, m.fp, m.tn, m.fn_
-        );
+        if let Some(brier) = metrics.brier {
+            println!("  Brier score {brier:.4}");
+        }
+        match &metrics.confusion_matrix {
+            Some(matrix) => {
+                println!(
+                    "  confusion matrix (rows: true class, columns: predicted, in the order above):"
+                );
+                for (c, row) in metrics.per_class.iter().zip(matrix) {
+                    let cells: Vec<String> = row.iter().map(|n| format!("{n:>6}")).collect();
+                    println!("  {:<15} {}", c.class, cells.join(""));
+                }
+            }
+            None => {
+                let m = &metrics.confusion;
+                println!(
+                    "  confusion: {} true positives, {} false positives, {} true negatives, {} missed",
+                    m.tp, m.fp, m.tn, m.fn_
+                );
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -295,6 +382,9 @@ fn print_metrics(what: &str, m: &Metrics) {
 
 pub fn predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
     let model = AnyModel::load(&args.model)?;
+    if let AnyModel::Flows(flows) = &model {
+        return predict_flows(flows, &args);
+    }
     let (negative, positive) = model.classes();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for f in &args.data {
@@ -320,6 +410,49 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
                     format!("{class:<5} {p:.3}  {name}  ({})\n", why.join(", ")).as_bytes(),
                 )?;
             }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Scores every record of a flow file: class, probability of that class, top features.
+fn predict_flows(model: &FlowModel, args: &PredictArgs) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    let data = load_flow_data(&args.data)?;
+    let classes = model.class_names();
+    let mut x = vec![0.0f32; model.n_features()];
+    let mut p = vec![0.0f32; classes.len()];
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for row in 0..data.len() {
+        model.features(&data, row, &mut x);
+        let (class, probability) = if classes.len() == 2 {
+            let attack = model.score(&x);
+            if attack >= 0.5 {
+                (1, attack)
+            } else {
+                (0, 1.0 - attack)
+            }
+        } else {
+            model.predict_proba(&x, &mut p);
+            let best = model.predict_class(&x);
+            (best, p[best])
+        };
+        let top = model.explain(&x, args.top);
+        if args.json {
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({"record": row + 1, "class": classes[class], "probability": probability, "features": top})
+            )?;
+        } else {
+            let why: Vec<String> = top.iter().map(|(f, w)| format!("{f} {w:+.2}")).collect();
+            writeln!(
+                out,
+                "{:>7}  {:<15} {probability:.3}  ({})",
+                row + 1,
+                classes[class],
+                why.join(", ")
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)
