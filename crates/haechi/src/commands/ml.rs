@@ -274,7 +274,7 @@ fn train_flows(args: TrainArgs) -> anyhow::Result<ExitCode> {
 enum AnyModel {
     Domains(DomainModel),
     Web(WebModel),
-    Flows(FlowModel),
+    Flows(Box<FlowModel>),
 }
 
 impl AnyModel {
@@ -290,7 +290,7 @@ impl AnyModel {
             return Ok(AnyModel::Web(m));
         }
         if let Ok(m) = load_with(spec, |p| FlowModel::load(p), FlowModel::from_bytes) {
-            return Ok(AnyModel::Flows(m));
+            return Ok(AnyModel::Flows(Box::new(m)));
         }
         Err(domain_error)
     }
