@@ -216,6 +216,41 @@ pub fn web_model_alert(
     }
 }
 
+/// The alert for a flow the flow model scored at or above its threshold: the entity is
+/// the flow's source address (the side that opened it), the details the flow summary,
+/// destination, probability and the features that drove it.
+pub fn flow_model_alert(
+    summary: &str,
+    probability: f32,
+    top: &[(String, f32)],
+    event: &Event,
+    event_id: &str,
+) -> Alert {
+    let mut alert = domain_model_alert("flow", summary, probability, top, event, event_id);
+    alert.details.insert("model".into(), "flows".into());
+    alert.details.remove("name");
+    alert.details.remove("field");
+    alert.details.insert("flow".into(), summary.into());
+    for f in [ecs::SOURCE_IP, ecs::DESTINATION_IP, ecs::DESTINATION_PORT] {
+        if let Some(v) = event.get(f) {
+            alert
+                .details
+                .insert(f.into(), v.as_text().into_owned().into());
+        }
+    }
+    let entity = event
+        .get(ecs::SOURCE_IP)
+        .map(|ip| format!("source.ip={}", ip.as_text()))
+        .unwrap_or_else(|| entity_of(event));
+    Alert {
+        rule_id: "model:flows".into(),
+        rule_title: "Attack-like network flow (flow model)".into(),
+        author: Some("Haechi flow model (docs/models/flows.md)".into()),
+        entity,
+        ..alert
+    }
+}
+
 /// One exception as configured: events of `tenant` (all tenants when absent) that match
 /// `query` raise no alert from `rule` (any rule when absent).
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]

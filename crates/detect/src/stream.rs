@@ -8,7 +8,8 @@
 //! stored, so that the alert's references find them.
 
 use crate::alert::{
-    DOMAIN_FIELDS, Exceptions, domain_model_alert, indicator_alert, sigma_alert, web_model_alert,
+    DOMAIN_FIELDS, Exceptions, domain_model_alert, flow_model_alert, indicator_alert, sigma_alert,
+    web_model_alert,
 };
 use crate::hunt::Detector;
 use haechi_event::{Alert, Event, Timestamp, Value, ecs};
@@ -29,6 +30,8 @@ pub struct StreamDetector {
     domain_model: RwLock<Option<(Arc<haechi_ml::DomainModel>, f32)>>,
     /// The web-attack model and its threshold, when configured.
     web_model: RwLock<Option<(Arc<haechi_ml::WebModel>, f32)>>,
+    /// The flow model (`live` features) and its threshold, when configured.
+    flow_model: RwLock<Option<(Arc<haechi_ml::FlowModel>, f32)>>,
     min_level: usize,
     /// `event.id` values are `seed + n` in hex: unique within a run, and across runs
     /// because the seed is the start time in nanoseconds.
@@ -46,6 +49,7 @@ impl StreamDetector {
             indicators: SharedIndicators::default(),
             domain_model: RwLock::new(None),
             web_model: RwLock::new(None),
+            flow_model: RwLock::new(None),
             min_level,
             id_seed: Timestamp::now().0 as u64,
             next_id: AtomicU64::new(0),
@@ -69,6 +73,25 @@ impl StreamDetector {
     pub fn replace_domain_model(&self, model: Option<(haechi_ml::DomainModel, f32)>) {
         *self.domain_model.write().unwrap_or_else(|e| e.into_inner()) =
             model.map(|(m, t)| (Arc::new(m), t));
+    }
+
+    /// Sets (or removes) the flow model and the probability at which it alerts. Only a
+    /// model of the `live` schema can score Haechi's flow events; others are refused.
+    pub fn replace_flow_model(
+        &self,
+        model: Option<(haechi_ml::FlowModel, f32)>,
+    ) -> Result<(), String> {
+        if let Some((m, _)) = &model
+            && m.schema() != haechi_ml::FlowSchema::Live
+        {
+            return Err(format!(
+                "a flow model of the `{}` schema cannot score live flow events: train one with `--features live` (or use the default `flows`)",
+                m.schema().name()
+            ));
+        }
+        *self.flow_model.write().unwrap_or_else(|e| e.into_inner()) =
+            model.map(|(m, t)| (Arc::new(m), t));
+        Ok(())
     }
 
     /// Sets (or removes) the web-attack model and the probability at which it alerts.
@@ -119,9 +142,15 @@ impl StreamDetector {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
+        let flow_model = self
+            .flow_model
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let models = Models {
             domains: domain_model.as_ref().map(|(m, t)| (m.as_ref(), *t)),
             web: web_model.as_ref().map(|(m, t)| (m.as_ref(), *t)),
+            flows: flow_model.as_ref().map(|(m, t)| (m.as_ref(), *t)),
         };
         let run = |hits: &mut Vec<Hit>, event: &mut Event| {
             self.detect_one(&detector, &exceptions, &indicators, &models, hits, event)
@@ -151,7 +180,8 @@ impl StreamDetector {
         let scored = models
             .score_domain(event)
             .map(|v| ("model:domains", v))
-            .or_else(|| models.score_web(event).map(|v| ("model:web", v)));
+            .or_else(|| models.score_web(event).map(|v| ("model:web", v)))
+            .or_else(|| models.score_flow(event).map(|v| ("model:flows", v)));
         if indicators.is_empty() {
             hits.clear();
         } else {
@@ -202,12 +232,10 @@ impl StreamDetector {
                     // Indicator levels follow the feed's confidence; the same floor applies.
                     .filter(|a| a.level as usize >= self.min_level),
             )
-            .chain(scored.map(|(rule, (field, value, p, top))| {
-                if rule == "model:web" {
-                    web_model_alert(field, &value, p, &top, event, &id)
-                } else {
-                    domain_model_alert(field, &value, p, &top, event, &id)
-                }
+            .chain(scored.map(|(rule, (field, value, p, top))| match rule {
+                "model:web" => web_model_alert(field, &value, p, &top, event, &id),
+                "model:flows" => flow_model_alert(&value, p, &top, event, &id),
+                _ => domain_model_alert(field, &value, p, &top, event, &id),
             }))
             .filter(|a| {
                 a.level as usize >= self.min_level || a.source != haechi_event::AlertSource::Model
@@ -220,6 +248,7 @@ impl StreamDetector {
 struct Models<'m> {
     domains: Option<(&'m haechi_ml::DomainModel, f32)>,
     web: Option<(&'m haechi_ml::WebModel, f32)>,
+    flows: Option<(&'m haechi_ml::FlowModel, f32)>,
 }
 
 /// One model verdict: field, scored value, probability, top features.
@@ -266,6 +295,80 @@ impl Models<'_> {
         top.truncate(3);
         Some((ecs::URL_QUERY, value.to_owned(), p, top))
     }
+}
+
+impl Models<'_> {
+    /// Scores a flow event (Zeek `conn`, Suricata `flow`); a verdict when the probability
+    /// of an attack reaches the threshold. The value is a one-line summary of the flow.
+    fn score_flow(&self, event: &Event) -> Option<ModelVerdict> {
+        let (model, threshold) = self.flows?;
+        let record = flow_record(event)?;
+        let p = model.score_record(&record)?;
+        if p < threshold {
+            return None;
+        }
+        let top = model.explain_record(&record, 3).unwrap_or_default();
+        let summary = format!(
+            "{} {} {} {}/{} packets {}/{} bytes {:.3}s",
+            record.transport.unwrap_or("-"),
+            record.service.unwrap_or("-"),
+            record.state.unwrap_or("-"),
+            record.src_packets.unwrap_or(0),
+            record.dst_packets.unwrap_or(0),
+            record.src_bytes.unwrap_or(0),
+            record.dst_bytes.unwrap_or(0),
+            record.duration_secs.unwrap_or(0.0),
+        );
+        Some(("flow", summary, p, top))
+    }
+}
+
+/// A whole number field (counts, bytes).
+fn count(event: &Event, name: &str) -> Option<u64> {
+    match event.get(name)? {
+        Value::Int(i) => u64::try_from(*i).ok(),
+        Value::Float(f) if *f >= 0.0 => Some(*f as u64),
+        Value::Str(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// The flow the event describes, in the flow model's terms, if it is a flow record:
+/// a Zeek `conn` entry (it has `conn_state`) or a Suricata EVE `flow` event. States and
+/// application protocols are mapped to the UNSW-NB15 vocabulary the model learned.
+pub fn flow_record(event: &Event) -> Option<haechi_ml::FlowRecord<'_>> {
+    let transport = event.get_str(ecs::NETWORK_TRANSPORT);
+    let state = if let Some(conn_state) = event.get_str("conn_state") {
+        haechi_ml::zeek_conn_state_to_unsw(conn_state, transport.unwrap_or(""))
+    } else if event.get_str("event_type") == Some("flow") {
+        let answered = count(event, ecs::DESTINATION_PACKETS).is_some_and(|n| n > 0);
+        haechi_ml::suricata_state_to_unsw(
+            event.get_str("flow.state").unwrap_or(""),
+            transport.unwrap_or(""),
+            answered,
+        )
+    } else {
+        return None;
+    };
+    let duration_secs = match event.get(ecs::EVENT_DURATION) {
+        Some(Value::Int(ns)) => Some(*ns as f64 / 1e9),
+        Some(Value::Float(ns)) => Some(ns / 1e9),
+        _ => None,
+    };
+    let service = event
+        .get_str(ecs::NETWORK_PROTOCOL)
+        .map(haechi_ml::service_to_unsw)
+        .filter(|s| *s != "-");
+    Some(haechi_ml::FlowRecord {
+        duration_secs,
+        transport,
+        service,
+        state: Some(state),
+        src_packets: count(event, ecs::SOURCE_PACKETS),
+        dst_packets: count(event, ecs::DESTINATION_PACKETS),
+        src_bytes: count(event, ecs::SOURCE_BYTES),
+        dst_bytes: count(event, ecs::DESTINATION_BYTES),
+    })
 }
 
 /// Suffixes of names that are never registered on the Internet (mDNS, reverse lookups,

@@ -74,6 +74,13 @@ pub struct MlConfig {
     pub web_model: Option<PathBuf>,
     /// The probability (0–1) at which the web model alerts.
     pub web_threshold: f32,
+    /// A flow model trained with `--features live` (`haechi train flows`) or `"flows"`,
+    /// the default shipped in the binary: Zeek `conn` and Suricata `flow` events are
+    /// scored, and a probability at or above `flows_threshold` raises an alert.
+    pub flows_model: Option<PathBuf>,
+    /// The probability (0–1) at which the flow model alerts. It was validated on a
+    /// testbed with 45 % attacks; real traffic is mostly benign, so keep it high.
+    pub flows_threshold: f32,
 }
 
 impl Default for MlConfig {
@@ -83,6 +90,8 @@ impl Default for MlConfig {
             domains_threshold: 0.95,
             web_model: None,
             web_threshold: 0.95,
+            flows_model: None,
+            flows_threshold: 0.99,
         }
     }
 }

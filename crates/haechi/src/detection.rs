@@ -49,6 +49,7 @@ impl Detection {
             && config.intel.feeds.is_empty()
             && config.ml.domains_model.is_none()
             && config.ml.web_model.is_none()
+            && config.ml.flows_model.is_none()
         {
             return Ok(None);
         }
@@ -74,6 +75,9 @@ impl Detection {
         detector.replace_indicators(indicators);
         detector.replace_domain_model(load_domain_model(&config.ml)?);
         detector.replace_web_model(load_web_model(&config.ml)?);
+        detector
+            .replace_flow_model(load_flow_model(&config.ml)?)
+            .map_err(|e| anyhow::anyhow!("ml.flows_model: {e}"))?;
         Ok(Some((
             Detection {
                 detector,
@@ -131,6 +135,7 @@ impl Detection {
         let exceptions = Exceptions::new(&exception_configs).map_err(|e| anyhow::anyhow!(e))?;
         let domain_model = load_domain_model(&ml)?;
         let web_model = load_web_model(&ml)?;
+        let flow_model = load_flow_model(&ml)?;
         report.indicators = indicators.len();
         report.indicator_bytes = indicators.memory_bytes();
         report.feeds = feeds;
@@ -140,6 +145,9 @@ impl Detection {
         self.detector.replace_exceptions(exceptions);
         self.detector.replace_domain_model(domain_model);
         self.detector.replace_web_model(web_model);
+        self.detector
+            .replace_flow_model(flow_model)
+            .map_err(|e| anyhow::anyhow!("ml.flows_model: {e}"))?;
         Ok(report)
     }
 }
@@ -217,6 +225,28 @@ fn load_web_model(
     )
     .map_err(|e| anyhow::anyhow!("ml.web_model: {e}"))?;
     Ok(Some((model, ml.web_threshold)))
+}
+
+/// The configured flow model and its threshold (`None` when none is configured).
+fn load_flow_model(
+    ml: &crate::config::MlConfig,
+) -> anyhow::Result<Option<(haechi_ml::FlowModel, f32)>> {
+    let Some(path) = &ml.flows_model else {
+        return Ok(None);
+    };
+    let model = crate::default_models::load_with(
+        path,
+        |p| haechi_ml::FlowModel::load(p),
+        haechi_ml::FlowModel::from_bytes,
+    )
+    .map_err(|e| anyhow::anyhow!("ml.flows_model: {e}"))?;
+    if model.schema() != haechi_ml::FlowSchema::Live {
+        anyhow::bail!(
+            "ml.flows_model: a model of the `{}` schema cannot score live flow events; train one with `--features live` or use the default `flows`",
+            model.schema().name()
+        );
+    }
+    Ok(Some((model, ml.flows_threshold)))
 }
 
 /// Loads every configured feed into one indicator set; a feed that cannot be used (no

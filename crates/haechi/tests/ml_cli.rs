@@ -130,8 +130,181 @@ fn train_eval_predict_the_domain_model() {
         "--out",
         "x",
     ]);
+    assert!(!out.status.success(), "a domain CSV is no flow data");
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("only `domains`"),
+        String::from_utf8_lossy(&out.stderr).contains("slice.csv"),
+        "the error names the file: {}",
+        describe(&out)
+    );
+}
+
+/// The first `rows` records of the real UNSW-NB15 half, as a CSV file in `dir`.
+fn unsw_slice(dir: &std::path::Path, rows: usize) -> std::path::PathBuf {
+    let full = std::fs::read_to_string(sample("ids/unsw_nb15_part_a.csv")).expect("the data");
+    let slice: Vec<&str> = full.lines().take(rows + 1).collect();
+    write_file(dir, "unsw.csv", &(slice.join("\n") + "\n"))
+}
+
+#[test]
+fn train_eval_predict_the_flow_models() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let nsl = sample("ids/nsl_kdd_KDDTrain+_20Percent.txt");
+    let (model, out) = train(dir.path(), "flows", &nsl, &["--json"]);
+    let summary: Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
+    let acc = summary["metrics"]["accuracy"].as_f64().expect("accuracy");
+    assert!(acc > 0.99, "NSL-KDD held-out accuracy: {summary}");
+    assert!(
+        acc > summary["baseline"]["accuracy"].as_f64().unwrap() + 0.05,
+        "the trees beat one decision stump: {summary}"
+    );
+
+    // A default model by name, on data in the published UNSW-NB15 layout.
+    let unsw = unsw_slice(dir.path(), 3_000);
+    let out = haechi(&["eval", "unsw", "--data", unsw.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let m: Value = serde_json::from_slice(&out.stdout).expect("JSON metrics");
+    for key in ["accuracy", "macro_f1", "per_class", "auc"] {
+        assert!(m.get(key).is_some(), "eval --json has {key}: {m}");
+    }
+    let out = haechi(&[
+        "eval",
+        model.to_str().unwrap(),
+        "--data",
+        unsw.to_str().unwrap(),
+    ]);
+    assert!(
+        !out.status.success(),
+        "an NSL-KDD model cannot read UNSW-NB15 records"
+    );
+
+    let out = haechi(&[
+        "predict",
+        "unsw-multiclass",
+        "--data",
+        unsw.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(rows.len(), 3_000);
+    let families = [
+        "Normal",
+        "Generic",
+        "Exploits",
+        "Fuzzers",
+        "DoS",
+        "Reconnaissance",
+        "Analysis",
+        "Backdoor",
+        "Shellcode",
+        "Worms",
+    ];
+    assert!(
+        rows.iter()
+            .all(|r| families.contains(&r["class"].as_str().unwrap_or(""))),
+        "every record gets an attack family"
+    );
+    assert!(
+        rows[0]["features"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty())
+    );
+
+    let out = haechi(&[
+        "train",
+        "flows",
+        "--features",
+        "live",
+        "--data",
+        nsl.to_str().unwrap(),
+        "--out",
+        "x",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("needs UNSW-NB15 data"),
+        "{}",
+        describe(&out)
+    );
+}
+
+#[test]
+fn ingest_scores_zeek_conn_records_with_the_flow_model() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = |model: &str| {
+        write_file(
+            dir.path(),
+            "haechi.toml",
+            &format!(
+                "data_dir = {}\n[ml]\nflows_model = \"{model}\"\nflows_threshold = 0.9\n",
+                toml_path(&dir.path().join("data"))
+            ),
+        )
+    };
+    let conn = sample("logs/zeek/soc-zeek-lab/conn.log");
+    let cfg = config("flows");
+    let out = haechi(&[
+        "ingest",
+        "--config",
+        cfg.to_str().unwrap(),
+        conn.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let out = haechi(&[
+        "alerts",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--source",
+        "model",
+        "--limit",
+        "10000",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let alerts: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert!(!alerts.is_empty(), "some home-lab flows score as attacks");
+    let flows: u64 = alerts.iter().map(|a| a["count"].as_u64().unwrap()).sum();
+    assert!(
+        flows < 809,
+        "not every one of the 809 flows alerts: {flows}"
+    );
+    for a in &alerts {
+        assert_eq!(a["rule_id"], "model:flows");
+        assert!(
+            a["entity"].as_str().unwrap().starts_with("source.ip="),
+            "{a}"
+        );
+        assert!(a["details"]["probability"].as_f64().unwrap() >= 0.9, "{a}");
+        assert!(
+            a["details"]["flow"]
+                .as_str()
+                .is_some_and(|f| f.contains("packets")),
+            "{a}"
+        );
+        assert!(
+            a["details"]["features"]
+                .as_array()
+                .is_some_and(|f| !f.is_empty()),
+            "{a}"
+        );
+    }
+
+    // A model of the data-set schema cannot read live events: refused, with the reason.
+    let cfg = config("unsw");
+    let out = haechi(&[
+        "ingest",
+        "--config",
+        cfg.to_str().unwrap(),
+        conn.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--features live"),
         "{}",
         describe(&out)
     );
