@@ -1,12 +1,10 @@
 //! Flow-model tests on the real development files (`shared/data/ids/`). Training here uses
-//! small configurations (tests run unoptimized); `release_figures` (ignored) reproduces the
-//! figures in the crate docs with the defaults:
-//! `cargo test -p haechi-ml --release --test flows -- --ignored --nocapture`.
+//! small configurations; the figures of the defaults come from `haechi train flows` (see
+//! `docs/models/flows.md`) and throughput from `haechi bench --stages ml`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::OnceLock;
-use std::time::Instant;
 
 use haechi_ml::{
     DomainModel, FlowDataset, FlowFormat, FlowModel, FlowRecord, FlowSchema, FlowTask,
@@ -433,101 +431,4 @@ fn state_and_service_mappings() {
     .numeric();
     assert_eq!(&z[5..], &[0.0, 0.0, 0.0, 46.0, 0.0]);
     assert!(FlowRecord::default().numeric().iter().all(|v| v.is_nan()));
-}
-
-fn pct(x: f64) -> String {
-    format!("{:.4}", x)
-}
-
-/// Release figures for the crate docs (defaults). Slow in debug builds.
-#[test]
-#[ignore]
-fn release_figures() {
-    let d = data();
-    let cases = [
-        ("nslkdd binary", FlowSchema::NslKdd, FlowTask::Binary),
-        ("unsw binary", FlowSchema::Unsw, FlowTask::Binary),
-        ("unsw category", FlowSchema::Unsw, FlowTask::Category),
-        ("live binary", FlowSchema::Live, FlowTask::Binary),
-        ("nslkdd category", FlowSchema::NslKdd, FlowTask::Category),
-    ];
-    let calib: Vec<u32> = std::env::var("FLOW_CALIB")
-        .ok()
-        .map(|v| v.split(',').map(|x| x.parse().unwrap()).collect())
-        .unwrap_or(vec![0]);
-    let only = std::env::var("FLOW_ONLY").unwrap_or_default();
-    for (name, schema, task) in cases {
-        if !name.contains(only.as_str()) {
-            continue;
-        }
-        let (train, valid) = if schema == FlowSchema::NslKdd {
-            &d.nsl
-        } else {
-            &d.unsw
-        };
-        for &cp in &calib {
-            let mut cfg = FlowTrainConfig::new(schema, task);
-            cfg.calibration_percent = cp;
-            if let Ok(r) = std::env::var("FLOW_ROUNDS") {
-                cfg.gbdt.rounds = r.parse().unwrap();
-            }
-            if let Ok(r) = std::env::var("FLOW_DEPTH") {
-                cfg.gbdt.max_depth = r.parse().unwrap();
-            }
-            if let Ok(r) = std::env::var("FLOW_LR") {
-                cfg.gbdt.learning_rate = r.parse().unwrap();
-            }
-            let t = Instant::now();
-            let model = FlowModel::train(train, &cfg);
-            let train_s = t.elapsed().as_secs_f64();
-            let m = evaluate_flows(&model, valid);
-            let b = evaluate_flows(&FlowModel::train_baseline(train, &cfg), valid);
-            // Inference speed: feature vectors precomputed, one thread.
-            let nf = model.n_features();
-            let xs: Vec<Vec<f32>> = (0..valid.len())
-                .map(|r| {
-                    let mut x = vec![0.0; nf];
-                    model.features(valid, r, &mut x);
-                    x
-                })
-                .collect();
-            let t = Instant::now();
-            let mut s = 0.0f32;
-            let reps = 5;
-            for _ in 0..reps {
-                for x in &xs {
-                    s += model.score(x);
-                }
-            }
-            let rps = (reps * xs.len()) as f64 / t.elapsed().as_secs_f64();
-            assert!(s.is_finite());
-            println!(
-                "{name} calib={cp}%: acc {} macroF1 {} AUC {} Brier {} | stump acc {} macroF1 {} AUC {} Brier {} | majority {} | train {:.1}s, {:.0} rec/s/core, {} trees {} nodes, file {} bytes, platt {:?} calib-brier {:?}",
-                pct(m.accuracy),
-                pct(m.macro_f1),
-                pct(m.auc.unwrap_or(f64::NAN)),
-                pct(m.brier.unwrap()),
-                pct(b.accuracy),
-                pct(b.macro_f1),
-                pct(b.auc.unwrap_or(f64::NAN)),
-                pct(b.brier.unwrap()),
-                pct(majority_accuracy(valid)),
-                train_s,
-                rps,
-                model.gbdt().n_trees(),
-                model.gbdt().n_nodes(),
-                model.to_bytes().len(),
-                model.meta().platt,
-                model.meta().calibration_brier,
-            );
-            if task == FlowTask::Category {
-                for c in &m.per_class {
-                    println!(
-                        "    {:<16} P {:.3} R {:.3} F1 {:.3} n {}",
-                        c.class, c.precision, c.recall, c.f1, c.support
-                    );
-                }
-            }
-        }
-    }
 }

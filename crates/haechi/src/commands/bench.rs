@@ -30,11 +30,12 @@ pub struct BenchArgs {
     /// Which stages to run: `parse`, `evtx` (with the python-evtx peer), `store`, `hunt`
     /// (all SigmaHQ rules over the EVTX samples, against Hayabusa's published figures),
     /// `stream` (a server with all rules under a steady load: events/s and the delay from
-    /// an event's sending to its alert).
+    /// an event's sending to its alert), `ml` (inference throughput of the default models
+    /// on one core, flow-model training on one million rows).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "parse,evtx,store,hunt,stream"
+        default_value = "parse,evtx,store,hunt,stream,ml"
     )]
     pub stages: Vec<String>,
     /// `hunt`: how many times the EVTX sample set is scanned (Hayabusa's reference run
@@ -179,6 +180,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     if stage("stream") {
         super::bench_stream::run(&args)?;
+    }
+    if stage("ml") {
+        super::bench_ml::run(&args)?;
     }
     eprintln!("peak memory: {} MiB", peak_rss_kib() / 1024);
     Ok(ExitCode::SUCCESS)

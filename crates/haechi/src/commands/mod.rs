@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod bench;
+pub mod bench_ml;
 pub mod bench_stream;
 pub mod deadletter;
 pub mod demo;
