@@ -43,6 +43,8 @@ pub struct RiskSection {
     pub model: Option<PathBuf>,
     /// Days of alerts the index, baseline and forecast look back over.
     pub history_days: u32,
+    /// How often `haechi serve` recomputes the index and stores it (seconds; 0: never).
+    pub interval_secs: u64,
     /// Weights, bucket length, windows (`[risk.index]`; see README, "Risk index").
     pub index: haechi_risk::RiskConfig,
 }
@@ -52,6 +54,7 @@ impl Default for RiskSection {
         RiskSection {
             model: Some(PathBuf::from("risk")),
             history_days: 28,
+            interval_secs: 300,
             index: haechi_risk::RiskConfig::default(),
         }
     }

@@ -14,6 +14,7 @@
 //! can only ingest for that tenant.
 
 pub mod alerts;
+pub mod risk;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -67,6 +68,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/alerts", get(alerts::list))
         .route("/api/alerts/{id}", get(alerts::one))
         .route("/api/rules/reload", post(alerts::reload))
+        .route("/api/risk", get(risk::status))
+        .route("/api/risk/series", get(risk::series))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }

@@ -216,6 +216,13 @@ async fn serve(
         Duration::from_millis(config.pipeline.commit_interval_ms.max(10)),
         shutdown.clone(),
     ));
+    if let Some(alerts) = state.alerts.clone() {
+        tokio::spawn(compute_risk_periodically(
+            config.clone(),
+            alerts,
+            shutdown.clone(),
+        ));
+    }
     let stop = shutdown.clone();
     tokio::spawn(async move {
         wait_for_signal(signals).await;
@@ -252,6 +259,44 @@ async fn wait_for_signal(
 }
 
 /// Reloads the rules on every SIGHUP (the convention of Unix daemons).
+/// Recomputes every institution's risk index, forecast and incident probability from the
+/// alerts and stores them (for `GET /api/risk` and the console), every
+/// `risk.interval_secs`; the first run is right after start-up.
+async fn compute_risk_periodically(
+    config: crate::config::Config,
+    alerts: Arc<haechi_store::state::AlertStore>,
+    shutdown: CancellationToken,
+) {
+    if config.risk.interval_secs == 0 {
+        return;
+    }
+    if let Some(spec) = &config.risk.model
+        && let Err(e) = super::risk::load_incident_model(spec)
+    {
+        tracing::error!(error = %format!("{e:#}"), "risk.model cannot be used; the risk index runs without incident probabilities");
+    }
+    let config = Arc::new(config);
+    let mut tick = tokio::time::interval(Duration::from_secs(config.risk.interval_secs));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let (c, a) = (config.clone(), alerts.clone());
+        let result = tokio::task::spawn_blocking(move || {
+            super::risk::compute_and_store(&c, &a, haechi_event::Timestamp::now(), true)
+        })
+        .await;
+        match result {
+            Ok(Ok(statuses)) => {
+                tracing::debug!(institutions = statuses.len(), "risk index updated")
+            }
+            Ok(Err(e)) => tracing::error!(error = %format!("{e:#}"), "risk index not updated"),
+            Err(e) => tracing::error!(error = %e, "risk index task failed"),
+        }
+    }
+}
+
 async fn reload_on_sighup(
     mut hup: tokio::signal::unix::Signal,
     detection: Option<Arc<Detection>>,
