@@ -74,7 +74,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             .join(", ")
     );
     let mut config = config;
-    config.ml.domains_model = demo_domain_model(&args.data, &config.data_dir)?;
+    // The models shipped in the binary: DGA names in the DNS log, attacks in query strings.
+    config.ml.domains_model = Some("domains".into());
+    config.ml.web_model = Some("web".into());
     let feeds = load_feeds(&args.data)?;
     let (tx, rx) = std::sync::mpsc::channel();
     let server = std::thread::spawn(move || run_with(config, Some(tx)));
@@ -158,30 +160,6 @@ fn demo_config(args: &DemoArgs) -> Config {
     };
     config.intel.feeds = demo_feeds(&args.data.join("threat_intel"));
     config
-}
-
-/// Trains the domain model on the public DGA/legit set once (about a second), so that
-/// the demo scores DNS names too; `None` when the data set is not there.
-fn demo_domain_model(data: &Path, data_dir: &Path) -> anyhow::Result<Option<PathBuf>> {
-    let csv = data.join("domains/dga_dev_balanced.csv");
-    let out = data_dir.join("models/domains.model");
-    if out.exists() {
-        return Ok(Some(out));
-    }
-    if !csv.exists() {
-        return Ok(None);
-    }
-    let samples = haechi_ml::load_domain_csv(&csv).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (train, _) = haechi_ml::split_train_validation(&samples, 20);
-    let model = haechi_ml::DomainModel::train(&train, &haechi_ml::TrainConfig::default());
-    std::fs::create_dir_all(out.parent().unwrap_or(data_dir))?;
-    model.save(&out).map_err(|e| anyhow::anyhow!("{e}"))?;
-    println!(
-        "trained the domain model on {} names: {}",
-        train.len(),
-        out.display()
-    );
-    Ok(Some(out))
 }
 
 /// The public threat-intel feeds under `dir`, each with its own layout.
