@@ -304,7 +304,8 @@ impl Models<'_> {
         let (model, threshold) = self.flows?;
         let record = flow_record(event)?;
         let p = model.score_record(&record)?;
-        if p < threshold {
+        // NaN is refused too (a broken model must not alert on every flow).
+        if p.is_nan() || p < threshold {
             return None;
         }
         let top = model.explain_record(&record, 3).unwrap_or_default();
@@ -359,6 +360,10 @@ pub fn flow_record(event: &Event) -> Option<haechi_ml::FlowRecord<'_>> {
         .get_str(ecs::NETWORK_PROTOCOL)
         .map(haechi_ml::service_to_unsw)
         .filter(|s| *s != "-");
+    // UNSW-NB15 counts bytes with their headers, as Suricata does; Zeek's `orig_bytes`
+    // are payload only, so its `orig_ip_bytes`/`resp_ip_bytes` are preferred.
+    let bytes =
+        |ip_bytes: &str, ecs_name: &str| count(event, ip_bytes).or_else(|| count(event, ecs_name));
     Some(haechi_ml::FlowRecord {
         duration_secs,
         transport,
@@ -366,8 +371,8 @@ pub fn flow_record(event: &Event) -> Option<haechi_ml::FlowRecord<'_>> {
         state: Some(state),
         src_packets: count(event, ecs::SOURCE_PACKETS),
         dst_packets: count(event, ecs::DESTINATION_PACKETS),
-        src_bytes: count(event, ecs::SOURCE_BYTES),
-        dst_bytes: count(event, ecs::DESTINATION_BYTES),
+        src_bytes: bytes("orig_ip_bytes", ecs::SOURCE_BYTES),
+        dst_bytes: bytes("resp_ip_bytes", ecs::DESTINATION_BYTES),
     })
 }
 

@@ -237,3 +237,28 @@ fn risk_eval_replays_attack_samples_and_its_model_is_usable() {
     let out = haechi(&["risk", "--config", config.to_str().unwrap()]);
     assert!(!out.status.success(), "a broken model is refused");
 }
+
+/// The shipped incident model (`risk`) is what its recipe in `docs/models/risk.md`
+/// produces, byte for byte.
+#[test]
+fn the_default_incident_model_reproduces_from_its_recipe() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let model = dir.path().join("risk.json");
+    let data = sample("");
+    let out = haechi(&[
+        "risk",
+        "eval",
+        "--data",
+        data.to_str().unwrap(),
+        "--out-model",
+        model.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let shipped =
+        std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/risk.json"))
+            .unwrap();
+    assert!(
+        std::fs::read(&model).unwrap() == shipped,
+        "retraining gives another model: run scripts/train-default-models"
+    );
+}

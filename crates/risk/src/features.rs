@@ -14,10 +14,10 @@ pub struct Incident {
 }
 
 /// Number of features.
-pub const N_FEATURES: usize = 12;
+pub const N_FEATURES: usize = 14;
 
 /// The features of a bucket, in order. Counts are `ln(1 + x)`; "1h"/"6h" are sums over
-/// the trailing hour/six hours, the bucket included.
+/// the trailing hour/six hours/day, the bucket included.
 pub const FEATURE_NAMES: [&str; N_FEATURES] = [
     "index",
     "index_max_1h",
@@ -31,6 +31,8 @@ pub const FEATURE_NAMES: [&str; N_FEATURES] = [
     "sources_1h",
     "cross_tenant_1h",
     "cross_tenant_6h",
+    "severe_24h",
+    "alerts_24h",
 ];
 
 /// One feature vector.
@@ -93,8 +95,11 @@ pub fn features(series: &[Bucket], cfg: &RiskConfig) -> Vec<Features> {
 pub fn features_with(series: &[Bucket], z: &[f64], cfg: &RiskConfig) -> Vec<Features> {
     let h1 = cfg.buckets_in(3600);
     let h6 = cfg.buckets_in(6 * 3600);
+    let h24 = cfg.buckets_in(24 * 3600);
     let severe = |w| rolling(series.iter().map(|b| f64::from(b.counts.severe())), w);
-    let (sev1, sev6) = (severe(h1), severe(h6));
+    let (sev1, sev6, sev24) = (severe(h1), severe(h6), severe(h24));
+    // Intrusions take hours to days from foothold to impact: a day of memory.
+    let alerts24 = rolling(series.iter().map(|b| f64::from(b.counts.alerts)), h24);
     let alerts1 = alerts_last_hour(series, cfg);
     let ioc1 = rolling(series.iter().map(|b| f64::from(b.counts.indicators)), h1);
     let ml1 = rolling(series.iter().map(|b| b.counts.ml_sum), h1);
@@ -129,6 +134,8 @@ pub fn features_with(series: &[Bucket], z: &[f64], cfg: &RiskConfig) -> Vec<Feat
                 src1[i].ln_1p(),
                 x1[i].ln_1p(),
                 x6[i].ln_1p(),
+                sev24[i].ln_1p(),
+                alerts24[i].ln_1p(),
             ]
         })
         .collect()

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 /// The `kind` of an incident model file.
 pub const MODEL_KIND: &str = "haechi-risk-incident";
 /// The format version of an incident model file.
-pub const MODEL_VERSION: u32 = 1;
+pub const MODEL_VERSION: u32 = 2;
 
 /// One bucket ready for training or scoring.
 #[derive(Debug, Clone, PartialEq)]

@@ -59,11 +59,12 @@
 //! On a synthetic sinusoidal day (amplitude 25, noise ±4) it is several times better in
 //! MAE than a flat forecast (tested).
 //!
-//! **Incident probability.** Twelve causal features per bucket ([`FEATURE_NAMES`]): the
+//! **Incident probability.** Fourteen causal features per bucket ([`FEATURE_NAMES`]): the
 //! index, its maximum over the last hour, the anomaly (clamped to ±10), the least-squares
 //! slope over the last hour (points per hour), and `ln(1 + x)` of high+critical counts
 //! over 1 h and 6 h, alerts over 1 h, indicator hits, ML sum and distinct sources over
-//! 1 h, cross-institution sightings over 1 h and 6 h. A bucket `[start, end)` is
+//! 1 h, cross-institution sightings over 1 h and 6 h, and high+critical and all alerts
+//! over the last 24 h (intrusions take hours from foothold to impact). A bucket `[start, end)` is
 //! *positive* if an incident of its tenant starts in `[end, end + horizon)`, and is left
 //! out if it overlaps an incident. The model is a logistic regression on standardized
 //! features fitted by Newton's method (IRLS) with an L2 penalty (1.0, bias not penalized)
@@ -85,7 +86,7 @@
 //!
 //! **Limits — what the probability means.** It is a calibrated-on-training-data estimate
 //! of "an incident *as labelled in the training data* starts within the horizon", given
-//! these twelve features — nothing more. It is only as good as the incident labels: if
+//! these fourteen features — nothing more. It is only as good as the incident labels: if
 //! incidents are declared when analysts notice alerts, the model partly learns to predict
 //! the analysts; if the evaluation replays attack samples into background traffic, it
 //! learns what those samples look like through our rules, and its figures say little

@@ -23,7 +23,8 @@
 //! * **Campaigns** arrive as a Poisson process (`campaigns_per_day`). A campaign gains a
 //!   foothold at 1..=`max_tenants_per_campaign` distinct tenants within two hours: each
 //!   replays a random *foothold* sample (execution, persistence, privilege escalation,
-//!   defence evasion, credential access, discovery). With probability `incident_share`
+//!   defence evasion, credential access, discovery); the first tenant's foothold opens
+//!   the campaign. With probability `incident_share`
 //!   the campaign becomes an **incident** at one of its tenants: an *incident* sample
 //!   (lateral movement, command and control, impact, full APT chains) is replayed after a
 //!   lead time drawn uniformly from `lead_hours`. Between foothold and incident the
@@ -289,7 +290,10 @@ fn campaigns(
             incident: None,
         };
         for &t in &targets {
-            let at = start + (rng.unit() * 2.0 * HOUR_NS as f64) as i64;
+            // The victim's foothold opens the campaign, so that everything the victim
+            // shows comes before its incident; the others follow within two hours.
+            let jitter = (rng.unit() * 2.0 * HOUR_NS as f64) as i64;
+            let at = if t == victim { start } else { start + jitter };
             let sample = pick_with_detections(&pools.foothold, rng);
             if t == victim && !victim_warned {
                 continue;

@@ -58,8 +58,8 @@ pub fn status(
 ) -> Option<TenantStatus> {
     let last = series.len().checked_sub(1)?;
     let b = &series[last];
-    // The last bucket's features need only the trailing six hours.
-    let tail = last.saturating_sub(cfg.buckets_in(6 * 3600) + 1);
+    // The last bucket's features need only the trailing day.
+    let tail = last.saturating_sub(cfg.buckets_in(24 * 3600) + 1);
     let z = anomalies_from(series, tail, cfg);
     let slope = slope_per_hour(series, last, cfg);
     let direction = if slope > cfg.trend_threshold {

@@ -370,7 +370,8 @@ impl AlertStore {
     /// Calls `f` with every alert whose last event is at or after `since`, oldest first,
     /// without holding them all in memory (the risk index reads weeks of alerts).
     pub fn for_each_since(&self, since: Timestamp, mut f: impl FnMut(Alert)) -> Result<u64> {
-        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        // Its own connection: a scan of weeks must not hold up the API's listings.
+        let conn = read_connection(&self.path)?;
         let mut stmt = conn
             .prepare(
                 "SELECT id, tenant, source, rule_id, rule_title, level, entity, first_seen, last_seen, \
@@ -388,11 +389,22 @@ impl AlertStore {
         Ok(n)
     }
 
-    /// Stores risk buckets (replacing a bucket computed before) and the latest status of
-    /// each institution, in one transaction.
-    pub fn record_risk(&self, points: &[RiskPoint], statuses: &[RiskStatusRow]) -> Result<()> {
+    /// Replaces what is stored of the risk index from `from` on (every institution) with
+    /// `points`, and the latest statuses with `statuses`, in one transaction: a bucket
+    /// that fell back to 0, or an institution with no alerts left in the window, does
+    /// not keep a stale value.
+    pub fn replace_risk(
+        &self,
+        from: Timestamp,
+        points: &[RiskPoint],
+        statuses: &[RiskStatusRow],
+    ) -> Result<()> {
         let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         let tx = conn.transaction().map_err(sql_err(&self.path))?;
+        tx.execute("DELETE FROM risk_series WHERE start >= ?1", [from.0])
+            .map_err(sql_err(&self.path))?;
+        tx.execute("DELETE FROM risk_status", [])
+            .map_err(sql_err(&self.path))?;
         {
             let mut put = tx
                 .prepare_cached(
@@ -405,7 +417,7 @@ impl AlertStore {
             }
             let mut status = tx
                 .prepare_cached(
-                    "INSERT OR REPLACE INTO risk_status (tenant, computed, status) VALUES (?1, ?2, ?3)",
+                    "INSERT INTO risk_status (tenant, computed, status) VALUES (?1, ?2, ?3)",
                 )
                 .map_err(sql_err(&self.path))?;
             for s in statuses {
@@ -567,28 +579,39 @@ mod tests {
             status: format!("{{\"at\":{computed}}}"),
         };
         store
-            .record_risk(
-                &[point("a", 0, 1.0), point("a", 300, 2.0), point("b", 0, 9.0)],
+            .replace_risk(
+                Timestamp(0),
+                &[
+                    point("a", 0, 1.0),
+                    point("a", 300, 2.0),
+                    point("b", 0, 9.0),
+                    point("b", 300, 4.0),
+                ],
                 &[status("a", 1), status("b", 1)],
             )
             .unwrap();
+        // Recomputed from 300 on: a's bucket changes, b's fell back to 0 (not written),
+        // and b has no status any more.
         store
-            .record_risk(&[point("a", 300, 5.0)], &[status("a", 2)])
+            .replace_risk(Timestamp(300), &[point("a", 300, 5.0)], &[status("a", 2)])
             .unwrap();
         let a = store.risk_series(Some("a"), Timestamp(0)).unwrap();
         assert_eq!(
             a.iter().map(|p| (p.start.0, p.risk)).collect::<Vec<_>>(),
             [(0, 1.0), (300, 5.0)],
-            "the recomputed bucket replaces the earlier one"
+            "the recomputed bucket replaces the earlier one, earlier ones stay"
+        );
+        let b = store.risk_series(Some("b"), Timestamp(0)).unwrap();
+        assert_eq!(
+            b.iter().map(|p| (p.start.0, p.risk)).collect::<Vec<_>>(),
+            [(0, 9.0)],
+            "a bucket that fell back to 0 loses its stale value"
         );
         assert_eq!(store.risk_series(None, Timestamp(100)).unwrap().len(), 1);
         let statuses = store.risk_status(None).unwrap();
-        assert_eq!(statuses.len(), 2);
+        assert_eq!(statuses.len(), 1, "b has no status any more");
         assert_eq!(statuses[0].status, "{\"at\":2}");
-        assert_eq!(
-            store.risk_status(Some("b")).unwrap()[0].computed,
-            Timestamp(1)
-        );
+        assert!(store.risk_status(Some("b")).unwrap().is_empty());
     }
 
     #[test]

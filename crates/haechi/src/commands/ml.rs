@@ -228,6 +228,35 @@ fn load_flow_data(files: &[PathBuf]) -> anyhow::Result<FlowDataset> {
     load_flows(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
 }
 
+/// Refuses training data the trees cannot learn from: one class only, or more families
+/// than a model holds.
+fn check_trainable(train: &FlowDataset, task: FlowTask) -> anyhow::Result<()> {
+    let classes: std::collections::BTreeSet<String> = match task {
+        FlowTask::Binary => train.attack.iter().map(|a| a.to_string()).collect(),
+        FlowTask::Category => train.category.iter().cloned().collect(),
+    };
+    match classes.len() {
+        0 => anyhow::bail!("flows: no training records"),
+        1 => anyhow::bail!("flows: the training records are all of one class; nothing to learn"),
+        n if n > 32 => anyhow::bail!("flows: {n} attack families; a model holds at most 32"),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses data of another data set than the model's (NSL-KDD records for a UNSW-NB15
+/// model, or the other way round).
+fn check_flow_format(model: &FlowModel, data: &FlowDataset) -> anyhow::Result<()> {
+    if data.format != model.schema().format() {
+        anyhow::bail!(
+            "this flow model reads {:?} records (schema `{}`), the data is {:?}",
+            model.schema().format(),
+            model.schema().name(),
+            data.format
+        );
+    }
+    Ok(())
+}
+
 fn train_flows(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     let data = load_flow_data(&args.data)?;
@@ -246,6 +275,7 @@ fn train_flows(args: TrainArgs) -> anyhow::Result<ExitCode> {
         other => anyhow::bail!("--classes '{other}': use binary or category"),
     };
     let (train, valid) = split_flows(&data, args.validation_percent, args.seed);
+    check_trainable(&train, task)?;
     let mut cfg = FlowTrainConfig::new(schema, task);
     cfg.gbdt.seed = args.seed;
     let mut model = FlowModel::train(&train, &cfg);
@@ -332,7 +362,11 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
             }
             evaluate_web(&model, &samples)
         }
-        AnyModel::Flows(model) => evaluate_flows(&model, &load_flow_data(&args.data)?),
+        AnyModel::Flows(model) => {
+            let data = load_flow_data(&args.data)?;
+            check_flow_format(&model, &data)?;
+            evaluate_flows(&model, &data)
+        }
     };
     if args.json {
         println!("{}", serde_json::to_string(&metrics)?);
@@ -419,6 +453,7 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
 fn predict_flows(model: &FlowModel, args: &PredictArgs) -> anyhow::Result<ExitCode> {
     use std::io::Write;
     let data = load_flow_data(&args.data)?;
+    check_flow_format(model, &data)?;
     let classes = model.class_names();
     let mut x = vec![0.0f32; model.n_features()];
     let mut p = vec![0.0f32; classes.len()];

@@ -83,9 +83,9 @@ pub fn run(args: RiskArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The incident model of the configuration: a JSON file, or the default shipped in the
-/// binary (`risk`).
-pub fn load_incident_model(spec: &Path) -> anyhow::Result<IncidentModel> {
-    crate::default_models::load_with(
+/// binary (`risk`). It must have been trained on buckets of the configured length.
+pub fn load_incident_model(spec: &Path, cfg: &RiskConfig) -> anyhow::Result<IncidentModel> {
+    let model = crate::default_models::load_with(
         spec,
         |p| {
             std::fs::read_to_string(p)
@@ -97,39 +97,61 @@ pub fn load_incident_model(spec: &Path) -> anyhow::Result<IncidentModel> {
                 .map_err(|e| e.to_string())
                 .and_then(|s| IncidentModel::from_json(s).map_err(|e| e.to_string()))
         },
-    )
+    )?;
+    if model.bucket_secs != cfg.bucket_secs {
+        anyhow::bail!(
+            "risk.model was trained on {}-second buckets, risk.index.bucket_secs is {}: retrain it with `haechi risk eval --out-model` (or on your incidents)",
+            model.bucket_secs,
+            cfg.bucket_secs
+        );
+    }
+    Ok(model)
+}
+
+/// The configured incident model (`None` when `risk.model` is unset).
+pub fn configured_model(config: &Config) -> anyhow::Result<Option<IncidentModel>> {
+    match &config.risk.model {
+        Some(spec) => load_incident_model(spec, &config.risk.index)
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("risk.model: {e:#}")),
+        None => Ok(None),
+    }
 }
 
 /// Computes every institution's series and status from the alerts of the last
-/// `history_days` before `now`, and stores them. Returns the statuses.
+/// `history_days` before `now`, up to the last *complete* bucket (the incident model was
+/// trained on complete buckets), and, when `store_results`, replaces what was stored for
+/// that range. Returns the statuses.
 pub fn compute_and_store(
     config: &Config,
     store: &AlertStore,
+    model: Option<&IncidentModel>,
     now: Timestamp,
-    writable: bool,
+    store_results: bool,
 ) -> anyhow::Result<Vec<TenantStatus>> {
     let cfg = &config.risk.index;
-    let model = match &config.risk.model {
-        Some(spec) => Some(load_incident_model(spec)?),
-        None => None,
-    };
+    if !(1..=3650).contains(&config.risk.history_days) {
+        anyhow::bail!("risk.history_days must be 1 to 3650");
+    }
+    let bucket = cfg.bucket_secs as i64 * 1_000_000_000;
+    let to = Timestamp(now.0 - now.0.rem_euclid(bucket));
     let day = 86_400 * 1_000_000_000i64;
-    let from = Timestamp(now.0 - i64::from(config.risk.history_days) * day);
+    let from = Timestamp(to.0 - i64::from(config.risk.history_days) * day);
     let mut observations = Vec::new();
     store
         .for_each_since(
             Timestamp(from.0 - cfg.correlation_window_secs as i64 * 1_000_000_000),
             |a| {
-                if a.last_seen.0 < now.0 {
+                if a.last_seen.0 < to.0 {
                     observations.push(Observation::from_alert(&a));
                 }
             },
         )
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let series =
-        haechi_risk::compute(&observations, from, now, cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let statuses = haechi_risk::status_all(&series, model.as_ref(), cfg);
-    if writable {
+        haechi_risk::compute(&observations, from, to, cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let statuses = haechi_risk::status_all(&series, model, cfg);
+    if store_results {
         let mut points = Vec::new();
         for (tenant, buckets) in &series {
             let z = haechi_risk::anomalies(buckets, cfg);
@@ -156,7 +178,7 @@ pub fn compute_and_store(
             })
             .collect::<anyhow::Result<_>>()?;
         store
-            .record_risk(&points, &rows)
+            .replace_risk(from, &points, &rows)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     Ok(statuses)
@@ -177,7 +199,10 @@ fn status(args: RiskArgs) -> anyhow::Result<ExitCode> {
             false,
         ),
     };
-    let mut statuses = compute_and_store(&config, &store, now, writable)?;
+    let model = configured_model(&config)?;
+    // A look back (`--at`) is printed, not stored: the stored status is the current one.
+    let store_results = writable && args.at.is_none();
+    let mut statuses = compute_and_store(&config, &store, model.as_ref(), now, store_results)?;
     if let Some(t) = &args.tenant {
         statuses.retain(|s| &s.tenant == t);
     }
@@ -284,15 +309,27 @@ fn files_under(data: &Path, paths: &[&str]) -> anyhow::Result<Vec<PathBuf>> {
     super::ingest::collect_files(&paths)
 }
 
-/// Parses a file and runs it through detection; returns its events' times and, per
-/// alert, the alert.
+/// What detection made of one file: each event's time and `event.id` (set on the events
+/// an alert stands on), and the alerts.
+struct Detected {
+    times: Vec<Timestamp>,
+    ids: Vec<Option<String>>,
+    alerts: Vec<haechi_event::Alert>,
+}
+
+/// Parses a file and runs it through detection as its own institution, so that
+/// correlation rules never combine events of two sample files.
 fn detect_file(
     detection: &crate::detection::Detection,
     path: &Path,
-) -> anyhow::Result<(Vec<Timestamp>, Vec<haechi_event::Alert>)> {
-    let ctx = haechi_ingest::ParseContext::new("scenario");
-    let mut times = Vec::new();
-    let mut alerts = Vec::new();
+    tenant: &str,
+) -> anyhow::Result<Detected> {
+    let ctx = haechi_ingest::ParseContext::new(tenant);
+    let mut out = Detected {
+        times: Vec::new(),
+        ids: Vec::new(),
+        alerts: Vec::new(),
+    };
     haechi_ingest::reader::read_file(
         path,
         haechi_ingest::Format::Auto,
@@ -301,13 +338,17 @@ fn detect_file(
         haechi_ingest::reader::Limits::default(),
         false,
         &mut |mut batch| {
-            times.extend(batch.events.iter().map(|e| e.timestamp));
-            alerts.extend(detection.detect(&mut batch.events));
+            out.alerts.extend(detection.detect(&mut batch.events));
+            for e in &batch.events {
+                out.times.push(e.timestamp);
+                out.ids
+                    .push(e.get_str(haechi_event::ecs::EVENT_ID).map(str::to_owned));
+            }
             Ok(())
         },
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok((times, alerts))
+    Ok(out)
 }
 
 fn detections_of(alerts: &[haechi_event::Alert], origin: Timestamp) -> Vec<SampleDetection> {
@@ -331,30 +372,33 @@ fn file_sample(
     detection: &crate::detection::Detection,
     data: &Path,
     path: &Path,
+    tenant: &str,
 ) -> anyhow::Result<Sample> {
-    let (times, alerts) = detect_file(detection, path)?;
-    let first = times.iter().min().copied().unwrap_or(Timestamp(0));
-    let last = times.iter().max().copied().unwrap_or(first);
+    let d = detect_file(detection, path, tenant)?;
+    let first = d.times.iter().min().copied().unwrap_or(Timestamp(0));
+    let last = d.times.iter().max().copied().unwrap_or(first);
     Ok(Sample {
         name: path
             .strip_prefix(data)
             .unwrap_or(path)
             .display()
             .to_string(),
-        events: times.len() as u64,
+        events: d.times.len() as u64,
         span_secs: (last.0 - first.0) as f64 / 1e9,
-        detections: detections_of(&alerts, first),
+        detections: detections_of(&d.alerts, first),
     })
 }
 
-/// Every record of a file as its own sample (background), with the detections whose
-/// first event is that record.
+/// Every record of a file as its own sample (background), with the detections of the
+/// alerts that stand on it (found by the `event.id` detection gave the record).
 fn record_samples(
     detection: &crate::detection::Detection,
     path: &Path,
+    tenant: &str,
 ) -> anyhow::Result<Vec<Sample>> {
-    let (times, alerts) = detect_file(detection, path)?;
-    let mut samples: Vec<Sample> = times
+    let d = detect_file(detection, path, tenant)?;
+    let mut samples: Vec<Sample> = d
+        .times
         .iter()
         .map(|_| Sample {
             name: String::new(),
@@ -363,16 +407,21 @@ fn record_samples(
             detections: Vec::new(),
         })
         .collect();
-    // Alerts name their events by time; a record's detections go to the first record
-    // with that time (records of one second share it, which is harmless here).
-    let mut by_time: Vec<(Timestamp, usize)> =
-        times.iter().enumerate().map(|(i, t)| (*t, i)).collect();
-    by_time.sort();
-    for a in &alerts {
-        let i = by_time.partition_point(|(t, _)| *t < a.first_seen);
-        let Some(&(_, record)) = by_time.get(i.min(by_time.len().saturating_sub(1))) else {
-            continue;
-        };
+    let by_id: std::collections::HashMap<&str, usize> = d
+        .ids
+        .iter()
+        .enumerate()
+        .filter_map(|(i, id)| id.as_deref().map(|id| (id, i)))
+        .collect();
+    for a in &d.alerts {
+        let record = a
+            .events
+            .first()
+            .and_then(|r| by_id.get(r.id.as_str()))
+            .copied()
+            .ok_or_else(|| {
+                anyhow::anyhow!("{}: an alert names no event of the file", path.display())
+            })?;
         samples[record]
             .detections
             .extend(detections_of(std::slice::from_ref(a), a.first_seen));
@@ -399,14 +448,25 @@ fn build_pools(args: &EvalArgs) -> anyhow::Result<(Pools, String)> {
     let (detection, report) = crate::detection::Detection::start(&config)?
         .ok_or_else(|| anyhow::anyhow!("no detection configured"))?;
     let mut pools = Pools::default();
+    let mut n = 0;
+    let mut tenant = || {
+        n += 1;
+        format!("sample-{n}")
+    };
     for f in files_under(data, BACKGROUND)? {
-        pools.background.extend(record_samples(&detection, &f)?);
+        pools
+            .background
+            .extend(record_samples(&detection, &f, &tenant())?);
     }
     for f in files_under(data, FOOTHOLD)? {
-        pools.foothold.push(file_sample(&detection, data, &f)?);
+        pools
+            .foothold
+            .push(file_sample(&detection, data, &f, &tenant())?);
     }
     for f in files_under(data, INCIDENT)? {
-        pools.incident.push(file_sample(&detection, data, &f)?);
+        pools
+            .incident
+            .push(file_sample(&detection, data, &f, &tenant())?);
     }
     let describe = |name: &str, pool: &[Sample]| {
         let with = pool.iter().filter(|s| !s.detections.is_empty()).count();

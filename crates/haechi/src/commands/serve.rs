@@ -270,21 +270,30 @@ async fn compute_risk_periodically(
     if config.risk.interval_secs == 0 {
         return;
     }
-    if let Some(spec) = &config.risk.model
-        && let Err(e) = super::risk::load_incident_model(spec)
-    {
-        tracing::error!(error = %format!("{e:#}"), "risk.model cannot be used; the risk index runs without incident probabilities");
-    }
+    let model = match super::risk::configured_model(&config) {
+        Ok(m) => m.map(Arc::new),
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "the risk index runs without incident probabilities");
+            None
+        }
+    };
     let config = Arc::new(config);
     let mut tick = tokio::time::interval(Duration::from_secs(config.risk.interval_secs));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let (c, a) = (config.clone(), alerts.clone());
+        let (c, a, m) = (config.clone(), alerts.clone(), model.clone());
         let result = tokio::task::spawn_blocking(move || {
-            super::risk::compute_and_store(&c, &a, haechi_event::Timestamp::now(), true)
+            super::risk::compute_and_store(
+                &c,
+                &a,
+                m.as_deref(),
+                haechi_event::Timestamp::now(),
+                true,
+            )
         })
         .await;
         match result {
