@@ -25,7 +25,7 @@ pub struct DefaultModel {
 pub const DEFAULT_MODELS: &[DefaultModel] = &[
     DefaultModel {
         name: "domains",
-        what: "malicious (DGA) vs normal domain name, from the name alone",
+        what: "malicious (DGA or phishing host) vs normal domain name, from the name alone",
         bytes: include_bytes!("../models/domains.model"),
         card: "domains",
     },
@@ -121,10 +121,17 @@ mod tests {
     /// data with the default configuration and split gives the same weights.
     #[test]
     fn default_models_reproduce() {
-        let samples = haechi_ml::load_domain_csv(haechi_ml::DGA_DEV_CSV).expect("domain data");
-        let (train, _) = haechi_ml::split_train_validation(&samples, 20);
-        let retrained = DomainModel::train(&train, &TrainConfig::default());
+        // `haechi train domains --data dga_dev_balanced.csv --data
+        // phishing_hostnames_openphish.txt`: both files, a name kept once (first file wins),
+        // the host feature set.
+        let mut samples = haechi_ml::DomainSet::default();
+        for file in [haechi_ml::DGA_DEV_CSV, haechi_ml::PHISHING_HOSTNAMES] {
+            samples.extend_dedup(haechi_ml::load_domain_file(file).expect("domain data"));
+        }
+        let (train, _) = samples.split(20);
+        let retrained = DomainModel::train(&train.samples, &DomainModel::default_config());
         let shipped = DomainModel::from_bytes(default_model("domains").unwrap().bytes).unwrap();
+        assert!(shipped.meta().train.host_features);
         assert!(retrained.weights_eq(&shipped), "domains: weights differ");
         assert_eq!(
             retrained.meta().training_data_sha256,

@@ -108,7 +108,7 @@ fn train_eval_predict_the_domain_model() {
         .map(|l| serde_json::from_str(l).expect("JSON line"))
         .collect();
     assert_eq!(rows[0]["class"], "legit", "{rows:?}");
-    assert_eq!(rows[1]["class"], "dga", "{rows:?}");
+    assert_eq!(rows[1]["class"], "malicious", "{rows:?}");
     assert!(
         rows[1]["features"]
             .as_array()
@@ -136,6 +136,87 @@ fn train_eval_predict_the_domain_model() {
         "the error names the file: {}",
         describe(&out)
     );
+}
+
+#[test]
+fn a_host_name_list_trains_the_domain_model_on_phishing_hosts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = domain_slice(dir.path());
+    let full = std::fs::read_to_string(sample("domains/phishing_hostnames_openphish.txt"))
+        .expect("the phishing host names");
+    let hosts: Vec<&str> = full.lines().take(6_000).collect();
+    // Not a `domain,label` header: a list of malicious host names, comments allowed.
+    let list = write_file(
+        dir.path(),
+        "phish.txt",
+        &format!("# OpenPhish host names\n{}\n", hosts.join("\n")),
+    );
+    let model = dir.path().join("domains.model");
+    let out = haechi(&[
+        "train",
+        "domains",
+        "--data",
+        data.to_str().unwrap(),
+        "--data",
+        list.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("per family"), "{text}");
+    assert!(text.contains("phishing"), "{text}");
+
+    let out = haechi(&[
+        "eval",
+        model.to_str().unwrap(),
+        "--data",
+        list.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let m: Value = serde_json::from_slice(&out.stdout).expect("JSON metrics");
+    let families = m["per_family"].as_array().expect("per_family");
+    assert_eq!(families.len(), 1, "{m}");
+    assert_eq!(families[0]["family"], "phishing");
+    assert_eq!(families[0]["malicious"], true);
+    // Mostly names it was trained on: a smoke test, not a measurement.
+    let n = families[0]["n"].as_f64().unwrap();
+    assert!(n > 5_000.0, "{m}");
+    assert!(families[0]["flagged"].as_f64().unwrap() / n > 0.8, "{m}");
+
+    let names = write_file(
+        dir.path(),
+        "names.txt",
+        "wikipedia.org\nsecure-paypal-login-verify.weebly.com\n",
+    );
+    let out = haechi(&[
+        "predict",
+        model.to_str().unwrap(),
+        "--data",
+        names.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(rows[0]["class"], "legit", "{rows:?}");
+    assert_eq!(rows[1]["class"], "malicious", "{rows:?}");
+
+    let bad = write_file(dir.path(), "bad.txt", "ok.example.com\nnot a host\n");
+    let out = haechi(&[
+        "train",
+        "domains",
+        "--data",
+        bad.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.txt") && err.contains("row 2"), "{err}");
 }
 
 /// The first `rows` records of the real UNSW-NB15 half, as a CSV file in `dir`.

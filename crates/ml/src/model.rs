@@ -5,9 +5,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::DomainSet;
 use crate::data::Sample;
 use crate::error::MlError;
-use crate::features::{FeatureConfig, Kind, LEXICAL_NAMES, Normalized, entropy, for_each_feature};
+use crate::features::{FeatureConfig, Kind, Normalized, dense_name, entropy, for_each_feature};
 use crate::metrics::Metrics;
 use crate::sha256::{Sha256, sha256, to_hex};
 
@@ -22,6 +23,16 @@ pub struct TrainConfig {
     pub learning_rate: f32,
     /// L2 penalty, applied lazily to the weights active in each update (not to the bias).
     pub l2: f32,
+    /// Domain model only: the `host` feature set (subdomain n-grams and host features, see
+    /// [`crate::HOST_FEATURE_NAMES`]) instead of the `registrable` one. `false` in
+    /// [`TrainConfig::default`] and in model files written before it existed (the key is then
+    /// absent); `true` in [`DomainModel::default_config`]. Ignored by the web model.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub host_features: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Default for TrainConfig {
@@ -32,6 +43,7 @@ impl Default for TrainConfig {
             epochs: 6,
             learning_rate: 0.1,
             l2: 1e-6,
+            host_features: false,
         }
     }
 }
@@ -51,6 +63,57 @@ pub struct ModelMeta {
     pub source: Option<String>,
     pub validation_metrics: Option<Metrics>,
     pub baseline_metrics: Option<Metrics>,
+    /// Share flagged per family on the validation side (see [`evaluate_families`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_families: Option<Vec<FamilyRate>>,
+}
+
+/// How one family of names fares: how many there are and how many score at or above 0.5
+/// (recall for a malicious family, false-positive rate for a benign one).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FamilyRate {
+    pub family: String,
+    /// Whether the family is labeled malicious.
+    pub malicious: bool,
+    pub n: u64,
+    /// Names scored at or above 0.5.
+    pub flagged: u64,
+}
+
+impl FamilyRate {
+    /// `flagged / n`.
+    pub fn share(&self) -> f64 {
+        self.flagged as f64 / (self.n.max(1)) as f64
+    }
+    /// Share of the family classified correctly at 0.5.
+    pub fn correct(&self) -> f64 {
+        if self.malicious {
+            self.share()
+        } else {
+            1.0 - self.share()
+        }
+    }
+}
+
+/// Per-family rates of `model` on `set` at threshold 0.5, families sorted by name (a family
+/// with both labels is reported once per label).
+pub fn evaluate_families(model: &DomainModel, set: &DomainSet) -> Vec<FamilyRate> {
+    let mut map: std::collections::BTreeMap<(&str, bool), (u64, u64)> = Default::default();
+    for (s, fam) in set.samples.iter().zip(&set.families) {
+        let e = map.entry((fam.as_str(), s.is_dga)).or_default();
+        e.0 += 1;
+        if model.score(&s.domain) >= 0.5 {
+            e.1 += 1;
+        }
+    }
+    map.into_iter()
+        .map(|((family, malicious), (n, flagged))| FamilyRate {
+            family: family.to_string(),
+            malicious,
+            n,
+            flagged,
+        })
+        .collect()
 }
 
 /// Malicious-domain (DGA) classifier. See the crate docs.
@@ -283,22 +346,29 @@ impl DomainModel {
             panic!("invalid feature config: {e}");
         }
         let fc = cfg.features;
-        let dim = fc.dim();
+        let host = cfg.host_features;
+        let dim = fc.domain_dim(host);
         // Pre-extract sparse rows once; epochs then only walk flat arrays.
         let mut idx: Vec<u32> = Vec::with_capacity(samples.len() * 48);
         let mut val: Vec<f32> = Vec::with_capacity(samples.len() * 48);
         let mut off: Vec<usize> = Vec::with_capacity(samples.len() + 1);
         off.push(0);
         for s in samples {
-            for_each_feature(&fc, &s.domain, |i, v, _| {
+            for_each_feature(&fc, host, &s.domain, |i, v, _| {
                 idx.push(i as u32);
                 val.push(v);
             });
             off.push(idx.len());
         }
-        let w = fit_logistic(&idx, &val, &off, dim, fc.bias_index(), cfg, |r| {
-            samples[r].is_dga
-        });
+        let w = fit_logistic(
+            &idx,
+            &val,
+            &off,
+            dim,
+            fc.domain_bias_index(host),
+            cfg,
+            |r| samples[r].is_dga,
+        );
         let n_train_dga = samples.iter().filter(|s| s.is_dga).count() as u64;
         DomainModel {
             meta: ModelMeta {
@@ -310,30 +380,45 @@ impl DomainModel {
                 source: None,
                 validation_metrics: None,
                 baseline_metrics: None,
+                validation_families: None,
             },
             weights: w,
         }
     }
 
-    /// Probability (0..1) that `name` is DGA-generated. Allocation-free.
+    /// The recommended configuration: [`TrainConfig::default`] with the `host` feature set
+    /// (subdomain n-grams and host features), for DGA *and* phishing-style host names.
+    pub fn default_config() -> TrainConfig {
+        TrainConfig {
+            host_features: true,
+            ..TrainConfig::default()
+        }
+    }
+
+    /// Probability (0..1) that `name` is malicious (DGA-generated, or — with the `host`
+    /// feature set and phishing training data — a phishing host). Allocation-free.
     pub fn score(&self, name: &str) -> f32 {
         let w = &self.weights;
+        let t = &self.meta.train;
         let mut z = 0.0f32;
-        for_each_feature(&self.meta.train.features, name, |i, v, _| z += w[i] * v);
+        for_each_feature(&t.features, t.host_features, name, |i, v, _| z += w[i] * v);
         sigmoid(z)
     }
 
     /// The features that pushed the score of `name`, as `(feature, contribution to the logit)`,
     /// sorted by |contribution|, at most 15. N-grams are shown as `ngram:<text>` (`^`/`$` mark
-    /// the start/end of the registrable part), the suffix as `suffix:<tld>`, lexical features by
-    /// name, and the intercept as `bias`. Positive = towards DGA.
+    /// the start/end of the registrable part), n-grams of the subdomain labels (host feature
+    /// set) as `subgram:<text>`, the suffix as `suffix:<tld>`, lexical and host features by
+    /// name, and the intercept as `bias`. Positive = towards malicious.
     pub fn explain(&self, name: &str) -> Vec<(String, f32)> {
         let mut out: Vec<(String, f32)> = Vec::new();
-        for_each_feature(&self.meta.train.features, name, |i, v, kind| {
+        let t = &self.meta.train;
+        for_each_feature(&t.features, t.host_features, name, |i, v, kind| {
             let label = match kind {
                 Kind::NGram(g) => format!("ngram:{}", String::from_utf8_lossy(g)),
+                Kind::SubNGram(g) => format!("subgram:{}", String::from_utf8_lossy(g)),
                 Kind::Suffix(s) => format!("suffix:{}", String::from_utf8_lossy(s)),
-                Kind::Lexical(k) => LEXICAL_NAMES[k].to_string(),
+                Kind::Lexical(k) => dense_name(k).to_string(),
                 Kind::Bias => "bias".to_string(),
             };
             add_contribution(&mut out, label, self.weights[i] * v);
@@ -371,7 +456,8 @@ impl DomainModel {
         let meta: ModelMeta =
             serde_json::from_slice(header).map_err(|e| bad(format!("metadata JSON: {e}")))?;
         meta.train.features.validate().map_err(bad)?;
-        let weights = weights_from(n, wbytes, meta.train.features.dim())?;
+        let dim = meta.train.features.domain_dim(meta.train.host_features);
+        let weights = weights_from(n, wbytes, dim)?;
         Ok(DomainModel { meta, weights })
     }
 

@@ -1,7 +1,12 @@
 //! `haechi train`, `haechi eval`, `haechi predict`: Haechi's own models (`haechi-ml`).
 //!
-//! * `domains`: the malicious-domain (DGA) classifier over the domain CSV layout of
-//!   `../shared/data/domains/dga_dev_balanced.csv` (`domain`, `label` with 1 = malicious).
+//! * `domains`: the malicious-domain (DGA and phishing host) classifier over the domain CSV
+//!   layout of `../shared/data/domains/dga_dev_balanced.csv` (`domain`, `label` with
+//!   1 = malicious, optional `family`). A `--data` file whose first line is not such a
+//!   `domain,label` header is read as a plain list of **malicious** host names, one per line
+//!   (`#` comments and blank lines skipped, lower-cased, de-duplicated), family `phishing` —
+//!   e.g. `../shared/data/domains/phishing_hostnames_openphish.txt`. A name in several files
+//!   keeps the label of the first.
 //! * `web`: the web-attack classifier over the HTTP parameter layout of
 //!   `../shared/data/web_attacks/httpparams_payload_train.csv` (`payload`, `label` with
 //!   `norm`/`anom`).
@@ -12,10 +17,10 @@
 //!   `--classes category` predicts the attack family instead of attack/normal.
 
 use haechi_ml::{
-    DomainModel, EntropyBaseline, FlowDataset, FlowFormat, FlowModel, FlowSchema, FlowTask,
-    FlowTrainConfig, Metrics, Sample, TrainConfig, WebBaseline, WebModel, evaluate, evaluate_flows,
-    evaluate_web, load_domain_csv, load_flows, load_web_csv, sha256, split_flows,
-    split_train_validation, split_web_train_validation,
+    DomainModel, DomainSet, EntropyBaseline, FamilyRate, FlowDataset, FlowFormat, FlowModel,
+    FlowSchema, FlowTask, FlowTrainConfig, Metrics, TrainConfig, WebBaseline, WebModel, evaluate,
+    evaluate_families, evaluate_flows, evaluate_web, load_domain_csv, load_domain_file, load_flows,
+    load_web_csv, sha256, split_flows, split_web_train_validation,
 };
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -24,7 +29,9 @@ use std::process::ExitCode;
 pub struct TrainArgs {
     /// What to train: `domains`, `web` or `flows`.
     pub model: String,
-    /// Labeled data files (the published layout of the model's data set).
+    /// Labeled data files (the published layout of the model's data set). Domains: a
+    /// `domain,label[,family]` CSV, or a file whose first line is not that header: a list of
+    /// malicious host names, one per line (`#` comments allowed), family `phishing`.
     #[arg(long, required = true)]
     pub data: Vec<PathBuf>,
     /// Where to write the model file.
@@ -55,7 +62,9 @@ pub struct EvalArgs {
     /// A model file written by `haechi train`, or the name of a default model
     /// (`haechi models` lists them).
     pub model: PathBuf,
-    /// Labeled data to evaluate on (never the data the model was trained on).
+    /// Labeled data to evaluate on (never the data the model was trained on). Domains: a
+    /// `domain,label[,family]` CSV or a list of malicious host names (see `haechi train`);
+    /// the share flagged is also reported per family.
     #[arg(long, required = true)]
     pub data: Vec<PathBuf>,
     /// One JSON object: accuracy, macro_f1, auc, per_class, confusion.
@@ -80,12 +89,35 @@ pub struct PredictArgs {
     pub top: usize,
 }
 
-fn load_all(files: &[PathBuf]) -> anyhow::Result<Vec<Sample>> {
-    let mut all = Vec::new();
+/// The domain data of `files` (CSV or malicious host-name lists), a name in several files
+/// kept once, with the label of the first.
+fn load_all(files: &[PathBuf]) -> anyhow::Result<DomainSet> {
+    let mut all = DomainSet::default();
     for f in files {
-        all.extend(load_domain_csv(f).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?);
+        let set = load_domain_file(f).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+        let skipped = all.extend_dedup(set);
+        if skipped > 0 {
+            eprintln!(
+                "{}: {skipped} names already given by an earlier file (or twice) skipped",
+                f.display()
+            );
+        }
     }
     Ok(all)
+}
+
+/// One line per family: how many names, and the share scored malicious.
+fn print_families(families: &[FamilyRate]) {
+    println!("  per family (share scored malicious at 0.5):");
+    for f in families {
+        println!(
+            "  {:<15} {:<9} n {:>6}  flagged {:.4}",
+            f.family,
+            if f.malicious { "malicious" } else { "benign" },
+            f.n,
+            f.share()
+        );
+    }
 }
 
 pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
@@ -193,18 +225,20 @@ fn train_web(args: TrainArgs) -> anyhow::Result<ExitCode> {
 fn train_domains(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     let samples = load_all(&args.data)?;
-    let (train, valid) = split_train_validation(&samples, args.validation_percent);
+    let (train, valid) = samples.split(args.validation_percent);
     let cfg = TrainConfig {
         seed: args.seed,
-        ..TrainConfig::default()
+        ..DomainModel::default_config()
     };
-    let mut model = DomainModel::train(&train, &cfg);
-    let metrics = evaluate(&model, &valid);
-    let baseline = EntropyBaseline::fit(&train).evaluate(&valid);
+    let mut model = DomainModel::train(&train.samples, &cfg);
+    let metrics = evaluate(&model, &valid.samples);
+    let baseline = EntropyBaseline::fit(&train.samples).evaluate(&valid.samples);
+    let families = evaluate_families(&model, &valid);
     model.meta_mut().source = Some(sources(&args.data));
     if !valid.is_empty() {
         model.meta_mut().validation_metrics = Some(metrics.clone());
         model.meta_mut().baseline_metrics = Some(baseline.clone());
+        model.meta_mut().validation_families = Some(families.clone());
     }
     model
         .save(&args.out)
@@ -217,6 +251,9 @@ fn train_domains(args: TrainArgs) -> anyhow::Result<ExitCode> {
         started,
         "baseline (entropy threshold)",
     );
+    if !valid.is_empty() && !args.json {
+        print_families(&families);
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -345,6 +382,8 @@ impl AnyModel {
     /// The class names, negative then positive.
     fn classes(&self) -> (&'static str, &'static str) {
         match self {
+            // A model with the host features is trained for phishing hosts too.
+            AnyModel::Domains(m) if m.meta().train.host_features => ("legit", "malicious"),
             AnyModel::Domains(_) => ("legit", "dga"),
             AnyModel::Web(_) | AnyModel::Flows(_) => ("normal", "attack"),
         }
@@ -352,8 +391,13 @@ impl AnyModel {
 }
 
 pub fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let mut families = None;
     let metrics = match AnyModel::load(&args.model)? {
-        AnyModel::Domains(model) => evaluate(&model, &load_all(&args.data)?),
+        AnyModel::Domains(model) => {
+            let data = load_all(&args.data)?;
+            families = Some(evaluate_families(&model, &data));
+            evaluate(&model, &data.samples)
+        }
         AnyModel::Web(model) => {
             let mut samples = Vec::new();
             for f in &args.data {
@@ -369,7 +413,11 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
         }
     };
     if args.json {
-        println!("{}", serde_json::to_string(&metrics)?);
+        let mut json = serde_json::to_value(&metrics)?;
+        if let (Some(f), Some(obj)) = (&families, json.as_object_mut()) {
+            obj.insert("per_family".into(), serde_json::to_value(f)?);
+        }
+        println!("{json}");
     } else {
         print_metrics("model", &metrics);
         for c in &metrics.per_class {
@@ -398,6 +446,9 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
                     m.tp, m.fp, m.tn, m.fn_
                 );
             }
+        }
+        if let Some(f) = &families {
+            print_families(f);
         }
     }
     Ok(ExitCode::SUCCESS)
