@@ -36,8 +36,9 @@
 //!   `[first, last]` detection of the incident replay. Attacker values of a campaign are
 //!   `campaign<N>/value`, shared by its tenants.
 //!
-//! Everything is drawn from one seeded splitmix64: the same pools, configuration and
-//! seed give the same calendar.
+//! Everything is drawn from two seeded splitmix64 streams, one for the background and one
+//! for the campaigns (so the campaign calendar does not move when the background pool
+//! changes): the same pools, configuration and seed give the same calendar.
 
 use crate::{Incident, Observation};
 use haechi_event::{AlertSource, Level, Timestamp};
@@ -210,7 +211,6 @@ pub fn generate(cfg: &ScenarioConfig, pools: &Pools) -> Result<Scenario, String>
             return Err(format!("the {name} pool has no sample with a detection"));
         }
     }
-    let mut rng = Rng(cfg.seed);
     let tenants: Vec<String> = (0..cfg.tenants)
         .map(|i| format!("institution-{:02}", i + 1))
         .collect();
@@ -218,8 +218,16 @@ pub fn generate(cfg: &ScenarioConfig, pools: &Pools) -> Result<Scenario, String>
         end: Timestamp(cfg.start.0 + i64::from(cfg.days) * 24 * HOUR_NS),
         ..Scenario::default()
     };
-    background(cfg, pools, &tenants, &mut rng, &mut out);
-    campaigns(cfg, pools, &tenants, &mut rng, &mut out);
+    // Two independent streams: the campaign calendar does not move when the background
+    // pool (or what detection finds in it) changes.
+    background(cfg, pools, &tenants, &mut Rng(cfg.seed), &mut out);
+    campaigns(
+        cfg,
+        pools,
+        &tenants,
+        &mut Rng(cfg.seed ^ 0x6361_6d70_6169_676e),
+        &mut out,
+    );
     out.observations.retain(|o| o.time < out.end);
     out.observations.sort_by_key(|o| o.time);
     out.incidents.retain(|i| i.start < out.end);
