@@ -14,6 +14,9 @@
 //! * `[A] AND [B]`, `FOLLOWEDBY`, `WITHIN`/`REPEATS`/`START…STOP`, `NOT`, `!=`, `<`,
 //!   `LIKE`, `MATCHES`, `ISSUPERSET`, `EXISTS`: no. Skipped and counted.
 //!
+//! [`parse`] gives the syntax tree ([`Pattern`], [`Comparison`], [`ObjectPath`],
+//! [`Literal`]) to other crates: haechi-intel evaluates whole patterns over events with it.
+//!
 //! Only the object paths Haechi matches are taken: `ipv4-addr:value`, `ipv6-addr:value`,
 //! `domain-name:value`, `url:value`, `email-addr:value` and `file:hashes.` MD5, SHA-1,
 //! SHA-256 (any spelling: `'SHA-256'`, `SHA256`, `sha256`).
@@ -130,9 +133,11 @@ fn string_literal(chars: &mut impl Iterator<Item = (usize, char)>) -> Result<Str
 /// An object path: `file:hashes.'SHA-256'` is object `file`, properties `hashes`,
 /// `SHA-256`; list indexes are kept with their brackets (`[*]`, `[0]`).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct ObjectPath {
-    object: String,
-    properties: Vec<String>,
+pub struct ObjectPath {
+    /// The object type (`file`, `ipv4-addr`, …).
+    pub object: String,
+    /// The properties after the `:`, in order; list indexes as `[*]`, `[0]`.
+    pub properties: Vec<String>,
 }
 
 impl fmt::Display for ObjectPath {
@@ -151,10 +156,14 @@ impl fmt::Display for ObjectPath {
     }
 }
 
+/// A constant on the right of a comparison.
 #[derive(Debug, Clone, PartialEq)]
-enum Literal {
+pub enum Literal {
+    /// A `'…'` string, unescaped.
     Str(String),
+    /// A `(…, …)` set (for `IN`).
     Set(Vec<Literal>),
+    /// Anything else, as written: numbers, `true`/`false`, `h'…'`, `b'…'`, `t'…'`.
     Other(String),
 }
 
@@ -177,8 +186,11 @@ impl fmt::Display for Literal {
     }
 }
 
+/// The inside of an observation expression (`[…]`): comparisons joined by AND/OR.
 #[derive(Debug, Clone, PartialEq)]
-enum Comparison {
+pub enum Comparison {
+    /// `path [NOT] op value`; `op` is `=`, `!=`, `<`, `<=`, `>`, `>=`, `LIKE`, `MATCHES`,
+    /// `IN`, `ISSUBSET`, `ISSUPERSET` or `EXISTS` (then `value` is `None`).
     Test {
         path: ObjectPath,
         negated: bool,
@@ -213,8 +225,10 @@ impl fmt::Display for Comparison {
     }
 }
 
+/// A parsed pattern: observation expressions joined by AND/OR/FOLLOWEDBY, with qualifiers
+/// (`WITHIN`, `REPEATS`, `START/STOP`: their arguments are not kept).
 #[derive(Debug, Clone, PartialEq)]
-enum Pattern {
+pub enum Pattern {
     Observation(Comparison),
     And(Box<Pattern>, Box<Pattern>),
     Or(Box<Pattern>, Box<Pattern>),
@@ -459,16 +473,20 @@ pub(crate) struct Reading {
     pub skipped: Vec<(String, SkipReason)>,
 }
 
+/// Parses a whole STIX 2.1 pattern into its syntax tree, or says why it is not one.
+pub fn parse(pattern: &str) -> Result<Pattern, String> {
+    let tokens = tokenize(pattern)?;
+    let mut parser = Parser { tokens, pos: 0 };
+    let ast = parser.pattern()?;
+    if let Some(extra) = parser.peek() {
+        return Err(format!("unexpected {extra:?} after the pattern"));
+    }
+    Ok(ast)
+}
+
 /// Parses `pattern` and reads it soundly (see the module documentation).
 pub(crate) fn read(pattern: &str) -> Result<Reading, SkipReason> {
-    let tokens = tokenize(pattern).map_err(SkipReason::PatternSyntax)?;
-    let mut parser = Parser { tokens, pos: 0 };
-    let ast = parser.pattern().map_err(SkipReason::PatternSyntax)?;
-    if let Some(extra) = parser.peek() {
-        return Err(SkipReason::PatternSyntax(format!(
-            "unexpected {extra:?} after the pattern"
-        )));
-    }
+    let ast = parse(pattern).map_err(SkipReason::PatternSyntax)?;
     let mut reading = Reading::default();
     read_pattern(&ast, &mut reading);
     Ok(reading)

@@ -1,0 +1,188 @@
+//! Building the STIX objects Haechi emits. Everything built here passes [`crate::validate`]
+//! and the OASIS `stix2-validator` (a test runs it).
+
+use crate::objects::StixObject;
+use crate::tlp::Tlp;
+use crate::validate::check_identifier;
+use chrono::{DateTime, Utc};
+use haechi_ioc::{IndicatorKind, IndicatorValue};
+use serde_json::{Value, json};
+use std::hash::{BuildHasher, Hasher};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Why an object could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    #[error("{kind} value {value:?} is not valid: {reason}")]
+    BadValue {
+        kind: IndicatorKind,
+        value: String,
+        reason: String,
+    },
+    #[error("created_by_ref: {0}")]
+    BadCreator(String),
+    /// The built object failed Haechi's own validation (a bug here).
+    #[error("built an invalid object: {0}")]
+    Invalid(String),
+}
+
+/// A STIX timestamp with millisecond precision: `2026-11-23T09:39:29.123Z`.
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// A random (version 4) UUID. The 122 random bits come from two SipHash-1-3 outputs keyed
+/// by the standard library's per-process random keys (`RandomState`, seeded from the
+/// operating system) over a process-wide counter and the clock: unique and unpredictable
+/// enough for object ids, not meant as key material.
+pub fn new_uuid() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let state = std::collections::hash_map::RandomState::new();
+    let half = |salt: u8| {
+        let mut h = state.build_hasher();
+        h.write_u8(salt);
+        h.write_u64(n);
+        h.write_u128(nanos);
+        h.finish()
+    };
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&half(1).to_be_bytes());
+    b[8..].copy_from_slice(&half(2).to_be_bytes());
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
+/// A string constant for a STIX pattern: `'…'` with `\` and `'` escaped.
+pub fn pattern_string(text: &str) -> String {
+    format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+fn ip_type(ip: std::net::IpAddr) -> &'static str {
+    if ip.is_ipv4() {
+        "ipv4-addr"
+    } else {
+        "ipv6-addr"
+    }
+}
+
+/// The STIX pattern that matches one indicator value.
+pub fn pattern_for(value: &IndicatorValue) -> String {
+    let s = |t: &str| pattern_string(t);
+    match value {
+        IndicatorValue::Ip(ip) => format!("[{}:value = {}]", ip_type(*ip), s(&ip.to_string())),
+        IndicatorValue::Cidr(net, len) => {
+            format!(
+                "[{}:value ISSUBSET {}]",
+                ip_type(*net),
+                s(&format!("{net}/{len}"))
+            )
+        }
+        IndicatorValue::IpPort(addr) => ip_port_pattern(addr),
+        IndicatorValue::Domain(d) => format!("[domain-name:value = {}]", s(d)),
+        IndicatorValue::Url(u) => format!("[url:value = {}]", s(u)),
+        IndicatorValue::Email(e) => format!("[email-addr:value = {}]", s(e)),
+        IndicatorValue::Md5(_) => format!("[file:hashes.MD5 = {}]", s(&value.to_string())),
+        IndicatorValue::Sha1(_) => format!("[file:hashes.'SHA-1' = {}]", s(&value.to_string())),
+        IndicatorValue::Sha256(_) => {
+            format!("[file:hashes.'SHA-256' = {}]", s(&value.to_string()))
+        }
+    }
+}
+
+fn ip_port_pattern(addr: &SocketAddr) -> String {
+    format!(
+        "[network-traffic:dst_ref.type = '{}' AND network-traffic:dst_ref.value = {} AND network-traffic:dst_port = {}]",
+        ip_type(addr.ip()),
+        pattern_string(&addr.ip().to_string()),
+        addr.port()
+    )
+}
+
+/// An indicator for one value: `kind` as in haechi-ioc (the value is read and put in
+/// canonical form the way feeds are), a STIX pattern for it, `indicator_types`
+/// `malicious-activity`, valid from `now`, marked with `tlp`, created by `created_by_ref`
+/// (an `identity--…` id) when given.
+pub fn indicator_from_value(
+    kind: IndicatorKind,
+    value: &str,
+    tlp: Tlp,
+    created_by_ref: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<StixObject, BuildError> {
+    let parsed = IndicatorValue::parse(kind, value).map_err(|e| BuildError::BadValue {
+        kind,
+        value: value.to_owned(),
+        reason: e.to_string(),
+    })?;
+    let ts = timestamp(now);
+    let mut json = json!({
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": format!("indicator--{}", new_uuid()),
+        "created": ts,
+        "modified": ts,
+        "name": format!("{}: {parsed}", kind.as_str()),
+        "description": format!("Malicious {} reported through Haechi: {parsed}", kind.as_str()),
+        "indicator_types": ["malicious-activity"],
+        "pattern": pattern_for(&parsed),
+        "pattern_type": "stix",
+        "pattern_version": "2.1",
+        "valid_from": ts,
+        "object_marking_refs": [tlp.marking_id()],
+    });
+    if let Some(creator) = created_by_ref {
+        check_identifier(creator, Some("identity")).map_err(BuildError::BadCreator)?;
+        json["created_by_ref"] = Value::String(creator.to_owned());
+    }
+    StixObject::from_json(json).map_err(BuildError::Invalid)
+}
+
+/// An identity (the organisation objects are created by). `identity_class` is one of the
+/// STIX vocabulary's `individual`, `group`, `system`, `organization`, `class`, `unknown`.
+pub fn identity(
+    name: &str,
+    identity_class: &str,
+    now: DateTime<Utc>,
+) -> Result<StixObject, BuildError> {
+    let ts = timestamp(now);
+    StixObject::from_json(json!({
+        "type": "identity",
+        "spec_version": "2.1",
+        "id": format!("identity--{}", new_uuid()),
+        "created": ts,
+        "modified": ts,
+        "name": name,
+        "identity_class": identity_class,
+    }))
+    .map_err(BuildError::Invalid)
+}
+
+/// The official TLP 2.0 marking definition of `tlp`, as an object to put in bundles.
+pub fn tlp_marking(tlp: Tlp) -> StixObject {
+    StixObject::from_json(tlp.marking_definition()).expect("the official TLP markings are valid")
+}
+
+/// A STIX 2.1 bundle of `objects` with a new id, as JSON text.
+pub fn bundle(objects: &[StixObject]) -> String {
+    let objects: Vec<&Value> = objects.iter().map(|o| &o.json).collect();
+    json!({
+        "type": "bundle",
+        "id": format!("bundle--{}", new_uuid()),
+        "objects": objects,
+    })
+    .to_string()
+}
