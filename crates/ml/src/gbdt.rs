@@ -81,6 +81,8 @@ impl GbdtConfig {
 }
 
 /// splitmix64 (same generator as the logistic models' shuffler).
+/// splitmix64: tiny, well-mixed, seedable PRNG (shuffles, subsampling, splits) shared by
+/// every model of the crate.
 pub(crate) struct SplitMix64(pub(crate) u64);
 impl SplitMix64 {
     pub(crate) fn next(&mut self) -> u64 {
@@ -90,7 +92,7 @@ impl SplitMix64 {
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     }
-    /// Uniform in `0..n`.
+    /// Uniform in `0..n` (Lemire's multiply-shift; bias negligible for n ≪ 2^64).
     pub(crate) fn below(&mut self, n: usize) -> usize {
         ((self.next() as u128 * n as u128) >> 64) as usize
     }

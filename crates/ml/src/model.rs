@@ -9,6 +9,7 @@ use crate::data::DomainSet;
 use crate::data::Sample;
 use crate::error::MlError;
 use crate::features::{FeatureConfig, Kind, Normalized, dense_name, entropy, for_each_feature};
+use crate::gbdt::SplitMix64;
 use crate::metrics::Metrics;
 use crate::sha256::{Sha256, sha256, to_hex};
 
@@ -121,22 +122,6 @@ pub fn evaluate_families(model: &DomainModel, set: &DomainSet) -> Vec<FamilyRate
 pub struct DomainModel {
     meta: ModelMeta,
     weights: Vec<f32>,
-}
-
-/// splitmix64: tiny, well-mixed, seedable PRNG used only to shuffle.
-struct SplitMix64(u64);
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `0..n` (Lemire's multiply-shift; bias negligible for n ≪ 2^64).
-    fn below(&mut self, n: usize) -> usize {
-        ((self.next() as u128 * n as u128) >> 64) as usize
-    }
 }
 
 #[inline]
