@@ -97,6 +97,7 @@ fn alert_on(event: &Event, event_id: &str) -> Alert {
         }],
         details: serde_json::Map::new(),
         stored: Timestamp(0),
+        triage: Default::default(),
     }
 }
 

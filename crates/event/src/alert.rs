@@ -87,6 +87,77 @@ impl Level {
     }
 }
 
+/// Where an alert stands in an officer's work.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertState {
+    /// Not looked at yet.
+    #[default]
+    New,
+    /// Someone is on it.
+    Acknowledged,
+    /// Done, with a disposition. A recurrence opens a new alert.
+    Closed,
+}
+
+impl AlertState {
+    pub const ALL: [AlertState; 3] = [
+        AlertState::New,
+        AlertState::Acknowledged,
+        AlertState::Closed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertState::New => "new",
+            AlertState::Acknowledged => "acknowledged",
+            AlertState::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        AlertState::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// What a closed alert turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    TruePositive,
+    FalsePositive,
+    /// Real activity, but allowed (an administrator's scan, a test).
+    Benign,
+}
+
+impl Disposition {
+    pub const ALL: [Disposition; 3] = [
+        Disposition::TruePositive,
+        Disposition::FalsePositive,
+        Disposition::Benign,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disposition::TruePositive => "true_positive",
+            Disposition::FalsePositive => "false_positive",
+            Disposition::Benign => "benign",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Disposition::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// The triage of an alert: its state, who has it, and how it was closed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Triage {
+    pub state: AlertState,
+    pub assignee: Option<String>,
+    pub disposition: Option<Disposition>,
+}
+
 /// A pointer to an event an alert stands on: its time and its `event.id`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventRef {
@@ -128,6 +199,9 @@ pub struct Alert {
     /// When the state store last wrote this alert (set when read back from it).
     #[serde(default)]
     pub stored: Timestamp,
+    /// Set by officers in the console or the API; new alerts start `new`.
+    #[serde(default)]
+    pub triage: Triage,
 }
 
 impl Alert {

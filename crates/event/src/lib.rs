@@ -27,7 +27,7 @@ mod value;
 use std::borrow::Cow;
 use std::sync::Arc;
 
-pub use alert::{Alert, AlertSource, EventRef, Level};
+pub use alert::{Alert, AlertSource, AlertState, Disposition, EventRef, Level, Triage};
 pub use json::{event_from_json, event_to_json, flatten_json_into, write_event_json};
 pub use time::{Timestamp, parse_rfc3339};
 pub use value::Value;

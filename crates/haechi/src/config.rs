@@ -25,12 +25,28 @@ pub struct Config {
     pub intel: IntelConfig,
     pub ml: MlConfig,
     pub risk: RiskSection,
+    pub auth: AuthConfig,
     /// The file this configuration was read from (a reload reads it again).
     #[serde(skip)]
     pub source: Option<PathBuf>,
     /// Rule paths given on the command line (`--rules`), kept across reloads.
     #[serde(skip)]
     pub cli_rules: Vec<PathBuf>,
+}
+
+/// People's logins (`[auth]`). Users and API tokens themselves live in
+/// `<data_dir>/state/access.db` (`haechi user`, `haechi token`).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// How long a login session lasts (hours).
+    pub session_hours: u32,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig { session_hours: 12 }
+    }
 }
 
 /// The risk index and incident probability (`haechi risk`, and every five minutes in
@@ -144,8 +160,11 @@ impl Default for DetectConfig {
 pub struct HttpConfig {
     /// The HTTP listener (ingest, health, metrics; later the API and the console).
     pub listen: SocketAddr,
-    /// Bearer tokens for `POST /api/ingest` and `/metrics`. When empty, one is generated
-    /// at first start and kept in `<data_dir>/api-token` (readable by the owner only).
+    /// Bearer tokens of the configuration: `{ token, tenant, name, role }` (role defaults
+    /// to `admin` without a tenant, `institution` with one). When empty, an
+    /// administrator token is generated at first start and kept in
+    /// `<data_dir>/api-token` (readable by the owner only). Tokens made with
+    /// `haechi token create` live in the access database instead.
     pub tokens: Vec<ApiToken>,
     /// The largest request body, before and after gzip decompression (bytes).
     pub max_body_bytes: usize,
@@ -236,6 +255,7 @@ impl Default for Config {
             intel: IntelConfig::default(),
             ml: MlConfig::default(),
             risk: RiskSection::default(),
+            auth: AuthConfig::default(),
             source: None,
             cli_rules: Vec::new(),
         }
@@ -307,17 +327,35 @@ impl Config {
         Ok(config)
     }
 
-    fn validate(&self) -> anyhow::Result<()> {
-        self.timezone()?;
-        for t in std::iter::once(&self.tenants.default)
+    /// Every institution the configuration names, sorted, without repeats.
+    pub fn known_tenants(&self) -> Vec<String> {
+        let mut all: Vec<String> = std::iter::once(&self.tenants.default)
             .chain(self.tenants.by_address.iter().map(|a| &a.tenant))
             .chain(self.tenants.by_hostname.values())
             .chain(self.listeners.iter().filter_map(|l| l.tenant.as_ref()))
             .chain(self.http.tokens.iter().filter_map(|t| t.tenant.as_ref()))
-        {
-            if !haechi_server::valid_tenant(t) {
+            .cloned()
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        self.timezone()?;
+        for t in self.known_tenants() {
+            if !haechi_server::valid_tenant(&t) {
                 bail!("tenant id '{t}' is invalid: use 1-64 characters of a-z, 0-9, '-', '_', '.'");
             }
+        }
+        for t in &self.http.tokens {
+            let p = t.principal();
+            p.role
+                .check_tenant(p.tenant.as_deref())
+                .map_err(|e| anyhow::anyhow!("http.tokens ({}): {e}", p.name))?;
+        }
+        if !(1..=24 * 30).contains(&self.auth.session_hours) {
+            bail!("auth.session_hours: 1 to 720");
         }
         for a in &self.tenants.by_address {
             parse_cidr(&a.cidr)

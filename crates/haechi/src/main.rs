@@ -51,6 +51,12 @@ enum Command {
     Models,
     /// Measure parse and store throughput on the real sample data.
     Bench(commands::bench::BenchArgs),
+    /// Users of the console and the API: `add NAME --role admin|center|institution|viewer [--tenant ID] --password-stdin`, `list`, `disable`, `enable`, `passwd`.
+    User(commands::access::UserArgs),
+    /// API tokens for machines: `create --name NAME --role ROLE [--tenant ID] [--expires-days N]` (prints the token once), `list`, `revoke`.
+    Token(commands::access::TokenArgs),
+    /// The audit log of every change: `verify` its hash chain, `list` its records.
+    Audit(commands::access::AuditArgs),
     /// Risk index, trend, forecast and incident probability per institution (`risk eval`:
     /// evaluate the incident model on replayed attack samples).
     Risk(commands::risk::RiskArgs),
@@ -90,6 +96,9 @@ fn main() -> std::process::ExitCode {
         Command::Predict(a) => commands::ml::predict(a),
         Command::Risk(a) => commands::risk::run(a),
         Command::Models => commands::ml::models(),
+        Command::User(a) => commands::access::user(a),
+        Command::Token(a) => commands::access::token(a),
+        Command::Audit(a) => commands::access::audit(a),
     };
     match result {
         Ok(code) => code,

@@ -162,6 +162,7 @@ mod tests {
             events: vec![],
             details: details.as_object().unwrap().clone(),
             stored: Timestamp(0),
+            triage: Default::default(),
         }
     }
 

@@ -1,20 +1,29 @@
 //! # The HTTP interface
 //!
-//! [`router`] builds the axum application that `haechi serve` listens with:
+//! [`router`] builds the axum application that `haechi serve` listens with. Every
+//! route is listed in [`ROUTES`] and described in the OpenAPI document
+//! (`GET /api/openapi.json`, [`openapi`]); every route but that document and
+//! `/healthz` needs credentials ([`auth`]).
 //!
 //! * `POST /api/ingest?tenant=ID[&format=F]` — an NDJSON body (or any line format named
-//!   by `format`), optionally gzip-compressed (`Content-Encoding: gzip`), authenticated by
-//!   `Authorization: Bearer TOKEN`. The answer comes once the events are durably stored:
-//!   `200 {"events":…, "dead_letter":…, "duplicates":…}`.
+//!   by `format`), optionally gzip-compressed (`Content-Encoding: gzip`). The answer
+//!   comes once the events are durably stored:
+//!   `200 {"events":…, "dead_letter":…, "duplicates":…}`. A token bound to an
+//!   institution ingests only for it; viewers may not ingest.
 //! * `GET /healthz` — liveness, unauthenticated (for load balancers), so it tells nothing else.
-//! * `GET /metrics` — Prometheus text format, authenticated like the API.
-//! * `GET /api/alerts`, `GET /api/alerts/{id}`, `POST /api/rules/reload` — see [`alerts`].
-//!
-//! Tokens come from the configuration; a token may be bound to one tenant, and then it
-//! can only ingest for that tenant.
+//! * `GET /metrics` — Prometheus text format, for center-wide callers.
+//! * `/api/auth/*` — [`auth`]; `/api/alerts*` — [`alerts`]; `/api/risk*` — [`risk`];
+//!   `/api/events`, `/api/tenants` — [`events`]; `/api/users*`, `/api/tokens*`,
+//!   `/api/audit` — [`admin`].
 
+pub mod admin;
 pub mod alerts;
+pub mod auth;
+pub mod events;
+pub mod openapi;
 pub mod risk;
+
+pub use auth::{ApiToken, Caller};
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -22,6 +31,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use haechi_access::{AccessStore, Denied};
 use haechi_event::Timestamp;
 use haechi_ingest::Format;
 use haechi_ingest::listen::Delivery;
@@ -30,16 +40,8 @@ use haechi_store::EventStore;
 use serde_json::json;
 use std::io::Read;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
-
-/// A bearer token and the tenant it is restricted to (`None`: any tenant).
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ApiToken {
-    pub token: String,
-    #[serde(default)]
-    pub tenant: Option<String>,
-}
 
 /// What the HTTP handlers share.
 #[derive(Clone)]
@@ -47,7 +49,16 @@ pub struct AppState {
     pub submit: mpsc::Sender<Delivery>,
     pub metrics: Arc<Metrics>,
     pub store: Arc<dyn EventStore>,
+    /// Tokens of the configuration file.
     pub tokens: Arc<Vec<ApiToken>>,
+    /// Users, tokens, sessions and the audit log.
+    pub access: Arc<AccessStore>,
+    /// How long a login session lasts.
+    pub session_ttl: Duration,
+    /// Whether cookies carry `Secure` (the listener speaks TLS).
+    pub secure_cookies: bool,
+    /// The institutions of the configuration (more appear as their data arrives).
+    pub tenants: Arc<Vec<String>>,
     /// The largest request body, compressed or not, and after decompression (bytes).
     pub max_body_bytes: usize,
     /// The largest number of lines in one request.
@@ -58,6 +69,35 @@ pub struct AppState {
     pub reload: Option<Arc<alerts::ReloadFn>>,
 }
 
+/// Every route: method, path (axum syntax), and whether it needs credentials. The
+/// OpenAPI document and the tests that try every endpoint without credentials are
+/// checked against this list.
+pub const ROUTES: &[(&str, &str, bool)] = &[
+    ("POST", "/api/ingest", true),
+    ("GET", "/healthz", false),
+    ("GET", "/metrics", true),
+    ("GET", "/api/openapi.json", false),
+    ("POST", "/api/auth/login", false),
+    ("POST", "/api/auth/logout", true),
+    ("GET", "/api/auth/me", true),
+    ("GET", "/api/alerts", true),
+    ("GET", "/api/alerts/{id}", true),
+    ("POST", "/api/alerts/triage", true),
+    ("POST", "/api/rules/reload", true),
+    ("GET", "/api/risk", true),
+    ("GET", "/api/risk/series", true),
+    ("GET", "/api/events", true),
+    ("GET", "/api/tenants", true),
+    ("GET", "/api/users", true),
+    ("POST", "/api/users", true),
+    ("POST", "/api/users/{name}/disable", true),
+    ("POST", "/api/users/{name}/enable", true),
+    ("GET", "/api/tokens", true),
+    ("POST", "/api/tokens", true),
+    ("POST", "/api/tokens/{name}/revoke", true),
+    ("GET", "/api/audit", true),
+];
+
 /// The HTTP application.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.max_body_bytes;
@@ -65,11 +105,24 @@ pub fn router(state: AppState) -> Router {
         .route("/api/ingest", post(ingest))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/api/openapi.json", get(openapi::document))
+        .route("/api/auth/login", post(auth::login))
+        .route("/api/auth/logout", post(auth::logout))
+        .route("/api/auth/me", get(auth::me))
         .route("/api/alerts", get(alerts::list))
         .route("/api/alerts/{id}", get(alerts::one))
+        .route("/api/alerts/triage", post(alerts::triage))
         .route("/api/rules/reload", post(alerts::reload))
         .route("/api/risk", get(risk::status))
         .route("/api/risk/series", get(risk::series))
+        .route("/api/events", get(events::search))
+        .route("/api/tenants", get(events::tenants))
+        .route("/api/users", get(admin::users).post(admin::add_user))
+        .route("/api/users/{name}/disable", post(admin::disable_user))
+        .route("/api/users/{name}/enable", post(admin::enable_user))
+        .route("/api/tokens", get(admin::tokens).post(admin::create_token))
+        .route("/api/tokens/{name}/revoke", post(admin::revoke_token))
+        .route("/api/audit", get(admin::audit))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }
@@ -81,29 +134,28 @@ struct IngestParams {
 }
 
 /// An error answer: a status and a JSON body `{"error": "..."}`.
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
-/// The token presented, if it is one of ours (compared in constant time).
-fn authenticate<'a>(state: &'a AppState, headers: &HeaderMap) -> Option<&'a ApiToken> {
-    let presented = headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")?
-        .trim();
-    state
-        .tokens
-        .iter()
-        .find(|t| constant_time_eq(t.token.as_bytes(), presented.as_bytes()))
+/// A refusal of the access rules: 403 with the reason.
+pub(crate) fn denied(d: Denied) -> Response {
+    error(StatusCode::FORBIDDEN, d.0)
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
+/// Runs blocking store work off the async threads; a failure becomes a 500 answer.
+pub(crate) async fn blocking<T, E>(
+    f: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, Response>
+where
+    T: Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
+        Err(e) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
     }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// A tenant id: 1–64 characters of `a-z 0-9 - _ .`.
@@ -117,14 +169,15 @@ pub fn valid_tenant(t: &str) -> bool {
 
 async fn ingest(
     State(state): State<AppState>,
+    caller: Caller,
     Query(params): Query<IngestParams>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(token) = authenticate(&state, &headers) else {
-        return error(StatusCode::UNAUTHORIZED, "missing or unknown bearer token");
-    };
-    let Some(tenant) = params.tenant.or_else(|| token.tenant.clone()) else {
+    if let Err(d) = caller.require_write() {
+        return denied(d);
+    }
+    let Some(tenant) = params.tenant.or_else(|| caller.tenant.clone()) else {
         return error(
             StatusCode::BAD_REQUEST,
             "say which institution the events belong to: ?tenant=ID",
@@ -136,10 +189,10 @@ async fn ingest(
             format!("tenant '{tenant}' is not a valid id (a-z, 0-9, '-', '_', '.', at most 64)"),
         );
     }
-    if token.tenant.as_ref().is_some_and(|t| *t != tenant) {
+    if !caller.sees(&tenant) {
         return error(
             StatusCode::FORBIDDEN,
-            format!("this token may not ingest for tenant '{tenant}'"),
+            format!("{} may not ingest for tenant '{tenant}'", caller.actor()),
         );
     }
     let format = match params.format.as_deref().unwrap_or("json").parse::<Format>() {
@@ -234,17 +287,16 @@ async fn healthz(State(state): State<AppState>) -> Response {
     Json(json!({ "status": "ok" })).into_response()
 }
 
-async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match authenticate(&state, &headers) {
-        None => return error(StatusCode::UNAUTHORIZED, "missing or unknown bearer token"),
-        // The figures cover every institution: a token bound to one may not read them.
-        Some(t) if t.tenant.is_some() => {
-            return error(
-                StatusCode::FORBIDDEN,
-                "this token is bound to one institution; /metrics needs a center-wide token",
-            );
-        }
-        Some(_) => {}
+async fn metrics(State(state): State<AppState>, caller: Caller) -> Response {
+    // The figures cover every institution: a caller bound to one may not read them.
+    if caller.tenant.is_some() {
+        return error(
+            StatusCode::FORBIDDEN,
+            format!(
+                "{} is bound to one institution; /metrics needs a center-wide token",
+                caller.actor()
+            ),
+        );
     }
     let store = state.store.clone();
     let stats = tokio::task::spawn_blocking(move || store.stats())

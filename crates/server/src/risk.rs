@@ -6,12 +6,12 @@
 //! * `GET /api/risk/series?tenant=&since=` — the index per five-minute bucket since
 //!   `since` (RFC 3339; default: the last 24 hours), oldest first.
 //!
-//! A token bound to an institution sees only that institution, whatever it asks for.
+//! A caller bound to an institution sees only that institution and is refused another's.
 
-use crate::{AppState, authenticate, error};
+use crate::{AppState, Caller, denied, error};
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use haechi_event::Timestamp;
 use serde_json::{Value, json};
@@ -23,26 +23,11 @@ pub struct RiskParams {
     since: Option<String>,
 }
 
-/// The tenant a request may read: the token's own, or the one asked for (all when
-/// neither is set). `Err` (the refusal) when a bound token asks for another institution.
-fn scope(bound: &Option<String>, asked: &Option<String>) -> Result<Option<String>, String> {
-    match (bound, asked) {
-        (Some(b), Some(a)) if b != a => {
-            Err(format!("this token may not read the risk of tenant '{a}'"))
-        }
-        (Some(b), _) => Ok(Some(b.clone())),
-        (None, a) => Ok(a.clone()),
-    }
-}
-
 pub async fn status(
     State(state): State<AppState>,
+    caller: Caller,
     Query(params): Query<RiskParams>,
-    headers: HeaderMap,
 ) -> Response {
-    let Some(token) = authenticate(&state, &headers) else {
-        return error(StatusCode::UNAUTHORIZED, "missing or unknown bearer token");
-    };
     let Some(store) = state.alerts.clone() else {
         return error(
             StatusCode::NOT_FOUND,
@@ -52,9 +37,9 @@ pub async fn status(
     if params.since.is_some() {
         return error(StatusCode::BAD_REQUEST, "since applies to /api/risk/series");
     }
-    let tenant = match scope(&token.tenant, &params.tenant) {
+    let tenant = match caller.read_scope(params.tenant.as_deref()) {
         Ok(t) => t,
-        Err(refusal) => return error(StatusCode::FORBIDDEN, refusal),
+        Err(d) => return denied(d),
     };
     match tokio::task::spawn_blocking(move || store.risk_status(tenant.as_deref())).await {
         Ok(Ok(rows)) => {
@@ -75,21 +60,18 @@ pub async fn status(
 
 pub async fn series(
     State(state): State<AppState>,
+    caller: Caller,
     Query(params): Query<RiskParams>,
-    headers: HeaderMap,
 ) -> Response {
-    let Some(token) = authenticate(&state, &headers) else {
-        return error(StatusCode::UNAUTHORIZED, "missing or unknown bearer token");
-    };
     let Some(store) = state.alerts.clone() else {
         return error(
             StatusCode::NOT_FOUND,
             "detection is off: there is no risk index",
         );
     };
-    let tenant = match scope(&token.tenant, &params.tenant) {
+    let tenant = match caller.read_scope(params.tenant.as_deref()) {
         Ok(t) => t,
-        Err(refusal) => return error(StatusCode::FORBIDDEN, refusal),
+        Err(d) => return denied(d),
     };
     let since = match params.since.as_deref() {
         Some(s) => match haechi_event::parse_rfc3339(s) {

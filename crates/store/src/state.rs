@@ -13,14 +13,16 @@
 
 use crate::{Result, StoreError};
 use haechi_event::alert::MAX_EVENT_REFS;
-use haechi_event::{Alert, AlertSource, EventRef, Level, Timestamp};
+use haechi_event::{
+    Alert, AlertSource, AlertState, Disposition, EventRef, Level, Timestamp, Triage,
+};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS alerts (
@@ -56,6 +58,18 @@ CREATE TABLE IF NOT EXISTS risk_status (
     status      TEXT    NOT NULL
 );
 ";
+
+/// Version 2: alerts have a triage state, an assignee and a disposition.
+const MIGRATE_TO_2: &str = "
+ALTER TABLE alerts ADD COLUMN state TEXT NOT NULL DEFAULT 'new';
+ALTER TABLE alerts ADD COLUMN assignee TEXT;
+ALTER TABLE alerts ADD COLUMN disposition TEXT;
+CREATE INDEX IF NOT EXISTS alerts_state_time ON alerts (state, last_seen);
+";
+
+/// The columns [`row_to_alert`] reads, in its order.
+const ALERT_COLUMNS: &str = "id, tenant, source, rule_id, rule_title, level, entity, first_seen, \
+    last_seen, count, attribution, events, details, updated, state, assignee, disposition";
 
 /// One bucket of an institution's risk index, as kept for the console's charts.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,6 +110,16 @@ pub struct AlertFilter {
     pub rule_id: Option<String>,
     /// Alerts whose last event is at or after this time.
     pub since: Option<Timestamp>,
+    /// Alerts whose last event is before this time.
+    pub until: Option<Timestamp>,
+    pub state: Option<AlertState>,
+    /// Alerts about this entity (`source.ip=203.0.113.9`), or whose entity value is this.
+    pub entity: Option<String>,
+    /// Alerts whose rule carries this tag (`attack.initial_access`).
+    pub tag: Option<String>,
+    pub assignee: Option<String>,
+    /// Paging: alerts listed after this one (the last of the previous page).
+    pub after_id: Option<i64>,
     pub limit: usize,
 }
 
@@ -107,7 +131,39 @@ impl Default for AlertFilter {
             source: None,
             rule_id: None,
             since: None,
+            until: None,
+            state: None,
+            entity: None,
+            tag: None,
+            assignee: None,
+            after_id: None,
             limit: 100,
+        }
+    }
+}
+
+/// A triage change; what is `None` stays as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TriageChange {
+    pub state: Option<AlertState>,
+    /// `Some(None)` takes the alert away from whoever had it.
+    pub assignee: Option<Option<String>>,
+    pub disposition: Option<Disposition>,
+}
+
+impl TriageChange {
+    fn apply(&self, t: &mut Triage) {
+        if let Some(s) = self.state {
+            t.state = s;
+            if s != AlertState::Closed {
+                t.disposition = None;
+            }
+        }
+        if let Some(a) = &self.assignee {
+            t.assignee = a.clone();
+        }
+        if let Some(d) = self.disposition {
+            t.disposition = Some(d);
         }
     }
 }
@@ -157,8 +213,12 @@ impl AlertStore {
             )));
         }
         conn.execute_batch(SCHEMA).map_err(sql_err(path))?;
-        conn.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}"))
+        if version < 2 {
+            conn.execute_batch(&format!(
+                "BEGIN; {MIGRATE_TO_2} PRAGMA user_version=2; COMMIT;"
+            ))
             .map_err(sql_err(path))?;
+        }
         let reader = read_connection(path)?;
         Ok(AlertStore {
             conn: Mutex::new(conn),
@@ -222,7 +282,7 @@ impl AlertStore {
         let w = self.merge_window_nanos;
         tx.query_row(
             "SELECT id FROM alerts WHERE tenant = ?1 AND rule_id = ?2 AND entity = ?3 \
-             AND last_seen >= ?4 AND first_seen <= ?5 ORDER BY last_seen DESC LIMIT 1",
+             AND last_seen >= ?4 AND first_seen <= ?5 AND state != 'closed' ORDER BY last_seen DESC LIMIT 1",
             params![
                 alert.tenant,
                 alert.rule_id,
@@ -302,10 +362,7 @@ impl AlertStore {
 
     /// Alerts matching `filter`, newest last event first.
     pub fn list(&self, filter: &AlertFilter) -> Result<Vec<Alert>> {
-        let mut sql = String::from(
-            "SELECT id, tenant, source, rule_id, rule_title, level, entity, first_seen, last_seen, \
-             count, attribution, events, details, updated FROM alerts WHERE level >= ?1",
-        );
+        let mut sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE level >= ?1");
         let mut args: Vec<rusqlite::types::Value> = vec![(filter.min_level as i64).into()];
         let mut bind = |sql: &mut String, clause: &str, v: rusqlite::types::Value| {
             args.push(v);
@@ -322,6 +379,40 @@ impl AlertStore {
         }
         if let Some(since) = filter.since {
             bind(&mut sql, "last_seen >=", since.0.into());
+        }
+        if let Some(until) = filter.until {
+            bind(&mut sql, "last_seen <", until.0.into());
+        }
+        if let Some(state) = filter.state {
+            bind(&mut sql, "state =", state.as_str().to_owned().into());
+        }
+        if let Some(a) = &filter.assignee {
+            bind(&mut sql, "assignee =", a.clone().into());
+        }
+        if let Some(e) = &filter.entity {
+            // `field=value` names one entity; a bare value matches it under any field.
+            if e.contains('=') {
+                bind(&mut sql, "entity =", e.clone().into());
+            } else {
+                bind(
+                    &mut sql,
+                    "substr(entity, instr(entity, '=') + 1) =",
+                    e.clone().into(),
+                );
+            }
+        }
+        if let Some(tag) = &filter.tag {
+            bind(&mut sql, "instr(attribution, ", json(tag).into());
+            sql.push_str(") > 0");
+        }
+        if let Some(after) = filter.after_id {
+            // Keyset paging in the listing's order (last_seen DESC, id DESC).
+            bind(
+                &mut sql,
+                "(last_seen, id) < (SELECT last_seen, id FROM alerts WHERE id =",
+                after.into(),
+            );
+            sql.push(')');
         }
         sql.push_str(&format!(
             " ORDER BY last_seen DESC, id DESC LIMIT {}",
@@ -340,10 +431,9 @@ impl AlertStore {
     pub fn after(&self, id: i64, limit: usize) -> Result<Vec<Alert>> {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
         let mut stmt = conn
-            .prepare(
-                "SELECT id, tenant, source, rule_id, rule_title, level, entity, first_seen, last_seen, \
-                 count, attribution, events, details, updated FROM alerts WHERE id > ?1 ORDER BY id LIMIT ?2",
-            )
+            .prepare(&format!(
+                "SELECT {ALERT_COLUMNS} FROM alerts WHERE id > ?1 ORDER BY id LIMIT ?2"
+            ))
             .map_err(sql_err(&self.path))?;
         let rows = stmt
             .query_map(params![id, limit.min(MAX_LIST) as i64], row_to_alert)
@@ -357,8 +447,7 @@ impl AlertStore {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
         let alert = conn
             .query_row(
-                "SELECT id, tenant, source, rule_id, rule_title, level, entity, first_seen, last_seen, \
-                 count, attribution, events, details, updated FROM alerts WHERE id = ?1",
+                &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?1"),
                 [id],
                 row_to_alert,
             )
@@ -373,10 +462,9 @@ impl AlertStore {
         // Its own connection: a scan of weeks must not hold up the API's listings.
         let conn = read_connection(&self.path)?;
         let mut stmt = conn
-            .prepare(
-                "SELECT id, tenant, source, rule_id, rule_title, level, entity, first_seen, last_seen, \
-                 count, attribution, events, details, updated FROM alerts WHERE last_seen >= ?1 ORDER BY last_seen, id",
-            )
+            .prepare(&format!(
+                "SELECT {ALERT_COLUMNS} FROM alerts WHERE last_seen >= ?1 ORDER BY last_seen, id"
+            ))
             .map_err(sql_err(&self.path))?;
         let rows = stmt
             .query_map([since.0], row_to_alert)
@@ -475,6 +563,74 @@ impl AlertStore {
             .map_err(sql_err(&self.path))
     }
 
+    /// Applies one triage change to the alerts `ids` that `tenant` (when given) may
+    /// see, in one transaction. Returns each changed alert before and after, for the
+    /// audit log; ids that do not exist or belong to another institution are skipped.
+    pub fn triage(
+        &self,
+        ids: &[i64],
+        tenant: Option<&str>,
+        change: &TriageChange,
+    ) -> Result<Vec<(Alert, Alert)>> {
+        let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = conn.transaction().map_err(sql_err(&self.path))?;
+        let mut changed = Vec::new();
+        for &id in ids {
+            let before = tx
+                .query_row(
+                    &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?1"),
+                    [id],
+                    row_to_alert,
+                )
+                .optional()
+                .map_err(sql_err(&self.path))?;
+            let Some(before) = before.filter(|a| tenant.is_none_or(|t| t == a.tenant)) else {
+                continue;
+            };
+            let mut after = before.clone();
+            change.apply(&mut after.triage);
+            if after.triage == before.triage {
+                continue;
+            }
+            tx.execute(
+                "UPDATE alerts SET state = ?2, assignee = ?3, disposition = ?4 WHERE id = ?1",
+                params![
+                    id,
+                    after.triage.state.as_str(),
+                    after.triage.assignee,
+                    after.triage.disposition.map(Disposition::as_str)
+                ],
+            )
+            .map_err(sql_err(&self.path))?;
+            changed.push((before, after));
+        }
+        tx.commit().map_err(sql_err(&self.path))?;
+        Ok(changed)
+    }
+
+    /// Every institution that has alerts, with its count of alerts and of open ones
+    /// (not closed), or only `tenant`.
+    pub fn tenant_counts(&self, tenant: Option<&str>) -> Result<Vec<(String, u64, u64)>> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stmt = conn
+            .prepare(
+                "SELECT tenant, count(*), sum(state != 'closed') FROM alerts \
+                 WHERE (?1 IS NULL OR tenant = ?1) GROUP BY tenant ORDER BY tenant",
+            )
+            .map_err(sql_err(&self.path))?;
+        let rows = stmt
+            .query_map(params![tenant], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get::<_, i64>(1)? as u64,
+                    r.get::<_, i64>(2)? as u64,
+                ))
+            })
+            .map_err(sql_err(&self.path))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(sql_err(&self.path))
+    }
+
     /// How many alerts are stored (all tenants).
     pub fn count(&self) -> Result<u64> {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
@@ -518,6 +674,13 @@ fn row_to_alert(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
         events: serde_json::from_str(&r.get::<_, String>(11)?).unwrap_or_default(),
         details: serde_json::from_str(&r.get::<_, String>(12)?).unwrap_or_default(),
         stored: Timestamp(r.get(13)?),
+        triage: Triage {
+            state: AlertState::parse(&r.get::<_, String>(14)?).unwrap_or_default(),
+            assignee: r.get(15)?,
+            disposition: r
+                .get::<_, Option<String>>(16)?
+                .and_then(|d| Disposition::parse(&d)),
+        },
     })
 }
 
@@ -558,7 +721,97 @@ mod tests {
             }],
             details: Default::default(),
             stored: Timestamp(0),
+            triage: Default::default(),
         }
+    }
+
+    #[test]
+    fn triage_is_scoped_to_the_tenant_and_a_closed_alert_is_not_merged_into() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            AlertStore::open(&dir.path().join("state.db"), Duration::from_secs(600)).unwrap();
+        let (_, ids) = store
+            .record(&[
+                alert("seoul", "r1", "host.name=ws1", 100),
+                alert("busan", "r1", "host.name=ws9", 100),
+            ])
+            .unwrap();
+        let close = TriageChange {
+            state: Some(AlertState::Closed),
+            assignee: Some(Some("kim".into())),
+            disposition: Some(Disposition::Benign),
+        };
+        // Seoul's analyst may not close Busan's alert: only the Seoul one changes.
+        let changed = store.triage(&ids, Some("seoul"), &close).unwrap();
+        assert_eq!(changed.len(), 1);
+        assert_eq!(changed[0].0.triage.state, AlertState::New);
+        assert_eq!(changed[0].1.triage.disposition, Some(Disposition::Benign));
+        assert_eq!(
+            store.get(ids[1], None).unwrap().unwrap().triage.state,
+            AlertState::New
+        );
+        let closed = AlertFilter {
+            state: Some(AlertState::Closed),
+            ..Default::default()
+        };
+        assert_eq!(store.list(&closed).unwrap().len(), 1);
+        // The same situation again within the window: a new alert, the closed one stays.
+        let (stats, again) = store
+            .record(&[alert("seoul", "r1", "host.name=ws1", 160)])
+            .unwrap();
+        assert_eq!(stats.inserted, 1);
+        assert_ne!(again[0], ids[0]);
+        // Filters by entity value and by tag, and keyset paging.
+        let by_entity = AlertFilter {
+            entity: Some("ws9".into()),
+            ..Default::default()
+        };
+        assert_eq!(store.list(&by_entity).unwrap()[0].id, ids[1]);
+        let by_tag = AlertFilter {
+            tag: Some("attack.t1059".into()),
+            ..Default::default()
+        };
+        assert_eq!(store.list(&by_tag).unwrap().len(), 3);
+        let first = store
+            .list(&AlertFilter {
+                limit: 1,
+                ..Default::default()
+            })
+            .unwrap();
+        let next = store
+            .list(&AlertFilter {
+                limit: 5,
+                after_id: Some(first[0].id),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(next.len(), 2);
+        assert!(next.iter().all(|a| a.id != first[0].id));
+        assert_eq!(
+            store.tenant_counts(None).unwrap(),
+            [("busan".to_string(), 1, 1), ("seoul".to_string(), 2, 1)]
+        );
+    }
+
+    #[test]
+    fn a_version_1_database_gains_the_triage_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            conn.execute_batch("PRAGMA user_version=1").unwrap();
+            conn.execute(
+                "INSERT INTO alerts (tenant, source, rule_id, rule_title, level, entity, first_seen, last_seen, count, attribution, events, details, updated) \
+                 VALUES ('a', 'sigma', 'r', 't', 3, 'host.name=x', 1, 1, 1, '{}', '[]', '{}', 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let store = AlertStore::open(&path, Duration::from_secs(600)).unwrap();
+        let old = store.list(&AlertFilter::default()).unwrap();
+        assert_eq!(old.len(), 1);
+        assert_eq!(old[0].triage, Triage::default());
     }
 
     #[test]

@@ -63,6 +63,7 @@ pub fn run(args: AlertsArgs) -> anyhow::Result<ExitCode> {
             ),
         },
         limit: args.limit,
+        ..AlertFilter::default()
     };
     let store =
         AlertStore::open_read_only(&config.state_db()).map_err(|e| anyhow::anyhow!("{e}"))?;

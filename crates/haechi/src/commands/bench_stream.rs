@@ -96,6 +96,8 @@ fn stream_config(args: &BenchArgs, dir: &std::path::Path) -> Config {
     config.http.tokens = vec![ApiToken {
         token: "bench-token-0123456789".into(),
         tenant: None,
+        name: Some("bench".into()),
+        role: None,
     }];
     config.listeners = vec![ListenerConfig {
         name: "bench-tcp".into(),

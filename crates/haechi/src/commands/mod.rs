@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod access;
 pub mod alerts;
 pub mod bench;
 pub mod bench_ml;

@@ -68,8 +68,11 @@ pub fn run_with(
         config.http.tokens.push(ApiToken {
             token: load_or_create_token(&config.data_dir)?,
             tenant: None,
+            name: Some("api-token".into()),
+            role: None,
         });
     }
+    let access = open_access(&config)?;
     let store: Arc<dyn EventStore> = Arc::new(open_store(&config)?);
     let detection = match Detection::start(&config)? {
         Some((d, report)) => {
@@ -115,6 +118,7 @@ pub fn run_with(
     let shutdown = CancellationToken::new();
     let served = runtime.block_on(serve(
         &config,
+        access,
         sender,
         metrics,
         pipeline.clone(),
@@ -139,6 +143,7 @@ pub fn run_with(
 
 async fn serve(
     config: &crate::config::Config,
+    access: Arc<haechi_access::AccessStore>,
     sender: tokio::sync::mpsc::Sender<haechi_ingest::listen::Delivery>,
     metrics: Arc<Metrics>,
     pipeline: Arc<Pipeline>,
@@ -169,6 +174,10 @@ async fn serve(
         metrics: metrics.clone(),
         store: store.clone(),
         tokens: Arc::new(config.http.tokens.clone()),
+        access,
+        session_ttl: Duration::from_secs(u64::from(config.auth.session_hours) * 3600),
+        secure_cookies: false,
+        tenants: Arc::new(config.known_tenants()),
         max_body_bytes: config.http.max_body_bytes,
         max_lines: config.http.max_lines,
         alerts: pipeline.detection.as_ref().map(|d| d.alerts.clone()),
@@ -235,6 +244,28 @@ async fn serve(
         .await?;
     let _ = commit_loop.await;
     Ok(())
+}
+
+/// Opens the access database; at first start creates the administrator `admin` with the
+/// password of `HAECHI_ADMIN_PASSWORD`, or a generated one printed once.
+fn open_access(config: &crate::config::Config) -> anyhow::Result<Arc<haechi_access::AccessStore>> {
+    let path = haechi_access::AccessStore::path_in(&config.data_dir);
+    let access = haechi_access::AccessStore::open(&path)
+        .with_context(|| format!("cannot open the access database {}", path.display()))?;
+    let given = std::env::var("HAECHI_ADMIN_PASSWORD").ok();
+    match access.ensure_admin(given.as_deref()) {
+        Ok(Some(password)) if given.is_none() => {
+            println!(
+                "administrator created: user admin, password {password} (shown once; change it with `haechi user passwd admin`)"
+            );
+        }
+        Ok(Some(_)) => {
+            println!("administrator created: user admin, password from HAECHI_ADMIN_PASSWORD")
+        }
+        Ok(None) => {}
+        Err(e) => anyhow::bail!("cannot create the first administrator: {e}"),
+    }
+    Ok(Arc::new(access))
 }
 
 /// SIGTERM and SIGINT, registered now (a handler is only in place once registered).
