@@ -1,0 +1,493 @@
+//! Access control of the API as people and machines meet it: `haechi user` and `haechi
+//! token` create the accounts, `haechi serve` answers. Every route of the router is tried
+//! without credentials, with an unknown, an expired and a revoked token; every route that
+//! returns data is tried as an institution analyst against the other institution; roles
+//! that may not change things are refused; a browser-style session needs its CSRF token
+//! for changes; five wrong passwords lock a user out; every change is in the audit log
+//! and `haechi audit verify` accepts the chain.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::path::Path;
+
+const PATH_TRAVERSAL: &str =
+    "sigma/rules/web/webserver_generic/web_path_traversal_exploitation_attempt.yml";
+const PASSWORD: &str = "correct horse battery staple";
+
+fn access_line(ip: &str, second: u32) -> String {
+    format!(
+        "{ip} - - [23/Nov/2026:10:00:{second:02} +0000] \"GET /dl?file=../../../etc/passwd HTTP/1.1\" 404 512 \"-\" \"curl/8.5.0\""
+    )
+}
+
+/// Runs `haechi ARGS --data-dir DATA`, feeding `stdin`; fails the test on a non-zero exit.
+fn cli(data: &Path, args: &[&str], stdin: &str) -> String {
+    use std::io::Write;
+    let mut all: Vec<&str> = args.to_vec();
+    let d = data.to_str().unwrap();
+    all.extend(["--data-dir", d]);
+    let mut child = haechi_command(&all)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "haechi {args:?}: {}", describe(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn add_user(data: &Path, name: &str, role: &str, tenant: Option<&str>) {
+    let mut args = vec!["user", "add", name, "--role", role, "--password-stdin"];
+    if let Some(t) = tenant {
+        args.extend(["--tenant", t]);
+    }
+    cli(data, &args, &format!("{PASSWORD}\n"));
+}
+
+fn create_token(data: &Path, name: &str, role: &str, tenant: Option<&str>) -> String {
+    let mut args = vec!["token", "create", "--name", name, "--role", role];
+    if let Some(t) = tenant {
+        args.extend(["--tenant", t]);
+    }
+    let out = cli(data, &args, "");
+    out.lines().last().unwrap().trim().to_owned()
+}
+
+struct Api<'a> {
+    server: &'a Server,
+}
+
+impl Api<'_> {
+    fn call(&self, method: &str, path: &str, auth: &[(&str, &str)], body: &str) -> (u16, Value) {
+        let mut headers = auth.to_vec();
+        headers.push(("Content-Type", "application/json"));
+        let r = self.server.request(method, path, &headers, body.as_bytes());
+        let v = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+        (r.status, v)
+    }
+
+    fn bearer(&self, token: &str, method: &str, path: &str, body: &str) -> (u16, Value) {
+        let auth = format!("Bearer {token}");
+        self.call(method, path, &[("Authorization", &auth)], body)
+    }
+}
+
+/// A concrete path for a route pattern.
+fn concrete(path: &str) -> String {
+    path.replace("{id}", "1").replace("{name}", "nobody")
+}
+
+#[test]
+fn every_endpoint_authenticates_enforces_roles_and_isolates_institutions() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::copy(sample(PATH_TRAVERSAL), rules.join("pt.yml")).unwrap();
+    add_user(&data, "root", "admin", None);
+    add_user(&data, "duty", "center", None);
+    add_user(&data, "kim", "institution", Some("seoul"));
+    add_user(&data, "watch", "viewer", None);
+    let admin = create_token(&data, "ops", "admin", None);
+    let seoul = create_token(&data, "seoul-analyst-bot", "institution", Some("seoul"));
+    let viewer = create_token(&data, "wallboard", "viewer", None);
+    let expired = create_token(&data, "old", "center", None);
+    let revoked = create_token(&data, "leaked", "center", None);
+    cli(&data, &["token", "revoke", "leaked"], "");
+    // Time passes for `old`: its expiry moves into the past.
+    {
+        let db = rusqlite::Connection::open(data.join("state/access.db")).unwrap();
+        db.execute("UPDATE tokens SET expires = 1 WHERE name = 'old'", [])
+            .unwrap();
+    }
+    let config = write_file(
+        dir.path(),
+        "haechi.toml",
+        &format!(
+            "data_dir = {}\nlisteners = []\n[http]\nlisten = \"127.0.0.1:0\"\n[pipeline]\ncommit_interval_ms = 100\n[detect]\nrules = [{}]\n",
+            toml_path(&data),
+            toml_path(&rules)
+        ),
+    );
+    let server = Server::start(&config, &dir.path().join("serve.stderr"));
+    let api = Api { server: &server };
+
+    // Data for two institutions, alerts for both.
+    for (tenant, ip) in [("seoul", "203.0.113.5"), ("busan", "198.51.100.7")] {
+        let lines: Vec<String> = (0..2).map(|i| access_line(ip, i)).collect();
+        let r = server.request(
+            "POST",
+            &format!("/api/ingest?tenant={tenant}&format=clf"),
+            &[("Authorization", &format!("Bearer {admin}"))],
+            lines.join("\n").as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let all = wait_for("alerts of both institutions", PATIENCE, || {
+        let (s, v) = api.bearer(&admin, "GET", "/api/alerts", "");
+        let list = v["alerts"].as_array().cloned().unwrap_or_default();
+        if s == 200 && list.len() == 2 {
+            Ok(list)
+        } else {
+            Err(format!("{s} {v}"))
+        }
+    });
+    let busan_alert = all.iter().find(|a| a["tenant"] == "busan").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let seoul_alert = all.iter().find(|a| a["tenant"] == "seoul").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    wait_for("events searchable", PATIENCE, || {
+        let (_, v) = api.bearer(&admin, "GET", "/api/events?q=", "");
+        if v["total"] == 4 {
+            Ok(())
+        } else {
+            Err(v.to_string())
+        }
+    });
+
+    // 1. Every authenticated route refuses missing, unknown, expired and revoked
+    //    credentials with 401 and a reason.
+    for (method, path, needs_auth) in haechi_server::ROUTES {
+        let p = concrete(path);
+        let (status, body) = api.call(method, &p, &[], "{}");
+        if !needs_auth {
+            assert_ne!(status, 401, "{method} {path} is public");
+            continue;
+        }
+        assert_eq!(status, 401, "{method} {path} without credentials: {body}");
+        assert!(
+            body["error"].as_str().unwrap().contains("credentials"),
+            "{body}"
+        );
+        for (token, reason) in [
+            ("hct_0000", "unknown"),
+            (expired.as_str(), "expired"),
+            (revoked.as_str(), "revoked"),
+        ] {
+            let (status, body) = api.bearer(token, method, &p, "{}");
+            assert_eq!(status, 401, "{method} {path} with a {reason} token: {body}");
+            assert!(body["error"].as_str().unwrap().contains(reason), "{body}");
+        }
+    }
+
+    // 2. Tenant isolation: the Seoul analyst's token on every route that returns data.
+    let refused = [
+        "/api/alerts?tenant=busan",
+        "/api/risk?tenant=busan",
+        "/api/risk/series?tenant=busan",
+        "/api/events?tenant=busan",
+    ];
+    for path in refused {
+        let (s, v) = api.bearer(&seoul, "GET", path, "");
+        assert_eq!(s, 403, "{path}: {v}");
+    }
+    let (_, v) = api.bearer(&seoul, "GET", "/api/alerts", "");
+    let mine = v["alerts"].as_array().unwrap();
+    assert!(
+        !mine.is_empty() && mine.iter().all(|a| a["tenant"] == "seoul"),
+        "{v}"
+    );
+    let (s, _) = api.bearer(&seoul, "GET", &format!("/api/alerts/{busan_alert}"), "");
+    assert_eq!(
+        s, 404,
+        "another institution's alert does not exist for Seoul"
+    );
+    // A query naming Busan still finds nothing of Busan's: the filter is in the store.
+    for q in ["", "organization.id:busan", "source.ip:198.51.100.7"] {
+        let (s, v) = api.bearer(
+            &seoul,
+            "GET",
+            &format!("/api/events?q={q}&histogram=60"),
+            "",
+        );
+        assert_eq!(s, 200, "{v}");
+        let events = v["events"].as_array().unwrap();
+        assert!(
+            events.iter().all(|e| e["organization.id"] == "seoul"),
+            "{q}: {v}"
+        );
+        let counted: u64 = v["histogram"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["count"].as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            counted,
+            v["total"].as_u64().unwrap(),
+            "the histogram counts the same events"
+        );
+    }
+    let (_, v) = api.bearer(&seoul, "GET", "/api/events?q=", "");
+    assert_eq!(v["total"], 2, "Seoul's two events only: {v}");
+    let (_, v) = api.bearer(&seoul, "GET", "/api/tenants", "");
+    let ids: Vec<&str> = v["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["seoul"], "{v}");
+    let (_, v) = api.bearer(&admin, "GET", "/api/tenants", "");
+    assert_eq!(
+        v["tenants"].as_array().unwrap().len(),
+        3,
+        "default, busan, seoul: {v}"
+    );
+    let (_, v) = api.bearer(&seoul, "GET", "/api/risk", "");
+    assert!(
+        v["institutions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["tenant"] == "seoul"),
+        "{v}"
+    );
+    // Triage of Busan's alert by Seoul changes nothing.
+    let body = format!(r#"{{"ids":[{busan_alert}],"action":"close","disposition":"benign"}}"#);
+    let (s, v) = api.bearer(&seoul, "POST", "/api/alerts/triage", &body);
+    assert_eq!((s, v["changed"].as_array().unwrap().len()), (200, 0), "{v}");
+    let (s, v) = api.bearer(&seoul, "POST", "/api/ingest?tenant=busan", "{}");
+    assert_eq!(s, 403, "{v}");
+
+    // 3. Roles: viewers change nothing, institution analysts administer nothing.
+    let writes = [
+        (
+            "POST",
+            "/api/alerts/triage",
+            format!(r#"{{"ids":[{seoul_alert}],"action":"acknowledge"}}"#),
+        ),
+        ("POST", "/api/rules/reload", String::new()),
+        (
+            "POST",
+            "/api/users",
+            format!(r#"{{"name":"x","role":"viewer","password":"{PASSWORD}"}}"#),
+        ),
+        (
+            "POST",
+            "/api/tokens",
+            r#"{"name":"x","role":"viewer"}"#.to_owned(),
+        ),
+        ("POST", "/api/ingest?tenant=seoul", "{}".to_owned()),
+    ];
+    for (method, path, body) in &writes {
+        let (s, v) = api.bearer(&viewer, method, path, body);
+        assert_eq!(s, 403, "viewer {method} {path}: {v}");
+    }
+    for (method, path) in [
+        ("GET", "/api/users"),
+        ("GET", "/api/tokens"),
+        ("GET", "/api/audit"),
+        ("POST", "/api/tokens/ops/revoke"),
+        ("POST", "/api/users/root/disable"),
+        ("POST", "/api/rules/reload"),
+        ("GET", "/metrics"),
+    ] {
+        let (s, v) = api.bearer(&seoul, method, path, "");
+        assert_eq!(s, 403, "institution analyst {method} {path}: {v}");
+    }
+    let (s, _) = api.bearer(&viewer, "GET", "/api/alerts", "");
+    assert_eq!(s, 200, "viewers read");
+
+    // 4. A person's session: cookie, CSRF token on changes, logout.
+    let login = |user: &str, password: &str| {
+        server.request(
+            "POST",
+            "/api/auth/login",
+            &[("Content-Type", "application/json")],
+            format!(r#"{{"username":"{user}","password":"{password}"}}"#).as_bytes(),
+        )
+    };
+    let r = login("kim", PASSWORD);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let set_cookie = r.header("set-cookie").unwrap().to_owned();
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"),
+        "{set_cookie}"
+    );
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let csrf = r.json()["csrf"].as_str().unwrap().to_owned();
+    let (s, v) = api.call("GET", "/api/auth/me", &[("Cookie", &cookie)], "");
+    assert_eq!((s, v["tenant"].as_str()), (200, Some("seoul")), "{v}");
+    let (_, v) = api.call("GET", "/api/alerts", &[("Cookie", &cookie)], "");
+    assert!(
+        v["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["tenant"] == "seoul")
+    );
+    let ack = format!(r#"{{"ids":[{seoul_alert}],"action":"acknowledge"}}"#);
+    let (s, v) = api.call("POST", "/api/alerts/triage", &[("Cookie", &cookie)], &ack);
+    assert_eq!(
+        s, 403,
+        "a cookie without the CSRF token may not change anything: {v}"
+    );
+    let (s, v) = api.call(
+        "POST",
+        "/api/alerts/triage",
+        &[("Cookie", &cookie), ("X-CSRF-Token", "forged")],
+        &ack,
+    );
+    assert_eq!(s, 403, "{v}");
+    let (s, v) = api.call(
+        "POST",
+        "/api/alerts/triage",
+        &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)],
+        &ack,
+    );
+    assert_eq!(
+        (s, v["changed"].clone()),
+        (200, serde_json::json!([seoul_alert])),
+        "{v}"
+    );
+    let (_, v) = api.bearer(&admin, "GET", &format!("/api/alerts/{seoul_alert}"), "");
+    assert_eq!(v["triage"]["state"], "acknowledged");
+    assert_eq!(
+        v["triage"]["assignee"], "kim",
+        "acknowledging takes the alert"
+    );
+    let (s, _) = api.call(
+        "POST",
+        "/api/auth/logout",
+        &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)],
+        "",
+    );
+    assert_eq!(s, 200);
+    let (s, _) = api.call("GET", "/api/alerts", &[("Cookie", &cookie)], "");
+    assert_eq!(s, 401, "the session ended");
+
+    // 5. Five wrong passwords lock the account; disabling ends sessions.
+    for _ in 0..5 {
+        assert_eq!(login("duty", "not the password at all").status, 401);
+    }
+    let r = login("duty", PASSWORD);
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(r.header("retry-after").is_some());
+    let r = login("watch", PASSWORD);
+    let cookie = r
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (s, _) = api.bearer(&admin, "POST", "/api/users/watch/disable", "");
+    assert_eq!(s, 200);
+    let (s, _) = api.call("GET", "/api/alerts", &[("Cookie", &cookie)], "");
+    assert_eq!(s, 401, "a disabled user's session ends at once");
+    assert_eq!(login("watch", PASSWORD).status, 403);
+
+    // 6. Administrators manage tokens over the API; the new one works at once.
+    let (s, v) = api.bearer(
+        &admin,
+        "POST",
+        "/api/tokens",
+        r#"{"name":"fw-busan","role":"institution","tenant":"busan","expires_days":30}"#,
+    );
+    assert_eq!(s, 201, "{v}");
+    let fw = v["token"].as_str().unwrap().to_owned();
+    let (s, v) = api.bearer(&fw, "GET", "/api/alerts", "");
+    assert_eq!(s, 200);
+    assert!(
+        v["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["tenant"] == "busan")
+    );
+    let (_, v) = api.bearer(&admin, "GET", "/api/tokens", "");
+    assert!(!v.to_string().contains(&fw), "listings never show secrets");
+
+    // 7. The audit log holds every change with before and after, and verifies.
+    let (_, v) = api.bearer(&admin, "GET", "/api/audit?limit=1000", "");
+    let records = v["records"].as_array().unwrap();
+    let ack = records
+        .iter()
+        .find(|r| r["action"] == "alert.acknowledge")
+        .expect("triage audited");
+    assert_eq!(ack["actor"], "user:kim");
+    assert_eq!(ack["before"]["triage"]["state"], "new");
+    assert_eq!(ack["after"]["triage"]["state"], "acknowledged");
+    for action in [
+        "token.revoke",
+        "user.disable",
+        "token.create",
+        "login.failed",
+        "login.locked",
+    ] {
+        assert!(
+            records.iter().any(|r| r["action"] == action),
+            "{action} audited"
+        );
+    }
+    assert_eq!(v["chain"]["broken"], Value::Null);
+    let out = cli(&data, &["audit", "verify"], "");
+    assert!(out.contains("audit log intact"), "{out}");
+}
+
+#[test]
+fn the_first_start_creates_an_administrator_who_can_log_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = write_file(
+        dir.path(),
+        "haechi.toml",
+        &format!(
+            "data_dir = {}\nlisteners = []\n[http]\nlisten = \"127.0.0.1:0\"\n",
+            toml_path(&data)
+        ),
+    );
+    let mut child = haechi_command(&["serve", "--config", config.to_str().unwrap()])
+        .env("HAECHI_ADMIN_PASSWORD", PASSWORD)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::BufRead;
+    let mut http = None;
+    let mut created = false;
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        created |= line.contains("administrator created: user admin");
+        if let Some(addr) = line.strip_prefix("listening http ") {
+            http = Some(addr.parse().unwrap());
+            break;
+        }
+    }
+    let http = http.expect("the server listens");
+    // Keep reading: a closed pipe would fail the server's next line of output.
+    std::thread::spawn(move || lines.for_each(drop));
+    assert!(
+        created,
+        "the first start says the administrator was created"
+    );
+    let r = http_request(
+        http,
+        "POST",
+        "/api/auth/login",
+        &[("Content-Type", "application/json")],
+        format!(r#"{{"username":"admin","password":"{PASSWORD}"}}"#).as_bytes(),
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["role"], "admin");
+    let users = cli(&data, &["user", "list"], "");
+    assert!(
+        users.contains("admin") && users.contains("active"),
+        "{users}"
+    );
+}
