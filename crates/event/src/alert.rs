@@ -10,6 +10,7 @@
 
 use crate::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 
 /// What raised an alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,6 +209,92 @@ impl Alert {
     /// The time an alert is ordered and merged by: its last event.
     pub fn time(&self) -> Timestamp {
         self.last_seen
+    }
+}
+
+/// The value of `alert` that could identify the same attacker at another institution,
+/// lower-cased, first found of:
+///
+/// * indicator alerts: `details.indicator` (the indicator in canonical form — an IP, a
+///   domain, a URL, a hash — the same at every tenant);
+/// * `details.matched["source.ip"]` (the fields a Sigma rule matched on);
+/// * a correlation's `group-by` value for `source.ip`;
+/// * the entity, if it is `source.ip=…`;
+/// * domain-model alerts: `details.name` (the scored domain name).
+///
+/// Private addresses are *not* dropped here; the risk index (`ignore_private_attackers`)
+/// and the incident grouping decide what to do with them.
+pub fn attacker_of(alert: &Alert) -> Option<String> {
+    let d = &alert.details;
+    let clean = |s: &str| {
+        let s = s.trim();
+        (!s.is_empty() && s != "-").then(|| s.to_lowercase())
+    };
+    if alert.source == AlertSource::Indicator
+        && let Some(v) = d.get("indicator").and_then(|v| v.as_str()).and_then(clean)
+    {
+        return Some(v);
+    }
+    if let Some(v) = d
+        .get("matched")
+        .and_then(|m| m.get("source.ip"))
+        .and_then(|v| v.as_str())
+        .and_then(clean)
+    {
+        return Some(v);
+    }
+    if let Some(group) = d
+        .get("correlation")
+        .and_then(|c| c.get("group"))
+        .and_then(|g| g.as_array())
+    {
+        // CorrelationFacts.group serializes as [[field, value], …].
+        for pair in group {
+            if let Some([f, v]) = pair.as_array().map(|a| a.as_slice())
+                && f.as_str() == Some("source.ip")
+                && let Some(v) = v.as_str().and_then(clean)
+            {
+                return Some(v);
+            }
+        }
+    }
+    if let Some(v) = alert.entity.strip_prefix("source.ip=").and_then(clean) {
+        return Some(v);
+    }
+    if alert.source == AlertSource::Model
+        && let Some(v) = d.get("name").and_then(|v| v.as_str()).and_then(clean)
+    {
+        return Some(v);
+    }
+    None
+}
+
+/// Whether `value` is an IP address that does not identify one machine across
+/// institutions: private (RFC 1918, fc00::/7), loopback, link-local, unspecified,
+/// CGNAT (100.64.0.0/10) or broadcast. Documentation ranges (TEST-NET) are kept: lab
+/// samples use them for attackers.
+pub fn is_local_address(value: &str) -> bool {
+    match value.parse::<IpAddr>() {
+        Ok(IpAddr::V4(a)) => {
+            let o = a.octets();
+            a.is_private()
+                || a.is_loopback()
+                || a.is_link_local()
+                || a.is_unspecified()
+                || a.is_broadcast()
+                || (o[0] == 100 && (o[1] & 0xc0) == 64)
+        }
+        Ok(IpAddr::V6(a)) => {
+            let s = a.segments();
+            if let Some(v4) = a.to_ipv4_mapped() {
+                return is_local_address(&v4.to_string());
+            }
+            a.is_loopback()
+                || a.is_unspecified()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+        }
+        Err(_) => false,
     }
 }
 

@@ -139,6 +139,12 @@ pub struct DetectConfig {
     /// Identical alerts (same tenant, rule and entity) whose events lie within this many
     /// seconds of each other are merged into one with a count (0: never merge).
     pub merge_window_secs: u64,
+    /// Alerts sharing an entity or an attacker within this many seconds of an open
+    /// incident's activity join it (and one attacker at several institutions within it
+    /// makes a campaign).
+    pub incident_window_secs: u64,
+    /// The lowest alert level that opens an incident (lower alerts only join one).
+    pub incident_min_level: String,
     /// Known-good activity: `{ tenant = "…", rule = "…", query = "…", reason = "…" }`
     /// (tenant and rule optional).
     pub exceptions: Vec<haechi_detect::alert::ExceptionConfig>,
@@ -150,6 +156,8 @@ impl Default for DetectConfig {
             rules: Vec::new(),
             min_level: "informational".into(),
             merge_window_secs: 600,
+            incident_window_secs: 3600,
+            incident_min_level: "medium".into(),
             exceptions: Vec::new(),
         }
     }
@@ -368,6 +376,13 @@ impl Config {
             bail!(
                 "detect.min_level '{}': use one of {}",
                 self.detect.min_level,
+                haechi_detect::hunt::LEVELS.join(", ")
+            );
+        }
+        if haechi_event::Level::parse(&self.detect.incident_min_level).is_none() {
+            bail!(
+                "detect.incident_min_level '{}': use one of {}",
+                self.detect.incident_min_level,
                 haechi_detect::hunt::LEVELS.join(", ")
             );
         }

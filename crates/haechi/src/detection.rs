@@ -70,7 +70,14 @@ impl Detection {
             &config.state_db(),
             Duration::from_secs(config.detect.merge_window_secs),
         )
-        .map_err(|e| anyhow::anyhow!("cannot open the state store: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("cannot open the state store: {e}"))?
+        .with_grouping(haechi_store::state::Grouping {
+            window_nanos: i64::try_from(config.detect.incident_window_secs)
+                .unwrap_or(i64::MAX / 1_000_000_000)
+                .saturating_mul(1_000_000_000),
+            min_level: haechi_event::Level::parse(&config.detect.incident_min_level)
+                .unwrap_or(haechi_event::Level::Medium),
+        });
         let detector = StreamDetector::new(detector, exceptions, min_level);
         detector.replace_indicators(indicators);
         detector.replace_domain_model(load_domain_model(&config.ml)?);

@@ -122,7 +122,7 @@ fn every_endpoint_authenticates_enforces_roles_and_isolates_institutions() {
     let api = Api { server: &server };
 
     // Data for two institutions, alerts for both.
-    for (tenant, ip) in [("seoul", "203.0.113.5"), ("busan", "198.51.100.7")] {
+    for (tenant, ip) in [("seoul", "203.0.113.5"), ("busan", "203.0.113.5")] {
         let lines: Vec<String> = (0..2).map(|i| access_line(ip, i)).collect();
         let r = server.request(
             "POST",
@@ -184,6 +184,9 @@ fn every_endpoint_authenticates_enforces_roles_and_isolates_institutions() {
     // 2. Tenant isolation: the Seoul analyst's token on every route that returns data.
     let refused = [
         "/api/alerts?tenant=busan",
+        "/api/incidents?tenant=busan",
+        "/api/campaigns",
+        "/api/incidents?campaign=1",
         "/api/risk?tenant=busan",
         "/api/risk/series?tenant=busan",
         "/api/events?tenant=busan",
@@ -204,7 +207,7 @@ fn every_endpoint_authenticates_enforces_roles_and_isolates_institutions() {
         "another institution's alert does not exist for Seoul"
     );
     // A query naming Busan still finds nothing of Busan's: the filter is in the store.
-    for q in ["", "organization.id:busan", "source.ip:198.51.100.7"] {
+    for q in ["", "organization.id:busan", "source.ip:203.0.113.5"] {
         let (s, v) = api.bearer(
             &seoul,
             "GET",
@@ -258,6 +261,80 @@ fn every_endpoint_authenticates_enforces_roles_and_isolates_institutions() {
     let body = format!(r#"{{"ids":[{busan_alert}],"action":"close","disposition":"benign"}}"#);
     let (s, v) = api.bearer(&seoul, "POST", "/api/alerts/triage", &body);
     assert_eq!((s, v["changed"].as_array().unwrap().len()), (200, 0), "{v}");
+    // Incidents: one per institution, one campaign (the same attacker at both) that
+    // only the center sees.
+    let (_, v) = api.bearer(&admin, "GET", "/api/campaigns", "");
+    let campaigns = v["campaigns"].as_array().unwrap();
+    assert_eq!(campaigns.len(), 1, "{v}");
+    assert_eq!(
+        campaigns[0]["tenants"],
+        serde_json::json!(["busan", "seoul"])
+    );
+    assert_eq!(campaigns[0]["key"], "attacker:203.0.113.5");
+    let (_, v) = api.bearer(&admin, "GET", "/api/incidents", "");
+    let incidents = v["incidents"].as_array().unwrap().clone();
+    assert_eq!(incidents.len(), 2, "{v}");
+    assert!(
+        incidents
+            .iter()
+            .all(|i| i["campaign"] == campaigns[0]["id"])
+    );
+    let busan_incident = incidents.iter().find(|i| i["tenant"] == "busan").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (_, v) = api.bearer(&seoul, "GET", "/api/incidents", "");
+    let mine = v["incidents"].as_array().unwrap();
+    assert_eq!(mine.len(), 1, "{v}");
+    assert_eq!(mine[0]["tenant"], "seoul");
+    assert_eq!(
+        mine[0]["campaign"],
+        Value::Null,
+        "an institution does not learn of the others"
+    );
+    let (s, _) = api.bearer(
+        &seoul,
+        "GET",
+        &format!("/api/incidents/{busan_incident}"),
+        "",
+    );
+    assert_eq!(s, 404);
+    let (s, _) = api.bearer(
+        &seoul,
+        "POST",
+        &format!("/api/incidents/{busan_incident}"),
+        r#"{"status":"closed"}"#,
+    );
+    assert_eq!(s, 404, "Seoul cannot change Busan's incident");
+    let (s, v) = api.bearer(
+        &viewer,
+        "POST",
+        &format!("/api/incidents/{busan_incident}"),
+        r#"{"status":"triage"}"#,
+    );
+    assert_eq!(s, 403, "{v}");
+    let (s, v) = api.bearer(
+        &admin,
+        "POST",
+        &format!("/api/incidents/{busan_incident}"),
+        r#"{"status":"containment","owner":"duty","note":"blocked at the edge"}"#,
+    );
+    assert_eq!((s, v["status"].as_str()), (200, Some("containment")), "{v}");
+    let (s, v) = api.bearer(
+        &admin,
+        "POST",
+        &format!("/api/incidents/{busan_incident}"),
+        r#"{"status":"solved"}"#,
+    );
+    assert_eq!(s, 400, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("eradication"), "{v}");
+    let (_, v) = api.bearer(
+        &admin,
+        "GET",
+        &format!("/api/incidents/{busan_incident}"),
+        "",
+    );
+    assert_eq!(v["notes"][0]["text"], "blocked at the edge");
+    assert_eq!(v["alert_list"].as_array().unwrap().len(), 1);
     let (s, v) = api.bearer(&seoul, "POST", "/api/ingest?tenant=busan", "{}");
     assert_eq!(s, 403, "{v}");
 

@@ -13,13 +13,14 @@
 //! * `GET /healthz` — liveness, unauthenticated (for load balancers), so it tells nothing else.
 //! * `GET /metrics` — Prometheus text format, for center-wide callers.
 //! * `/api/auth/*` — [`auth`]; `/api/alerts*` — [`alerts`]; `/api/risk*` — [`risk`];
-//!   `/api/events`, `/api/tenants` — [`events`]; `/api/users*`, `/api/tokens*`,
+//!   `/api/incidents*`, `/api/campaigns` — [`incidents`]; `/api/events`, `/api/tenants` — [`events`]; `/api/users*`, `/api/tokens*`,
 //!   `/api/audit` — [`admin`].
 
 pub mod admin;
 pub mod alerts;
 pub mod auth;
 pub mod events;
+pub mod incidents;
 pub mod openapi;
 pub mod risk;
 
@@ -84,6 +85,10 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
     ("GET", "/api/alerts/{id}", true),
     ("POST", "/api/alerts/triage", true),
     ("POST", "/api/rules/reload", true),
+    ("GET", "/api/incidents", true),
+    ("GET", "/api/incidents/{id}", true),
+    ("POST", "/api/incidents/{id}", true),
+    ("GET", "/api/campaigns", true),
     ("GET", "/api/risk", true),
     ("GET", "/api/risk/series", true),
     ("GET", "/api/events", true),
@@ -113,6 +118,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/alerts/{id}", get(alerts::one))
         .route("/api/alerts/triage", post(alerts::triage))
         .route("/api/rules/reload", post(alerts::reload))
+        .route("/api/incidents", get(incidents::list))
+        .route(
+            "/api/incidents/{id}",
+            get(incidents::one).post(incidents::update),
+        )
+        .route("/api/campaigns", get(incidents::campaigns))
         .route("/api/risk", get(risk::status))
         .route("/api/risk/series", get(risk::series))
         .route("/api/events", get(events::search))

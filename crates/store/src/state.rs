@@ -21,8 +21,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+pub mod incidents;
+pub use incidents::{
+    Campaign, Grouping, Incident, IncidentChange, IncidentDetail, IncidentFilter, Note,
+};
+
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS alerts (
@@ -179,6 +184,8 @@ pub struct AlertStore {
     /// behind the pipeline's writes or hold them up (WAL mode lets them run together).
     reader: Mutex<Connection>,
     merge_window_nanos: i64,
+    /// How recorded alerts are grouped into incidents.
+    grouping: Grouping,
     path: PathBuf,
 }
 
@@ -219,13 +226,27 @@ impl AlertStore {
             ))
             .map_err(sql_err(path))?;
         }
+        if version < 3 {
+            conn.execute_batch(&format!(
+                "BEGIN; {} PRAGMA user_version=3; COMMIT;",
+                incidents::MIGRATE_TO_3
+            ))
+            .map_err(sql_err(path))?;
+        }
         let reader = read_connection(path)?;
         Ok(AlertStore {
             conn: Mutex::new(conn),
             reader: Mutex::new(reader),
             merge_window_nanos: i64::try_from(merge_window.as_nanos()).unwrap_or(i64::MAX),
+            grouping: Grouping::default(),
             path: path.to_owned(),
         })
+    }
+
+    /// Sets how recorded alerts are grouped into incidents (default: one hour, medium).
+    pub fn with_grouping(mut self, grouping: Grouping) -> Self {
+        self.grouping = grouping;
+        self
     }
 
     /// Opens an existing database for reading beside a running writer.
@@ -242,6 +263,7 @@ impl AlertStore {
             conn: Mutex::new(conn),
             reader: Mutex::new(reader),
             merge_window_nanos: 0,
+            grouping: Grouping::default(),
             path: path.to_owned(),
         })
     }
@@ -269,6 +291,7 @@ impl AlertStore {
                     id
                 }
             };
+            incidents::group(&tx, &self.grouping, alert, id).map_err(sql_err(&self.path))?;
             ids.push(id);
         }
         tx.commit().map_err(sql_err(&self.path))?;

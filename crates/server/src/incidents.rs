@@ -1,0 +1,240 @@
+//! The incident API:
+//!
+//! * `GET /api/incidents?tenant=&status=&open=true&campaign=&after=&limit=` — incidents,
+//!   latest activity first; an institution's caller sees its own only, and the
+//!   `campaign` field is shown to center-wide callers only.
+//! * `GET /api/incidents/{id}` — one incident with its alerts and notes (404 for another
+//!   institution's).
+//! * `POST /api/incidents/{id}` — `{"status","owner","title","note"}`: moves it through
+//!   the workflow (new → triage → containment → eradication → recovery → closed),
+//!   assigns it, renames it, adds a note. Audited with before and after.
+//! * `GET /api/campaigns?since=` — one attacker at several institutions (center-wide
+//!   callers only).
+
+use crate::{AppState, Caller, blocking, denied, error};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use haechi_access::AuditEntry;
+use haechi_store::state::incidents::STATUSES;
+use haechi_store::state::{Incident, IncidentChange, IncidentFilter, MAX_LIST};
+use serde_json::{Value, json};
+
+/// The longest note or title accepted (bytes).
+pub const MAX_TEXT: usize = 16 * 1024;
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentParams {
+    tenant: Option<String>,
+    status: Option<String>,
+    open: Option<bool>,
+    campaign: Option<i64>,
+    after: Option<i64>,
+    limit: Option<usize>,
+}
+
+fn detection_off() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "detection is off: there are no incidents (start `haechi serve` with --rules)",
+    )
+}
+
+/// An incident as this caller may see it: an institution's caller does not learn that
+/// its incident is part of a campaign spanning others.
+fn visible(caller: &Caller, incident: Incident) -> Value {
+    let mut v = json!(incident);
+    if caller.tenant.is_some() {
+        v["campaign"] = Value::Null;
+    }
+    v
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<IncidentParams>,
+) -> Response {
+    let Some(store) = state.alerts.clone() else {
+        return detection_off();
+    };
+    let tenant = match caller.read_scope(params.tenant.as_deref()) {
+        Ok(t) => t,
+        Err(d) => return denied(d),
+    };
+    if params.campaign.is_some() && caller.tenant.is_some() {
+        return error(
+            StatusCode::FORBIDDEN,
+            "campaigns span institutions: center-wide callers only",
+        );
+    }
+    let limit = params.limit.unwrap_or(100);
+    if limit > MAX_LIST {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("limit {limit} is above the maximum of {MAX_LIST}"),
+        );
+    }
+    let filter = IncidentFilter {
+        tenant,
+        status: params.status,
+        open: params.open.unwrap_or(false),
+        campaign: params.campaign,
+        after_id: params.after,
+        limit,
+    };
+    match blocking(move || store.incidents(&filter)).await {
+        Ok(list) => {
+            let list: Vec<Value> = list.into_iter().map(|i| visible(&caller, i)).collect();
+            Json(json!({ "incidents": list })).into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+pub async fn one(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Response {
+    let Some(store) = state.alerts.clone() else {
+        return detection_off();
+    };
+    let tenant = caller.tenant.clone();
+    match blocking(move || store.incident(id, tenant.as_deref())).await {
+        Ok(Some(detail)) => {
+            let mut v = visible(&caller, detail.incident);
+            v["alert_list"] = json!(detail.alerts);
+            v["notes"] = json!(detail.notes);
+            Json(v).into_response()
+        }
+        Ok(None) => error(StatusCode::NOT_FOUND, format!("no incident {id}")),
+        Err(r) => r,
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentUpdate {
+    #[serde(default)]
+    status: Option<String>,
+    /// `""` removes the owner.
+    #[serde(default)]
+    owner: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(body): Json<IncidentUpdate>,
+) -> Response {
+    if let Err(d) = caller.require_write() {
+        return denied(d);
+    }
+    let Some(store) = state.alerts.clone() else {
+        return detection_off();
+    };
+    for text in [&body.title, &body.note].into_iter().flatten() {
+        if text.len() > MAX_TEXT || text.trim().is_empty() {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("a title or note is 1 to {MAX_TEXT} bytes"),
+            );
+        }
+    }
+    if let Some(st) = &body.status
+        && !STATUSES.contains(&st.as_str())
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("status '{st}': use one of {}", STATUSES.join(", ")),
+        );
+    }
+    if let Some(o) = body.owner.as_deref().filter(|o| !o.is_empty())
+        && !haechi_access::valid_name(o)
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("owner '{o}' is not a valid user name"),
+        );
+    }
+    let change = IncidentChange {
+        status: body.status.clone(),
+        owner: body.owner.clone().map(|o| (!o.is_empty()).then_some(o)),
+        title: body.title.clone(),
+    };
+    let tenant = caller.tenant.clone();
+    let (author, note) = (caller.actor(), body.note.clone());
+    let result = blocking(move || {
+        let changed = store.update_incident(id, tenant.as_deref(), &change)?;
+        let added = match (&changed, note) {
+            (Some(_), Some(text)) => store.add_note(id, tenant.as_deref(), &author, &text)?,
+            _ => None,
+        };
+        Ok::<_, haechi_store::StoreError>((changed, added))
+    })
+    .await;
+    let (before, after, note) = match result {
+        Ok((Some((b, a)), note)) => (b, a, note),
+        Ok((None, _)) => return error(StatusCode::NOT_FOUND, format!("no incident {id}")),
+        Err(r) => {
+            return r;
+        }
+    };
+    let mut entry = AuditEntry::new(caller.actor(), "incident.update", format!("incident:{id}"))
+        .before(json!({"tenant": before.tenant, "status": before.status, "owner": before.owner, "title": before.title}))
+        .after(json!({"tenant": after.tenant, "status": after.status, "owner": after.owner, "title": after.title}));
+    if let (Some(n), Some(a)) = (&note, entry.after.as_mut()) {
+        a["note"] = json!(n.text);
+    }
+    let access = state.access.clone();
+    if let Err(r) = blocking(move || access.audit(&entry)).await {
+        return r;
+    }
+    let mut v = visible(&caller, after);
+    v["note"] = json!(note);
+    Json(v).into_response()
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignParams {
+    since: Option<String>,
+    limit: Option<usize>,
+}
+
+pub async fn campaigns(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<CampaignParams>,
+) -> Response {
+    if caller.tenant.is_some() {
+        return error(
+            StatusCode::FORBIDDEN,
+            "campaigns span institutions: center-wide callers only",
+        );
+    }
+    let Some(store) = state.alerts.clone() else {
+        return detection_off();
+    };
+    let since = match params.since.as_deref() {
+        None => haechi_event::Timestamp(0),
+        Some(s) => match haechi_event::parse_rfc3339(s) {
+            Some(t) => t,
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("since '{s}' is not an RFC 3339 time"),
+                );
+            }
+        },
+    };
+    let limit = params.limit.unwrap_or(100).min(MAX_LIST);
+    match blocking(move || store.campaigns(since, limit)).await {
+        Ok(list) => Json(json!({ "campaigns": list })).into_response(),
+        Err(r) => r,
+    }
+}
