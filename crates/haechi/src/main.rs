@@ -55,6 +55,8 @@ enum Command {
     User(commands::access::UserArgs),
     /// API tokens for machines: `create --name NAME --role ROLE [--tenant ID] [--expires-days N]` (prints the token once), `list`, `revoke`.
     Token(commands::access::TokenArgs),
+    /// Block lists for firewalls: `add NAME VALUE [--expires-hours H] [--tenant ID]`, `remove`, `list`, `export NAME --format plain|json|nftables`.
+    Blocklist(commands::blocklist::BlocklistArgs),
     /// The audit log of every change: `verify` its hash chain, `list` its records.
     Audit(commands::access::AuditArgs),
     /// Risk index, trend, forecast and incident probability per institution (`risk eval`:
@@ -99,6 +101,7 @@ fn main() -> std::process::ExitCode {
         Command::User(a) => commands::access::user(a),
         Command::Token(a) => commands::access::token(a),
         Command::Audit(a) => commands::access::audit(a),
+        Command::Blocklist(a) => commands::blocklist::run(a),
     };
     match result {
         Ok(code) => code,

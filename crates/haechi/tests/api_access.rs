@@ -487,7 +487,72 @@ fn every_endpoint_authenticates_enforces_roles_and_isolates_institutions() {
     let (_, v) = api.bearer(&admin, "GET", "/api/tokens", "");
     assert!(!v.to_string().contains(&fw), "listings never show secrets");
 
-    // 7. The audit log holds every change with before and after, and verifies.
+    // 7. Block lists: the center blocks for all, an institution for itself; firewalls
+    //    pull the plain list with a token bound to their institution.
+    let (s, v) = api.bearer(
+        &admin,
+        "POST",
+        "/api/blocklists/edge",
+        r#"{"value":"203.0.113.5","reason":"campaign","expires_secs":3600}"#,
+    );
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = api.bearer(
+        &seoul,
+        "POST",
+        "/api/blocklists/edge",
+        r#"{"value":"10.20.0.0/16","reason":"lateral movement"}"#,
+    );
+    assert_eq!((s, v["tenant"].as_str()), (201, Some("seoul")), "{v}");
+    let (s, _) = api.bearer(
+        &seoul,
+        "POST",
+        "/api/blocklists/edge",
+        r#"{"value":"192.0.2.1","tenant":"busan"}"#,
+    );
+    assert_eq!(s, 403, "Seoul may not block for Busan");
+    let (s, _) = api.bearer(
+        &viewer,
+        "POST",
+        "/api/blocklists/edge",
+        r#"{"value":"192.0.2.1"}"#,
+    );
+    assert_eq!(s, 403);
+    let (s, v) = api.bearer(
+        &admin,
+        "POST",
+        "/api/blocklists/edge",
+        r#"{"value":"not an address"}"#,
+    );
+    assert_eq!(s, 400, "{v}");
+    let plain = |token: &str| {
+        let r = server.request(
+            "GET",
+            "/api/blocklists/edge.txt",
+            &[("Authorization", &format!("Bearer {token}"))],
+            b"",
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert!(r.header("content-type").unwrap().starts_with("text/plain"));
+        r.text()
+    };
+    assert_eq!(plain(&seoul), "10.20.0.0/16\n203.0.113.5\n");
+    assert_eq!(
+        plain(&fw),
+        "203.0.113.5\n",
+        "Busan's firewall gets the center's entries, not Seoul's"
+    );
+    let (s, v) = api.bearer(
+        &seoul,
+        "POST",
+        "/api/blocklists/edge/remove",
+        r#"{"value":"203.0.113.5"}"#,
+    );
+    assert_eq!(
+        s, 404,
+        "an institution cannot remove the center's entry: {v}"
+    );
+
+    // 8. The audit log holds every change with before and after, and verifies.
     let (_, v) = api.bearer(&admin, "GET", "/api/audit?limit=1000", "");
     let records = v["records"].as_array().unwrap();
     let ack = records

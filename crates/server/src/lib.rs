@@ -13,12 +13,13 @@
 //! * `GET /healthz` — liveness, unauthenticated (for load balancers), so it tells nothing else.
 //! * `GET /metrics` — Prometheus text format, for center-wide callers.
 //! * `/api/auth/*` — [`auth`]; `/api/alerts*` — [`alerts`]; `/api/risk*` — [`risk`];
-//!   `/api/incidents*`, `/api/campaigns` — [`incidents`]; `/api/events`, `/api/tenants` — [`events`]; `/api/users*`, `/api/tokens*`,
+//!   `/api/incidents*`, `/api/campaigns` — [`incidents`]; `/api/blocklists*` — [`blocklists`]; `/api/events`, `/api/tenants` — [`events`]; `/api/users*`, `/api/tokens*`,
 //!   `/api/audit` — [`admin`].
 
 pub mod admin;
 pub mod alerts;
 pub mod auth;
+pub mod blocklists;
 pub mod events;
 pub mod incidents;
 pub mod openapi;
@@ -89,6 +90,10 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
     ("GET", "/api/incidents/{id}", true),
     ("POST", "/api/incidents/{id}", true),
     ("GET", "/api/campaigns", true),
+    ("GET", "/api/blocklists", true),
+    ("GET", "/api/blocklists/{name}", true),
+    ("POST", "/api/blocklists/{name}", true),
+    ("POST", "/api/blocklists/{name}/remove", true),
     ("GET", "/api/risk", true),
     ("GET", "/api/risk/series", true),
     ("GET", "/api/events", true),
@@ -124,6 +129,12 @@ pub fn router(state: AppState) -> Router {
             get(incidents::one).post(incidents::update),
         )
         .route("/api/campaigns", get(incidents::campaigns))
+        .route("/api/blocklists", get(blocklists::lists))
+        .route(
+            "/api/blocklists/{name}",
+            get(blocklists::get_list).post(blocklists::add),
+        )
+        .route("/api/blocklists/{name}/remove", post(blocklists::remove))
         .route("/api/risk", get(risk::status))
         .route("/api/risk/series", get(risk::series))
         .route("/api/events", get(events::search))

@@ -21,13 +21,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+pub mod blocklists;
 pub mod incidents;
+pub use blocklists::{BlockEntry, EntryKind};
 pub use incidents::{
     Campaign, Grouping, Incident, IncidentChange, IncidentDetail, IncidentFilter, Note,
 };
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS alerts (
@@ -230,6 +232,13 @@ impl AlertStore {
             conn.execute_batch(&format!(
                 "BEGIN; {} PRAGMA user_version=3; COMMIT;",
                 incidents::MIGRATE_TO_3
+            ))
+            .map_err(sql_err(path))?;
+        }
+        if version < 4 {
+            conn.execute_batch(&format!(
+                "BEGIN; {} PRAGMA user_version=4; COMMIT;",
+                blocklists::MIGRATE_TO_4
             ))
             .map_err(sql_err(path))?;
         }

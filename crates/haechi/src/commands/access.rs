@@ -114,7 +114,7 @@ fn open(common: &Common) -> anyhow::Result<AccessStore> {
 }
 
 /// How the audit log names a command-line change.
-fn cli_actor() -> String {
+pub(crate) fn cli_actor() -> String {
     let who = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "unknown".into());

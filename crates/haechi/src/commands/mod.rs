@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod bench;
 pub mod bench_ml;
 pub mod bench_stream;
+pub mod blocklist;
 pub mod deadletter;
 pub mod demo;
 pub mod hunt;
