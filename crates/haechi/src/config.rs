@@ -26,12 +26,33 @@ pub struct Config {
     pub ml: MlConfig,
     pub risk: RiskSection,
     pub auth: AuthConfig,
+    pub respond: RespondConfig,
     /// The file this configuration was read from (a reload reads it again).
     #[serde(skip)]
     pub source: Option<PathBuf>,
     /// Rule paths given on the command line (`--rules`), kept across reloads.
     #[serde(skip)]
     pub cli_rules: Vec<PathBuf>,
+}
+
+/// Automated response (`[respond]`).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RespondConfig {
+    /// A directory of playbooks (`*.yml`); reload with `POST /api/playbooks/reload`.
+    /// None: no automated response.
+    pub playbooks: Option<PathBuf>,
+    /// How long one webhook attempt may take (seconds); three attempts are made.
+    pub webhook_timeout_secs: u64,
+}
+
+impl Default for RespondConfig {
+    fn default() -> Self {
+        RespondConfig {
+            playbooks: None,
+            webhook_timeout_secs: 10,
+        }
+    }
 }
 
 /// People's logins (`[auth]`). Users and API tokens themselves live in
@@ -264,6 +285,7 @@ impl Default for Config {
             ml: MlConfig::default(),
             risk: RiskSection::default(),
             auth: AuthConfig::default(),
+            respond: RespondConfig::default(),
             source: None,
             cli_rules: Vec::new(),
         }

@@ -27,6 +27,8 @@ pub struct Detection {
     cli_rules: Vec<PathBuf>,
     /// One reload at a time (each builds a whole rule and indicator set aside).
     reloading: std::sync::Mutex<()>,
+    /// Where stored alerts go for the playbooks (set by `haechi serve`).
+    responder: std::sync::OnceLock<tokio::sync::mpsc::Sender<Vec<Alert>>>,
 }
 
 /// What a (re)load found.
@@ -96,6 +98,7 @@ impl Detection {
                 source: config.source.clone(),
                 cli_rules: config.cli_rules.clone(),
                 reloading: std::sync::Mutex::new(()),
+                responder: std::sync::OnceLock::new(),
             },
             report,
         )))
@@ -106,12 +109,36 @@ impl Detection {
         self.detector.detect_batch(events)
     }
 
-    /// Stores alerts once their events are stored.
+    /// Stores alerts once their events are stored, then hands them (with their ids) to
+    /// the playbooks. The hand-over never blocks the pipeline: when the responder is
+    /// behind by a full queue, the alerts are stored but meet no playbook, and that is
+    /// logged.
     pub fn record(&self, alerts: &[Alert]) -> anyhow::Result<RecordStats> {
-        self.alerts
+        let (stats, ids) = self
+            .alerts
             .record(alerts)
-            .map(|(stats, _)| stats)
-            .map_err(|e| anyhow::anyhow!("storing alerts: {e}"))
+            .map_err(|e| anyhow::anyhow!("storing alerts: {e}"))?;
+        if let Some(tx) = self.responder.get()
+            && !alerts.is_empty()
+        {
+            let stored: Vec<Alert> = alerts
+                .iter()
+                .zip(ids)
+                .map(|(a, id)| Alert { id, ..a.clone() })
+                .collect();
+            if tx.try_send(stored).is_err() {
+                tracing::warn!(
+                    "the playbook responder is behind: {} alerts meet no playbook",
+                    alerts.len()
+                );
+            }
+        }
+        Ok(stats)
+    }
+
+    /// Sends every stored alert to `tx` from now on (once).
+    pub fn respond_with(&self, tx: tokio::sync::mpsc::Sender<Vec<Alert>>) {
+        let _ = self.responder.set(tx);
     }
 
     /// Reloads rules, indicator feeds and exceptions, reading the configuration file

@@ -57,6 +57,8 @@ enum Command {
     Token(commands::access::TokenArgs),
     /// Block lists for firewalls: `add NAME VALUE [--expires-hours H] [--tenant ID]`, `remove`, `list`, `export NAME --format plain|json|nftables`.
     Blocklist(commands::blocklist::BlocklistArgs),
+    /// Playbooks: `check DIR` reports what loads; `dry-run DIR --alert ID` shows what they would do.
+    Playbook(commands::playbook::PlaybookArgs),
     /// The audit log of every change: `verify` its hash chain, `list` its records.
     Audit(commands::access::AuditArgs),
     /// Risk index, trend, forecast and incident probability per institution (`risk eval`:
@@ -102,6 +104,7 @@ fn main() -> std::process::ExitCode {
         Command::Token(a) => commands::access::token(a),
         Command::Audit(a) => commands::access::audit(a),
         Command::Blocklist(a) => commands::blocklist::run(a),
+        Command::Playbook(a) => commands::playbook::run(a),
     };
     match result {
         Ok(code) => code,

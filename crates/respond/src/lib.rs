@@ -10,9 +10,11 @@
 //! through [`Effects`] (the state store, in the binary) and the [`webhook`] client.
 
 pub mod playbook;
+pub mod runner;
 pub mod webhook;
 
 pub use playbook::{Action, Mode, Playbook, Trigger, load_dir};
+pub use runner::{LoadReport, Responder};
 
 use haechi_event::Alert;
 use serde::{Deserialize, Serialize};

@@ -13,7 +13,8 @@
 //! * `GET /healthz` — liveness, unauthenticated (for load balancers), so it tells nothing else.
 //! * `GET /metrics` — Prometheus text format, for center-wide callers.
 //! * `/api/auth/*` — [`auth`]; `/api/alerts*` — [`alerts`]; `/api/risk*` — [`risk`];
-//!   `/api/incidents*`, `/api/campaigns` — [`incidents`]; `/api/blocklists*` — [`blocklists`]; `/api/events`, `/api/tenants` — [`events`]; `/api/users*`, `/api/tokens*`,
+//!   `/api/incidents*`, `/api/campaigns` — [`incidents`]; `/api/blocklists*` — [`blocklists`];
+//!   `/api/playbooks*`, `/api/playbook-runs*` — [`playbooks`]; `/api/events`, `/api/tenants` — [`events`]; `/api/users*`, `/api/tokens*`,
 //!   `/api/audit` — [`admin`].
 
 pub mod admin;
@@ -23,6 +24,7 @@ pub mod blocklists;
 pub mod events;
 pub mod incidents;
 pub mod openapi;
+pub mod playbooks;
 pub mod risk;
 
 pub use auth::{ApiToken, Caller};
@@ -69,6 +71,8 @@ pub struct AppState {
     pub alerts: Option<Arc<haechi_store::state::AlertStore>>,
     /// Reloads the rules (`None` when detection is off).
     pub reload: Option<Arc<alerts::ReloadFn>>,
+    /// The playbooks (`None` when detection is off).
+    pub responder: Option<Arc<haechi_respond::Responder>>,
 }
 
 /// Every route: method, path (axum syntax), and whether it needs credentials. The
@@ -94,6 +98,13 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
     ("GET", "/api/blocklists/{name}", true),
     ("POST", "/api/blocklists/{name}", true),
     ("POST", "/api/blocklists/{name}/remove", true),
+    ("GET", "/api/playbooks", true),
+    ("POST", "/api/playbooks/reload", true),
+    ("POST", "/api/playbooks/{name}/dry-run", true),
+    ("GET", "/api/playbook-runs", true),
+    ("GET", "/api/playbook-runs/{id}", true),
+    ("POST", "/api/playbook-runs/{id}/approve", true),
+    ("POST", "/api/playbook-runs/{id}/reject", true),
     ("GET", "/api/risk", true),
     ("GET", "/api/risk/series", true),
     ("GET", "/api/events", true),
@@ -135,6 +146,13 @@ pub fn router(state: AppState) -> Router {
             get(blocklists::get_list).post(blocklists::add),
         )
         .route("/api/blocklists/{name}/remove", post(blocklists::remove))
+        .route("/api/playbooks", get(playbooks::list))
+        .route("/api/playbooks/reload", post(playbooks::reload))
+        .route("/api/playbooks/{name}/dry-run", post(playbooks::dry_run))
+        .route("/api/playbook-runs", get(playbooks::runs))
+        .route("/api/playbook-runs/{id}", get(playbooks::run))
+        .route("/api/playbook-runs/{id}/approve", post(playbooks::approve))
+        .route("/api/playbook-runs/{id}/reject", post(playbooks::reject))
         .route("/api/risk", get(risk::status))
         .route("/api/risk/series", get(risk::series))
         .route("/api/events", get(events::search))

@@ -23,13 +23,15 @@ use std::time::Duration;
 
 pub mod blocklists;
 pub mod incidents;
+pub mod runs;
 pub use blocklists::{BlockEntry, EntryKind};
 pub use incidents::{
     Campaign, Grouping, Incident, IncidentChange, IncidentDetail, IncidentFilter, Note,
 };
+pub use runs::Run;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS alerts (
@@ -239,6 +241,13 @@ impl AlertStore {
             conn.execute_batch(&format!(
                 "BEGIN; {} PRAGMA user_version=4; COMMIT;",
                 blocklists::MIGRATE_TO_4
+            ))
+            .map_err(sql_err(path))?;
+        }
+        if version < 5 {
+            conn.execute_batch(&format!(
+                "BEGIN; {} PRAGMA user_version=5; COMMIT;",
+                runs::MIGRATE_TO_5
             ))
             .map_err(sql_err(path))?;
         }

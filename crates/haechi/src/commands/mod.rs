@@ -12,6 +12,7 @@ pub mod hunt;
 pub mod ingest;
 pub mod intel;
 pub mod ml;
+pub mod playbook;
 pub mod risk;
 pub mod rules;
 pub mod search;

@@ -189,6 +189,7 @@ async fn serve(
             });
             f
         }),
+        responder: None,
     };
     if let Some(hangup) = hangup {
         tokio::spawn(reload_on_sighup(
@@ -196,6 +197,15 @@ async fn serve(
             pipeline.detection.clone(),
             shutdown.clone(),
         ));
+    }
+    let mut state = state;
+    if let Some(detection) = pipeline.detection.clone() {
+        state.responder = Some(start_responder(
+            config,
+            &detection,
+            state.access.clone(),
+            shutdown.clone(),
+        )?);
     }
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
@@ -244,6 +254,53 @@ async fn serve(
         .await?;
     let _ = commit_loop.await;
     Ok(())
+}
+
+/// Loads the playbooks and starts the task that meets every stored alert with them.
+fn start_responder(
+    config: &crate::config::Config,
+    detection: &Arc<Detection>,
+    access: Arc<haechi_access::AccessStore>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Arc<haechi_respond::Responder>> {
+    let http = haechi_respond::webhook::Client::new(
+        Duration::from_secs(config.respond.webhook_timeout_secs.max(1)),
+        Duration::from_millis(500),
+    )
+    .map_err(|e| anyhow::anyhow!(e))?;
+    let (responder, report) = haechi_respond::Responder::new(
+        config.respond.playbooks.clone(),
+        detection.alerts.clone(),
+        access,
+        http,
+    )
+    .context("respond.playbooks")?;
+    if config.respond.playbooks.is_some() {
+        println!(
+            "playbooks {} loaded, {} not loaded",
+            report.playbooks,
+            report.errors.len()
+        );
+        for e in &report.errors {
+            println!("playbook not loaded: {e}");
+        }
+    }
+    let responder = Arc::new(responder);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<haechi_event::Alert>>(1024);
+    detection.respond_with(tx);
+    let r = responder.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                batch = rx.recv() => match batch {
+                    Some(alerts) => r.on_alerts(&alerts).await,
+                    None => break,
+                },
+            }
+        }
+    });
+    Ok(responder)
 }
 
 /// Opens the access database; at first start creates the administrator `admin` with the
