@@ -672,6 +672,14 @@ impl AlertStore {
             .map_err(sql_err(&self.path))
     }
 
+    /// How many incidents are stored (all tenants).
+    pub fn incident_count(&self) -> Result<u64> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        conn.query_row("SELECT count(*) FROM incidents", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(sql_err(&self.path))
+    }
+
     /// How many alerts are stored (all tenants).
     pub fn count(&self) -> Result<u64> {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());

@@ -31,11 +31,12 @@ pub struct BenchArgs {
     /// (all SigmaHQ rules over the EVTX samples, against Hayabusa's published figures),
     /// `stream` (a server with all rules under a steady load: events/s and the delay from
     /// an event's sending to its alert), `ml` (inference throughput of the default models
-    /// on one core, flow-model training on one million rows).
+    /// on one core, flow-model training on one million rows), `state` (100,000 alerts
+    /// with incident grouping, and the console's listings over them).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "parse,evtx,store,hunt,stream,ml"
+        default_value = "parse,evtx,store,hunt,stream,ml,state"
     )]
     pub stages: Vec<String>,
     /// `hunt`: how many times the EVTX sample set is scanned (Hayabusa's reference run
@@ -183,6 +184,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     if stage("ml") {
         super::bench_ml::run(&args)?;
+    }
+    if stage("state") {
+        super::bench_state::run(&args)?;
     }
     eprintln!("peak memory: {} MiB", peak_rss_kib() / 1024);
     Ok(ExitCode::SUCCESS)

@@ -4,6 +4,7 @@ pub mod access;
 pub mod alerts;
 pub mod bench;
 pub mod bench_ml;
+pub mod bench_state;
 pub mod bench_stream;
 pub mod blocklist;
 pub mod deadletter;

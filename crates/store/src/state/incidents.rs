@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS incident_keys (
     incident INTEGER NOT NULL,
     PRIMARY KEY (key, incident)
 );
+CREATE INDEX IF NOT EXISTS incident_keys_incident ON incident_keys (incident);
 CREATE TABLE IF NOT EXISTS incident_alerts (
     incident INTEGER NOT NULL,
     alert    INTEGER NOT NULL,

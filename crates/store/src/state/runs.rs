@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS playbook_runs (
 CREATE INDEX IF NOT EXISTS playbook_runs_status ON playbook_runs (status, id);
 CREATE INDEX IF NOT EXISTS playbook_runs_tenant ON playbook_runs (tenant, id);
 CREATE INDEX IF NOT EXISTS incident_alerts_by_alert ON incident_alerts (alert, incident);
+CREATE INDEX IF NOT EXISTS alerts_tenant_state ON alerts (tenant, state);
 ";
 
 /// Run states: `pending` (waits for approval), `running`, `done`, `failed` (an action
