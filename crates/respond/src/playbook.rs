@@ -22,6 +22,7 @@
 
 use crate::RespondError;
 use haechi_event::{Alert, AlertSource, Level};
+use haechi_store::state::incidents::STATUSES;
 use serde::Deserialize;
 use std::path::Path;
 
@@ -270,14 +271,6 @@ impl Playbook {
                     }
                 }
                 Action::Incident { status, note } => {
-                    const STATUSES: [&str; 6] = [
-                        "new",
-                        "triage",
-                        "containment",
-                        "eradication",
-                        "recovery",
-                        "closed",
-                    ];
                     if let Some(s) = status
                         && !STATUSES.contains(&s.as_str())
                     {

@@ -12,7 +12,7 @@
 //! * `POST /api/rules/reload` — reload the Sigma rules and exceptions (center analysts
 //!   and administrators); the answer says how many rules loaded.
 
-use crate::{AppState, Caller, blocking, denied, error};
+use crate::{AppState, Caller, blocking, denied, error, rfc3339_param};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -74,15 +74,6 @@ pub async fn list(
     }
 }
 
-fn time(name: &str, value: Option<&str>) -> Result<Option<haechi_event::Timestamp>, String> {
-    value
-        .map(|s| {
-            haechi_event::parse_rfc3339(s)
-                .ok_or_else(|| format!("{name} '{s}' is not an RFC 3339 time"))
-        })
-        .transpose()
-}
-
 fn filter(params: AlertParams, tenant: Option<String>) -> Result<AlertFilter, String> {
     let min_level = match params.min_level.as_deref() {
         None => Level::Informational,
@@ -115,8 +106,8 @@ fn filter(params: AlertParams, tenant: Option<String>) -> Result<AlertFilter, St
         min_level,
         source,
         rule_id: params.rule_id,
-        since: time("since", params.since.as_deref())?,
-        until: time("until", params.until.as_deref())?,
+        since: rfc3339_param("since", params.since.as_deref())?,
+        until: rfc3339_param("until", params.until.as_deref())?,
         state,
         entity: params.entity,
         tag: params.tag,

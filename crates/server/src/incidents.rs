@@ -11,7 +11,7 @@
 //! * `GET /api/campaigns?since=` — one attacker at several institutions (center-wide
 //!   callers only).
 
-use crate::{AppState, Caller, blocking, denied, error};
+use crate::{AppState, Caller, blocking, denied, error, rfc3339_param};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -220,17 +220,9 @@ pub async fn campaigns(
     let Some(store) = state.alerts.clone() else {
         return detection_off();
     };
-    let since = match params.since.as_deref() {
-        None => haechi_event::Timestamp(0),
-        Some(s) => match haechi_event::parse_rfc3339(s) {
-            Some(t) => t,
-            None => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    format!("since '{s}' is not an RFC 3339 time"),
-                );
-            }
-        },
+    let since = match rfc3339_param("since", params.since.as_deref()) {
+        Ok(t) => t.unwrap_or(haechi_event::Timestamp(0)),
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
     let limit = params.limit.unwrap_or(100).min(MAX_LIST);
     match blocking(move || store.campaigns(since, limit)).await {

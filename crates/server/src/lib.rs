@@ -183,6 +183,16 @@ pub(crate) fn denied(d: Denied) -> Response {
     error(StatusCode::FORBIDDEN, d.0)
 }
 
+/// A query parameter that is an RFC 3339 time, if given.
+pub(crate) fn rfc3339_param(name: &str, value: Option<&str>) -> Result<Option<Timestamp>, String> {
+    value
+        .map(|s| {
+            haechi_event::parse_rfc3339(s)
+                .ok_or_else(|| format!("{name} '{s}' is not an RFC 3339 time"))
+        })
+        .transpose()
+}
+
 /// Runs blocking store work off the async threads; a failure becomes a 500 answer.
 pub(crate) async fn blocking<T, E>(
     f: impl FnOnce() -> Result<T, E> + Send + 'static,

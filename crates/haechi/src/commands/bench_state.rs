@@ -111,10 +111,6 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             .map(|v| v.len())
             .unwrap_or_else(|x| panic!("{}", e(x)))
     };
-    let page = list(AlertFilter {
-        limit: 500,
-        ..Default::default()
-    });
     let last = store
         .list(&AlertFilter {
             limit: 500,
@@ -225,7 +221,6 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             }),
         ),
     ];
-    let _ = page;
     for (what, f) in cases {
         let (ms, n) = median_ms(f);
         report(what, ms, "ms median", format!("{n} rows"));

@@ -408,11 +408,6 @@ impl AlertStore {
     /// One incident, if it exists and belongs to `tenant` (when given), with its alerts
     /// (newest first, at most [`super::MAX_LIST`]) and notes.
     pub fn incident(&self, id: i64, tenant: Option<&str>) -> Result<Option<IncidentDetail>> {
-        let filter = IncidentFilter {
-            tenant: tenant.map(str::to_owned),
-            limit: 1,
-            ..Default::default()
-        };
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
         let found = conn
             .query_row(
@@ -422,9 +417,7 @@ impl AlertStore {
             )
             .optional()
             .map_err(sql_err(&self.path))?;
-        let Some(mut incident) =
-            found.filter(|i| filter.tenant.as_ref().is_none_or(|t| *t == i.tenant))
-        else {
+        let Some(mut incident) = found.filter(|i| tenant.is_none_or(|t| t == i.tenant)) else {
             return Ok(None);
         };
         incident.keys = conn
