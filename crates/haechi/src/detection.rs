@@ -29,7 +29,12 @@ pub struct Detection {
     reloading: std::sync::Mutex<()>,
     /// Where stored alerts go for the playbooks (set by `haechi serve`).
     responder: std::sync::OnceLock<tokio::sync::mpsc::Sender<Vec<Alert>>>,
+    /// Every stored batch, for the console's live queue (`GET /api/alerts/stream`).
+    live: tokio::sync::broadcast::Sender<Arc<Vec<Alert>>>,
 }
+
+/// Batches the live feed holds for a slow console before it tells it to reload.
+const LIVE_BACKLOG: usize = 256;
 
 /// What a (re)load found.
 #[derive(Debug, serde::Serialize)]
@@ -99,6 +104,7 @@ impl Detection {
                 cli_rules: config.cli_rules.clone(),
                 reloading: std::sync::Mutex::new(()),
                 responder: std::sync::OnceLock::new(),
+                live: tokio::sync::broadcast::channel(LIVE_BACKLOG).0,
             },
             report,
         )))
@@ -118,22 +124,33 @@ impl Detection {
             .alerts
             .record(alerts)
             .map_err(|e| anyhow::anyhow!("storing alerts: {e}"))?;
-        if let Some(tx) = self.responder.get()
-            && !alerts.is_empty()
+        let responder = self.responder.get();
+        if alerts.is_empty() || (responder.is_none() && self.live.receiver_count() == 0) {
+            return Ok(stats);
+        }
+        let stored: Vec<Alert> = alerts
+            .iter()
+            .zip(ids)
+            .map(|(a, id)| Alert { id, ..a.clone() })
+            .collect();
+        if self.live.receiver_count() > 0 {
+            // No receiver left between the check and the send is not an error.
+            let _ = self.live.send(Arc::new(stored.clone()));
+        }
+        if let Some(tx) = responder
+            && tx.try_send(stored).is_err()
         {
-            let stored: Vec<Alert> = alerts
-                .iter()
-                .zip(ids)
-                .map(|(a, id)| Alert { id, ..a.clone() })
-                .collect();
-            if tx.try_send(stored).is_err() {
-                tracing::warn!(
-                    "the playbook responder is behind: {} alerts meet no playbook",
-                    alerts.len()
-                );
-            }
+            tracing::warn!(
+                "the playbook responder is behind: {} alerts meet no playbook",
+                alerts.len()
+            );
         }
         Ok(stats)
+    }
+
+    /// The live feed of stored alerts (with their ids), for the console.
+    pub fn live(&self) -> tokio::sync::broadcast::Sender<Arc<Vec<Alert>>> {
+        self.live.clone()
     }
 
     /// Sends every stored alert to `tx` from now on (once).

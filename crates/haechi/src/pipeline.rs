@@ -184,6 +184,9 @@ impl Pipeline {
         stats: &ReadStats,
         label: &haechi_ingest::metrics::SourceLabel,
     ) {
+        let events: u64 = stats.by_format.values().sum();
+        self.metrics
+            .note_batch(listener, events, stats.dead_letters, stats.duplicates);
         for (format, n) in &stats.by_format {
             self.metrics
                 .events_stored

@@ -83,7 +83,58 @@ impl Api<'_> {
 
 /// A concrete path for a route pattern.
 fn concrete(path: &str) -> String {
-    path.replace("{id}", "1").replace("{name}", "nobody")
+    path.replace("{id}", "1")
+        .replace("{name}", "nobody")
+        .replace("{file}", "app.js")
+}
+
+/// Opens `GET /api/alerts/stream` and reads past the response head.
+fn open_stream(server: &Server, token: &str) -> std::io::BufReader<std::net::TcpStream> {
+    use std::io::{BufRead, Write};
+    let mut tcp = std::net::TcpStream::connect(server.http).unwrap();
+    tcp.set_read_timeout(Some(PATIENCE)).unwrap();
+    write!(
+        tcp,
+        "GET /api/alerts/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
+    )
+    .unwrap();
+    let mut reader = std::io::BufReader::new(tcp);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
+    loop {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        if line == "\r\n" {
+            break;
+        }
+        if line.to_ascii_lowercase().starts_with("content-type") {
+            assert!(line.contains("text/event-stream"), "{line}");
+        }
+    }
+    reader
+}
+
+/// Reads `n` `alert` events of an open stream (chunked; the data lines are found by prefix).
+fn read_stream_alerts(mut reader: std::io::BufReader<std::net::TcpStream>, n: usize) -> Vec<Value> {
+    use std::io::BufRead;
+    let mut alerts = Vec::new();
+    let mut event = String::new();
+    let mut line = String::new();
+    while alerts.len() < n {
+        line.clear();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        if let Some(e) = line.trim_end().strip_prefix("event: ") {
+            event = e.to_owned();
+        } else if let Some(d) = line.trim_end().strip_prefix("data: ")
+            && event == "alert"
+        {
+            alerts.push(serde_json::from_str(d).unwrap());
+        }
+    }
+    alerts
 }
 
 #[test]
@@ -181,6 +232,26 @@ fn every_endpoint_authenticates_enforces_roles_and_isolates_institutions() {
         }
     }
 
+    // The console is served by the binary itself, locked to its own files.
+    let page = server.request("GET", "/console/", &[], b"");
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("app.js"));
+    let csp = page.header("content-security-policy").unwrap_or_default();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    let home = server.request("GET", "/", &[], b"");
+    assert_eq!(
+        (home.status, home.header("location")),
+        (303, Some("/console/"))
+    );
+    assert_eq!(
+        server.request("GET", "/console/nope.js", &[], b"").status,
+        404
+    );
+
     // 2. Tenant isolation: the Seoul analyst's token on every route that returns data.
     let refused = [
         "/api/alerts?tenant=busan",
@@ -190,6 +261,7 @@ fn every_endpoint_authenticates_enforces_roles_and_isolates_institutions() {
         "/api/risk?tenant=busan",
         "/api/risk/series?tenant=busan",
         "/api/events?tenant=busan",
+        "/api/board?tenant=busan",
     ];
     for path in refused {
         let (s, v) = api.bearer(&seoul, "GET", path, "");
@@ -257,6 +329,39 @@ fn every_endpoint_authenticates_enforces_roles_and_isolates_institutions() {
             .all(|i| i["tenant"] == "seoul"),
         "{v}"
     );
+    // The situation board: Seoul's figures only, no shared ingest health.
+    let (s, v) = api.bearer(&seoul, "GET", "/api/board?hours=24", "");
+    assert_eq!(s, 200, "{v}");
+    let board = &v["board"];
+    assert_eq!(board["tenants"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(board["tenants"][0]["tenant"], "seoul");
+    assert!(
+        board["attackers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["tenants"] == serde_json::json!(["seoul"])),
+        "{v}"
+    );
+    assert_eq!(v["ingest"], Value::Null, "{v}");
+    let (_, v) = api.bearer(&admin, "GET", "/api/board?hours=24", "");
+    assert_eq!(v["board"]["tenants"].as_array().unwrap().len(), 2, "{v}");
+    assert_eq!(v["board"]["attackers"][0]["value"], "203.0.113.5", "{v}");
+    assert_eq!(
+        v["board"]["attackers"][0]["tenants"],
+        serde_json::json!(["busan", "seoul"])
+    );
+    let http = v["ingest"].as_array().unwrap();
+    assert!(
+        http.iter()
+            .any(|s| s["source"] == "http" && s["events"] == 4),
+        "ingest health counts the 4 events sent over HTTP: {v}"
+    );
+    let (s, _) = api.bearer(&admin, "GET", "/api/board?hours=0", "");
+    assert_eq!(s, 400);
+    // An alert names the incident it belongs to, for the console's link.
+    let (_, v) = api.bearer(&seoul, "GET", &format!("/api/alerts/{seoul_alert}"), "");
+    assert!(v["incident"].as_i64().is_some(), "{v}");
     // Triage of Busan's alert by Seoul changes nothing.
     let body = format!(r#"{{"ids":[{busan_alert}],"action":"close","disposition":"benign"}}"#);
     let (s, v) = api.bearer(&seoul, "POST", "/api/alerts/triage", &body);
@@ -551,6 +656,22 @@ fn every_endpoint_authenticates_enforces_roles_and_isolates_institutions() {
         s, 404,
         "an institution cannot remove the center's entry: {v}"
     );
+
+    // 7b. The live feed: Seoul's stream carries Seoul's new alerts, never Busan's.
+    let stream = open_stream(&server, &seoul);
+    for (tenant, ip) in [("busan", "198.51.100.9"), ("seoul", "198.51.100.9")] {
+        let r = server.request(
+            "POST",
+            &format!("/api/ingest?tenant={tenant}&format=clf"),
+            &[("Authorization", &format!("Bearer {admin}"))],
+            access_line(ip, 7).as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let live = read_stream_alerts(stream, 1);
+    assert_eq!(live.len(), 1, "{live:?}");
+    assert_eq!(live[0]["tenant"], "seoul", "{live:?}");
+    assert!(live[0]["id"].as_i64().unwrap() > 0);
 
     // 8. The audit log holds every change with before and after, and verifies.
     let (_, v) = api.bearer(&admin, "GET", "/api/audit?limit=1000", "");

@@ -54,6 +54,18 @@ pub struct Metrics {
     /// Seconds from a delivery's arrival to its alerts being stored (one observation
     /// per alerting delivery).
     pub alert_latency: Histogram,
+    /// Per-source totals and last arrival, for the console's ingest health.
+    health: std::sync::Mutex<std::collections::BTreeMap<String, SourceHealth>>,
+}
+
+/// What one source delivered since start, and when it last did.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct SourceHealth {
+    pub source: String,
+    pub events: u64,
+    pub dead_letters: u64,
+    pub duplicates: u64,
+    pub last_seen: Option<haechi_event::Timestamp>,
 }
 
 impl Default for Metrics {
@@ -80,6 +92,7 @@ impl Metrics {
             store_pending: Gauge::default(),
             alerts: Family::default(),
             alert_latency: Histogram::new(exponential_buckets(0.000_5, 2.0, 16)),
+            health: Default::default(),
         };
         registry.register(
             "alert_latency_seconds",
@@ -147,6 +160,27 @@ impl Metrics {
             m.store_pending.clone(),
         );
         Metrics { registry, ..m }
+    }
+
+    /// Counts a stored batch of `source` (one lock per batch, not per event).
+    pub fn note_batch(&self, source: &str, events: u64, dead_letters: u64, duplicates: u64) {
+        let mut health = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        let h = health
+            .entry(source.to_owned())
+            .or_insert_with(|| SourceHealth {
+                source: source.to_owned(),
+                ..Default::default()
+            });
+        h.events += events;
+        h.dead_letters += dead_letters;
+        h.duplicates += duplicates;
+        h.last_seen = Some(haechi_event::Timestamp::now());
+    }
+
+    /// Every source that delivered since start, by name.
+    pub fn health(&self) -> Vec<SourceHealth> {
+        let health = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        health.values().cloned().collect()
     }
 
     /// The Prometheus text exposition of every metric.

@@ -4,7 +4,8 @@
 //!   — alerts, newest first; `after` (the id of the last alert of a page) gives the
 //!   next page. A caller bound to an institution sees only that institution's alerts
 //!   and is refused another's.
-//! * `GET /api/alerts/{id}` — one alert (404 when it belongs to another institution).
+//! * `GET /api/alerts/{id}` — one alert, with `incident`: the id of the incident it
+//!   belongs to, or null (404 when it belongs to another institution).
 //! * `POST /api/alerts/triage` — `{"ids": [..], "action": "acknowledge"|"assign"|"close"|"reopen",
 //!   "assignee": "kim", "disposition": "true_positive"|"false_positive"|"benign"}`:
 //!   changes every listed alert the caller may change, audits each change with its
@@ -122,8 +123,20 @@ pub async fn one(State(state): State<AppState>, caller: Caller, Path(id): Path<i
         return detection_off();
     };
     let tenant = caller.tenant.clone();
-    match blocking(move || store.get(id, tenant.as_deref())).await {
-        Ok(Some(alert)) => Json(alert).into_response(),
+    let found = blocking(move || {
+        let alert = store.get(id, tenant.as_deref())?;
+        let incident = match &alert {
+            Some(_) => store.incident_of_alert(id)?,
+            None => None,
+        };
+        Ok::<_, haechi_store::StoreError>(alert.map(|a| (a, incident)))
+    });
+    match found.await {
+        Ok(Some((alert, incident))) => {
+            let mut body = json!(alert);
+            body["incident"] = json!(incident);
+            Json(body).into_response()
+        }
         Ok(None) => error(StatusCode::NOT_FOUND, format!("no alert {id}")),
         Err(r) => r,
     }

@@ -15,14 +15,18 @@
 //! * `/api/auth/*` — [`auth`]; `/api/alerts*` — [`alerts`]; `/api/risk*` — [`risk`];
 //!   `/api/incidents*`, `/api/campaigns` — [`incidents`]; `/api/blocklists*` — [`blocklists`];
 //!   `/api/playbooks*`, `/api/playbook-runs*` — [`playbooks`]; `/api/events`, `/api/tenants` — [`events`]; `/api/users*`, `/api/tokens*`,
-//!   `/api/audit` — [`admin`].
+//!   `/api/audit` — [`admin`]; `/api/alerts/stream` — [`live`]; `/api/board` — [`board`].
+//! * `GET /` and `/console/…` — the web console ([`console`]).
 
 pub mod admin;
 pub mod alerts;
 pub mod auth;
 pub mod blocklists;
+pub mod board;
+pub mod console;
 pub mod events;
 pub mod incidents;
+pub mod live;
 pub mod openapi;
 pub mod playbooks;
 pub mod risk;
@@ -73,6 +77,8 @@ pub struct AppState {
     pub reload: Option<Arc<alerts::ReloadFn>>,
     /// The playbooks (`None` when detection is off).
     pub responder: Option<Arc<haechi_respond::Responder>>,
+    /// Stored alerts as they come, for the console (`None` when detection is off).
+    pub live: Option<live::LiveFeed>,
 }
 
 /// Every route: method, path (axum syntax), and whether it needs credentials. The
@@ -81,12 +87,16 @@ pub struct AppState {
 pub const ROUTES: &[(&str, &str, bool)] = &[
     ("POST", "/api/ingest", true),
     ("GET", "/healthz", false),
+    ("GET", "/", false),
+    ("GET", "/console/", false),
+    ("GET", "/console/{file}", false),
     ("GET", "/metrics", true),
     ("GET", "/api/openapi.json", false),
     ("POST", "/api/auth/login", false),
     ("POST", "/api/auth/logout", true),
     ("GET", "/api/auth/me", true),
     ("GET", "/api/alerts", true),
+    ("GET", "/api/alerts/stream", true),
     ("GET", "/api/alerts/{id}", true),
     ("POST", "/api/alerts/triage", true),
     ("POST", "/api/rules/reload", true),
@@ -109,6 +119,7 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
     ("GET", "/api/risk/series", true),
     ("GET", "/api/events", true),
     ("GET", "/api/tenants", true),
+    ("GET", "/api/board", true),
     ("GET", "/api/users", true),
     ("POST", "/api/users", true),
     ("POST", "/api/users/{name}/disable", true),
@@ -125,12 +136,16 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/ingest", post(ingest))
         .route("/healthz", get(healthz))
+        .route("/", get(console::home))
+        .route("/console/", get(console::page))
+        .route("/console/{file}", get(console::file))
         .route("/metrics", get(metrics))
         .route("/api/openapi.json", get(openapi::document))
         .route("/api/auth/login", post(auth::login))
         .route("/api/auth/logout", post(auth::logout))
         .route("/api/auth/me", get(auth::me))
         .route("/api/alerts", get(alerts::list))
+        .route("/api/alerts/stream", get(live::stream))
         .route("/api/alerts/{id}", get(alerts::one))
         .route("/api/alerts/triage", post(alerts::triage))
         .route("/api/rules/reload", post(alerts::reload))
@@ -157,6 +172,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/risk/series", get(risk::series))
         .route("/api/events", get(events::search))
         .route("/api/tenants", get(events::tenants))
+        .route("/api/board", get(board::board))
         .route("/api/users", get(admin::users).post(admin::add_user))
         .route("/api/users/{name}/disable", post(admin::disable_user))
         .route("/api/users/{name}/enable", post(admin::enable_user))

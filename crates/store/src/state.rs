@@ -22,6 +22,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 pub mod blocklists;
+pub mod board;
 pub mod incidents;
 pub mod runs;
 pub use blocklists::{BlockEntry, EntryKind};

@@ -190,6 +190,7 @@ async fn serve(
             f
         }),
         responder: None,
+        live: pipeline.detection.as_ref().map(|d| d.live()),
     };
     if let Some(hangup) = hangup {
         tokio::spawn(reload_on_sighup(
