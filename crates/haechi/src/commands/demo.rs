@@ -1,24 +1,28 @@
-//! `haechi demo`: the control center on the embedded default, fed with real public data
-//! as three institutions would send it, printing alerts as detection raises them.
+//! `haechi demo`: the control center on the embedded default, with four institutions
+//! sending live traffic and attacks, the console to watch them in, and alerts printed as
+//! detection raises them.
 //!
-//! It runs the real server (`serve`, in this process: listeners, HTTP API, store,
-//! detection with the SigmaHQ rules) and a replayer that sends, at a steady pace and
-//! over the real protocols, the EVTX attack samples of `../shared/data/evtx` (as JSON
-//! over `POST /api/ingest`, tenant `city-hall`), the OpenSSH syslog sample (TCP syslog,
-//! tenant `water-works`), and the Apache access log and Zeek DNS log (HTTP, tenant
-//! `university`). New alerts are printed as they are stored. After the replay the
-//! server keeps running for the API, `haechi search` and `haechi alerts` until Ctrl-C
-//! (`--once` stops it instead).
+//! It runs the real server (`serve`, in this process: listeners, HTTP API and console,
+//! store, detection with the starter rule pack embedded in the binary, the demo's
+//! indicator list, the built-in domain and web models, and an approval playbook) and the
+//! scenario generator of `haechi-scenario`, which sends each institution's traffic over
+//! the real protocols: the water works' firewall and sshd over TCP syslog, everything
+//! else through `POST /api/ingest` in its own format. The demo needs nothing but the
+//! binary. `--data DIR` replays the real public samples of `../shared/data` instead of
+//! the scenario (with the SigmaHQ rules under it, unless `--rules` says otherwise).
+//! The administrator `admin` gets the password of `HAECHI_ADMIN_PASSWORD`, or a new one
+//! printed on the terminal at every start.
 
 use crate::DataDirArg;
 use crate::commands::serve::{Ready, run_with};
 use crate::config::Config;
 use anyhow::Context;
-use haechi_event::write_event_json;
+use haechi_event::{Timestamp, write_event_json};
 use haechi_ingest::listen::{ListenerConfig, Protocol};
 use haechi_ingest::reader::{Limits, read_file};
 use haechi_ingest::{Format, ParseContext};
 use haechi_ioc::{Column, FeedConfig, FeedFormat, IpPortPolicy};
+use haechi_scenario::{CYCLE_SECS, Scenario, Transport};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -28,29 +32,41 @@ use std::time::{Duration, Instant};
 
 #[derive(clap::Args)]
 pub struct DemoArgs {
-    /// The public sample data to replay.
-    #[arg(long, default_value = "../shared/data")]
-    pub data: PathBuf,
+    /// Replay the real public samples under this directory (`../shared/data`) instead of
+    /// the built-in scenario.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
     #[command(flatten)]
     pub data_dir: DataDirArg,
-    /// Sigma rule files or directories (default: the SigmaHQ rules under `--data`).
+    /// More Sigma rule files or directories (the SigmaHQ set, say), besides the
+    /// starter pack. With `--data`, they replace the SigmaHQ rules under it.
     #[arg(long)]
     pub rules: Vec<PathBuf>,
-    /// The HTTP listener.
+    /// The HTTP listener (API and console).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// The TCP syslog listener.
     #[arg(long, default_value = "127.0.0.1:5514")]
     pub syslog: SocketAddr,
-    /// Events per second the replayer sends.
+    /// Scenario: background events per second (all institutions together).
+    #[arg(long, default_value_t = 40)]
+    pub noise: usize,
+    /// Scenario: seconds of scenario time played per real second (a cycle is 60 s).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Scenario: the seed of the generator (the same seed sends the same traffic).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// `--data` replay: events per second sent.
     #[arg(long, default_value_t = 2_000)]
     pub rate: usize,
-    /// Stop once the replay is done and its alerts are stored, instead of serving on.
+    /// Play one scenario cycle (or the samples once), wait for its alerts, and stop,
+    /// instead of playing on until Ctrl-C.
     #[arg(long)]
     pub once: bool,
 }
 
-/// One institution's feed: what is sent, and how.
+/// One institution's feed of the sample replay: what is sent, and how.
 struct Feed {
     tenant: &'static str,
     /// `None`: TCP syslog; `Some(format)`: `POST /api/ingest?format=…`.
@@ -61,23 +77,15 @@ struct Feed {
 }
 
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let config = demo_config(&args);
-    println!(
-        "Haechi demo: data in {}, rules from {}",
-        config.data_dir.display(),
-        config
-            .detect
-            .rules
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let mut config = config;
-    // The models shipped in the binary: DGA names in the DNS log, attacks in query strings.
+    let mut config = demo_config(&args)?;
+    let password = demo_admin(&config)?;
+    // The models shipped in the binary: DGA names in DNS logs, attacks in query strings.
     config.ml.domains_model = Some("domains".into());
     config.ml.web_model = Some("web".into());
-    let feeds = load_feeds(&args.data)?;
+    let feeds = match &args.data {
+        Some(data) => Some(load_feeds(data)?),
+        None => None,
+    };
     let (tx, rx) = std::sync::mpsc::channel();
     let server = std::thread::spawn(move || run_with(config, Some(tx)));
     let ready = match rx.recv_timeout(Duration::from_secs(600)) {
@@ -89,32 +97,38 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 .context("the demo server did not start");
         }
     };
+    println!();
+    println!("  console   http://{}/", ready.http);
+    println!("  user      admin");
+    println!("  password  {password}");
+    println!();
     let follower = std::thread::spawn({
         let alerts = ready.alerts.clone();
         let stop = ready.shutdown.clone();
         move || follow_alerts(alerts, stop)
     });
-    let total: usize = feeds.iter().map(|f| f.lines.len()).sum();
-    println!(
-        "replaying {total} real events from 3 institutions at {} events/s …",
-        args.rate
-    );
-    replay(&ready, &feeds, args.rate.max(1))?;
-    println!(
-        "replay done. API: http://{} (token: {}), e.g. curl -H 'Authorization: Bearer …' http://{}/api/alerts",
-        ready.http,
-        token_hint(&args),
-        ready.http
-    );
-    println!(
-        "try: haechi alerts --data-dir DIR --min-level high    haechi search --data-dir DIR 'event.id:…'"
-    );
+    match &feeds {
+        Some(feeds) => {
+            let total: usize = feeds.iter().map(|f| f.lines.len()).sum();
+            println!(
+                "replaying {total} real events from 3 institutions at {} events/s …",
+                args.rate
+            );
+            replay(&ready, feeds, args.rate.max(1))?;
+            println!("replay done");
+        }
+        None => {
+            println!(
+                "playing the scenario: 4 institutions, {} background events/s, attacks every {CYCLE_SECS} s of scenario time …",
+                args.noise
+            );
+            play(&ready, &args)?;
+        }
+    }
     if args.once {
         // Let the last batches reach the alert store and the follower print them.
         std::thread::sleep(Duration::from_secs(2));
         ready.shutdown.cancel();
-    } else {
-        println!("serving until Ctrl-C");
     }
     let served = server
         .join()
@@ -123,16 +137,27 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     served
 }
 
-fn token_hint(args: &DemoArgs) -> String {
-    let dir = args
-        .data_dir
-        .data_dir
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("haechi-demo"));
-    format!("in {}", dir.join("api-token").display())
+/// The administrator's password for this run: `HAECHI_ADMIN_PASSWORD`, or a new one
+/// (set on the existing account, audited, when the data directory is reused).
+fn demo_admin(config: &Config) -> anyhow::Result<String> {
+    let path = haechi_access::AccessStore::path_in(&config.data_dir);
+    let access = haechi_access::AccessStore::open(&path)
+        .with_context(|| format!("cannot open the access database {}", path.display()))?;
+    let password = std::env::var("HAECHI_ADMIN_PASSWORD")
+        .unwrap_or_else(|_| haechi_access::secret::random_password());
+    if access
+        .ensure_admin(Some(&password))
+        .context("creating the administrator")?
+        .is_none()
+    {
+        access
+            .set_password("admin", &password, "demo")
+            .context("setting the administrator's demo password")?;
+    }
+    Ok(password)
 }
 
-fn demo_config(args: &DemoArgs) -> Config {
+fn demo_config(args: &DemoArgs) -> anyhow::Result<Config> {
     let mut config = Config {
         data_dir: args
             .data_dir
@@ -153,13 +178,115 @@ fn demo_config(args: &DemoArgs) -> Config {
     }];
     config.tenants.by_address = Vec::new();
     config.tenants.default = "water-works".into();
-    config.detect.rules = if args.rules.is_empty() {
-        vec![args.data.join("sigma")]
-    } else {
-        args.rules.clone()
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    let starter = write_starter_pack(&config.data_dir)?;
+    match &args.data {
+        Some(data) => {
+            config.detect.rules = if args.rules.is_empty() {
+                vec![data.join("sigma")]
+            } else {
+                args.rules.clone()
+            };
+            config.intel.feeds = demo_feeds(&data.join("threat_intel"));
+        }
+        None => {
+            config.detect.rules = std::iter::once(starter.rules)
+                .chain(args.rules.iter().cloned())
+                .collect();
+            let mut feed =
+                FeedConfig::new("demo-indicators", starter.indicators, FeedFormat::Plain);
+            feed.description = Some("the demo campaign's infrastructure".into());
+            feed.confidence = Some(90);
+            config.intel.feeds = vec![feed];
+            config.respond.playbooks = Some(starter.playbooks);
+        }
+    }
+    Ok(config)
+}
+
+/// Where the demo's embedded files were written.
+struct StarterPack {
+    rules: PathBuf,
+    indicators: PathBuf,
+    playbooks: PathBuf,
+}
+
+/// A playbook that waits for a person: block an outside attacker of a high alert at
+/// every institution's edge.
+const DEMO_PLAYBOOK: &str = "id: block-outside-attackers
+name: Block outside attackers of high alerts at the edge (needs approval)
+mode: approval
+trigger:
+  min_level: high
+actions:
+  - block: {list: edge, value: \"{{attacker}}\", expires: 24h, scope: all}
+  - incident: {status: containment, note: \"{{attacker}} blocked at the edge of every institution\"}
+";
+
+/// Writes the starter rules, the indicator list and the playbook embedded in the binary
+/// into the data directory (again at every start, so that they match the binary).
+fn write_starter_pack(data_dir: &Path) -> anyhow::Result<StarterPack> {
+    let root = data_dir.join("demo");
+    let pack = StarterPack {
+        rules: root.join("rules"),
+        indicators: root.join("indicators.txt"),
+        playbooks: root.join("playbooks"),
     };
-    config.intel.feeds = demo_feeds(&args.data.join("threat_intel"));
-    config
+    std::fs::create_dir_all(&pack.rules)?;
+    std::fs::create_dir_all(&pack.playbooks)?;
+    for (name, text) in haechi_scenario::STARTER_RULES {
+        std::fs::write(pack.rules.join(name), text)?;
+    }
+    std::fs::write(&pack.indicators, haechi_scenario::DEMO_INDICATORS)?;
+    std::fs::write(
+        pack.playbooks.join("block-outside-attackers.yml"),
+        DEMO_PLAYBOOK,
+    )?;
+    Ok(pack)
+}
+
+/// Plays the scenario second by second at `--speed`, until Ctrl-C (or one cycle with
+/// `--once`). Timestamps are the scenario's clock: faster than real time, the cycle is
+/// placed so that it ends now rather than in the future.
+fn play(ready: &Ready, args: &DemoArgs) -> anyhow::Result<()> {
+    let speed = args.speed.clamp(0.1, 1000.0);
+    let lead = (CYCLE_SECS as f64 * (1.0 - 1.0 / speed).max(0.0)) as i64;
+    let start = Timestamp(Timestamp::now().0 - lead * 1_000_000_000);
+    let mut scenario = Scenario::new(args.seed, start, args.noise);
+    let syslog = listener(ready, "syslog-tcp")?;
+    let mut tcp = std::net::TcpStream::connect(syslog)?;
+    let began = Instant::now();
+    for second in 0u64.. {
+        if ready.shutdown.is_cancelled() || (args.once && second >= CYCLE_SECS) {
+            break;
+        }
+        for batch in scenario.second(second) {
+            match batch.transport {
+                Transport::Syslog => {
+                    let mut buf = batch.lines.join("\n");
+                    buf.push('\n');
+                    tcp.write_all(buf.as_bytes())?;
+                }
+                Transport::Http(format) => post(ready, batch.tenant, format, &batch.lines)?,
+            }
+        }
+        let due = began + Duration::from_secs_f64((second + 1) as f64 / speed);
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+    }
+    tcp.flush()?;
+    Ok(())
+}
+
+fn listener(ready: &Ready, name: &str) -> anyhow::Result<SocketAddr> {
+    ready
+        .listeners
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, a)| *a)
+        .with_context(|| format!("no {name} listener"))
 }
 
 /// The public threat-intel feeds under `dir`, each with its own layout.
@@ -313,12 +440,7 @@ fn evtx_as_json(dir: &Path) -> anyhow::Result<Vec<String>> {
 
 /// Sends every feed, interleaved, `rate` events per second in tenths of a second.
 fn replay(ready: &Ready, feeds: &[Feed], rate: usize) -> anyhow::Result<()> {
-    let syslog = ready
-        .listeners
-        .iter()
-        .find(|(n, _)| n == "syslog-tcp")
-        .map(|(_, a)| *a)
-        .context("no syslog listener")?;
+    let syslog = listener(ready, "syslog-tcp")?;
     let mut tcp = std::net::TcpStream::connect(syslog)?;
     let per_tick = (rate / 10).max(feeds.len());
     let share = per_tick / feeds.len();
@@ -412,6 +534,16 @@ fn follow_alerts(
         .map(|(l, n)| format!("{n} {}", l.as_str()))
         .collect();
     println!("alerts: {}", summary.join(", "));
+    println!("incidents: {}", alerts.incident_count().unwrap_or(0));
+    for c in alerts.campaigns(Timestamp(0), 20).unwrap_or_default() {
+        println!(
+            "campaign #{}: {} at {} institutions ({})",
+            c.id,
+            c.key.trim_start_matches("attacker:"),
+            c.tenants.len(),
+            c.tenants.join(", ")
+        );
+    }
 }
 
 fn truncate(s: &str, n: usize) -> String {
