@@ -121,6 +121,8 @@ async function login(ev) {
 async function logout() {
   try { await api('/api/auth/logout', { method: 'POST' }); } catch (_) { /* the session is gone either way */ }
   session.me = null;
+  queue.filters = {};
+  clear($('#toasts'));
   showLogin('Logged out.');
 }
 
@@ -155,6 +157,13 @@ async function tenants() {
   try { return (await api('/api/tenants')).tenants.map(t => t.id); } catch (_) { return []; }
 }
 
+// The institution choices of a filter: "all" and each one, or only their own for an
+// institution's analyst.
+function tenantChoices(ts) {
+  if (session.me.tenant) return [[session.me.tenant, session.me.tenant]];
+  return [['', 'all']].concat(ts.map(t => [t, t]));
+}
+
 function select(id, options, value) {
   return h('select', { id },
     options.map(([v, label]) => h('option', { value: v, selected: v === value }, label)));
@@ -172,7 +181,7 @@ async function queuePage(main) {
     h('h1', {}, 'Alert queue'),
     h('span', { id: 'live', class: 'live off', title: 'new alerts appear here as they are stored' }, 'connecting…')));
   const filters = h('form', { id: 'queue-filters', class: 'filters', onsubmit: ev => { ev.preventDefault(); readFilters(); loadQueue(); } },
-    label('Institution', select('f-tenant', [['', 'all']].concat(ts.map(t => [t, t])), f.tenant || '')),
+    label('Institution', select('f-tenant', tenantChoices(ts), f.tenant || session.me.tenant || '')),
     label('Severity ≥', select('f-level', LEVELS.map(l => [l, l]), f.min_level || 'low')),
     label('State', select('f-state', [['', 'any'], ['new', 'new'], ['acknowledged', 'acknowledged'], ['closed', 'closed']], f.state || '')),
     label('Rule id', h('input', { id: 'f-rule', value: f.rule_id || '', placeholder: 'rule id' })),
@@ -398,7 +407,7 @@ async function incidentsPage(main, rest) {
 
 async function incidentPage(main, id) {
   const d = await api('/api/incidents/' + id);
-  const i = d.incident;
+  const i = d;
   const canWrite = session.me.role !== 'viewer';
   main.appendChild(h('div', { class: 'page-head' },
     h('a', { href: '#/incidents', class: 'back' }, '← Incidents'),
@@ -430,10 +439,10 @@ async function incidentPage(main, id) {
     });
     main.appendChild(form);
   }
-  main.appendChild(h('h2', {}, `Alerts (${d.alerts.length})`));
+  main.appendChild(h('h2', {}, `Alerts (${d.alert_list.length})`));
   main.appendChild(h('table', { class: 'grid', id: 'incident-alerts' },
     h('thead', {}, h('tr', {}, ['Last seen', 'Severity', 'Rule', 'Entity', 'Count', 'State'].map(t => h('th', {}, t)))),
-    h('tbody', {}, d.alerts.map(a => h('tr', {},
+    h('tbody', {}, d.alert_list.map(a => h('tr', {},
       h('td', {}, fmtTime(a.last_seen)), h('td', {}, levelBadge(a.level)), h('td', {}, a.rule_title),
       h('td', {}, a.entity), h('td', { class: 'num' }, a.count), h('td', {}, a.triage.state))))));
   main.appendChild(h('h2', {}, 'Notes'));
@@ -531,7 +540,7 @@ async function searchPage(main) {
   main.appendChild(h('div', { class: 'page-head' }, h('h1', {}, 'Event search')));
   const form = h('form', { class: 'filters search', id: 'search-form' },
     label('Query', h('input', { id: 'q', size: 60, placeholder: 'event.code:4625 AND source.ip:203.0.113.*', value: sessionStorage.getItem('q') || '' })),
-    label('Institution', select('s-tenant', [['', 'all']].concat(ts.map(t => [t, t])), '')),
+    label('Institution', select('s-tenant', tenantChoices(ts), session.me.tenant || '')),
     label('Last', select('s-range', [['1', '1 hour'], ['24', '24 hours'], ['168', '7 days'], ['720', '30 days']], '24')),
     h('button', { type: 'submit' }, 'Search'));
   const out = h('div', { id: 'search-results' });
@@ -544,7 +553,7 @@ async function searchPage(main) {
     sessionStorage.setItem('q', q);
     const hours = Number($('#s-range').value);
     const bucket = Math.max(60, Math.round(hours * 3600 / 60));
-    const params = { q, tenant: $('#s-tenant').value, from: `now-${hours}h`, to: 'now', limit: 200, histogram: bucket };
+    const params = { q, tenant: $('#s-tenant').value, from: `now-${hours}h`, to: 'now', limit: 100, histogram: bucket };
     clear(out).appendChild(h('p', { class: 'muted' }, 'searching…'));
     try {
       const r = await api('/api/events' + query(params));

@@ -132,7 +132,7 @@ const Charts = (() => {
 
   // Horizontal bars: `items` [{label, value, cls, note}].
   function hbars(items, opts) {
-    const o = Object.assign({ width: 440, row: 24, label: 190 }, opts || {});
+    const o = Object.assign({ width: 620, row: 26, label: 300 }, opts || {});
     const height = Math.max(1, items.length) * o.row + 6;
     const root = frame(o.width, height, 'hbars');
     if (!items.length) {
@@ -143,7 +143,7 @@ const Charts = (() => {
     const w = o.width - o.label - 50;
     items.forEach((it, i) => {
       const y = i * o.row + 4;
-      const label = it.label.length > 28 ? it.label.slice(0, 27) + '…' : it.label;
+      const label = it.label.length > 38 ? it.label.slice(0, 37) + '…' : it.label;
       root.appendChild(titled(text(0, y + o.row * 0.65, label, { class: 'label' }), it.label + (it.note ? ` (${it.note})` : '')));
       root.appendChild(titled(
         svg('rect', { x: o.label, y: y + 3, width: Math.max(2, (it.value / max) * w), height: o.row - 8, class: 'bar ' + (it.cls || '') }),
@@ -155,10 +155,10 @@ const Charts = (() => {
 
   // A heat map: rows × cols with counts; `cell(r, c)` gives the count.
   function heatmap(rows, cols, cell, opts) {
-    const o = Object.assign({ width: 900, row: 26, label: 130, colLabel: 110 }, opts || {});
+    const o = Object.assign({ width: 900, row: 26, label: 130, colLabel: 110, right: 40 }, opts || {});
     const height = o.colLabel + Math.max(1, rows.length) * o.row + 4;
     const root = frame(o.width, height, 'heat');
-    const cw = (o.width - o.label) / cols.length;
+    const cw = (o.width - o.label - o.right) / cols.length;
     let max = 1;
     for (const r of rows) for (const c of cols) max = Math.max(max, cell(r, c));
     cols.forEach((c, j) => {

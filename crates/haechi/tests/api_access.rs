@@ -10,7 +10,6 @@ mod common;
 
 use common::*;
 use serde_json::Value;
-use std::path::Path;
 
 const PATH_TRAVERSAL: &str =
     "sigma/rules/web/webserver_generic/web_path_traversal_exploitation_attempt.yml";
@@ -20,46 +19,6 @@ fn access_line(ip: &str, second: u32) -> String {
     format!(
         "{ip} - - [23/Nov/2026:10:00:{second:02} +0000] \"GET /dl?file=../../../etc/passwd HTTP/1.1\" 404 512 \"-\" \"curl/8.5.0\""
     )
-}
-
-/// Runs `haechi ARGS --data-dir DATA`, feeding `stdin`; fails the test on a non-zero exit.
-fn cli(data: &Path, args: &[&str], stdin: &str) -> String {
-    use std::io::Write;
-    let mut all: Vec<&str> = args.to_vec();
-    let d = data.to_str().unwrap();
-    all.extend(["--data-dir", d]);
-    let mut child = haechi_command(&all)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "haechi {args:?}: {}", describe(&out));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn add_user(data: &Path, name: &str, role: &str, tenant: Option<&str>) {
-    let mut args = vec!["user", "add", name, "--role", role, "--password-stdin"];
-    if let Some(t) = tenant {
-        args.extend(["--tenant", t]);
-    }
-    cli(data, &args, &format!("{PASSWORD}\n"));
-}
-
-fn create_token(data: &Path, name: &str, role: &str, tenant: Option<&str>) -> String {
-    let mut args = vec!["token", "create", "--name", name, "--role", role];
-    if let Some(t) = tenant {
-        args.extend(["--tenant", t]);
-    }
-    let out = cli(data, &args, "");
-    out.lines().last().unwrap().trim().to_owned()
 }
 
 struct Api<'a> {
@@ -144,10 +103,10 @@ fn every_endpoint_authenticates_enforces_roles_and_isolates_institutions() {
     let rules = dir.path().join("rules");
     std::fs::create_dir_all(&rules).unwrap();
     std::fs::copy(sample(PATH_TRAVERSAL), rules.join("pt.yml")).unwrap();
-    add_user(&data, "root", "admin", None);
-    add_user(&data, "duty", "center", None);
-    add_user(&data, "kim", "institution", Some("seoul"));
-    add_user(&data, "watch", "viewer", None);
+    add_user(&data, "root", "admin", None, PASSWORD);
+    add_user(&data, "duty", "center", None, PASSWORD);
+    add_user(&data, "kim", "institution", Some("seoul"), PASSWORD);
+    add_user(&data, "watch", "viewer", None, PASSWORD);
     let admin = create_token(&data, "ops", "admin", None);
     let seoul = create_token(&data, "seoul-analyst-bot", "institution", Some("seoul"));
     let viewer = create_token(&data, "wallboard", "viewer", None);

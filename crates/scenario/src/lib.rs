@@ -99,21 +99,37 @@ pub struct Batch {
 /// The scenario generator.
 pub struct Scenario {
     rng: Rng,
-    /// When scenario second 0 of cycle 0 happens.
-    start: Timestamp,
-    /// Background events per institution and second.
+    clock: Clock,
+    /// Background events per second (all institutions together).
     noise: usize,
 }
 
 const NANOS: i64 = 1_000_000_000;
 
+/// Scenario time to wall-clock time: scenario millisecond `ms` happens at
+/// `start + ms / speed`, so that a faster play still stamps events when they are sent.
+#[derive(Clone, Copy)]
+struct Clock {
+    start: Timestamp,
+    speed: f64,
+}
+
+impl Clock {
+    fn at(self, ms: u64) -> Timestamp {
+        Timestamp(self.start.0 + (ms as f64 * 1e6 / self.speed) as i64)
+    }
+}
+
 impl Scenario {
-    /// A scenario starting at `start`, with `noise` background events per institution
-    /// and second.
-    pub fn new(seed: u64, start: Timestamp, noise: usize) -> Scenario {
+    /// A scenario whose second 0 happens at `start`, playing `speed` scenario seconds per
+    /// real second, with `noise` background events per scenario second.
+    pub fn new(seed: u64, start: Timestamp, speed: f64, noise: usize) -> Scenario {
         Scenario {
             rng: Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1),
-            start,
+            clock: Clock {
+                start,
+                speed: speed.max(0.001),
+            },
             noise,
         }
     }
@@ -122,13 +138,12 @@ impl Scenario {
     /// the start, across cycles), grouped by institution and transport.
     pub fn second(&mut self, second: u64) -> Vec<Batch> {
         let mut out = Out::default();
-        let base = Timestamp(self.start.0 + second as i64 * NANOS);
         for _ in 0..self.noise {
-            let t = Timestamp(base.0 + self.rng.below(1000) as i64 * 1_000_000);
+            let t = self.clock.at(second * 1000 + self.rng.below(1000));
             let who = INSTITUTIONS[self.rng.below(INSTITUTIONS.len() as u64) as usize];
             self.noise_event(&mut out, who, t);
         }
-        self.attacks(&mut out, second % CYCLE_SECS, base);
+        self.attacks(&mut out, second % CYCLE_SECS, second * 1000);
         out.batches
     }
 
@@ -225,8 +240,9 @@ impl Scenario {
     }
 
     /// The attacks of one cycle, by scenario second.
-    fn attacks(&mut self, out: &mut Out, s: u64, base: Timestamp) {
-        let at = |ms: u64| Timestamp(base.0 + ms as i64 * 1_000_000);
+    fn attacks(&mut self, out: &mut Out, s: u64, base_ms: u64) {
+        let clock = self.clock;
+        let at = |ms: u64| clock.at(base_ms + ms);
         let r = &mut self.rng;
         // The campaign's scans: water works, then city hall, then the hospital.
         for (from, who) in [(3, "water-works"), (9, "city-hall"), (15, "hospital")] {
@@ -681,7 +697,7 @@ mod tests {
     use super::*;
 
     fn cycle(seed: u64) -> Vec<Batch> {
-        let mut s = Scenario::new(seed, Timestamp(1_790_000_000 * NANOS), 5);
+        let mut s = Scenario::new(seed, Timestamp(1_790_000_000 * NANOS), 1.0, 20);
         (0..CYCLE_SECS).flat_map(|k| s.second(k)).collect()
     }
 

@@ -200,6 +200,8 @@ fn demo_config(args: &DemoArgs) -> anyhow::Result<Config> {
             feed.confidence = Some(90);
             config.intel.feeds = vec![feed];
             config.respond.playbooks = Some(starter.playbooks);
+            // A newcomer sees the risk index move within a minute, not five.
+            config.risk.interval_secs = 30;
         }
     }
     Ok(config)
@@ -212,13 +214,14 @@ struct StarterPack {
     playbooks: PathBuf,
 }
 
-/// A playbook that waits for a person: block an outside attacker of a high alert at
-/// every institution's edge.
-const DEMO_PLAYBOOK: &str = "id: block-outside-attackers
-name: Block outside attackers of high alerts at the edge (needs approval)
+/// A playbook that waits for a person: block what a threat-intel hit names (the
+/// campaign's address and domain) at every institution's edge.
+const DEMO_PLAYBOOK: &str = "id: block-indicator-hits
+name: Block threat-intel hits at the edge of every institution (needs approval)
 mode: approval
 trigger:
   min_level: high
+  indicator: true
 actions:
   - block: {list: edge, value: \"{{attacker}}\", expires: 24h, scope: all}
   - incident: {status: containment, note: \"{{attacker}} blocked at the edge of every institution\"}
@@ -233,27 +236,30 @@ fn write_starter_pack(data_dir: &Path) -> anyhow::Result<StarterPack> {
         indicators: root.join("indicators.txt"),
         playbooks: root.join("playbooks"),
     };
-    std::fs::create_dir_all(&pack.rules)?;
-    std::fs::create_dir_all(&pack.playbooks)?;
+    // These directories belong to the demo: what an older binary wrote goes.
+    for dir in [&pack.rules, &pack.playbooks] {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)?;
+        }
+        std::fs::create_dir_all(dir)?;
+    }
     for (name, text) in haechi_scenario::STARTER_RULES {
         std::fs::write(pack.rules.join(name), text)?;
     }
     std::fs::write(&pack.indicators, haechi_scenario::DEMO_INDICATORS)?;
     std::fs::write(
-        pack.playbooks.join("block-outside-attackers.yml"),
+        pack.playbooks.join("block-indicator-hits.yml"),
         DEMO_PLAYBOOK,
     )?;
     Ok(pack)
 }
 
 /// Plays the scenario second by second at `--speed`, until Ctrl-C (or one cycle with
-/// `--once`). Timestamps are the scenario's clock: faster than real time, the cycle is
-/// placed so that it ends now rather than in the future.
+/// `--once`). Events are stamped with the time they are sent: faster than real time,
+/// the scenario's minutes shrink rather than run into the future.
 fn play(ready: &Ready, args: &DemoArgs) -> anyhow::Result<()> {
     let speed = args.speed.clamp(0.1, 1000.0);
-    let lead = (CYCLE_SECS as f64 * (1.0 - 1.0 / speed).max(0.0)) as i64;
-    let start = Timestamp(Timestamp::now().0 - lead * 1_000_000_000);
-    let mut scenario = Scenario::new(args.seed, start, args.noise);
+    let mut scenario = Scenario::new(args.seed, Timestamp::now(), speed, args.noise);
     let syslog = listener(ready, "syslog-tcp")?;
     let mut tcp = std::net::TcpStream::connect(syslog)?;
     let began = Instant::now();

@@ -603,3 +603,45 @@ pub fn send_tls(addr: SocketAddr, ca: &rustls::pki_types::CertificateDer<'static
     let _ = tls.read_to_end(&mut rest);
     assert!(rest.is_empty(), "a syslog listener sends nothing back");
 }
+
+/// Runs `haechi ARGS --data-dir DATA`, feeding `stdin`; fails the test on a non-zero exit.
+pub fn cli(data: &Path, args: &[&str], stdin: &str) -> String {
+    use std::io::Write;
+    let mut all: Vec<&str> = args.to_vec();
+    let d = data.to_str().unwrap();
+    all.extend(["--data-dir", d]);
+    let mut child = haechi_command(&all)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "haechi {args:?}: {}", describe(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `haechi user add` with the password on standard input.
+pub fn add_user(data: &Path, name: &str, role: &str, tenant: Option<&str>, password: &str) {
+    let mut args = vec!["user", "add", name, "--role", role, "--password-stdin"];
+    if let Some(t) = tenant {
+        args.extend(["--tenant", t]);
+    }
+    cli(data, &args, &format!("{password}\n"));
+}
+
+/// `haechi token create`: the token (the last line printed).
+pub fn create_token(data: &Path, name: &str, role: &str, tenant: Option<&str>) -> String {
+    let mut args = vec!["token", "create", "--name", name, "--role", role];
+    if let Some(t) = tenant {
+        args.extend(["--tenant", t]);
+    }
+    let out = cli(data, &args, "");
+    out.lines().last().unwrap().trim().to_owned()
+}

@@ -1,0 +1,161 @@
+// The console as control officers use it, in headless Chromium (Debian's package)
+// driven by playwright-core. Started by crates/haechi/tests/console_browser.rs, which
+// runs `haechi serve` with users, a rule and an approval playbook, and passes:
+//   BASE         the server's URL
+//   CENTER_USER, CENTER_PASSWORD          a center analyst
+//   SEOUL_USER, SEOUL_PASSWORD            an institution analyst of `seoul`
+//   INGEST_TOKEN an API token that may ingest for any institution
+//   BUSAN_ATTACKER  an address only Busan's events carry (already stored)
+//   SCREENSHOTS  where the screenshots go (one per page)
+// Exits non-zero with the reason at the first expectation that does not hold.
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+
+const env = name => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+};
+const BASE = env('BASE');
+const SHOTS = env('SCREENSHOTS');
+const ATTACKER = '203.0.113.77';
+mkdirSync(SHOTS, { recursive: true });
+
+function expect(cond, message) {
+  if (!cond) throw new Error('expectation failed: ' + message);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  timeout: 60_000,
+});
+const errors = [];
+try {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  context.setDefaultTimeout(30_000);
+  const page = await context.newPage();
+  page.on('pageerror', e => errors.push(String(e)));
+  let navigations = 0;
+  page.on('framenavigated', f => { if (f === page.mainFrame()) navigations += 1; });
+  const shot = name => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+
+  // 1. Log in as a center analyst.
+  await page.goto(BASE + '/');
+  await page.waitForSelector('#login-form');
+  await shot('01-login');
+  await page.fill('#login-user', env('CENTER_USER'));
+  await page.fill('#login-password', 'not the password');
+  await page.click('#login-submit');
+  await page.waitForFunction(() => document.querySelector('#login-error').textContent.length > 0);
+  expect(await page.isVisible('#login-form'), 'a wrong password keeps the login form');
+  await page.fill('#login-password', env('CENTER_PASSWORD'));
+  await page.click('#login-submit');
+  await page.waitForSelector('#alerts');
+  await page.waitForSelector('#live.on');
+  const cookies = await context.cookies();
+  const session = cookies.find(c => c.name === 'haechi_session');
+  expect(session && session.httpOnly && session.sameSite === 'Strict', 'the session cookie is HttpOnly and SameSite=Strict');
+
+  // 2. An event ingested now shows up as an alert without reloading the page.
+  const before = navigations;
+  const line = `${ATTACKER} - - [${clfTime(new Date())}] "GET /download.php?file=../../../../etc/passwd HTTP/1.1" 200 512 "-" "curl/8.5"`;
+  const r = await fetch(`${BASE}/api/ingest?tenant=seoul&format=clf`, {
+    method: 'POST', headers: { Authorization: `Bearer ${env('INGEST_TOKEN')}` }, body: line,
+  });
+  expect(r.status === 200, `ingest answered ${r.status}`);
+  const row = page.locator('#alerts tbody tr.alert-row', { hasText: ATTACKER });
+  await row.waitFor();
+  expect(navigations === before, 'the alert appeared without a page load');
+  expect((await row.locator('td').nth(3).textContent()) === 'seoul', 'the alert belongs to seoul');
+  await shot('02-queue-live-alert');
+
+  // 3. Acknowledge it (bulk action on the selection).
+  await row.locator('input.pick').check();
+  expect(await page.textContent('#selected-count') === '1 selected', 'one alert selected');
+  await page.click('#ack');
+  await page.locator('#alerts tbody tr.alert-row', { hasText: ATTACKER }).locator('.state.acknowledged').waitFor();
+
+  // 4. Open the incident it belongs to.
+  await page.locator('#alerts tbody tr.alert-row', { hasText: ATTACKER }).locator('td.rule').click();
+  await page.waitForSelector('#alert-detail h2');
+  await shot('03-alert-detail');
+  await page.click('#alert-incident');
+  await page.waitForSelector('#incident-title');
+  expect((await page.textContent('#incident-title')).includes('Path traversal'), 'the incident is titled after its alert');
+  await page.selectOption('#w-status', 'triage');
+  await page.fill('#w-note', 'checked the web server logs');
+  await page.click('#incident-form button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#incident-status')?.textContent === 'triage');
+  expect((await page.textContent('#incident-notes')).includes('checked the web server logs'), 'the note is shown');
+  await shot('04-incident');
+
+  // 5. The playbook waits for approval; approving it fills the block list.
+  await page.click('nav a[data-page=response]');
+  const run = page.locator('#runs-table tr.pending', { hasText: ATTACKER });
+  await run.waitFor();
+  await shot('05-response-pending');
+  await run.locator('button.approve').click();
+  await page.locator('.blocklist[data-list=edge] td.entry', { hasText: ATTACKER }).waitFor();
+  const txt = await page.evaluate(async () => (await fetch('/api/blocklists/edge.txt')).text());
+  expect(txt.split('\n').includes(ATTACKER), `edge.txt lists the attacker: ${JSON.stringify(txt)}`);
+  await shot('06-response-approved');
+
+  // 6. The situation board draws its charts.
+  await page.click('nav a[data-page=board]');
+  await page.waitForSelector('#series svg rect.bar');
+  await page.waitForSelector('#attackers svg');
+  expect((await page.textContent('#attackers')).includes(ATTACKER), 'the attacker is among the top attackers');
+  await page.waitForSelector('#ingest-table');
+  await shot('07-board');
+
+  // 7. Event search with a histogram.
+  await page.click('nav a[data-page=search]');
+  await page.fill('#q', `source.ip:${ATTACKER}`);
+  await page.click('#search-form button[type=submit]');
+  await page.waitForSelector('#search-total');
+  expect((await page.textContent('#search-total')).startsWith('1 matching event'), await page.textContent('#search-total'));
+  expect(await page.locator('#search-results svg rect.bar').count() >= 1, 'the histogram has a bar');
+  await shot('08-search');
+
+  // 8. An institution analyst sees nothing of another institution.
+  await page.click('#logout');
+  await page.waitForSelector('#login-form');
+  await page.fill('#login-user', env('SEOUL_USER'));
+  await page.fill('#login-password', env('SEOUL_PASSWORD'));
+  await page.click('#login-submit');
+  await page.waitForSelector('#whoami');
+  expect((await page.textContent('#whoami')).includes('seoul'), 'logged in as the seoul analyst');
+  await page.click('nav a[data-page=queue]');
+  await page.waitForSelector('#alerts tbody tr.alert-row');
+  const institutions = await page.locator('#alerts tbody tr.alert-row td:nth-child(4)').allTextContents();
+  expect(institutions.length > 0 && institutions.every(t => t === 'seoul'), `only seoul's alerts: ${institutions}`);
+  const tenantOptions = await page.locator('#f-tenant option').allTextContents();
+  expect(!tenantOptions.includes('busan'), `busan is not offered: ${tenantOptions}`);
+  expect(!(await page.textContent('#alerts')).includes(env('BUSAN_ATTACKER')), 'no trace of busan in the queue');
+  await shot('09-institution-queue');
+  await page.click('nav a[data-page=incidents]');
+  await page.waitForSelector('#incidents tbody tr');
+  expect(await page.locator('#campaigns').count() === 0, 'an institution is not shown campaigns');
+  const incidentTenants = await page.locator('#incidents tbody tr td:nth-child(4)').allTextContents();
+  expect(incidentTenants.every(t => t === 'seoul'), `only seoul's incidents: ${incidentTenants}`);
+  await page.click('nav a[data-page=search]');
+  await page.fill('#q', `source.ip:${env('BUSAN_ATTACKER')}`);
+  await page.click('#search-form button[type=submit]');
+  await page.waitForSelector('#search-total');
+  expect((await page.textContent('#search-total')).startsWith('0 matching events'), 'busan events are not found');
+  await page.click('nav a[data-page=board]');
+  await page.waitForSelector('#attackers svg');
+  expect(!(await page.textContent('#board-updated, .board')).includes(env('BUSAN_ATTACKER')), 'the board shows nothing of busan');
+  await shot('10-institution-board');
+  expect(errors.length === 0, `no script errors: ${errors}`);
+  console.log('console browser test: all expectations held');
+} finally {
+  await browser.close();
+}
+
+function clfTime(d) {
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const p = n => String(n).padStart(2, '0');
+  return `${p(d.getUTCDate())}/${months[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
