@@ -88,6 +88,14 @@ try {
   await page.click('#incident-form button[type=submit]');
   await page.waitForFunction(() => document.querySelector('#incident-status')?.textContent === 'triage');
   expect((await page.textContent('#incident-notes')).includes('checked the web server logs'), 'the note is shown');
+  await page.waitForSelector('#incident-timeline tbody tr');
+  expect((await page.textContent('#incident-timeline')).includes('/etc/passwd'), 'the timeline holds the attack request');
+  const report = await page.evaluate(async () => {
+    const r = await fetch(document.querySelector('#export-html').getAttribute('href'));
+    return { status: r.status, csp: r.headers.get('content-security-policy'), body: await r.text() };
+  });
+  expect(report.status === 200 && report.body.includes('checked the web server logs') && report.body.includes('/etc/passwd'), 'the HTML report holds the note and the timeline');
+  expect(report.csp.includes("default-src 'none'"), 'the report may run no script');
   await shot('04-incident');
 
   // 5. The playbook waits for approval; approving it fills the block list.

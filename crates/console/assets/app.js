@@ -448,6 +448,15 @@ async function incidentPage(main, id) {
   main.appendChild(h('h2', {}, 'Notes'));
   main.appendChild(h('ul', { class: 'notes', id: 'incident-notes' },
     d.notes.length ? d.notes.map(n => h('li', {}, h('span', { class: 'muted' }, `${fmtTime(n.time)} · ${n.author}: `), n.text)) : h('li', { class: 'muted' }, 'No notes yet.')));
+  main.appendChild(h('div', { class: 'export' }, 'Export: ',
+    h('a', { href: `/api/incidents/${id}/report?format=html`, id: 'export-html', download: `incident-${id}.html` }, 'HTML report'), ' · ',
+    h('a', { href: `/api/incidents/${id}/report?format=json`, id: 'export-json', download: `incident-${id}.json` }, 'JSON')));
+  const t = await api(`/api/incidents/${id}/timeline` + query({ before_mins: 60, after_mins: 60, limit: 500 }));
+  main.appendChild(h('h2', {}, `Timeline (${t.total} event${t.total === 1 ? '' : 's'} of the involved entities, an hour around the incident)`));
+  main.appendChild(h('table', { class: 'grid compact', id: 'incident-timeline' },
+    h('thead', {}, h('tr', {}, ['Time', 'Event'].map(x => h('th', {}, x)))),
+    h('tbody', {}, t.events.map(e => h('tr', {}, h('td', { class: 'time' }, fmtTime(e['@timestamp'])), h('td', { class: 'summary' }, summarize(e)))))));
+  if (t.total > t.events.length) main.appendChild(h('p', { class: 'muted' }, `the latest ${t.events.length} are shown; the JSON report holds them as well`));
 }
 
 // ---- the situation board -------------------------------------------------------------

@@ -369,6 +369,28 @@ fn every_endpoint_authenticates_enforces_roles_and_isolates_institutions() {
         r#"{"status":"closed"}"#,
     );
     assert_eq!(s, 404, "Seoul cannot change Busan's incident");
+    for part in ["timeline", "report", "report?format=html"] {
+        let (s, _) = api.bearer(
+            &seoul,
+            "GET",
+            &format!("/api/incidents/{busan_incident}/{part}"),
+            "",
+        );
+        assert_eq!(s, 404, "Seoul cannot read Busan's incident {part}");
+    }
+    // The timeline holds the incident's events, of its own institution only.
+    let (s, v) = api.bearer(
+        &admin,
+        "GET",
+        &format!("/api/incidents/{busan_incident}/timeline"),
+        "",
+    );
+    assert_eq!(s, 200, "{v}");
+    let events = v["events"].as_array().unwrap();
+    assert!(
+        !events.is_empty() && events.iter().all(|e| e["organization.id"] == "busan"),
+        "{v}"
+    );
     let (s, v) = api.bearer(
         &viewer,
         "POST",

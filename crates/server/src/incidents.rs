@@ -44,7 +44,7 @@ fn detection_off() -> Response {
 
 /// An incident as this caller may see it: an institution's caller does not learn that
 /// its incident is part of a campaign spanning others.
-fn visible(caller: &Caller, incident: Incident) -> Value {
+pub(crate) fn visible(caller: &Caller, incident: Incident) -> Value {
     let mut v = json!(incident);
     if caller.tenant.is_some() {
         v["campaign"] = Value::Null;

@@ -13,7 +13,7 @@
 //! * `GET /healthz` — liveness, unauthenticated (for load balancers), so it tells nothing else.
 //! * `GET /metrics` — Prometheus text format, for center-wide callers.
 //! * `/api/auth/*` — [`auth`]; `/api/alerts*` — [`alerts`]; `/api/risk*` — [`risk`];
-//!   `/api/incidents*`, `/api/campaigns` — [`incidents`]; `/api/blocklists*` — [`blocklists`];
+//!   `/api/incidents*`, `/api/campaigns` — [`incidents`] (timeline and report: [`report`]); `/api/blocklists*` — [`blocklists`];
 //!   `/api/playbooks*`, `/api/playbook-runs*` — [`playbooks`]; `/api/events`, `/api/tenants` — [`events`]; `/api/users*`, `/api/tokens*`,
 //!   `/api/audit` — [`admin`]; `/api/alerts/stream` — [`live`]; `/api/board` — [`board`].
 //! * `GET /` and `/console/…` — the web console ([`console`]).
@@ -29,6 +29,7 @@ pub mod incidents;
 pub mod live;
 pub mod openapi;
 pub mod playbooks;
+pub mod report;
 pub mod risk;
 
 pub use auth::{ApiToken, Caller};
@@ -103,6 +104,8 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
     ("GET", "/api/incidents", true),
     ("GET", "/api/incidents/{id}", true),
     ("POST", "/api/incidents/{id}", true),
+    ("GET", "/api/incidents/{id}/timeline", true),
+    ("GET", "/api/incidents/{id}/report", true),
     ("GET", "/api/campaigns", true),
     ("GET", "/api/blocklists", true),
     ("GET", "/api/blocklists/{name}", true),
@@ -154,6 +157,8 @@ pub fn router(state: AppState) -> Router {
             "/api/incidents/{id}",
             get(incidents::one).post(incidents::update),
         )
+        .route("/api/incidents/{id}/timeline", get(report::timeline))
+        .route("/api/incidents/{id}/report", get(report::report))
         .route("/api/campaigns", get(incidents::campaigns))
         .route("/api/blocklists", get(blocklists::lists))
         .route(

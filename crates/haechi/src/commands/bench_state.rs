@@ -118,6 +118,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         })
         .map_err(|x| anyhow::anyhow!(e(x)))?;
     let after = last.last().map(|a| a.id);
+    // The board's window ends with the newest alert.
+    let end = alert(ALERTS - 1).last_seen;
+    let day_before = |t: Timestamp| Timestamp(t.0 - 86_400 * 1_000_000_000);
     type Case<'a> = (&'a str, Box<dyn Fn() -> usize + 'a>);
     let cases: Vec<Case> = vec![
         (
@@ -217,6 +220,24 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
                 store
                     .campaigns(Timestamp(0), 100)
                     .map(|v| v.len())
+                    .unwrap_or(0)
+            }),
+        ),
+        (
+            "situation board: 24 h, all institutions",
+            Box::new(|| {
+                store
+                    .board(None, day_before(end), end, 1800)
+                    .map(|b| b.alerts as usize)
+                    .unwrap_or(0)
+            }),
+        ),
+        (
+            "situation board: 24 h, one institution",
+            Box::new(|| {
+                store
+                    .board(Some("inst-07"), day_before(end), end, 1800)
+                    .map(|b| b.alerts as usize)
                     .unwrap_or(0)
             }),
         ),

@@ -815,3 +815,73 @@ mod tests {
         assert_eq!(all(&store).len(), 2);
     }
 }
+
+/// The stored events that involve an incident: those carrying one of its entities
+/// (`entity:FIELD=VALUE` as `FIELD` = `VALUE`) or its attackers (`attacker:VALUE` as
+/// source, destination or related address, or as a queried, requested or TLS server
+/// name). `None` when the incident has no such key.
+pub fn evidence_query(keys: &[String]) -> Option<haechi_query::Query> {
+    use haechi_query::{Predicate, Query};
+    let term = |field: &str, value: &str| Query::Field {
+        field: field.to_owned(),
+        predicate: Predicate::Term(value.to_owned()),
+    };
+    let mut any = Vec::new();
+    for key in keys {
+        if let Some((field, value)) = key.strip_prefix("entity:").and_then(|e| e.split_once('=')) {
+            any.push(term(field, value));
+            // Entities are kept lower-case; host names are often stored upper-case.
+            if value.to_uppercase() != value {
+                any.push(term(field, &value.to_uppercase()));
+            }
+        } else if let Some(value) = key.strip_prefix("attacker:") {
+            let fields: &[&str] = if value.parse::<std::net::IpAddr>().is_ok() {
+                &["source.ip", "destination.ip", "related.ip"]
+            } else {
+                &[
+                    "dns.question.name",
+                    "url.domain",
+                    "tls.client.server_name",
+                    "destination.domain",
+                ]
+            };
+            any.extend(fields.iter().map(|f| term(f, value)));
+        }
+    }
+    (!any.is_empty()).then_some(Query::Or(any))
+}
+
+#[cfg(test)]
+mod evidence_tests {
+    use super::*;
+
+    #[test]
+    fn the_evidence_query_covers_entities_and_attackers() {
+        let q = evidence_query(&[
+            "entity:host.name=ws-017".into(),
+            "attacker:203.0.113.66".into(),
+            "attacker:evil.example".into(),
+        ])
+        .unwrap();
+        let haechi_query::Query::Or(parts) = q else {
+            panic!("an OR of terms")
+        };
+        let fields: Vec<String> = parts
+            .iter()
+            .map(|p| match p {
+                haechi_query::Query::Field {
+                    field,
+                    predicate: haechi_query::Predicate::Term(v),
+                } => format!("{field}={v}"),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert!(
+            fields.contains(&"host.name=WS-017".to_owned()),
+            "{fields:?}"
+        );
+        assert!(fields.contains(&"destination.ip=203.0.113.66".to_owned()));
+        assert!(fields.contains(&"dns.question.name=evil.example".to_owned()));
+        assert!(evidence_query(&[]).is_none());
+    }
+}
