@@ -88,6 +88,12 @@ try {
   await page.click('#incident-form button[type=submit]');
   await page.waitForFunction(() => document.querySelector('#incident-status')?.textContent === 'triage');
   expect((await page.textContent('#incident-notes')).includes('checked the web server logs'), 'the note is shown');
+  await page.fill('#task-text', 'block the address at the edge');
+  await page.click('#task-form button[type=submit]');
+  const task = page.locator('#incident-tasks li', { hasText: 'block the address at the edge' });
+  await task.waitFor();
+  await task.locator('input[type=checkbox]').check();
+  await page.locator('#incident-tasks li.done', { hasText: 'block the address at the edge' }).waitFor();
   await page.waitForSelector('#incident-timeline tbody tr');
   expect((await page.textContent('#incident-timeline')).includes('/etc/passwd'), 'the timeline holds the attack request');
   const report = await page.evaluate(async () => {

@@ -448,6 +448,26 @@ async function incidentPage(main, id) {
   main.appendChild(h('h2', {}, 'Notes'));
   main.appendChild(h('ul', { class: 'notes', id: 'incident-notes' },
     d.notes.length ? d.notes.map(n => h('li', {}, h('span', { class: 'muted' }, `${fmtTime(n.time)} · ${n.author}: `), n.text)) : h('li', { class: 'muted' }, 'No notes yet.')));
+  main.appendChild(h('h2', {}, 'Tasks'));
+  main.appendChild(h('ul', { class: 'tasks', id: 'incident-tasks' },
+    d.tasks.length ? d.tasks.map(t => h('li', { class: t.done_by ? 'done' : '' },
+      h('label', {}, h('input', { type: 'checkbox', checked: !!t.done_by, disabled: !canWrite,
+        onchange: async ev => {
+          try { await api(`/api/incidents/${id}/tasks/${t.id}`, { method: 'POST', body: { done: ev.target.checked } }); route(); }
+          catch (e) { toast(e.message, 'error'); }
+        } }), ' ', t.text),
+      h('span', { class: 'muted' }, t.done_by ? ` — done by ${t.done_by} ${fmtTime(t.done_at)}` : ` — added by ${t.author}`))) : h('li', { class: 'muted' }, 'No tasks yet.')));
+  if (canWrite) {
+    const add = h('form', { class: 'workflow', id: 'task-form' }, h('input', { id: 'task-text', size: 50, placeholder: 'a task, e.g. reset the password of jlee' }), h('button', { type: 'submit' }, 'Add task'));
+    add.addEventListener('submit', async ev => {
+      ev.preventDefault();
+      const text = $('#task-text').value.trim();
+      if (!text) return;
+      try { await api(`/api/incidents/${id}/tasks`, { method: 'POST', body: { text } }); route(); }
+      catch (e) { toast(e.message, 'error'); }
+    });
+    main.appendChild(add);
+  }
   main.appendChild(h('div', { class: 'export' }, 'Export: ',
     h('a', { href: `/api/incidents/${id}/report?format=html`, id: 'export-html', download: `incident-${id}.html` }, 'HTML report'), ' · ',
     h('a', { href: `/api/incidents/${id}/report?format=json`, id: 'export-json', download: `incident-${id}.json` }, 'JSON')));

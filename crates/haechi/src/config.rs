@@ -199,6 +199,10 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// The most lines one request may carry.
     pub max_lines: usize,
+    /// HTTPS: the certificate chain and the private key (PEM). With both set, the HTTP
+    /// listener speaks TLS only and session cookies carry `Secure`.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -299,6 +303,8 @@ impl Default for HttpConfig {
             tokens: Vec::new(),
             max_body_bytes: 64 << 20,
             max_lines: 200_000,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -383,6 +389,9 @@ impl Config {
             p.role
                 .check_tenant(p.tenant.as_deref())
                 .map_err(|e| anyhow::anyhow!("http.tokens ({}): {e}", p.name))?;
+        }
+        if self.http.tls_cert.is_some() != self.http.tls_key.is_some() {
+            bail!("http.tls_cert and http.tls_key go together: set both for HTTPS, or neither");
         }
         if !(1..=24 * 30).contains(&self.auth.session_hours) {
             bail!("auth.session_hours: 1 to 720");

@@ -45,6 +45,7 @@ fn concrete(path: &str) -> String {
     path.replace("{id}", "1")
         .replace("{name}", "nobody")
         .replace("{file}", "app.js")
+        .replace("{task}", "1")
 }
 
 /// Opens `GET /api/alerts/stream` and reads past the response head.
@@ -369,6 +370,45 @@ fn every_endpoint_authenticates_enforces_roles_and_isolates_institutions() {
         r#"{"status":"closed"}"#,
     );
     assert_eq!(s, 404, "Seoul cannot change Busan's incident");
+    let (s, _) = api.bearer(
+        &seoul,
+        "POST",
+        &format!("/api/incidents/{busan_incident}/tasks"),
+        r#"{"text":"look at Busan"}"#,
+    );
+    assert_eq!(s, 404, "Seoul cannot add a task to Busan's incident");
+    let (s, task) = api.bearer(
+        &admin,
+        "POST",
+        &format!("/api/incidents/{busan_incident}/tasks"),
+        r#"{"text":"re-image the web server"}"#,
+    );
+    assert_eq!(s, 200, "{task}");
+    let (s, _) = api.bearer(
+        &seoul,
+        "POST",
+        &format!("/api/incidents/{busan_incident}/tasks/{}", task["id"]),
+        r#"{"done":true}"#,
+    );
+    assert_eq!(s, 404, "Seoul cannot tick off Busan's task");
+    let (s, done) = api.bearer(
+        &admin,
+        "POST",
+        &format!("/api/incidents/{busan_incident}/tasks/{}", task["id"]),
+        r#"{"done":true}"#,
+    );
+    assert_eq!(
+        (s, done["done_by"].as_str()),
+        (200, Some("token:ops")),
+        "{done}"
+    );
+    let (_, v) = api.bearer(
+        &admin,
+        "GET",
+        &format!("/api/incidents/{busan_incident}"),
+        "",
+    );
+    assert_eq!(v["tasks"][0]["text"], "re-image the web server", "{v}");
     for part in ["timeline", "report", "report?format=html"] {
         let (s, _) = api.bearer(
             &seoul,

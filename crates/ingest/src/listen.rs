@@ -145,34 +145,39 @@ fn tls_acceptor(config: &ListenerConfig) -> Result<tokio_rustls::TlsAcceptor, Li
             "a tls listener needs tls_cert and tls_key (PEM files)".into()
         ));
     };
+    tls_acceptor_from_pem(cert_path, key_path).map_err(err)
+}
+
+/// A TLS acceptor (TLS 1.2 and 1.3, ring) for the certificate chain and private key in
+/// two PEM files; the error says which file is wrong and how. The syslog TLS listeners
+/// and the HTTP listener use it.
+pub fn tls_acceptor_from_pem(
+    cert_path: &std::path::Path,
+    key_path: &std::path::Path,
+) -> Result<tokio_rustls::TlsAcceptor, String> {
     let cert_file = std::fs::read(cert_path)
-        .map_err(|e| err(format!("cannot read tls_cert {}: {e}", cert_path.display())))?;
+        .map_err(|e| format!("cannot read tls_cert {}: {e}", cert_path.display()))?;
     let key_file = std::fs::read(key_path)
-        .map_err(|e| err(format!("cannot read tls_key {}: {e}", key_path.display())))?;
+        .map_err(|e| format!("cannot read tls_key {}: {e}", key_path.display()))?;
     let certs: Vec<_> = rustls_pemfile::certs(&mut cert_file.as_slice())
         .collect::<Result<_, _>>()
-        .map_err(|e| err(format!("tls_cert {} is not PEM: {e}", cert_path.display())))?;
+        .map_err(|e| format!("tls_cert {} is not PEM: {e}", cert_path.display()))?;
     if certs.is_empty() {
-        return Err(err(format!(
+        return Err(format!(
             "tls_cert {} holds no certificate",
             cert_path.display()
-        )));
+        ));
     }
     let key = rustls_pemfile::private_key(&mut key_file.as_slice())
-        .map_err(|e| err(format!("tls_key {} is not PEM: {e}", key_path.display())))?
-        .ok_or_else(|| {
-            err(format!(
-                "tls_key {} holds no private key",
-                key_path.display()
-            ))
-        })?;
+        .map_err(|e| format!("tls_key {} is not PEM: {e}", key_path.display()))?
+        .ok_or_else(|| format!("tls_key {} holds no private key", key_path.display()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let server = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| err(e.to_string()))?
+        .map_err(|e| e.to_string())?
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .map_err(|e| err(format!("certificate and key do not fit together: {e}")))?;
+        .map_err(|e| format!("certificate and key do not fit together: {e}"))?;
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(server)))
 }
 

@@ -3,11 +3,14 @@
 //! * `GET /api/incidents?tenant=&status=&open=true&campaign=&after=&limit=` — incidents,
 //!   latest activity first; an institution's caller sees its own only, and the
 //!   `campaign` field is shown to center-wide callers only.
-//! * `GET /api/incidents/{id}` — one incident with its alerts and notes (404 for another
+//! * `GET /api/incidents/{id}` — one incident with its alerts, notes and tasks (404 for another
 //!   institution's).
 //! * `POST /api/incidents/{id}` — `{"status","owner","title","note"}`: moves it through
 //!   the workflow (new → triage → containment → eradication → recovery → closed),
 //!   assigns it, renames it, adds a note. Audited with before and after.
+//! * `POST /api/incidents/{id}/tasks` — `{"text"}` adds a task;
+//!   `POST /api/incidents/{id}/tasks/{task}` — `{"done": true|false}` ticks it off or
+//!   opens it again. Both audited.
 //! * `GET /api/campaigns?since=` — one attacker at several institutions (center-wide
 //!   callers only).
 
@@ -99,11 +102,20 @@ pub async fn one(State(state): State<AppState>, caller: Caller, Path(id): Path<i
         return detection_off();
     };
     let tenant = caller.tenant.clone();
-    match blocking(move || store.incident(id, tenant.as_deref())).await {
-        Ok(Some(detail)) => {
+    let found = blocking(move || {
+        let detail = store.incident(id, tenant.as_deref())?;
+        let tasks = match &detail {
+            Some(_) => store.tasks(id)?,
+            None => Vec::new(),
+        };
+        Ok::<_, haechi_store::StoreError>(detail.map(|d| (d, tasks)))
+    });
+    match found.await {
+        Ok(Some((detail, tasks))) => {
             let mut v = visible(&caller, detail.incident);
             v["alert_list"] = json!(detail.alerts);
             v["notes"] = json!(detail.notes);
+            v["tasks"] = json!(tasks);
             Json(v).into_response()
         }
         Ok(None) => error(StatusCode::NOT_FOUND, format!("no incident {id}")),
@@ -229,4 +241,98 @@ pub async fn campaigns(
         Ok(list) => Json(json!({ "campaigns": list })).into_response(),
         Err(r) => r,
     }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTask {
+    text: String,
+}
+
+pub async fn add_task(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(body): Json<NewTask>,
+) -> Response {
+    if let Err(d) = caller.require_write() {
+        return denied(d);
+    }
+    let Some(store) = state.alerts.clone() else {
+        return detection_off();
+    };
+    if body.text.trim().is_empty() || body.text.len() > MAX_TEXT {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("a task is 1 to {MAX_TEXT} bytes"),
+        );
+    }
+    let (tenant, author) = (caller.tenant.clone(), caller.actor());
+    let text = body.text.clone();
+    let task = match blocking(move || store.add_task(id, tenant.as_deref(), &author, &text)).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return error(StatusCode::NOT_FOUND, format!("no incident {id}")),
+        Err(r) => return r,
+    };
+    let entry = AuditEntry::new(
+        caller.actor(),
+        "incident.task.add",
+        format!("incident:{id}"),
+    )
+    .after(json!({"task": task.id, "text": task.text}));
+    let access = state.access.clone();
+    if let Err(r) = blocking(move || access.audit(&entry)).await {
+        return r;
+    }
+    Json(task).into_response()
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskState {
+    done: bool,
+}
+
+pub async fn set_task(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, task)): Path<(i64, i64)>,
+    Json(body): Json<TaskState>,
+) -> Response {
+    if let Err(d) = caller.require_write() {
+        return denied(d);
+    }
+    let Some(store) = state.alerts.clone() else {
+        return detection_off();
+    };
+    let (tenant, actor) = (caller.tenant.clone(), caller.actor());
+    let done = body.done;
+    let changed = match blocking(move || {
+        store.set_task_done(id, task, tenant.as_deref(), &actor, done)
+    })
+    .await
+    {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return error(
+                StatusCode::NOT_FOUND,
+                format!("no task {task} of incident {id}"),
+            );
+        }
+        Err(r) => return r,
+    };
+    let (before, after) = changed;
+    let action = if done {
+        "incident.task.done"
+    } else {
+        "incident.task.reopen"
+    };
+    let entry = AuditEntry::new(caller.actor(), action, format!("incident:{id}"))
+        .before(json!({"task": before.id, "done_by": before.done_by}))
+        .after(json!({"task": after.id, "done_by": after.done_by}));
+    let access = state.access.clone();
+    if let Err(r) = blocking(move || access.audit(&entry)).await {
+        return r;
+    }
+    Json(after).into_response()
 }

@@ -31,6 +31,7 @@ pub mod openapi;
 pub mod playbooks;
 pub mod report;
 pub mod risk;
+pub mod tls;
 
 pub use auth::{ApiToken, Caller};
 
@@ -104,6 +105,8 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
     ("GET", "/api/incidents", true),
     ("GET", "/api/incidents/{id}", true),
     ("POST", "/api/incidents/{id}", true),
+    ("POST", "/api/incidents/{id}/tasks", true),
+    ("POST", "/api/incidents/{id}/tasks/{task}", true),
     ("GET", "/api/incidents/{id}/timeline", true),
     ("GET", "/api/incidents/{id}/report", true),
     ("GET", "/api/campaigns", true),
@@ -156,6 +159,11 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/incidents/{id}",
             get(incidents::one).post(incidents::update),
+        )
+        .route("/api/incidents/{id}/tasks", post(incidents::add_task))
+        .route(
+            "/api/incidents/{id}/tasks/{task}",
+            post(incidents::set_task),
         )
         .route("/api/incidents/{id}/timeline", get(report::timeline))
         .route("/api/incidents/{id}/report", get(report::report))

@@ -5,8 +5,8 @@
 //!   (`haechi_store::state::incidents::evidence_query`), from `before_mins` before its
 //!   first alert to `after_mins` after its last, oldest first. At most `limit` (≤ 2,000)
 //!   events, the latest ones when more match; `total` counts them all.
-//! * `GET /api/incidents/{id}/report?format=json|html` — the incident, its alerts, notes
-//!   and timeline as one self-contained document: JSON for other tools, or an HTML page
+//! * `GET /api/incidents/{id}/report?format=json|html` — the incident, its alerts, notes,
+//!   tasks and timeline as one self-contained document: JSON for other tools, or an HTML page
 //!   with no script and no outside resource, for the record. Both name who exported it
 //!   and when.
 //!
@@ -66,7 +66,15 @@ async fn gather(
         ));
     }
     let tenant = caller.tenant.clone();
-    let Some(detail) = blocking(move || store.incident(id, tenant.as_deref())).await? else {
+    let found = blocking(move || {
+        let detail = store.incident(id, tenant.as_deref())?;
+        let tasks = match &detail {
+            Some(_) => store.tasks(id)?,
+            None => Vec::new(),
+        };
+        Ok::<_, haechi_store::StoreError>(detail.map(|d| (d, tasks)))
+    });
+    let Some((detail, tasks)) = found.await? else {
         return Err(error(StatusCode::NOT_FOUND, format!("no incident {id}")));
     };
     let incident = &detail.incident;
@@ -91,6 +99,7 @@ async fn gather(
         "incident": crate::incidents::visible(caller, detail.incident.clone()),
         "alerts": detail.alerts,
         "notes": detail.notes,
+        "tasks": tasks,
         "timeline": {"total": total, "before_mins": before, "after_mins": after, "events": events},
     }))
 }
@@ -255,6 +264,21 @@ fn render_html(v: &Value) -> String {
             esc(&text(&n["time"])),
             esc(&text(&n["author"])),
             esc(&text(&n["text"]))
+        ));
+    }
+    h.push_str(
+        "</table>\n<h2>Tasks</h2>\n<table><tr><th>Task</th><th>Added by</th><th>Done</th></tr>\n",
+    );
+    for t in v["tasks"].as_array().into_iter().flatten() {
+        let done = match t["done_by"].as_str() {
+            Some(by) => format!("{by}, {}", text(&t["done_at"])),
+            None => "open".to_owned(),
+        };
+        h.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            esc(&text(&t["text"])),
+            esc(&text(&t["author"])),
+            esc(&done)
         ));
     }
     let t = &v["timeline"];

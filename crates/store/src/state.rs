@@ -25,6 +25,7 @@ pub mod blocklists;
 pub mod board;
 pub mod incidents;
 pub mod runs;
+pub mod tasks;
 pub use blocklists::{BlockEntry, EntryKind};
 pub use incidents::{
     Campaign, Grouping, Incident, IncidentChange, IncidentDetail, IncidentFilter, Note,
@@ -32,7 +33,7 @@ pub use incidents::{
 pub use runs::Run;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS alerts (
@@ -249,6 +250,13 @@ impl AlertStore {
             conn.execute_batch(&format!(
                 "BEGIN; {} PRAGMA user_version=5; COMMIT;",
                 runs::MIGRATE_TO_5
+            ))
+            .map_err(sql_err(path))?;
+        }
+        if version < 6 {
+            conn.execute_batch(&format!(
+                "BEGIN; {} PRAGMA user_version=6; COMMIT;",
+                tasks::MIGRATE_TO_6
             ))
             .map_err(sql_err(path))?;
         }
@@ -742,6 +750,38 @@ fn sql_err(path: &Path) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
     move |e| StoreError::Index {
         partition: path.display().to_string(),
         message: e.to_string(),
+    }
+}
+
+/// Alerts for the state store's unit tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use haechi_event::{Alert, AlertSource, EventRef, Level, Timestamp};
+
+    pub fn alert(tenant: &str, ip: &str, secs: i64, level: Level, tags: &[&str]) -> Alert {
+        Alert {
+            id: 0,
+            tenant: tenant.into(),
+            source: AlertSource::Sigma,
+            rule_id: format!("rule-{secs}"),
+            rule_title: "t".into(),
+            level,
+            author: None,
+            status: None,
+            references: vec![],
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            entity: format!("source.ip={ip}"),
+            first_seen: Timestamp(secs * 1_000_000_000),
+            last_seen: Timestamp(secs * 1_000_000_000),
+            count: 1,
+            events: vec![EventRef {
+                timestamp: Timestamp(secs * 1_000_000_000),
+                id: format!("e{secs}"),
+            }],
+            details: Default::default(),
+            stored: Timestamp(0),
+            triage: Default::default(),
+        }
     }
 }
 

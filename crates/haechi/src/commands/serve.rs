@@ -176,7 +176,7 @@ async fn serve(
         tokens: Arc::new(config.http.tokens.clone()),
         access,
         session_ttl: Duration::from_secs(u64::from(config.auth.session_hours) * 3600),
-        secure_cookies: false,
+        secure_cookies: config.http.tls_cert.is_some(),
         tenants: Arc::new(config.known_tenants()),
         max_body_bytes: config.http.max_body_bytes,
         max_lines: config.http.max_lines,
@@ -208,11 +208,21 @@ async fn serve(
             shutdown.clone(),
         )?);
     }
+    let tls = match (&config.http.tls_cert, &config.http.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            haechi_ingest::listen::tls_acceptor_from_pem(cert, key)
+                .map_err(|e| anyhow::anyhow!("http: {e}"))?,
+        ),
+        _ => None,
+    };
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("cannot bind the HTTP listener {}", config.http.listen))?;
     let http = listener.local_addr()?;
-    println!("listening http {http}");
+    println!(
+        "listening {} {http}",
+        if tls.is_some() { "https" } else { "http" }
+    );
     println!("data directory {}", config.data_dir.display());
     if let Some(ready) = ready {
         let _ = ready.send(Ready {
@@ -250,9 +260,23 @@ async fn serve(
         stop.cancel();
     });
     let app = haechi_server::router(state);
-    axum::serve(listener, app.into_make_service())
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await?;
+    match tls {
+        Some(acceptor) => {
+            haechi_server::tls::serve_tls(
+                listener,
+                acceptor,
+                app,
+                config.pipeline.max_connections,
+                shutdown.clone().cancelled_owned(),
+            )
+            .await
+        }
+        None => {
+            axum::serve(listener, app.into_make_service())
+                .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+                .await?
+        }
+    }
     let _ = commit_loop.await;
     Ok(())
 }

@@ -239,7 +239,7 @@ impl Server {
                 Ok(line) => {
                     let words: Vec<&str> = line.split_whitespace().collect();
                     match words.as_slice() {
-                        ["listening", "http", addr] => {
+                        ["listening", "http" | "https", addr] => {
                             server.http = addr
                                 .parse()
                                 .expect("the HTTP address is printed as ip:port");

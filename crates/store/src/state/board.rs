@@ -217,34 +217,8 @@ fn top(map: HashMap<String, Top>) -> Vec<Top> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests_support::alert;
     use super::*;
-    use haechi_event::{AlertSource, EventRef};
-
-    fn alert(tenant: &str, ip: &str, secs: i64, level: Level, tags: &[&str]) -> Alert {
-        Alert {
-            id: 0,
-            tenant: tenant.into(),
-            source: AlertSource::Sigma,
-            rule_id: format!("rule-{secs}"),
-            rule_title: "t".into(),
-            level,
-            author: None,
-            status: None,
-            references: vec![],
-            tags: tags.iter().map(|t| t.to_string()).collect(),
-            entity: format!("source.ip={ip}"),
-            first_seen: Timestamp(secs * 1_000_000_000),
-            last_seen: Timestamp(secs * 1_000_000_000),
-            count: 1,
-            events: vec![EventRef {
-                timestamp: Timestamp(secs * 1_000_000_000),
-                id: format!("e{secs}"),
-            }],
-            details: Default::default(),
-            stored: Timestamp(0),
-            triage: Default::default(),
-        }
-    }
 
     #[test]
     fn the_board_counts_levels_per_bucket_attackers_and_tactics_per_institution() {
