@@ -44,6 +44,9 @@ pub struct RespondConfig {
     pub playbooks: Option<PathBuf>,
     /// How long one webhook attempt may take (seconds); three attempts are made.
     pub webhook_timeout_secs: u64,
+    /// The SMTP server of the e-mail action (`[respond.smtp]`); none: e-mail actions
+    /// fail with that reason.
+    pub smtp: Option<haechi_respond::mail::SmtpConfig>,
 }
 
 impl Default for RespondConfig {
@@ -51,6 +54,7 @@ impl Default for RespondConfig {
         RespondConfig {
             playbooks: None,
             webhook_timeout_secs: 10,
+            smtp: None,
         }
     }
 }

@@ -4,11 +4,13 @@
 //! (level, rule, tags, institution, origin, indicator hit, ML score) and a list of
 //! **actions** — add the attacker or entity to a block list with an expiry, call a
 //! webhook (JSON POST, HMAC-SHA256 signature header, retries), move the alert's
-//! incident along the workflow with a note. A playbook runs automatically or waits for
-//! a person's approval; [`plan()`] turns a playbook and an alert into the concrete actions
-//! (what a dry run shows, what an approver sees), and [`execute`] carries them out
-//! through [`Effects`] (the state store, in the binary) and the [`webhook`] client.
+//! incident along the workflow with a note, send e-mail over SMTP ([`mail`]), tag the
+//! alert. A playbook runs automatically or waits for a person's approval; [`plan()`]
+//! turns a playbook and an alert into the concrete actions (what a dry run shows, what an
+//! approver sees), and [`execute`] carries them out through [`Effects`] (the state store,
+//! in the binary) and the [`Outbound`] senders.
 
+pub mod mail;
 pub mod playbook;
 pub mod runner;
 pub mod webhook;
@@ -57,6 +59,21 @@ pub enum Planned {
         status: Option<String>,
         note: Option<String>,
     },
+    Email {
+        to: Vec<String>,
+        subject: String,
+        body: String,
+    },
+    Tag {
+        alert: i64,
+        tags: Vec<String>,
+    },
+}
+
+/// What reaches outside Haechi: webhooks, and e-mail when `[respond.smtp]` is set.
+pub struct Outbound {
+    pub http: webhook::Client,
+    pub mail: Option<mail::Mailer>,
 }
 
 /// What became of one action.
@@ -84,6 +101,7 @@ pub trait Effects: Send + Sync {
         status: Option<&str>,
         note: Option<&str>,
     ) -> Result<String, String>;
+    fn tag(&self, alert: i64, tags: &[String]) -> Result<String, String>;
 }
 
 /// The values a template may use: `{{attacker}}`, `{{entity}}` (`field=value`),
@@ -166,18 +184,52 @@ pub fn plan(playbook: &Playbook, alert: &Alert) -> Result<Vec<Planned>, String> 
                         .map(|n| render(n, alert, playbook))
                         .transpose()?,
                 },
+                Action::Email { to, subject, body } => Planned::Email {
+                    to: to.clone(),
+                    // One line whatever the alert's fields hold: no header injection.
+                    subject: render(subject, alert, playbook)?.replace(['\r', '\n'], " "),
+                    body: match body {
+                        Some(b) => render(b, alert, playbook)?,
+                        None => alert_summary(alert, playbook),
+                    },
+                },
+                Action::Tag { tags } => Planned::Tag {
+                    alert: alert.id,
+                    tags: tags
+                        .iter()
+                        .map(|t| {
+                            render(t, alert, playbook).map(|t| t.replace(char::is_whitespace, "_"))
+                        })
+                        .collect::<Result<_, _>>()?,
+                },
             })
         })
         .collect()
 }
 
+/// The body of an e-mail action without one: what an officer needs to act.
+fn alert_summary(alert: &Alert, playbook: &Playbook) -> String {
+    format!(
+        "Playbook: {} ({})\nAlert: #{} {}\nLevel: {}\nInstitution: {}\nEntity: {}\nSeen: {} to {} ({} events)\nRule: {} {}\nTags: {}\n",
+        playbook.name,
+        playbook.id,
+        alert.id,
+        alert.rule_title,
+        alert.level.as_str(),
+        alert.tenant,
+        alert.entity,
+        alert.first_seen.to_rfc3339(),
+        alert.last_seen.to_rfc3339(),
+        alert.count,
+        alert.source.as_str(),
+        alert.rule_id,
+        alert.tags.join(", "),
+    )
+}
+
 /// Carries out planned actions in order; a failed action is reported and the next
 /// ones still run (a webhook that is down must not keep an address unblocked).
-pub async fn execute(
-    plan: &[Planned],
-    effects: &dyn Effects,
-    http: &webhook::Client,
-) -> Vec<Outcome> {
+pub async fn execute(plan: &[Planned], effects: &dyn Effects, out: &Outbound) -> Vec<Outcome> {
     let mut outcomes = Vec::with_capacity(plan.len());
     for action in plan {
         let result = match action {
@@ -194,8 +246,13 @@ pub async fn execute(
                 secret_env,
             } => {
                 let secret = secret_env.as_deref().and_then(|v| std::env::var(v).ok());
-                http.deliver(url, body, secret.as_deref()).await
+                out.http.deliver(url, body, secret.as_deref()).await
             }
+            Planned::Email { to, subject, body } => match &out.mail {
+                Some(m) => m.send(to, subject, body).await,
+                None => Err("no [respond.smtp] is configured: the e-mail was not sent".into()),
+            },
+            Planned::Tag { alert, tags } => effects.tag(*alert, tags),
             Planned::Incident {
                 alert,
                 status,
@@ -241,6 +298,32 @@ mod tests {
             stored: haechi_event::Timestamp(0),
             triage: Default::default(),
         }
+    }
+
+    #[test]
+    fn email_subjects_stay_on_one_line_and_tags_have_no_spaces() {
+        let p: Playbook = yaml_serde::from_str(
+            "id: p\nname: P\ntrigger: {min_level: high}\nactions:\n  - email: {to: [soc@cert.example], subject: '{{rule}} at {{tenant}}'}\n  - tag: {tags: ['seen-{{tenant}}', '{{rule}}']}\n",
+        )
+        .unwrap();
+        p.validate().unwrap();
+        let mut a = alert();
+        // A rule title is attacker-reachable text (a custom rule, a correlation name).
+        a.rule_title = "x\r\nBcc: victim@example.org".into();
+        let plan = plan(&p, &a).unwrap();
+        let Planned::Email { subject, body, to } = &plan[0] else {
+            panic!("{plan:?}")
+        };
+        assert!(!subject.contains(['\r', '\n']), "{subject:?}");
+        assert_eq!(to, &["soc@cert.example".to_owned()]);
+        assert!(body.contains("Institution: seoul") && body.contains("Entity: host.name=web1"));
+        assert_eq!(
+            plan[1],
+            Planned::Tag {
+                alert: 42,
+                tags: vec!["seen-seoul".into(), "x__Bcc:_victim@example.org".into()]
+            }
+        );
     }
 
     #[test]

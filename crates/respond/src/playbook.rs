@@ -18,6 +18,8 @@
 //!   - block: {list: edge, value: "{{attacker}}", expires: 24h, scope: all}  # scope: all | institution
 //!   - webhook: {url: "https://soar.example/hook", secret_env: HAECHI_WEBHOOK_SECRET}
 //!   - incident: {status: containment, note: "blocked {{attacker}}"}
+//!   - email: {to: [soc@cert.example], subject: "{{level}}: {{rule}} at {{tenant}}"}  # body optional
+//!   - tag: {tags: [campaign-{{attacker}}, blocked]}   # adds rule tags to the alert
 //! ```
 
 use crate::RespondError;
@@ -30,6 +32,8 @@ use std::path::Path;
 pub const MAX_FILE_BYTES: u64 = 256 * 1024;
 /// The most actions one playbook has.
 pub const MAX_ACTIONS: usize = 32;
+/// The most tags one tag action adds.
+pub const MAX_TAGS: usize = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -101,6 +105,16 @@ pub enum Action {
         #[serde(default)]
         note: Option<String>,
     },
+    /// Mail over `[respond.smtp]`; `subject` and `body` are templates (no body: a
+    /// summary of the alert).
+    Email {
+        to: Vec<String>,
+        subject: String,
+        #[serde(default)]
+        body: Option<String>,
+    },
+    /// Adds tags (templates) to the alert: they show in the console and filter lists.
+    Tag { tags: Vec<String> },
 }
 
 /// An action as written: a map with exactly one key naming it (`block:`, `webhook:`,
@@ -114,6 +128,25 @@ struct ActionSpec {
     webhook: Option<WebhookSpec>,
     #[serde(default)]
     incident: Option<IncidentSpec>,
+    #[serde(default)]
+    email: Option<EmailSpec>,
+    #[serde(default)]
+    tag: Option<TagSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmailSpec {
+    to: Vec<String>,
+    subject: String,
+    #[serde(default)]
+    body: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TagSpec {
+    tags: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -148,23 +181,47 @@ impl TryFrom<ActionSpec> for Action {
     type Error = String;
 
     fn try_from(a: ActionSpec) -> Result<Action, String> {
-        match (a.block, a.webhook, a.incident) {
-            (Some(b), None, None) => Ok(Action::Block {
+        let given = [
+            a.block.is_some(),
+            a.webhook.is_some(),
+            a.incident.is_some(),
+            a.email.is_some(),
+            a.tag.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() != 1 {
+            return Err(
+                "an action is a map with exactly one of block, webhook, incident, email, tag"
+                    .into(),
+            );
+        }
+        Ok(if let Some(b) = a.block {
+            Action::Block {
                 list: b.list,
                 value: b.value,
                 expires: b.expires,
                 scope: b.scope,
-            }),
-            (None, Some(w), None) => Ok(Action::Webhook {
+            }
+        } else if let Some(w) = a.webhook {
+            Action::Webhook {
                 url: w.url,
                 secret_env: w.secret_env,
-            }),
-            (None, None, Some(i)) => Ok(Action::Incident {
+            }
+        } else if let Some(i) = a.incident {
+            Action::Incident {
                 status: i.status,
                 note: i.note,
-            }),
-            _ => Err("an action is a map with exactly one of block, webhook, incident".into()),
-        }
+            }
+        } else if let Some(e) = a.email {
+            Action::Email {
+                to: e.to,
+                subject: e.subject,
+                body: e.body,
+            }
+        } else {
+            Action::Tag {
+                tags: a.tag.map(|t| t.tags).unwrap_or_default(),
+            }
+        })
     }
 }
 
@@ -281,6 +338,38 @@ impl Playbook {
                     }
                     if status.is_none() && note.is_none() {
                         return Err("incident: give a status, a note or both".into());
+                    }
+                }
+                Action::Email { to, subject, .. } => {
+                    if to.is_empty() || to.len() > crate::mail::MAX_RECIPIENTS {
+                        return Err(format!(
+                            "email: to: 1 to {} recipients",
+                            crate::mail::MAX_RECIPIENTS
+                        ));
+                    }
+                    for address in to {
+                        if address.parse::<lettre::Address>().is_err() {
+                            return Err(format!("email: '{address}' is not an e-mail address"));
+                        }
+                    }
+                    if subject.trim().is_empty()
+                        || subject.len() > 200
+                        || subject.contains(['\r', '\n'])
+                    {
+                        return Err("email: subject: 1 to 200 characters on one line".into());
+                    }
+                }
+                Action::Tag { tags } => {
+                    if tags.is_empty() || tags.len() > MAX_TAGS {
+                        return Err(format!("tag: tags: 1 to {MAX_TAGS}"));
+                    }
+                    for t in tags {
+                        if t.is_empty()
+                            || t.len() > 128
+                            || t.chars().any(|c| c.is_whitespace() || c.is_control())
+                        {
+                            return Err(format!("tag: '{t}': 1-128 characters, no spaces"));
+                        }
                     }
                 }
             }

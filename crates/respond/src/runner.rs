@@ -4,7 +4,7 @@
 //! the changes a playbook makes, the person for approvals and rejections).
 
 use crate::playbook::{Mode, Playbook, load_dir};
-use crate::{Effects, Outcome, Planned, execute, plan, webhook};
+use crate::{Effects, Outbound, Outcome, Planned, execute, plan};
 use haechi_access::{AccessStore, AuditEntry};
 use haechi_event::{Alert, Timestamp};
 use haechi_store::state::{AlertStore, IncidentChange, Run};
@@ -20,7 +20,7 @@ pub struct Responder {
     errors: RwLock<Vec<String>>,
     store: Arc<AlertStore>,
     access: Arc<AccessStore>,
-    http: webhook::Client,
+    out: Outbound,
 }
 
 /// What a (re)load found.
@@ -104,6 +104,22 @@ impl Effects for StoreEffects<'_> {
             .map_err(|e| e.to_string())?;
         Ok(format!("incident {incident}: {}", after.status))
     }
+
+    fn tag(&self, alert: i64, tags: &[String]) -> Result<String, String> {
+        let (before, after) = self
+            .store
+            .add_tags(alert, tags)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("alert {alert} is gone"))?;
+        self.access
+            .audit(
+                &AuditEntry::new(&self.actor, "alert.tag", format!("alert:{alert}"))
+                    .before(json!({"tags": before}))
+                    .after(json!({"tags": after})),
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(format!("alert {alert} tagged {}", tags.join(", ")))
+    }
 }
 
 impl Responder {
@@ -112,7 +128,7 @@ impl Responder {
         dir: Option<PathBuf>,
         store: Arc<AlertStore>,
         access: Arc<AccessStore>,
-        http: webhook::Client,
+        out: Outbound,
     ) -> Result<(Responder, LoadReport), crate::RespondError> {
         let r = Responder {
             dir,
@@ -120,7 +136,7 @@ impl Responder {
             errors: RwLock::new(Vec::new()),
             store,
             access,
-            http,
+            out,
         };
         let report = r.reload()?;
         Ok((r, report))
@@ -211,7 +227,7 @@ impl Responder {
         playbook: &str,
         actions: &[Planned],
     ) -> Result<Vec<Outcome>, String> {
-        let outcomes = execute(actions, &self.effects(playbook), &self.http).await;
+        let outcomes = execute(actions, &self.effects(playbook), &self.out).await;
         let status = if outcomes.iter().all(|o| o.ok) {
             "done"
         } else {

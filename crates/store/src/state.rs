@@ -681,6 +681,38 @@ impl AlertStore {
             .map_err(sql_err(&self.path))
     }
 
+    /// Adds tags to an alert (those it has stay; duplicates are dropped); answers the
+    /// tags before and after, or `None` when there is no such alert.
+    pub fn add_tags(&self, id: i64, tags: &[String]) -> Result<Option<(Vec<String>, Vec<String>)>> {
+        let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = conn.transaction().map_err(sql_err(&self.path))?;
+        let Some(text) = tx
+            .query_row(
+                "SELECT attribution FROM alerts WHERE id = ?1",
+                params![id],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+            .map_err(sql_err(&self.path))?
+        else {
+            return Ok(None);
+        };
+        let mut attribution: Attribution = serde_json::from_str(&text).unwrap_or_default();
+        let before = attribution.tags.clone();
+        for t in tags {
+            if !attribution.tags.contains(t) {
+                attribution.tags.push(t.clone());
+            }
+        }
+        tx.execute(
+            "UPDATE alerts SET attribution = ?1, updated = ?2 WHERE id = ?3",
+            params![json(&attribution), Timestamp::now().0, id],
+        )
+        .map_err(sql_err(&self.path))?;
+        tx.commit().map_err(sql_err(&self.path))?;
+        Ok(Some((before, attribution.tags)))
+    }
+
     /// How many incidents are stored (all tenants).
     pub fn incident_count(&self) -> Result<u64> {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());

@@ -293,11 +293,18 @@ fn start_responder(
         Duration::from_millis(500),
     )
     .map_err(|e| anyhow::anyhow!(e))?;
+    let mail = config
+        .respond
+        .smtp
+        .as_ref()
+        .map(haechi_respond::mail::Mailer::new)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!(e))?;
     let (responder, report) = haechi_respond::Responder::new(
         config.respond.playbooks.clone(),
         detection.alerts.clone(),
         access,
-        http,
+        haechi_respond::Outbound { http, mail },
     )
     .context("respond.playbooks")?;
     if config.respond.playbooks.is_some() {
