@@ -20,6 +20,16 @@ actions:
   - tag: {tags: [mailed, \"campaign-{{attacker}}\"]}
 ";
 
+/// Runs only when the alert's incident is part of a cross-institution campaign.
+const CAMPAIGN_PLAYBOOK: &str = "id: mark-campaigns
+name: Mark alerts of cross-institution campaigns
+trigger:
+  min_level: high
+  incident: {campaign: true}
+actions:
+  - tag: {tags: [campaign]}
+";
+
 /// The SMTP server, stopped when dropped.
 struct Smtp {
     child: Child,
@@ -67,6 +77,7 @@ fn playbooks_send_email_over_smtp_and_tag_the_alert() {
     let playbooks = dir.path().join("playbooks");
     std::fs::create_dir_all(&playbooks).unwrap();
     std::fs::write(playbooks.join("mail.yml"), PLAYBOOK).unwrap();
+    std::fs::write(playbooks.join("campaign.yml"), CAMPAIGN_PLAYBOOK).unwrap();
     let rules = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../rules/starter/web_path_traversal.yml");
     let config = write_file(
@@ -180,6 +191,39 @@ fn playbooks_send_email_over_smtp_and_tag_the_alert() {
         "{failed}"
     );
     assert_eq!(outcomes[1]["ok"], true, "{failed}");
+
+    // The first attacker now hits Busan too: that alert's incident joins a campaign,
+    // so the campaign playbook tags it, and only it.
+    let line = line.replace("203.0.113.89", "203.0.113.88");
+    let r = server.request(
+        "POST",
+        "/api/ingest?tenant=busan&format=clf",
+        &[("Authorization", &auth)],
+        line.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let tagged = wait_for("the campaign-tagged alert", PATIENCE, || {
+        let r = server.request(
+            "GET",
+            "/api/alerts?tag=campaign",
+            &[("Authorization", &auth)],
+            b"",
+        );
+        let v: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+        match v["alerts"].as_array() {
+            Some(a) if !a.is_empty() => Ok(a.clone()),
+            _ => Err(r.text()),
+        }
+    });
+    let tenants: Vec<&str> = tagged
+        .iter()
+        .map(|a| a["tenant"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        tenants,
+        ["busan"],
+        "the Seoul alerts came before the campaign"
+    );
 }
 
 #[test]

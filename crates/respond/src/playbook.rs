@@ -14,6 +14,11 @@
 //!   sources: [sigma, indicator]    # sigma | correlation | indicator | model
 //!   indicator: true                # only threat-intel hits
 //!   min_score: 0.95                # only model alerts with at least this probability
+//!   incident:                      # the incident the alert was grouped into
+//!     campaign: true               # part of a cross-institution campaign
+//!     min_alerts: 3                # groups at least 3 alerts
+//!     min_level: high
+//!     status: [new, triage]
 //! actions:
 //!   - block: {list: edge, value: "{{attacker}}", expires: 24h, scope: all}  # scope: all | institution
 //!   - webhook: {url: "https://soar.example/hook", secret_env: HAECHI_WEBHOOK_SECRET}
@@ -79,6 +84,37 @@ pub struct Trigger {
     pub indicator: bool,
     #[serde(default)]
     pub min_score: Option<f64>,
+    /// Conditions on the incident the alert was grouped into (none: not looked at).
+    #[serde(default)]
+    pub incident: Option<IncidentCondition>,
+}
+
+/// What the alert's incident must be for a playbook to run. Every condition given must
+/// hold; an alert in no incident (below `detect.incident_min_level`) never matches.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentCondition {
+    /// The incident is part of a cross-institution campaign.
+    #[serde(default)]
+    pub campaign: bool,
+    /// It groups at least this many alerts.
+    #[serde(default)]
+    pub min_alerts: Option<u64>,
+    /// Its level is at least this.
+    #[serde(default)]
+    pub min_level: Option<Level>,
+    /// Its status is one of these.
+    #[serde(default)]
+    pub status: Vec<String>,
+}
+
+impl IncidentCondition {
+    pub fn matches(&self, incident: &haechi_store::state::Incident) -> bool {
+        (!self.campaign || incident.campaign.is_some())
+            && self.min_alerts.is_none_or(|n| incident.alerts >= n)
+            && self.min_level.is_none_or(|l| incident.level >= l)
+            && (self.status.is_empty() || self.status.contains(&incident.status))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
@@ -293,6 +329,20 @@ impl Playbook {
         }
         if self.trigger == Trigger::default() {
             return Err("trigger: give at least one condition (min_level, rules, tags, …)".into());
+        }
+        if let Some(c) = &self.trigger.incident {
+            if let Some(bad) = c.status.iter().find(|st| !STATUSES.contains(&st.as_str())) {
+                return Err(format!(
+                    "trigger: incident: status '{bad}': use one of {}",
+                    STATUSES.join(", ")
+                ));
+            }
+            if *c == IncidentCondition::default() {
+                return Err(
+                    "trigger: incident: give a condition (campaign, min_alerts, min_level, status)"
+                        .into(),
+                );
+            }
         }
         for a in &self.actions {
             match a {
@@ -519,5 +569,61 @@ mod tests {
         assert_eq!(bad.len(), 2);
         assert!(bad.iter().any(|e| e.to_string().contains("already used")));
         assert_eq!(parse_duration("90m").unwrap(), 5400);
+    }
+}
+
+#[cfg(test)]
+mod incident_condition_tests {
+    use super::*;
+    use haechi_event::Timestamp;
+    use haechi_store::state::Incident;
+
+    fn incident(campaign: Option<i64>, alerts: u64, status: &str) -> Incident {
+        Incident {
+            id: 1,
+            tenant: "seoul".into(),
+            title: "t".into(),
+            status: status.into(),
+            level: Level::High,
+            owner: None,
+            campaign,
+            first_seen: Timestamp(0),
+            last_seen: Timestamp(0),
+            alerts,
+            keys: vec![],
+            updated: Timestamp(0),
+        }
+    }
+
+    #[test]
+    fn incident_conditions_all_have_to_hold() {
+        let c = IncidentCondition {
+            campaign: true,
+            min_alerts: Some(2),
+            status: vec!["new".into(), "triage".into()],
+            ..Default::default()
+        };
+        assert!(c.matches(&incident(Some(3), 2, "triage")));
+        assert!(!c.matches(&incident(None, 2, "triage")), "no campaign");
+        assert!(
+            !c.matches(&incident(Some(3), 1, "triage")),
+            "too few alerts"
+        );
+        assert!(!c.matches(&incident(Some(3), 2, "closed")), "wrong status");
+    }
+
+    #[test]
+    fn incident_conditions_are_validated() {
+        let p = |cond: &str| -> Result<(), String> {
+            let text = format!(
+                "id: p\nname: P\ntrigger: {{min_level: high, incident: {cond}}}\nactions:\n  - tag: {{tags: [x]}}\n"
+            );
+            let p: Playbook = yaml_serde::from_str(&text).map_err(|e| e.to_string())?;
+            p.validate()
+        };
+        assert!(p("{campaign: true}").is_ok());
+        assert!(p("{status: [solved]}").unwrap_err().contains("solved"));
+        assert!(p("{}").unwrap_err().contains("give a condition"));
+        assert!(p("{campagin: true}").is_err(), "unknown keys are refused");
     }
 }

@@ -187,10 +187,34 @@ impl Responder {
             for p in playbooks
                 .iter()
                 .filter(|p| p.enabled && p.trigger.matches(alert))
+                .filter(|p| self.incident_matches(p, alert))
             {
                 if let Err(e) = self.start(p, alert).await {
                     tracing::warn!(playbook = %p.id, alert = alert.id, "playbook run not recorded: {e}");
                 }
+            }
+        }
+    }
+
+    /// Whether the alert's incident meets the playbook's incident conditions (true when
+    /// it has none). The incident exists already: alerts are grouped as they are stored.
+    fn incident_matches(&self, p: &Playbook, alert: &Alert) -> bool {
+        let Some(condition) = &p.trigger.incident else {
+            return true;
+        };
+        let incident = self
+            .store
+            .incident_of_alert(alert.id)
+            .and_then(|id| match id {
+                Some(id) => self.store.incident(id, None),
+                None => Ok(None),
+            });
+        match incident {
+            Ok(Some(detail)) => condition.matches(&detail.incident),
+            Ok(None) => false,
+            Err(e) => {
+                tracing::warn!(playbook = %p.id, alert = alert.id, "incident not read: {e}");
+                false
             }
         }
     }
