@@ -7,6 +7,10 @@
 //! well-formed, its sharing level (TLP) must be known, and its pattern must be something
 //! Haechi can evaluate — or be reported as not.
 //!
+//! **Store** ([`store`]). [`store::IntelStore`] keeps collections of objects with every
+//! version (`modified`), duplicates counted not stored, revocations as versions, and a
+//! strictly increasing `date_added` for TAXII's `added_after` paging.
+//!
 //! **Objects** ([`objects`], [`validate`]). [`parse_bundle`] reads a bundle (or a bare
 //! object) within [`Limits`] and gives a [`BundleReport`]: the [`StixObject`]s accepted —
 //! each keeping its full JSON beside the common properties already parsed (type, id,
@@ -71,6 +75,7 @@
 pub mod build;
 pub mod objects;
 pub mod pattern;
+pub mod store;
 pub mod tlp;
 pub mod validate;
 

@@ -32,11 +32,12 @@ pub struct BenchArgs {
     /// `stream` (a server with all rules under a steady load: events/s and the delay from
     /// an event's sending to its alert), `ml` (inference throughput of the default models
     /// on one core, flow-model training on one million rows), `state` (100,000 alerts
-    /// with incident grouping, and the console's listings over them).
+    /// with incident grouping, and the console's listings over them), `stix` (50,000 STIX
+    /// indicators into the object store, and TAXII-sized pages out of it).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "parse,evtx,store,hunt,stream,ml,state"
+        default_value = "parse,evtx,store,hunt,stream,ml,state,stix"
     )]
     pub stages: Vec<String>,
     /// `hunt`: how many times the EVTX sample set is scanned (Hayabusa's reference run
@@ -187,6 +188,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     if stage("state") {
         super::bench_state::run(&args)?;
+    }
+    if stage("stix") {
+        super::bench_stix::run(&args)?;
     }
     eprintln!("peak memory: {} MiB", peak_rss_kib() / 1024);
     Ok(ExitCode::SUCCESS)

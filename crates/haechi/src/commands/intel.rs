@@ -5,6 +5,7 @@
 //!   size of the set.
 //! * `haechi intel lookup VALUE...` says which feeds list each value (an address, a
 //!   domain and its parents, a URL, a hash, an e-mail address).
+//! * `haechi intel collection|import|list`: the STIX object store ([`super::intel_store`]).
 
 use super::load_config;
 use crate::DataDirArg;
@@ -41,10 +42,50 @@ pub enum IntelCommand {
         #[arg(required = true)]
         values: Vec<String>,
     },
+    /// Collections of the STIX object store.
+    #[command(subcommand)]
+    Collection(super::intel_store::CollectionCommand),
+    /// Validate and store STIX 2.1 bundles in a collection.
+    Import {
+        #[arg(long)]
+        collection: String,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        data_dir: DataDirArg,
+    },
+    /// A collection's objects as JSON lines (the newest version of each by default).
+    List {
+        #[arg(long)]
+        collection: String,
+        /// Only objects of these types.
+        #[arg(long = "type")]
+        types: Vec<String>,
+        /// Every version, not only the newest.
+        #[arg(long)]
+        all_versions: bool,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[command(flatten)]
+        data_dir: DataDirArg,
+    },
 }
 
 pub fn run(args: IntelArgs) -> anyhow::Result<ExitCode> {
     match args.command {
+        IntelCommand::Collection(c) => super::intel_store::collection(c),
+        IntelCommand::Import {
+            collection,
+            files,
+            data_dir,
+        } => super::intel_store::import(&collection, &files, data_dir),
+        IntelCommand::List {
+            collection,
+            types,
+            all_versions,
+            limit,
+            data_dir,
+        } => super::intel_store::list(&collection, types, all_versions, limit, data_dir),
         IntelCommand::Check {
             config,
             data_dir,
