@@ -69,6 +69,25 @@ fn start_smtp(maildir: &std::path::Path) -> Smtp {
     smtp
 }
 
+/// Sends one access-log line for `tenant` over the API.
+fn ingest(server: &Server, tenant: &str, line: &str) {
+    let auth = format!("Bearer {TOKEN}");
+    let r = server.request(
+        "POST",
+        &format!("/api/ingest?tenant={tenant}&format=clf"),
+        &[("Authorization", &auth)],
+        line.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+/// `GET path` as JSON (`null` when the answer is not JSON).
+fn get(server: &Server, path: &str) -> Value {
+    let auth = format!("Bearer {TOKEN}");
+    let r = server.request("GET", path, &[("Authorization", &auth)], b"");
+    serde_json::from_slice(&r.body).unwrap_or(Value::Null)
+}
+
 #[test]
 fn playbooks_send_email_over_smtp_and_tag_the_alert() {
     let dir = tempfile::tempdir().unwrap();
@@ -93,14 +112,7 @@ fn playbooks_send_email_over_smtp_and_tag_the_alert() {
     );
     let server = Server::start(&config, &dir.path().join("serve.stderr"));
     let line = "203.0.113.88 - - [23/Nov/2026:10:00:00 +0000] \"GET /dl?file=../../../etc/passwd HTTP/1.1\" 404 1 \"-\" \"curl/8\"";
-    let auth = format!("Bearer {TOKEN}");
-    let r = server.request(
-        "POST",
-        "/api/ingest?tenant=seoul&format=clf",
-        &[("Authorization", &auth)],
-        line.as_bytes(),
-    );
-    assert_eq!(r.status, 200, "{}", r.text());
+    ingest(&server, "seoul", line);
 
     // The message, as the SMTP server stored it.
     let message = wait_for("the e-mail in the Maildir", PATIENCE, || {
@@ -130,16 +142,10 @@ fn playbooks_send_email_over_smtp_and_tag_the_alert() {
 
     // The alert carries the tags, and the tag filter finds it.
     let alerts = wait_for("the tagged alert", PATIENCE, || {
-        let r = server.request(
-            "GET",
-            "/api/alerts?tag=mailed",
-            &[("Authorization", &auth)],
-            b"",
-        );
-        let v: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+        let v = get(&server, "/api/alerts?tag=mailed");
         match v["alerts"].as_array() {
             Some(a) if a.len() == 1 => Ok(a.clone()),
-            _ => Err(r.text()),
+            _ => Err(v.to_string()),
         }
     });
     let tags = alerts[0]["tags"].as_array().unwrap();
@@ -148,13 +154,7 @@ fn playbooks_send_email_over_smtp_and_tag_the_alert() {
         "{tags:?}"
     );
     // The run is recorded with both actions done.
-    let r = server.request(
-        "GET",
-        "/api/playbook-runs",
-        &[("Authorization", &auth)],
-        b"",
-    );
-    let v: Value = serde_json::from_slice(&r.body).unwrap();
+    let v = get(&server, "/api/playbook-runs");
     let run = &v["runs"][0];
     assert_eq!(run["status"], "done", "{v}");
     let outcomes = run["outcomes"].as_array().unwrap();
@@ -164,25 +164,13 @@ fn playbooks_send_email_over_smtp_and_tag_the_alert() {
     // action after the e-mail still happens.
     drop(smtp);
     let line = line.replace("203.0.113.88", "203.0.113.89");
-    let r = server.request(
-        "POST",
-        "/api/ingest?tenant=seoul&format=clf",
-        &[("Authorization", &auth)],
-        line.as_bytes(),
-    );
-    assert_eq!(r.status, 200, "{}", r.text());
+    ingest(&server, "seoul", &line);
     let failed = wait_for("the failed run", PATIENCE, || {
-        let r = server.request(
-            "GET",
-            "/api/playbook-runs?status=failed",
-            &[("Authorization", &auth)],
-            b"",
-        );
-        let v: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+        let v = get(&server, "/api/playbook-runs?status=failed");
         v["runs"]
             .as_array()
             .and_then(|a| a.first().cloned())
-            .ok_or_else(|| r.text())
+            .ok_or_else(|| v.to_string())
     });
     let outcomes = failed["outcomes"].as_array().unwrap();
     assert_eq!(outcomes[0]["ok"], false, "{failed}");
@@ -195,24 +183,12 @@ fn playbooks_send_email_over_smtp_and_tag_the_alert() {
     // The first attacker now hits Busan too: that alert's incident joins a campaign,
     // so the campaign playbook tags it, and only it.
     let line = line.replace("203.0.113.89", "203.0.113.88");
-    let r = server.request(
-        "POST",
-        "/api/ingest?tenant=busan&format=clf",
-        &[("Authorization", &auth)],
-        line.as_bytes(),
-    );
-    assert_eq!(r.status, 200, "{}", r.text());
+    ingest(&server, "busan", &line);
     let tagged = wait_for("the campaign-tagged alert", PATIENCE, || {
-        let r = server.request(
-            "GET",
-            "/api/alerts?tag=campaign",
-            &[("Authorization", &auth)],
-            b"",
-        );
-        let v: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+        let v = get(&server, "/api/alerts?tag=campaign");
         match v["alerts"].as_array() {
             Some(a) if !a.is_empty() => Ok(a.clone()),
-            _ => Err(r.text()),
+            _ => Err(v.to_string()),
         }
     });
     let tenants: Vec<&str> = tagged

@@ -21,7 +21,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use haechi_access::AuditEntry;
 use haechi_store::state::incidents::STATUSES;
-use haechi_store::state::{Incident, IncidentChange, IncidentFilter, MAX_LIST};
+use haechi_store::state::tasks::Task;
+use haechi_store::state::{Incident, IncidentChange, IncidentDetail, IncidentFilter, MAX_LIST};
 use serde_json::{Value, json};
 
 /// The longest note or title accepted (bytes).
@@ -97,20 +98,27 @@ pub async fn list(
     }
 }
 
+/// An incident the caller may see, with its tasks (`None`: no such incident for them).
+pub(crate) async fn with_tasks(
+    store: std::sync::Arc<haechi_store::state::AlertStore>,
+    id: i64,
+    tenant: Option<String>,
+) -> Result<Option<(IncidentDetail, Vec<Task>)>, Response> {
+    blocking(move || {
+        let Some(detail) = store.incident(id, tenant.as_deref())? else {
+            return Ok(None);
+        };
+        let tasks = store.tasks(id)?;
+        Ok::<_, haechi_store::StoreError>(Some((detail, tasks)))
+    })
+    .await
+}
+
 pub async fn one(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Response {
     let Some(store) = state.alerts.clone() else {
         return detection_off();
     };
-    let tenant = caller.tenant.clone();
-    let found = blocking(move || {
-        let detail = store.incident(id, tenant.as_deref())?;
-        let tasks = match &detail {
-            Some(_) => store.tasks(id)?,
-            None => Vec::new(),
-        };
-        Ok::<_, haechi_store::StoreError>(detail.map(|d| (d, tasks)))
-    });
-    match found.await {
+    match with_tasks(store, id, caller.tenant.clone()).await {
         Ok(Some((detail, tasks))) => {
             let mut v = visible(&caller, detail.incident);
             v["alert_list"] = json!(detail.alerts);

@@ -65,16 +65,9 @@ async fn gather(
             format!("limit: 1 to {MAX_TIMELINE}"),
         ));
     }
-    let tenant = caller.tenant.clone();
-    let found = blocking(move || {
-        let detail = store.incident(id, tenant.as_deref())?;
-        let tasks = match &detail {
-            Some(_) => store.tasks(id)?,
-            None => Vec::new(),
-        };
-        Ok::<_, haechi_store::StoreError>(detail.map(|d| (d, tasks)))
-    });
-    let Some((detail, tasks)) = found.await? else {
+    let Some((detail, tasks)) =
+        crate::incidents::with_tasks(store, id, caller.tenant.clone()).await?
+    else {
         return Err(error(StatusCode::NOT_FOUND, format!("no incident {id}")));
     };
     let incident = &detail.incident;

@@ -822,29 +822,14 @@ mod tests {
     use super::*;
 
     fn alert(tenant: &str, rule: &str, entity: &str, secs: i64) -> Alert {
-        Alert {
-            id: 0,
-            tenant: tenant.into(),
-            source: AlertSource::Sigma,
-            rule_id: rule.into(),
-            rule_title: format!("title of {rule}"),
-            level: Level::High,
-            author: Some("someone".into()),
-            status: Some("test".into()),
-            references: vec!["https://example.org".into()],
-            tags: vec!["attack.t1059".into()],
-            entity: entity.into(),
-            first_seen: Timestamp(secs * 1_000_000_000),
-            last_seen: Timestamp(secs * 1_000_000_000),
-            count: 1,
-            events: vec![EventRef {
-                timestamp: Timestamp(secs * 1_000_000_000),
-                id: format!("e{secs}"),
-            }],
-            details: Default::default(),
-            stored: Timestamp(0),
-            triage: Default::default(),
-        }
+        let mut a = tests_support::alert(tenant, "", secs, Level::High, &["attack.t1059"]);
+        a.rule_id = rule.into();
+        a.rule_title = format!("title of {rule}");
+        a.author = Some("someone".into());
+        a.status = Some("test".into());
+        a.references = vec!["https://example.org".into()];
+        a.entity = entity.into();
+        a
     }
 
     #[test]

@@ -53,7 +53,8 @@ fn alert(i: usize) -> Alert {
     }
 }
 
-fn median_ms(mut f: impl FnMut() -> usize) -> (f64, usize) {
+/// The median of 20 runs of `f` in milliseconds, and what the last run answered.
+pub(crate) fn median_ms(mut f: impl FnMut() -> usize) -> (f64, usize) {
     let mut times = Vec::with_capacity(20);
     let mut n = 0;
     for _ in 0..20 {

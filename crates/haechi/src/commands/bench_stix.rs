@@ -5,6 +5,7 @@
 //! `added_after`). Median of 20 for the pages.
 
 use super::bench::BenchArgs;
+use super::bench_state::median_ms;
 use haechi_intel::Limits;
 use haechi_intel::store::{Filter, IntelStore, Versions};
 use std::time::Instant;
@@ -29,18 +30,6 @@ fn bundle() -> Vec<u8> {
         "type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d", "objects": objects,
     }))
     .unwrap_or_default()
-}
-
-fn median_ms(mut f: impl FnMut() -> usize) -> (f64, usize) {
-    let mut times = Vec::with_capacity(20);
-    let mut n = 0;
-    for _ in 0..20 {
-        let started = Instant::now();
-        n = std::hint::black_box(f());
-        times.push(started.elapsed().as_secs_f64() * 1000.0);
-    }
-    times.sort_by(f64::total_cmp);
-    (times[times.len() / 2], n)
 }
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {

@@ -35,9 +35,7 @@ pub enum CollectionCommand {
 }
 
 fn open(data_dir: DataDirArg) -> anyhow::Result<IntelStore> {
-    let dir = data_dir
-        .data_dir
-        .unwrap_or_else(|| PathBuf::from("haechi-data"));
+    let dir = super::load_config(None, data_dir.data_dir)?.data_dir;
     let path = IntelStore::path_in(&dir);
     IntelStore::open(&path).map_err(|e| anyhow::anyhow!("{e}"))
 }
