@@ -23,8 +23,8 @@ mod store;
 pub use audit::{AuditEntry, AuditRecord, ChainReport};
 pub use role::{Denied, Principal, PrincipalKind, Role};
 pub use store::{
-    AccessStore, LOCK_AFTER, LOCKOUT, LoginOutcome, NewToken, Session, SessionInfo, TokenInfo,
-    TokenLookup, TokenSpec, UserInfo, UserSpec, valid_name,
+    AccessStore, AuthOutcome, LOCK_AFTER, LOCKOUT, LoginOutcome, NewToken, Session, SessionInfo,
+    TokenInfo, TokenLookup, TokenSpec, UserInfo, UserSpec, valid_name,
 };
 
 /// What can go wrong in access control.

@@ -6,6 +6,11 @@
 //! | `center` (center analyst) | every institution | alerts, incidents, playbooks, block lists |
 //! | `institution` (institution analyst) | its own institution only | its own institution's alerts and incidents |
 //! | `viewer` | every institution, or one if bound to it | nothing |
+//! | `partner` (a partner organisation) | nothing here: only the TAXII collections it was granted | only the TAXII collections it was granted |
+//!
+//! A partner is outside the control center: it never reads an institution's data. Every
+//! check below refuses it, the REST API refuses its credentials outright, and the TAXII
+//! server decides per collection from the grants kept in the intel store.
 //!
 //! Isolation is decided here and passed to the stores as a tenant filter: a handler
 //! asks [`Principal::read_scope`] which tenants a request may see, and the store query
@@ -20,10 +25,17 @@ pub enum Role {
     Center,
     Institution,
     Viewer,
+    Partner,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Admin, Role::Center, Role::Institution, Role::Viewer];
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::Center,
+        Role::Institution,
+        Role::Viewer,
+        Role::Partner,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -31,6 +43,7 @@ impl Role {
             Role::Center => "center",
             Role::Institution => "institution",
             Role::Viewer => "viewer",
+            Role::Partner => "partner",
         }
     }
 
@@ -49,6 +62,9 @@ impl Role {
                 "the {} role sees every institution; drop --tenant or use the institution role",
                 self.as_str()
             )),
+            (Role::Partner, Some(_)) => Err(
+                "a partner sees no institution; drop --tenant (its TAXII collections are granted with haechi intel partner add)".into(),
+            ),
             _ => Ok(()),
         }
     }
@@ -106,6 +122,7 @@ impl Principal {
     /// The tenant a read is restricted to: the principal's own, or the one asked for
     /// (`None`: every institution). Asking for another institution is refused.
     pub fn read_scope(&self, asked: Option<&str>) -> Result<Option<String>, Denied> {
+        self.refuse_partner()?;
         match (&self.tenant, asked) {
             (Some(own), Some(a)) if own != a => Err(Denied(format!(
                 "{} may only see institution '{own}', not '{a}'",
@@ -118,11 +135,12 @@ impl Principal {
 
     /// Whether this principal may see data of `tenant`.
     pub fn sees(&self, tenant: &str) -> bool {
-        self.tenant.as_deref().is_none_or(|own| own == tenant)
+        self.role != Role::Partner && self.tenant.as_deref().is_none_or(|own| own == tenant)
     }
 
     /// Refuses read-only principals.
     pub fn require_write(&self) -> Result<(), Denied> {
+        self.refuse_partner()?;
         if self.role == Role::Viewer {
             return Err(Denied(format!("{} is read-only (viewer)", self.actor())));
         }
@@ -152,6 +170,17 @@ impl Principal {
             self.actor(),
             self.role
         )))
+    }
+
+    /// Refuses partner organisations: they exist for the TAXII server only.
+    pub fn refuse_partner(&self) -> Result<(), Denied> {
+        if self.role == Role::Partner {
+            return Err(Denied(format!(
+                "{} is a partner organisation: it may use the TAXII server only",
+                self.actor()
+            )));
+        }
+        Ok(())
     }
 
     /// Whether this principal may change data of `tenant`.
@@ -221,5 +250,17 @@ mod tests {
         assert!(Role::Viewer.check_tenant(Some("x")).is_ok());
         assert!(Role::Viewer.check_tenant(None).is_ok());
         assert_eq!(Role::parse("center"), Some(Role::Center));
+        assert!(Role::Partner.check_tenant(Some("x")).is_err());
+    }
+
+    #[test]
+    fn a_partner_reads_and_changes_nothing_of_the_center() {
+        let partner = p(Role::Partner, None);
+        assert!(partner.read_scope(None).is_err());
+        assert!(partner.read_scope(Some("seoul")).is_err());
+        assert!(!partner.sees("seoul"));
+        assert!(partner.require_write().is_err());
+        assert!(partner.require_write_to("seoul").is_err());
+        assert!(partner.require_center().is_err() && partner.require_admin().is_err());
     }
 }

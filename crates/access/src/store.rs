@@ -143,6 +143,22 @@ pub enum LoginOutcome {
     /// Too many failures: locked until this time.
     Locked(i64),
     Disabled,
+    /// This account may not log in this way (the reason says how it may).
+    Refused(String),
+}
+
+/// The answer to a password presented with one request.
+#[derive(Debug)]
+pub enum AuthOutcome {
+    Ok(Principal),
+    /// Why not, as for a login.
+    Refused(LoginOutcome),
+}
+
+/// A password check: the user's row id and who they are, or the refusal.
+enum Checked {
+    Ok(i64, Principal),
+    Refused(LoginOutcome),
 }
 
 /// What a presented API token turned out to be.
@@ -403,8 +419,47 @@ impl AccessStore {
     // ---- sessions ----
 
     /// Checks a password and opens a session that lasts `ttl`. Five failures in a row
-    /// lock the user out for [`LOCKOUT`]; every outcome is audited.
+    /// lock the user out for [`LOCKOUT`]; every outcome is audited. Partner
+    /// organisations have no session: they use the TAXII server with HTTP basic
+    /// authentication ([`AccessStore::authenticate`]).
     pub fn login(&self, name: &str, password_given: &str, ttl: Duration) -> Result<LoginOutcome> {
+        let (id, principal) = match self.check_password(name, password_given)? {
+            Checked::Ok(id, principal) => (id, principal),
+            Checked::Refused(outcome) => return Ok(outcome),
+        };
+        if principal.role == Role::Partner {
+            let actor = format!("user:{name}");
+            self.audit(
+                &AuditEntry::new(&actor, "login.refused", &actor)
+                    .after(json!({"reason": "partner organisations use the TAXII server"})),
+            )?;
+            return Ok(LoginOutcome::Refused(
+                "a partner organisation has no console session: use the TAXII server (/taxii2/) with HTTP basic authentication".into(),
+            ));
+        }
+        self.open_session(id, principal, ttl)
+    }
+
+    /// Checks a user's password for one request (HTTP basic authentication), without a
+    /// session: the same lock-out as [`AccessStore::login`], and failures audited;
+    /// successes are not (a TAXII client sends the password with every request).
+    pub fn authenticate(&self, name: &str, password_given: &str) -> Result<AuthOutcome> {
+        Ok(match self.check_password(name, password_given)? {
+            Checked::Ok(id, principal) => {
+                self.lock()
+                    .execute(
+                        "UPDATE users SET failed_logins = 0 WHERE id = ?1 AND failed_logins > 0",
+                        [id],
+                    )
+                    .map_err(sql(&self.path))?;
+                AuthOutcome::Ok(principal)
+            }
+            Checked::Refused(outcome) => AuthOutcome::Refused(outcome),
+        })
+    }
+
+    /// The shared part of a login: lock-out, password, disabled; failures audited.
+    fn check_password(&self, name: &str, password_given: &str) -> Result<Checked> {
         let now = now_secs();
         let row: Option<(i64, String, Option<String>, String, bool, i64)> = {
             let conn = self.lock();
@@ -433,17 +488,17 @@ impl AccessStore {
                 &AuditEntry::new("anonymous", "login.failed", actor)
                     .after(json!({"reason": "unknown user"})),
             )?;
-            return Ok(LoginOutcome::Invalid);
+            return Ok(Checked::Refused(LoginOutcome::Invalid));
         };
         if locked_until > now {
             self.audit(&AuditEntry::new(&actor, "login.locked", &actor))?;
-            return Ok(LoginOutcome::Locked(locked_until));
+            return Ok(Checked::Refused(LoginOutcome::Locked(locked_until)));
         }
         // Verified without holding the connection: Argon2 takes tens of milliseconds.
         let good = password::verify(password_given, &hash);
         if disabled {
             self.audit(&AuditEntry::new(&actor, "login.disabled", &actor))?;
-            return Ok(LoginOutcome::Disabled);
+            return Ok(Checked::Refused(LoginOutcome::Disabled));
         }
         if !good {
             let lock_until = now + LOCKOUT.as_secs() as i64;
@@ -471,18 +526,26 @@ impl AccessStore {
                     Ok(locked)
                 },
             )?;
-            return Ok(LoginOutcome::Invalid);
+            return Ok(Checked::Refused(LoginOutcome::Invalid));
         }
+        let principal = Principal {
+            kind: PrincipalKind::User,
+            name: name.to_owned(),
+            role: role_of(role),
+            tenant,
+        };
+        Ok(Checked::Ok(id, principal))
+    }
+
+    /// Opens a session for a user whose password was just checked.
+    fn open_session(&self, id: i64, principal: Principal, ttl: Duration) -> Result<LoginOutcome> {
+        let now = now_secs();
+        let actor = principal.actor();
         let session = Session {
             id: random_token("hcs_"),
             csrf: random_token(""),
             expires: now + ttl.as_secs() as i64,
-            principal: Principal {
-                kind: PrincipalKind::User,
-                name: name.to_owned(),
-                role: role_of(role),
-                tenant,
-            },
+            principal,
         };
         self.audited(
             |_| AuditEntry::new(&actor, "login", &actor),

@@ -149,6 +149,9 @@ pub struct IntelConfig {
     pub feeds: Vec<haechi_ioc::FeedConfig>,
     /// Size limits for feeds (file and line bytes, indicators).
     pub limits: haechi_ioc::Limits,
+    /// The TAXII 2.1 sharing hub (`[intel.taxii]`: title, description, contact,
+    /// max_content_length, default_page, max_page).
+    pub taxii: haechi_server::taxii::TaxiiConfig,
 }
 
 /// Streaming detection: the Sigma rules every accepted event meets, and what becomes of
@@ -397,6 +400,10 @@ impl Config {
         if self.http.tls_cert.is_some() != self.http.tls_key.is_some() {
             bail!("http.tls_cert and http.tls_key go together: set both for HTTPS, or neither");
         }
+        self.intel
+            .taxii
+            .check()
+            .map_err(|e| anyhow::anyhow!("intel.taxii: {e}"))?;
         if !(1..=24 * 30).contains(&self.auth.session_hours) {
             bail!("auth.session_hours: 1 to 720");
         }

@@ -80,7 +80,9 @@ pub mod tlp;
 pub mod validate;
 
 pub use build::{BuildError, bundle, identity, indicator_from_value, tlp_marking};
-pub use objects::{BundleError, BundleReport, Category, Limits, StixObject, parse_bundle};
+pub use objects::{
+    BundleError, BundleReport, Category, Limits, StixObject, parse_bundle, parse_envelope,
+};
 pub use pattern::{
     CompiledPattern, EVENT_FIELDS, Observation, PatternError, evaluate, observation_from_event,
 };

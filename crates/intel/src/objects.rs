@@ -193,6 +193,43 @@ pub fn parse_bundle(bytes: &[u8], limits: Limits) -> Result<BundleReport, Bundle
     } else {
         vec![Value::Object(map)]
     };
+    check_objects(objects, limits, report)
+}
+
+/// Reads a TAXII 2.1 envelope — `{"objects": […], "more": …, "next": …}`, what a TAXII
+/// client POSTs to a collection — validating each object as [`parse_bundle`] does.
+pub fn parse_envelope(bytes: &[u8], limits: Limits) -> Result<BundleReport, BundleError> {
+    if bytes.len() > limits.max_bytes {
+        return Err(BundleError::TooLarge {
+            size: bytes.len(),
+            max: limits.max_bytes,
+        });
+    }
+    let root: Value =
+        serde_json::from_slice(bytes).map_err(|e| BundleError::Json(e.to_string()))?;
+    let Value::Object(mut map) = root else {
+        return Err(BundleError::NotABundle(
+            "the envelope is not a JSON object".into(),
+        ));
+    };
+    let objects = match map.remove("objects") {
+        None => Vec::new(),
+        Some(Value::Array(objects)) => objects,
+        Some(_) => {
+            return Err(BundleError::NotABundle(
+                "the envelope's objects is not a list".into(),
+            ));
+        }
+    };
+    check_objects(objects, limits, BundleReport::default())
+}
+
+/// Validates a list of objects within `limits` into `report`.
+fn check_objects(
+    objects: Vec<Value>,
+    limits: Limits,
+    mut report: BundleReport,
+) -> Result<BundleReport, BundleError> {
     if objects.len() > limits.max_objects {
         return Err(BundleError::TooManyObjects {
             count: objects.len(),

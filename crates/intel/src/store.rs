@@ -13,7 +13,7 @@
 //!   markings, for the server to enforce.
 
 use crate::objects::{BundleReport, Limits, StixObject, parse_bundle};
-use crate::tlp::Tlp;
+use crate::tlp::{Tlp, may_share};
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
@@ -43,7 +43,32 @@ CREATE TABLE IF NOT EXISTS objects (
 CREATE INDEX IF NOT EXISTS objects_added ON objects (collection, added);
 CREATE INDEX IF NOT EXISTS objects_type ON objects (collection, type, added);
 CREATE INDEX IF NOT EXISTS objects_versions ON objects (collection, id, version_ns);
+CREATE TABLE IF NOT EXISTS partners (
+    name    TEXT    PRIMARY KEY,
+    tlp_max TEXT    NOT NULL,
+    created INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS grants (
+    partner    TEXT    NOT NULL REFERENCES partners(name) ON DELETE CASCADE,
+    collection TEXT    NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+    can_read   INTEGER NOT NULL,
+    can_write  INTEGER NOT NULL,
+    PRIMARY KEY (partner, collection)
+);
+CREATE TABLE IF NOT EXISTS statuses (
+    id      TEXT    PRIMARY KEY,
+    owner   TEXT    NOT NULL,
+    created INTEGER NOT NULL,
+    json    TEXT    NOT NULL
+);
 ";
+
+/// Columns added after the first release of the store, with their definition.
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    // Who stored the version (`partner:NAME`, `user:NAME`, `cli`): a partner always sees
+    // what it shared itself, whatever its TLP.
+    ("objects", "added_by", "TEXT"),
+];
 
 /// The most objects one page holds.
 pub const MAX_PAGE: usize = 10_000;
@@ -111,6 +136,56 @@ pub struct Filter {
     pub limit: usize,
     /// The `next` of the previous page.
     pub next: Option<String>,
+    /// Whom the listing is for (`None`: the hub's owner, who sees every TLP level).
+    pub audience: Option<Audience>,
+}
+
+/// Someone outside the hub reading a collection: the TLP levels they may receive
+/// ([`may_share`] against their maximum), and what they shared themselves, which they
+/// always see again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Audience {
+    pub tlp_max: Tlp,
+    /// The `added_by` of their own objects.
+    pub own: Option<String>,
+}
+
+impl Audience {
+    /// The stored TLP values (unmarked counts as [`Tlp::UNMARKED_DEFAULT`]) this audience
+    /// may receive.
+    fn levels(&self) -> Vec<&'static str> {
+        Tlp::ALL
+            .into_iter()
+            .filter(|t| may_share(*t, self.tlp_max))
+            .map(Tlp::as_str)
+            .collect()
+    }
+}
+
+/// A partner organisation's entitlements: its TLP maximum and, per collection, whether it
+/// may read and write.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Partner {
+    pub name: String,
+    pub tlp_max: Tlp,
+    pub grants: Vec<Grant>,
+}
+
+/// One collection granted to a partner.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Grant {
+    pub collection: Collection,
+    pub read: bool,
+    pub write: bool,
+}
+
+impl Partner {
+    /// The grant on a collection (by id), if any.
+    pub fn grant(&self, collection_id: &str) -> Option<&Grant> {
+        self.grants
+            .iter()
+            .find(|g| g.collection.id == collection_id)
+    }
 }
 
 /// One stored object version.
@@ -123,6 +198,8 @@ pub struct Stored {
     pub revoked: bool,
     pub tlp: Option<Tlp>,
     pub json: serde_json::Value,
+    /// Who stored it (`None`: before this was recorded).
+    pub added_by: Option<String>,
 }
 
 /// A page of a listing.
@@ -170,7 +247,9 @@ impl IntelStore {
             .map_err(sql)?;
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
             .map_err(sql)?;
+        conn.execute_batch("PRAGMA foreign_keys=ON;").map_err(sql)?;
         conn.execute_batch(SCHEMA).map_err(sql)?;
+        add_missing_columns(&conn).map_err(sql)?;
         let last: i64 = conn
             .query_row("SELECT coalesce(max(added), 0) FROM objects", [], |r| {
                 r.get(0)
@@ -255,18 +334,30 @@ impl IntelStore {
     }
 
     /// Validates and stores a bundle (or one bare object) in a collection.
-    pub fn add_bundle(&self, collection: &str, bytes: &[u8], limits: Limits) -> Result<AddReport> {
+    pub fn add_bundle(
+        &self,
+        collection: &str,
+        bytes: &[u8],
+        limits: Limits,
+        added_by: &str,
+    ) -> Result<AddReport> {
         let c = self.collection(collection)?;
         let BundleReport {
             accepted, rejected, ..
         } = parse_bundle(bytes, limits)?;
-        let mut report = self.add_objects(&c.id, &accepted)?;
+        let mut report = self.add_objects(&c.id, &accepted, added_by)?;
         report.rejected = rejected;
         Ok(report)
     }
 
-    /// Stores validated objects in one transaction.
-    pub fn add_objects(&self, collection_id: &str, objects: &[StixObject]) -> Result<AddReport> {
+    /// Stores validated objects in one transaction, recording who added them
+    /// (`added_by`: `partner:NAME`, `user:NAME`, `cli`).
+    pub fn add_objects(
+        &self,
+        collection_id: &str,
+        objects: &[StixObject],
+        added_by: &str,
+    ) -> Result<AddReport> {
         let mut report = AddReport::default();
         let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         let mut last = self.last_added.lock().unwrap_or_else(|e| e.into_inner());
@@ -274,8 +365,8 @@ impl IntelStore {
         {
             let mut insert = tx
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO objects (collection, id, type, version, version_ns, added, revoked, tlp, json) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    "INSERT OR IGNORE INTO objects (collection, id, type, version, version_ns, added, revoked, tlp, json, added_by) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )
                 .map_err(self.sql())?;
             for o in objects {
@@ -296,6 +387,7 @@ impl IntelStore {
                         o.revoked,
                         o.tlp().map(|t| t.as_str()),
                         o.json.to_string(),
+                        added_by,
                     ])
                     .map_err(self.sql())?;
                 if n == 0 {
@@ -322,7 +414,7 @@ impl IntelStore {
             None => 0,
         };
         let mut sql = String::from(
-            "SELECT seq, id, type, version, added, revoked, tlp, json FROM objects o WHERE collection = ?1 AND seq > ?2",
+            "SELECT seq, id, type, version, added, revoked, tlp, json, added_by FROM objects o WHERE collection = ?1 AND seq > ?2",
         );
         let mut args: Vec<rusqlite::types::Value> =
             vec![collection_id.to_owned().into(), after_seq.into()];
@@ -350,6 +442,26 @@ impl IntelStore {
                 " AND type IN ({})".into(),
                 filter.types.iter().map(|s| s.clone().into()).collect(),
             );
+        }
+        if let Some(audience) = &filter.audience {
+            let unmarked = Tlp::UNMARKED_DEFAULT.as_str();
+            bind(
+                &mut sql,
+                format!(" AND (coalesce(tlp, '{unmarked}') IN ({{}})"),
+                audience
+                    .levels()
+                    .into_iter()
+                    .map(|l| l.to_owned().into())
+                    .collect(),
+            );
+            match &audience.own {
+                Some(own) => bind(
+                    &mut sql,
+                    " OR added_by = {})".into(),
+                    vec![own.clone().into()],
+                ),
+                None => sql.push(')'),
+            }
         }
         match &filter.versions {
             Versions::All => {}
@@ -380,6 +492,7 @@ impl IntelStore {
                         revoked: r.get(5)?,
                         tlp: r.get::<_, Option<String>>(6)?.and_then(|t| Tlp::parse(&t)),
                         json: serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or_default(),
+                        added_by: r.get(8)?,
                     },
                 ))
             })
@@ -414,20 +527,162 @@ impl IntelStore {
     }
 
     /// Deletes an object (every version, or the one named); answers how many went.
-    pub fn delete(&self, collection_id: &str, id: &str, version: Option<&str>) -> Result<usize> {
+    /// With `only_added_by`, only the versions that this source added go (a partner may
+    /// take back what it shared, never what others did).
+    pub fn delete(
+        &self,
+        collection_id: &str,
+        id: &str,
+        version: Option<&str>,
+        only_added_by: Option<&str>,
+    ) -> Result<usize> {
         let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        let n = match version {
-            Some(v) => conn.execute(
-                "DELETE FROM objects WHERE collection = ?1 AND id = ?2 AND version = ?3",
-                params![collection_id, id, v],
-            ),
-            None => conn.execute(
-                "DELETE FROM objects WHERE collection = ?1 AND id = ?2",
-                params![collection_id, id],
-            ),
-        }
-        .map_err(self.sql())?;
+        let n = conn
+            .execute(
+                "DELETE FROM objects WHERE collection = ?1 AND id = ?2 \
+                 AND (?3 IS NULL OR version = ?3) AND (?4 IS NULL OR added_by = ?4)",
+                params![collection_id, id, version, only_added_by],
+            )
+            .map_err(self.sql())?;
         Ok(n)
+    }
+
+    // ---- partners ----
+
+    /// Creates a partner, or replaces its entitlements: its TLP maximum and the
+    /// collections (names or ids) it may read and write. A collection named in both
+    /// lists is granted both.
+    pub fn set_partner(
+        &self,
+        name: &str,
+        tlp_max: Tlp,
+        read: &[String],
+        write: &[String],
+    ) -> Result<Partner> {
+        let mut grants: Vec<Grant> = Vec::new();
+        for (list, is_write) in [(read, false), (write, true)] {
+            for wanted in list {
+                let collection = self.collection(wanted)?;
+                match grants.iter_mut().find(|g| g.collection.id == collection.id) {
+                    Some(g) if is_write => g.write = true,
+                    Some(g) => g.read = true,
+                    None => grants.push(Grant {
+                        collection,
+                        read: !is_write,
+                        write: is_write,
+                    }),
+                }
+            }
+        }
+        let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = conn.transaction().map_err(self.sql())?;
+        tx.execute(
+            "INSERT INTO partners (name, tlp_max, created) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (name) DO UPDATE SET tlp_max = excluded.tlp_max",
+            params![name, tlp_max.as_str(), now_ns()],
+        )
+        .map_err(self.sql())?;
+        tx.execute("DELETE FROM grants WHERE partner = ?1", [name])
+            .map_err(self.sql())?;
+        for g in &grants {
+            tx.execute(
+                "INSERT INTO grants (partner, collection, can_read, can_write) VALUES (?1, ?2, ?3, ?4)",
+                params![name, g.collection.id, g.read, g.write],
+            )
+            .map_err(self.sql())?;
+        }
+        tx.commit().map_err(self.sql())?;
+        Ok(Partner {
+            name: name.to_owned(),
+            tlp_max,
+            grants,
+        })
+    }
+
+    /// A partner's entitlements (`None`: no such partner).
+    pub fn partner(&self, name: &str) -> Result<Option<Partner>> {
+        Ok(self.partners()?.into_iter().find(|p| p.name == name))
+    }
+
+    /// Every partner, by name.
+    pub fn partners(&self) -> Result<Vec<Partner>> {
+        let collections = self.collections()?;
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT p.name, p.tlp_max, g.collection, g.can_read, g.can_write \
+                 FROM partners p LEFT JOIN grants g ON g.partner = p.name ORDER BY p.name",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<bool>>(3)?.unwrap_or(false),
+                    r.get::<_, Option<bool>>(4)?.unwrap_or(false),
+                ))
+            })
+            .map_err(self.sql())?;
+        let mut partners: Vec<Partner> = Vec::new();
+        for row in rows {
+            let (name, tlp, collection, read, write) = row.map_err(self.sql())?;
+            if partners.last().is_none_or(|p| p.name != name) {
+                partners.push(Partner {
+                    name: name.clone(),
+                    // Only this code writes the column; the safest reading of anything
+                    // else is "nothing beyond CLEAR".
+                    tlp_max: Tlp::parse(&tlp).unwrap_or(Tlp::Clear),
+                    grants: Vec::new(),
+                });
+            }
+            let partner = partners.last_mut().expect("pushed above");
+            if let Some(c) = collection.and_then(|id| collections.iter().find(|c| c.id == id)) {
+                partner.grants.push(Grant {
+                    collection: c.clone(),
+                    read,
+                    write,
+                });
+            }
+        }
+        Ok(partners)
+    }
+
+    /// Removes a partner's entitlements (answers whether it existed).
+    pub fn remove_partner(&self, name: &str) -> Result<bool> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let n = conn
+            .execute("DELETE FROM partners WHERE name = ?1", [name])
+            .map_err(self.sql())?;
+        Ok(n > 0)
+    }
+
+    // ---- TAXII status resources ----
+
+    /// Keeps the status resource of a POST, readable by its `owner` only.
+    pub fn save_status(&self, id: &str, owner: &str, status: &serde_json::Value) -> Result<()> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        conn.execute(
+            "INSERT INTO statuses (id, owner, created, json) VALUES (?1, ?2, ?3, ?4)",
+            params![id, owner, now_ns(), status.to_string()],
+        )
+        .map_err(self.sql())?;
+        Ok(())
+    }
+
+    /// A status resource, if it exists and belongs to `owner`.
+    pub fn status(&self, id: &str, owner: &str) -> Result<Option<serde_json::Value>> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let json: Option<String> = conn
+            .query_row(
+                "SELECT json FROM statuses WHERE id = ?1 AND owner = ?2",
+                params![id, owner],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.sql())?;
+        Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
     }
 
     /// How many object versions a collection holds.
@@ -444,8 +699,25 @@ impl IntelStore {
     }
 }
 
+/// Adds the [`ADDED_COLUMNS`] a store made by an older Haechi lacks.
+fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {
+    for (table, column, definition) in ADDED_COLUMNS {
+        let present: bool = conn.query_row(
+            &format!("SELECT count(*) FROM pragma_table_info('{table}') WHERE name = ?1"),
+            [column],
+            |r| r.get::<_, i64>(0).map(|n| n > 0),
+        )?;
+        if !present {
+            conn.execute_batch(&format!(
+                "ALTER TABLE {table} ADD COLUMN {column} {definition}"
+            ))?;
+        }
+    }
+    Ok(())
+}
+
 /// A random (version 4) UUID, from the operating system's generator.
-fn new_uuid() -> String {
+pub fn new_uuid() -> String {
     let mut b = [0u8; 16];
     // /dev/urandom on every Unix this runs on; a failure leaves the time-based bytes.
     let t = now_ns().to_le_bytes();
@@ -507,6 +779,7 @@ mod tests {
                     broken,
                 ]),
                 Limits::default(),
+                "cli",
             )
             .unwrap();
         assert_eq!((r.stored, r.duplicates, r.rejected.len()), (1, 0, 1));
@@ -521,6 +794,7 @@ mod tests {
                     indicator(A, "2026-03-01T00:00:00.000Z", true),
                 ]),
                 Limits::default(),
+                "cli",
             )
             .unwrap();
         assert_eq!((r.stored, r.duplicates), (2, 1));
@@ -579,14 +853,153 @@ mod tests {
         assert!(later.objects.iter().all(|o| o.date_added > after));
         assert_eq!(
             store
-                .delete(&c.id, A, Some("2026-01-01T00:00:00Z"))
+                .delete(&c.id, A, Some("2026-01-01T00:00:00Z"), None)
                 .unwrap(),
             1
         );
         assert_eq!(store.count(&c.id).unwrap(), 2);
         assert!(matches!(
-            store.add_bundle("nope", b"{}", Limits::default()),
+            store.add_bundle("nope", b"{}", Limits::default(), "cli"),
             Err(StoreError::NoCollection(_))
         ));
+    }
+
+    fn marked(id: &str, tlp: Tlp) -> serde_json::Value {
+        let mut o = indicator(id, "2026-01-01T00:00:00.000Z", false);
+        o["object_marking_refs"] = serde_json::json!([tlp.marking_id()]);
+        o
+    }
+
+    #[test]
+    fn a_partner_receives_only_what_its_tlp_allows_and_its_own_objects() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = IntelStore::open(&dir.path().join("intel.db")).unwrap();
+        let c = store.add_collection("shared", "", "").unwrap();
+        let ids: Vec<String> = (0..5)
+            .map(|i| format!("indicator--{i}e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"))
+            .collect();
+        let objects: Vec<_> = Tlp::ALL
+            .iter()
+            .zip(&ids)
+            .map(|(t, id)| marked(id, *t))
+            .collect();
+        store
+            .add_bundle("shared", &bundle(objects), Limits::default(), "cli")
+            .unwrap();
+        let unmarked = "indicator--9e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f";
+        let from_partner = "indicator--ae2e2d2b-17d4-4cbf-938f-98ee46b3cd3f";
+        store
+            .add_bundle(
+                "shared",
+                &bundle(vec![indicator(unmarked, "2026-01-01T00:00:00.000Z", false)]),
+                Limits::default(),
+                "cli",
+            )
+            .unwrap();
+        store
+            .add_bundle(
+                "shared",
+                &bundle(vec![marked(from_partner, Tlp::Red)]),
+                Limits::default(),
+                "partner:acme",
+            )
+            .unwrap();
+        let seen = |audience: Option<Audience>| -> Vec<String> {
+            store
+                .objects(
+                    &c.id,
+                    &Filter {
+                        limit: 100,
+                        audience,
+                        ..Default::default()
+                    },
+                )
+                .unwrap()
+                .objects
+                .into_iter()
+                .map(|o| o.id)
+                .collect()
+        };
+        assert_eq!(seen(None).len(), 7, "the owner sees every level");
+        let green = seen(Some(Audience {
+            tlp_max: Tlp::Green,
+            own: Some("partner:acme".into()),
+        }));
+        assert_eq!(
+            green,
+            vec![ids[0].clone(), ids[1].clone(), from_partner.into()]
+        );
+        let amber = seen(Some(Audience {
+            tlp_max: Tlp::Amber,
+            own: None,
+        }));
+        assert_eq!(
+            amber,
+            vec![
+                ids[0].clone(),
+                ids[1].clone(),
+                ids[2].clone(),
+                unmarked.into()
+            ],
+            "unmarked objects count as AMBER"
+        );
+        let red = seen(Some(Audience {
+            tlp_max: Tlp::Red,
+            own: None,
+        }));
+        assert!(!red.contains(&ids[4]), "RED never leaves the owner");
+        assert!(red.contains(&ids[3]));
+        // A partner deletes only what it added.
+        assert_eq!(
+            store
+                .delete(&c.id, &ids[0], None, Some("partner:acme"))
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .delete(&c.id, from_partner, None, Some("partner:acme"))
+                .unwrap(),
+            1
+        );
+    }
+
+    #[test]
+    fn partners_keep_their_grants() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = IntelStore::open(&dir.path().join("intel.db")).unwrap();
+        let shared = store.add_collection("shared", "", "").unwrap();
+        let inbox = store.add_collection("inbox", "", "").unwrap();
+        let p = store
+            .set_partner(
+                "acme",
+                Tlp::Amber,
+                &["shared".into(), "inbox".into()],
+                std::slice::from_ref(&inbox.id),
+            )
+            .unwrap();
+        assert_eq!(p.grants.len(), 2);
+        let back = store.partner("acme").unwrap().unwrap();
+        assert_eq!(back.tlp_max, Tlp::Amber);
+        let g = back.grant(&inbox.id).unwrap();
+        assert!(g.read && g.write);
+        let g = back.grant(&shared.id).unwrap();
+        assert!(g.read && !g.write);
+        assert!(matches!(
+            store.set_partner("acme", Tlp::Green, &["nope".into()], &[]),
+            Err(StoreError::NoCollection(_))
+        ));
+        store.set_partner("acme", Tlp::Green, &[], &[]).unwrap();
+        assert!(store.partner("acme").unwrap().unwrap().grants.is_empty());
+        assert!(store.remove_partner("acme").unwrap());
+        assert!(store.partner("acme").unwrap().is_none());
+        store
+            .save_status("s1", "partner:acme", &serde_json::json!({"id": "s1"}))
+            .unwrap();
+        assert!(store.status("s1", "partner:other").unwrap().is_none());
+        assert_eq!(
+            store.status("s1", "partner:acme").unwrap().unwrap()["id"],
+            "s1"
+        );
     }
 }

@@ -164,6 +164,13 @@ impl Tlp {
     }
 }
 
+impl serde::Serialize for Tlp {
+    /// As the lower-case level (`amber+strict`).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 impl fmt::Display for Tlp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

@@ -105,55 +105,64 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = Response;
 
+    /// The REST API's callers; partner organisations are refused here whatever their
+    /// credentials: they use the TAXII server only.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-            let presented = value
-                .to_str()
-                .ok()
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::trim)
-                .filter(|t| !t.is_empty() && t.len() <= 256)
-                .ok_or_else(|| unauthorized("the Authorization header must be `Bearer TOKEN`"))?;
-            return bearer(state, presented.to_owned()).await;
+        let caller = api_caller(parts, state).await?;
+        if let Err(denied) = caller.refuse_partner() {
+            return Err(error(StatusCode::FORBIDDEN, denied.0));
         }
-        if let Some(id) = cookie(&parts.headers, SESSION_COOKIE).filter(|v| v.len() <= 128) {
-            let id = id.to_owned();
-            let access = state.access.clone();
-            let lookup = id.clone();
-            let info = tokio::task::spawn_blocking(move || access.session(&lookup))
-                .await
-                .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-                .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-                .ok_or_else(|| {
-                    unauthorized("the session has expired or was ended: log in again")
-                })?;
-            let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-            if !safe {
-                let sent = parts
-                    .headers
-                    .get(CSRF_HEADER)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                if !constant_time_eq(sent.as_bytes(), info.csrf.as_bytes()) {
-                    return Err(error(
-                        StatusCode::FORBIDDEN,
-                        "a change made with a session cookie needs the X-CSRF-Token header (the csrf value of the login answer)",
-                    ));
-                }
-            }
-            return Ok(Caller {
-                principal: info.principal,
-                session: Some(id),
-                csrf: Some(info.csrf),
-            });
-        }
-        Err(unauthorized(
-            "missing credentials: log in (POST /api/auth/login) or send a bearer token (Authorization: Bearer TOKEN)",
-        ))
+        Ok(caller)
     }
 }
 
-async fn bearer(state: &AppState, presented: String) -> Result<Caller, Response> {
+async fn api_caller(parts: &Parts, state: &AppState) -> Result<Caller, Response> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let presented = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 256)
+            .ok_or_else(|| unauthorized("the Authorization header must be `Bearer TOKEN`"))?;
+        return bearer(state, presented.to_owned()).await;
+    }
+    if let Some(id) = cookie(&parts.headers, SESSION_COOKIE).filter(|v| v.len() <= 128) {
+        let id = id.to_owned();
+        let access = state.access.clone();
+        let lookup = id.clone();
+        let info = tokio::task::spawn_blocking(move || access.session(&lookup))
+            .await
+            .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+            .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+            .ok_or_else(|| unauthorized("the session has expired or was ended: log in again"))?;
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if !safe {
+            let sent = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !constant_time_eq(sent.as_bytes(), info.csrf.as_bytes()) {
+                return Err(error(
+                    StatusCode::FORBIDDEN,
+                    "a change made with a session cookie needs the X-CSRF-Token header (the csrf value of the login answer)",
+                ));
+            }
+        }
+        return Ok(Caller {
+            principal: info.principal,
+            session: Some(id),
+            csrf: Some(info.csrf),
+        });
+    }
+    Err(unauthorized(
+        "missing credentials: log in (POST /api/auth/login) or send a bearer token (Authorization: Bearer TOKEN)",
+    ))
+}
+
+/// Authenticates a bearer token (configuration tokens first, then the access database).
+pub async fn bearer(state: &AppState, presented: String) -> Result<Caller, Response> {
     let caller = |principal| Caller {
         principal,
         session: None,
@@ -246,6 +255,7 @@ pub async fn login(State(state): State<AppState>, body: axum::body::Bytes) -> Re
             r
         }
         Ok(Ok(LoginOutcome::Disabled)) => error(StatusCode::FORBIDDEN, "this account is disabled"),
+        Ok(Ok(LoginOutcome::Refused(why))) => error(StatusCode::FORBIDDEN, why),
         Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }

@@ -17,6 +17,8 @@
 //!   `/api/playbooks*`, `/api/playbook-runs*` — [`playbooks`]; `/api/events`, `/api/tenants` — [`events`]; `/api/users*`, `/api/tokens*`,
 //!   `/api/audit` — [`admin`]; `/api/alerts/stream` — [`live`]; `/api/board` — [`board`].
 //! * `GET /` and `/console/…` — the web console ([`console`]).
+//! * `/taxii2/…` — the TAXII 2.1 sharing hub ([`taxii`]), with its own media type,
+//!   error resources and HTTP basic authentication for partner organisations.
 
 pub mod admin;
 pub mod alerts;
@@ -31,6 +33,7 @@ pub mod openapi;
 pub mod playbooks;
 pub mod report;
 pub mod risk;
+pub mod taxii;
 pub mod tls;
 
 pub use auth::{ApiToken, Caller};
@@ -81,6 +84,8 @@ pub struct AppState {
     pub responder: Option<Arc<haechi_respond::Responder>>,
     /// Stored alerts as they come, for the console (`None` when detection is off).
     pub live: Option<live::LiveFeed>,
+    /// The TAXII 2.1 sharing hub (`None`: no intel store).
+    pub taxii: Option<taxii::Taxii>,
 }
 
 /// Every route: method, path (axum syntax), and whether it needs credentials. The
@@ -193,6 +198,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/tokens/{name}/revoke", post(admin::revoke_token))
         .route("/api/audit", get(admin::audit))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+        // After the REST limit: TAXII bodies are limited by max_content_length.
+        .merge(taxii::routes())
         .with_state(state)
 }
 

@@ -123,7 +123,7 @@ pub(crate) fn cli_actor() -> String {
 
 fn role(s: &str) -> anyhow::Result<Role> {
     Role::parse(s)
-        .with_context(|| format!("--role '{s}': use admin, center, institution or viewer"))
+        .with_context(|| format!("--role '{s}': use admin, center, institution, viewer (or partner, for tokens of partner organisations)"))
 }
 
 /// The password from standard input, or a generated one (then `true`: print it).
@@ -147,10 +147,15 @@ pub fn user(args: UserArgs) -> anyhow::Result<ExitCode> {
             tenant,
             password_stdin,
         } => {
+            let role = role(&r)?;
+            anyhow::ensure!(
+                role != Role::Partner,
+                "partners are created with `haechi intel partner add ORG`, which also grants their collections"
+            );
             let (password, generated) = password(password_stdin)?;
             let spec = UserSpec {
                 name,
-                role: role(&r)?,
+                role,
                 tenant,
                 password: password.clone(),
             };

@@ -60,7 +60,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     ] {
         let started = Instant::now();
         let r = store
-            .add_bundle("bench", &bytes, limits)
+            .add_bundle("bench", &bytes, limits, "bench")
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let secs = started.elapsed().as_secs_f64();
         let n = if expect_new { r.stored } else { r.duplicates };

@@ -6,6 +6,8 @@
 //! * `haechi intel lookup VALUE...` says which feeds list each value (an address, a
 //!   domain and its parents, a URL, a hash, an e-mail address).
 //! * `haechi intel collection|import|list`: the STIX object store ([`super::intel_store`]).
+//! * `haechi intel partner add|set|list|remove`: the TAXII hub's partners
+//!   ([`super::intel_partner`]).
 
 use super::load_config;
 use crate::DataDirArg;
@@ -45,6 +47,9 @@ pub enum IntelCommand {
     /// Collections of the STIX object store.
     #[command(subcommand)]
     Collection(super::intel_store::CollectionCommand),
+    /// Partner organisations of the TAXII sharing hub.
+    #[command(subcommand)]
+    Partner(super::intel_partner::PartnerCommand),
     /// Validate and store STIX 2.1 bundles in a collection.
     Import {
         #[arg(long)]
@@ -74,6 +79,7 @@ pub enum IntelCommand {
 pub fn run(args: IntelArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         IntelCommand::Collection(c) => super::intel_store::collection(c),
+        IntelCommand::Partner(c) => super::intel_partner::run(c),
         IntelCommand::Import {
             collection,
             files,

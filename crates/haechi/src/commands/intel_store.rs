@@ -76,7 +76,7 @@ pub fn import(
         let bytes = std::fs::read(file)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
         let started = std::time::Instant::now();
-        match store.add_bundle(collection, &bytes, Limits::default()) {
+        match store.add_bundle(collection, &bytes, Limits::default(), "cli") {
             Ok(r) => {
                 println!(
                     "{}: {} stored, {} duplicates, {} refused ({:.0} objects/s)",

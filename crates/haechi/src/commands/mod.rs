@@ -13,6 +13,7 @@ pub mod demo;
 pub mod hunt;
 pub mod ingest;
 pub mod intel;
+pub mod intel_partner;
 pub mod intel_store;
 pub mod ml;
 pub mod playbook;

@@ -141,6 +141,17 @@ pub fn run_with(
     served.map(|_| ExitCode::SUCCESS)
 }
 
+/// The TAXII sharing hub over the intel store of the data directory.
+fn open_hub(config: &crate::config::Config) -> anyhow::Result<haechi_server::taxii::Taxii> {
+    let path = haechi_intel::store::IntelStore::path_in(&config.data_dir);
+    let store = haechi_intel::store::IntelStore::open(&path)
+        .with_context(|| format!("opening the intel store {}", path.display()))?;
+    Ok(haechi_server::taxii::Taxii::new(
+        Arc::new(store),
+        config.intel.taxii.clone(),
+    ))
+}
+
 async fn serve(
     config: &crate::config::Config,
     access: Arc<haechi_access::AccessStore>,
@@ -191,6 +202,7 @@ async fn serve(
         }),
         responder: None,
         live: pipeline.detection.as_ref().map(|d| d.live()),
+        taxii: Some(open_hub(config)?),
     };
     if let Some(hangup) = hangup {
         tokio::spawn(reload_on_sighup(

@@ -1,0 +1,284 @@
+//! The TAXII 2.1 sharing hub as partners meet it: collections and partners are made with
+//! the command line (`haechi intel collection add`, `haechi intel partner add`), STIX
+//! objects of every TLP level are imported, `haechi serve` answers, and the OASIS
+//! `taxii2-client` (tests/taxii/partner_client.py) reads, pages, filters, posts and
+//! deletes as two partners with different entitlements. Around it: every TAXII route
+//! refuses a request without credentials, a partner cannot use the REST API or log in to
+//! the console, and the partner's changes are in the audit log.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use std::path::Path;
+
+const CLEAR: &str = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487";
+const GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
+const AMBER: &str = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
+const STRICT: &str = "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003";
+const RED: &str = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1";
+
+fn indicator(id: &str, modified: &str, marking: Option<&str>) -> Value {
+    let mut o = json!({
+        "type": "indicator", "spec_version": "2.1", "id": id,
+        "created": "2026-10-01T00:00:00.000Z", "modified": modified,
+        "name": "C2 address", "pattern": "[ipv4-addr:value = '203.0.113.66']",
+        "pattern_type": "stix", "valid_from": "2026-10-01T00:00:00Z",
+    });
+    if let Some(m) = marking {
+        o["object_marking_refs"] = json!([m]);
+    }
+    o
+}
+
+fn id(n: u32) -> String {
+    format!("indicator--{n:08x}-17d4-4cbf-938f-98ee46b3cd3f")
+}
+
+fn write_bundle(dir: &Path, name: &str, objects: Vec<Value>) -> String {
+    let bundle = json!({
+        "type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d", "objects": objects,
+    });
+    write_file(dir, name, &bundle.to_string())
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// `haechi intel partner add …`: (user, password) from the last line.
+fn add_partner(data: &Path, args: &[&str]) -> (String, String) {
+    let mut all = vec!["intel", "partner", "add"];
+    all.extend(args);
+    let out = cli(data, &all, "");
+    let last = out.lines().last().unwrap();
+    let (user, password) = last.split_once(' ').expect("USER PASSWORD");
+    (user.to_owned(), password.to_owned())
+}
+
+#[test]
+fn partners_share_through_taxii_within_their_grants_and_tlp() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for c in ["shared", "inbox", "internal"] {
+        cli(&data, &["intel", "collection", "add", c], "");
+    }
+    let levels = [
+        ("clear", Some(CLEAR)),
+        ("green", Some(GREEN)),
+        ("amber", Some(AMBER)),
+        ("strict", Some(STRICT)),
+        ("red", Some(RED)),
+        ("unmarked", None),
+    ];
+    let mut objects: Vec<Value> = levels
+        .iter()
+        .enumerate()
+        .map(|(n, (_, m))| indicator(&id(n as u32 + 1), "2026-10-01T00:00:00.000Z", *m))
+        .collect();
+    // One object in three versions.
+    for month in ["10", "11", "12"] {
+        objects.push(indicator(
+            &id(100),
+            &format!("2026-{month}-02T00:00:00.000Z"),
+            Some(GREEN),
+        ));
+    }
+    let tlp_file = write_bundle(dir.path(), "tlp.json", objects);
+    cli(
+        &data,
+        &["intel", "import", "--collection", "shared", &tlp_file],
+        "",
+    );
+    // Real threat actors from the OASIS examples, unmarked but for one marked CLEAR below.
+    let actors =
+        sample("threat_intel/stix2/docs-defining-campaigns-threat-actors-intrusion-sets.json");
+    let mut actor_bundle: Value = serde_json::from_slice(&std::fs::read(&actors).unwrap()).unwrap();
+    for o in actor_bundle["objects"].as_array_mut().unwrap() {
+        o["object_marking_refs"] = json!([CLEAR]);
+    }
+    let actor_file = write_file(dir.path(), "actors.json", &actor_bundle.to_string());
+    cli(
+        &data,
+        &[
+            "intel",
+            "import",
+            "--collection",
+            "shared",
+            actor_file.to_str().unwrap(),
+        ],
+        "",
+    );
+    let center_inbox = write_bundle(
+        dir.path(),
+        "inbox.json",
+        vec![indicator(&id(200), "2026-10-01T00:00:00.000Z", Some(GREEN))],
+    );
+    cli(
+        &data,
+        &["intel", "import", "--collection", "inbox", &center_inbox],
+        "",
+    );
+    let acme = add_partner(
+        &data,
+        &[
+            "acme", "--read", "shared", "--read", "inbox", "--write", "inbox",
+        ],
+    );
+    let beta = add_partner(&data, &["beta", "--read", "shared", "--tlp-max", "amber"]);
+    // A partner cannot be entitled to RED, nor to an unknown collection.
+    let refused = haechi(&[
+        "intel",
+        "partner",
+        "add",
+        "gamma",
+        "--tlp-max",
+        "red",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        describe(&refused).contains("RED never leaves"),
+        "{}",
+        describe(&refused)
+    );
+    let refused = haechi(&[
+        "intel",
+        "partner",
+        "add",
+        "gamma",
+        "--read",
+        "nope",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(
+        describe(&refused).contains("no collection 'nope'"),
+        "{}",
+        describe(&refused)
+    );
+    let listed = cli(&data, &["intel", "partner", "list"], "");
+    assert!(
+        listed.contains("acme\tactive\tTLP up to TLP:GREEN; reads shared, inbox; writes inbox"),
+        "{listed}"
+    );
+
+    let config = write_file(
+        dir.path(),
+        "haechi.toml",
+        &format!(
+            "data_dir = {}\nlisteners = []\n[http]\nlisten = \"127.0.0.1:0\"\n",
+            toml_path(&data)
+        ),
+    );
+    let server = Server::start(&config, &dir.path().join("stderr.log"));
+
+    // Every TAXII route refuses a request without credentials, as a TAXII error.
+    for (method, path) in TAXII_ROUTES {
+        let path = path
+            .replace("{status}", "x")
+            .replace("{collection}", "x")
+            .replace("{object}", "x");
+        let r = server.request(
+            method,
+            &path,
+            &[("Accept", "application/taxii+json;version=2.1")],
+            b"",
+        );
+        assert_eq!(r.status, 401, "{method} {path} without credentials");
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/taxii+json;version=2.1")
+        );
+    }
+
+    // A partner has no business with the REST API or the console.
+    let basic = format!(
+        "Basic {}",
+        base64_encode(format!("{}:{}", acme.0, acme.1).as_bytes())
+    );
+    let r = server.request("GET", "/api/alerts", &[("Authorization", &basic)], b"");
+    assert_eq!(r.status, 401, "the REST API takes no basic credentials");
+    let login = json!({"username": acme.0, "password": acme.1}).to_string();
+    let r = server.request(
+        "POST",
+        "/api/auth/login",
+        &[("Content-Type", "application/json")],
+        login.as_bytes(),
+    );
+    assert_eq!(r.status, 403, "a partner cannot log in: {}", r.text());
+    assert!(r.text().contains("TAXII"), "{}", r.text());
+
+    // The partners' own client.
+    let hub = json!({
+        "url": format!("http://{}", server.http),
+        "acme": {"user": acme.0, "password": acme.1},
+        "beta": {"user": beta.0, "password": beta.1},
+        "ids": {
+            "clear": id(1), "green": id(2), "amber": id(3), "strict": id(4), "red": id(5),
+            "unmarked": id(6), "multi": id(100), "center_inbox": id(200),
+        },
+    });
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/taxii/partner_client.py");
+    let out = run_python(&script, &hub.to_string());
+    assert!(
+        out.status.success(),
+        "the taxii2-client checks failed (run scripts/setup-test-tools if taxii2-client is missing):\n{}\nserver stderr:\n{}",
+        describe(&out),
+        server.stderr()
+    );
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains("all TAXII checks passed"), "{printed}");
+    assert_eq!(printed.matches("ok:").count(), 12, "{printed}");
+
+    // The partner's changes are audited under its name.
+    let audit = cli(&data, &["audit", "list", "--limit", "1000"], "");
+    let actions: Vec<(String, String)> = audit
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|r| {
+            (
+                r["actor"].as_str().unwrap_or("").to_owned(),
+                r["action"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    for wanted in ["taxii.add", "taxii.delete"] {
+        assert!(
+            actions.contains(&("user:acme".into(), wanted.into())),
+            "no {wanted} by user:acme in {actions:?}"
+        );
+    }
+    assert!(
+        actions.iter().any(|(_, a)| a == "intel.partner.set"),
+        "partner grants are audited"
+    );
+    let (status, _) = server.terminate();
+    assert!(status.success());
+}
+
+/// Every TAXII route of the server.
+const TAXII_ROUTES: &[(&str, &str)] = haechi_server::taxii::ROUTES;
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn run_python(script: &Path, stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new("python3")
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
