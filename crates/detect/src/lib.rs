@@ -25,6 +25,7 @@
 pub mod alert;
 pub mod hunt;
 pub mod logsource;
+pub mod retro;
 pub mod rewrite;
 pub mod rules;
 pub mod sigma_event;

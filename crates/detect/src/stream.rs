@@ -26,6 +26,9 @@ pub struct StreamDetector {
     detector: RwLock<Arc<Detector>>,
     exceptions: RwLock<Arc<Exceptions>>,
     indicators: SharedIndicators,
+    /// The sharing hub's indicators (the intel store's collections), swapped on their
+    /// own whenever the hub changes, without reloading the feeds.
+    hub: SharedIndicators,
     /// The DGA model and its alert threshold (probability), when configured.
     domain_model: RwLock<Option<(Arc<haechi_ml::DomainModel>, f32)>>,
     /// The web-attack model and its threshold, when configured.
@@ -47,6 +50,7 @@ impl StreamDetector {
             detector: RwLock::new(Arc::new(detector)),
             exceptions: RwLock::new(Arc::new(exceptions)),
             indicators: SharedIndicators::default(),
+            hub: SharedIndicators::default(),
             domain_model: RwLock::new(None),
             web_model: RwLock::new(None),
             flow_model: RwLock::new(None),
@@ -67,6 +71,16 @@ impl StreamDetector {
     /// Swaps in a new indicator set (feeds reloaded).
     pub fn replace_indicators(&self, set: IndicatorSet) {
         self.indicators.replace(Arc::new(set));
+    }
+
+    /// Swaps in a new set of the sharing hub's indicators.
+    pub fn replace_hub_indicators(&self, set: IndicatorSet) {
+        self.hub.replace(Arc::new(set));
+    }
+
+    /// The hub's indicator set in use.
+    pub fn hub_indicators(&self) -> Arc<IndicatorSet> {
+        self.hub.load()
     }
 
     /// Sets (or removes) the domain model and the probability at which it alerts.
@@ -132,6 +146,7 @@ impl StreamDetector {
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         let indicators = self.indicators.load();
+        let hub = self.hub.load();
         let domain_model = self
             .domain_model
             .read()
@@ -153,7 +168,8 @@ impl StreamDetector {
             flows: flow_model.as_ref().map(|(m, t)| (m.as_ref(), *t)),
         };
         let run = |hits: &mut Vec<Hit>, event: &mut Event| {
-            self.detect_one(&detector, &exceptions, &indicators, &models, hits, event)
+            let sets = [indicators.as_ref(), hub.as_ref()];
+            self.detect_one(&detector, &exceptions, &sets, &models, hits, event)
         };
         if events.len() >= PARALLEL_BATCH {
             events
@@ -171,7 +187,7 @@ impl StreamDetector {
         &self,
         detector: &Detector,
         exceptions: &Exceptions,
-        indicators: &IndicatorSet,
+        indicator_sets: &[&IndicatorSet; 2],
         models: &Models<'_>,
         hits: &mut Vec<Hit>,
         event: &mut Event,
@@ -182,14 +198,7 @@ impl StreamDetector {
             .map(|v| ("model:domains", v))
             .or_else(|| models.score_web(event).map(|v| ("model:web", v)))
             .or_else(|| models.score_flow(event).map(|v| ("model:flows", v)));
-        if indicators.is_empty() {
-            hits.clear();
-        } else {
-            indicators.match_event(event, hits);
-            // One alert per indicator and event, whichever fields it was seen in.
-            hits.sort_by_key(|h| h.id);
-            hits.dedup_by_key(|h| h.id);
-        }
+        match_indicators(indicator_sets, event, hits);
         if detections.is_empty() && hits.is_empty() && scored.is_none() {
             return Vec::new();
         }
@@ -241,6 +250,19 @@ impl StreamDetector {
                 a.level as usize >= self.min_level || a.source != haechi_event::AlertSource::Model
             })
             .collect()
+    }
+}
+
+/// The hits of every indicator set on one event: one per indicator and set, whichever
+/// fields it was seen in. (Ids are per set, so each set is de-duplicated on its own.)
+fn match_indicators(sets: &[&IndicatorSet; 2], event: &Event, hits: &mut Vec<Hit>) {
+    hits.clear();
+    let mut more = Vec::new();
+    for set in sets.iter().filter(|s| !s.is_empty()) {
+        set.match_event(event, &mut more);
+        more.sort_by_key(|h| h.id);
+        more.dedup_by_key(|h| h.id);
+        hits.append(&mut more);
     }
 }
 

@@ -141,7 +141,7 @@ impl Default for MlConfig {
 }
 
 /// Threat-intel feeds every accepted event is matched against.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IntelConfig {
     /// The feeds: `{ name, path, format = "plain" | "csv" | "stix" | "misp", … }` (see
@@ -152,6 +152,20 @@ pub struct IntelConfig {
     /// The TAXII 2.1 sharing hub (`[intel.taxii]`: title, description, contact,
     /// max_content_length, default_page, max_page).
     pub taxii: haechi_server::taxii::TaxiiConfig,
+    /// How many days of stored events are searched for indicators that arrive in the
+    /// hub (0: no retro-hunt).
+    pub retro_hunt_days: u32,
+}
+
+impl Default for IntelConfig {
+    fn default() -> Self {
+        IntelConfig {
+            feeds: Vec::new(),
+            limits: haechi_ioc::Limits::default(),
+            taxii: haechi_server::taxii::TaxiiConfig::default(),
+            retro_hunt_days: 30,
+        }
+    }
 }
 
 /// Streaming detection: the Sigma rules every accepted event meets, and what becomes of

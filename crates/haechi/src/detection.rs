@@ -50,9 +50,11 @@ pub struct LoadReport {
 }
 
 impl Detection {
-    /// Loads the rules of `config` (none configured: `Ok(None)`, no detection).
-    pub fn start(config: &Config) -> anyhow::Result<Option<(Detection, LoadReport)>> {
-        if config.detect.rules.is_empty()
+    /// Loads the rules of `config` (none configured and `hub` false: `Ok(None)`, no
+    /// detection). `hub`: the sharing hub has collections, whose indicators are matched.
+    pub fn start(config: &Config, hub: bool) -> anyhow::Result<Option<(Detection, LoadReport)>> {
+        if !hub
+            && config.detect.rules.is_empty()
             && config.intel.feeds.is_empty()
             && config.ml.domains_model.is_none()
             && config.ml.web_model.is_none()

@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod default_models;
 mod detection;
+mod hub;
 mod pipeline;
 
 use clap::{Parser, Subcommand};
@@ -82,6 +83,8 @@ fn main() -> std::process::ExitCode {
             }),
         )
         .with_writer(std::io::stderr)
+        // Colours only on a terminal: a log file or a journal gets plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     let result = match cli.command {

@@ -282,3 +282,276 @@ fn run_python(script: &Path, stdin: &str) -> std::process::Output {
         .unwrap();
     child.wait_with_output().unwrap()
 }
+
+/// An ECS event as NDJSON, stamped now.
+fn ecs_line(fields: Value) -> String {
+    let mut event = fields;
+    event["@timestamp"] = json!(chrono_now());
+    event.to_string()
+}
+
+fn chrono_now() -> String {
+    let out = std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%dT%H:%M:%S.%3NZ"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// The alerts with `tag` (or all), newest first.
+fn alerts(server: &Server, token: &str, query: &str) -> Vec<Value> {
+    let auth = format!("Bearer {token}");
+    let r = server.request(
+        "GET",
+        &format!("/api/alerts?limit=100{query}"),
+        &[("Authorization", &auth)],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()["alerts"].as_array().cloned().unwrap_or_default()
+}
+
+fn post_envelope(server: &Server, token: &str, collection: &str, objects: Vec<Value>) -> Value {
+    let auth = format!("Bearer {token}");
+    let body = json!({ "objects": objects }).to_string();
+    let r = server.request(
+        "POST",
+        &format!("/taxii2/hub/collections/{collection}/objects/"),
+        &[
+            ("Authorization", &auth),
+            ("Accept", "application/taxii+json;version=2.1"),
+            ("Content-Type", "application/taxii+json;version=2.1"),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    r.json()
+}
+
+fn domain_indicator(id: &str, domain: &str, modified: &str, revoked: bool) -> Value {
+    json!({
+        "type": "indicator", "spec_version": "2.1", "id": id,
+        "created": "2026-11-01T00:00:00.000Z", "modified": modified,
+        "name": "Loader C2", "pattern": format!("[domain-name:value = '{domain}']"),
+        "pattern_type": "stix", "valid_from": "2026-11-01T00:00:00Z", "revoked": revoked,
+        "confidence": 85, "object_marking_refs": [GREEN],
+    })
+}
+
+#[test]
+fn shared_indicators_reach_the_live_matcher_and_are_retro_hunted() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    cli(&data, &["intel", "collection", "add", "shared"], "");
+    let token = create_token(&data, "hub-admin", "admin", None);
+    let config = write_file(
+        dir.path(),
+        "haechi.toml",
+        &format!(
+            "data_dir = {}\nlisteners = []\n[http]\nlisten = \"127.0.0.1:0\"\n[pipeline]\ncommit_interval_ms = 100\n",
+            toml_path(&data)
+        ),
+    );
+    let server = Server::start(&config, &dir.path().join("stderr.log"));
+    let auth = format!("Bearer {token}");
+    let ingest = |tenant: &str, lines: &[String]| {
+        let r = server.request(
+            "POST",
+            &format!("/api/ingest?tenant={tenant}"),
+            &[("Authorization", &auth)],
+            lines.join("\n").as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["dead_letter"], 0, "{}", r.text());
+    };
+    // Yesterday's traffic, before anyone knew: a lookup of the C2 domain's subdomain at
+    // the hospital, a connection to the C2 address at city hall, and clean traffic.
+    ingest(
+        "hospital",
+        &[
+            ecs_line(
+                json!({"dns.question.name": "api.loader-c2.example", "source.ip": "10.20.0.15", "event.id": "dns-1"}),
+            ),
+            ecs_line(json!({"dns.question.name": "www.example.org", "source.ip": "10.20.0.16"})),
+        ],
+    );
+    ingest(
+        "city-hall",
+        &[ecs_line(
+            json!({"source.ip": "10.30.0.9", "destination.ip": "198.51.100.77", "destination.port": 443}),
+        )],
+    );
+    // Searchable before the indicators arrive (the commit interval is 100 ms).
+    wait_for("the hospital's lookup to be stored", PATIENCE, || {
+        let r = server.request(
+            "GET",
+            "/api/events?q=dns.question.name:api.loader-c2.example",
+            &[("Authorization", &auth)],
+            b"",
+        );
+        let total = r.json()["total"].as_u64();
+        (total == Some(1)).then_some(()).ok_or(format!("{total:?}"))
+    });
+    assert!(
+        alerts(&server, &token, "").is_empty(),
+        "nothing is known yet"
+    );
+
+    // The indicators arrive over TAXII.
+    let c2_domain = "indicator--c2000001-17d4-4cbf-938f-98ee46b3cd3f";
+    let c2_address = "indicator--c2000002-17d4-4cbf-938f-98ee46b3cd3f";
+    let status = post_envelope(
+        &server,
+        &token,
+        &collection_id(&server, &token, "shared"),
+        vec![
+            domain_indicator(
+                c2_domain,
+                "loader-c2.example",
+                "2026-11-01T00:00:00.000Z",
+                false,
+            ),
+            json!({
+                "type": "indicator", "spec_version": "2.1", "id": c2_address,
+                "created": "2026-11-01T00:00:00.000Z", "modified": "2026-11-01T00:00:00.000Z",
+                "pattern": "[ipv4-addr:value = '198.51.100.77']", "pattern_type": "stix",
+                "valid_from": "2026-11-01T00:00:00Z", "confidence": 60,
+            }),
+        ],
+    );
+    assert_eq!(status["success_count"], 2, "{status}");
+
+    // Retro-hunt: both stored events become retrospective alerts, at their institutions.
+    let retro = wait_for("two retrospective alerts", PATIENCE, || {
+        let a = alerts(&server, &token, "&tag=retrospective");
+        if a.len() == 2 {
+            Ok(a)
+        } else {
+            Err(format!("{a:?}"))
+        }
+    });
+    let by_tenant = |t: &str| {
+        retro
+            .iter()
+            .find(|a| a["tenant"] == t)
+            .cloned()
+            .unwrap_or_else(|| panic!("no retrospective alert at {t}: {retro:?}"))
+    };
+    let hospital = by_tenant("hospital");
+    assert_eq!(hospital["rule_id"], "indicator:domain:loader-c2.example");
+    assert!(
+        hospital["rule_title"]
+            .as_str()
+            .unwrap()
+            .starts_with("Retro-hunt: ")
+    );
+    assert_eq!(hospital["details"]["feed"], "hub:shared");
+    assert_eq!(hospital["details"]["object_id"], c2_domain);
+    assert_eq!(hospital["level"], "high", "confidence 85");
+    assert_eq!(hospital["events"][0]["id"], "dns-1");
+    assert_eq!(
+        by_tenant("city-hall")["details"]["indicator"],
+        "198.51.100.77"
+    );
+
+    // Live: a new lookup alerts at once, with no restart and no retrospective tag.
+    ingest(
+        "water-works",
+        &[ecs_line(
+            json!({"dns.question.name": "loader-c2.example", "source.ip": "10.40.0.3"}),
+        )],
+    );
+    let live = wait_for("a live alert at the water works", PATIENCE, || {
+        alerts(&server, &token, "&tenant=water-works")
+            .into_iter()
+            .next()
+            .ok_or_else(|| "none yet".to_owned())
+    });
+    assert!(
+        !live["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "retrospective"),
+        "{live}"
+    );
+    assert_eq!(live["rule_id"], "indicator:domain:loader-c2.example");
+
+    // Revoked: the indicator stops matching.
+    post_envelope(
+        &server,
+        &token,
+        &collection_id(&server, &token, "shared"),
+        vec![domain_indicator(
+            c2_domain,
+            "loader-c2.example",
+            "2026-11-02T00:00:00.000Z",
+            true,
+        )],
+    );
+    // The hub set is rebuilt: one indicator left (the watcher logs each load).
+    wait_for(
+        "the hub set without the revoked indicator",
+        PATIENCE,
+        || {
+            let log = server.stderr();
+            log.contains("indicators=1 ")
+                .then_some(())
+                .ok_or_else(|| "not yet".to_owned())
+        },
+    );
+    // The same batch holds a control: the address indicator still matches.
+    ingest(
+        "university",
+        &[
+            ecs_line(json!({"dns.question.name": "loader-c2.example", "source.ip": "10.50.0.3"})),
+            ecs_line(json!({"source.ip": "10.50.0.4", "destination.ip": "198.51.100.77"})),
+        ],
+    );
+    let university = wait_for("the control alert at the university", PATIENCE, || {
+        let a = alerts(&server, &token, "&tenant=university");
+        if a.is_empty() {
+            Err("none yet".into())
+        } else {
+            Ok(a)
+        }
+    });
+    assert_eq!(
+        university
+            .iter()
+            .map(|a| a["rule_id"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        vec!["indicator:ip:198.51.100.77"],
+        "a revoked indicator no longer matches"
+    );
+    assert_eq!(
+        alerts(&server, &token, "&tag=retrospective").len(),
+        2,
+        "nothing is hunted twice"
+    );
+    let (status, _) = server.terminate();
+    assert!(status.success());
+}
+
+/// The TAXII id of a collection, by its alias.
+fn collection_id(server: &Server, token: &str, alias: &str) -> String {
+    let auth = format!("Bearer {token}");
+    let r = server.request(
+        "GET",
+        "/taxii2/hub/collections/",
+        &[
+            ("Authorization", &auth),
+            ("Accept", "application/taxii+json;version=2.1"),
+        ],
+        b"",
+    );
+    r.json()["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["alias"] == alias)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}

@@ -55,6 +55,10 @@ CREATE TABLE IF NOT EXISTS grants (
     can_write  INTEGER NOT NULL,
     PRIMARY KEY (partner, collection)
 );
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS statuses (
     id      TEXT    PRIMARY KEY,
     owner   TEXT    NOT NULL,
@@ -545,6 +549,67 @@ impl IntelStore {
             )
             .map_err(self.sql())?;
         Ok(n)
+    }
+
+    /// What changes whenever objects are added or deleted (by this process or another
+    /// one): the last `date_added` and the number of stored versions.
+    pub fn fingerprint(&self) -> Result<(i64, i64)> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        conn.query_row(
+            "SELECT coalesce(max(added), 0), count(*) FROM objects",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(self.sql())
+    }
+
+    /// A number kept in the store (`None`: never set).
+    pub fn meta(&self, key: &str) -> Result<Option<i64>> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(self.sql())
+    }
+
+    pub fn set_meta(&self, key: &str, value: i64) -> Result<()> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )
+        .map_err(self.sql())?;
+        Ok(())
+    }
+
+    /// The newest version of every indicator of a collection added after `added_after`
+    /// (nanoseconds; `None`: all), as one STIX bundle, for the indicator matcher.
+    pub fn indicator_bundle(
+        &self,
+        collection_id: &str,
+        added_after: Option<i64>,
+    ) -> Result<Vec<u8>> {
+        let mut objects = Vec::new();
+        let mut filter = Filter {
+            added_after,
+            types: vec!["indicator".into()],
+            limit: MAX_PAGE,
+            ..Filter::default()
+        };
+        loop {
+            let page = self.objects(collection_id, &filter)?;
+            objects.extend(page.objects.into_iter().map(|o| o.json));
+            match page.next {
+                Some(next) => filter.next = Some(next),
+                None => break,
+            }
+        }
+        let bundle = serde_json::json!({
+            "type": "bundle",
+            "id": format!("bundle--{}", new_uuid()),
+            "objects": objects,
+        });
+        Ok(bundle.to_string().into_bytes())
     }
 
     // ---- partners ----

@@ -78,7 +78,7 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     }
     let files = collect_files(&args.paths)?;
     let store = open_store(&config)?;
-    let detection = Detection::start(&config)?.map(|(d, _)| d);
+    let detection = Detection::start(&config, false)?.map(|(d, _)| d);
     let raised_alerts = Mutex::new(Vec::new());
     let mut ctx = ParseContext::new(&args.tenant);
     ctx.timezone = config.timezone()?;

@@ -445,7 +445,7 @@ fn build_pools(args: &EvalArgs) -> anyhow::Result<(Pools, String)> {
     config.intel.feeds = super::demo::demo_feeds(&data.join("threat_intel"));
     config.ml.domains_model = Some("domains".into());
     config.ml.web_model = Some("web".into());
-    let (detection, report) = crate::detection::Detection::start(&config)?
+    let (detection, report) = crate::detection::Detection::start(&config, false)?
         .ok_or_else(|| anyhow::anyhow!("no detection configured"))?;
     let mut pools = Pools::default();
     let mut n = 0;

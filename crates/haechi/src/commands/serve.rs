@@ -74,7 +74,13 @@ pub fn run_with(
     }
     let access = open_access(&config)?;
     let store: Arc<dyn EventStore> = Arc::new(open_store(&config)?);
-    let detection = match Detection::start(&config)? {
+    let hub = open_hub(&config)?;
+    let hub_in_use = !hub
+        .store
+        .collections()
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .is_empty();
+    let detection = match Detection::start(&config, hub_in_use)? {
         Some((d, report)) => {
             println!(
                 "detection {} rules loaded ({} not loaded), {} indicators from {} feeds ({} MiB) in {:.1}s",
@@ -116,8 +122,19 @@ pub fn run_with(
         .enable_all()
         .build()?;
     let shutdown = CancellationToken::new();
+    let watcher = pipeline.detection.clone().map(|d| {
+        crate::hub::spawn_watcher(
+            hub.store.clone(),
+            d,
+            store.clone(),
+            config.intel.limits,
+            config.intel.retro_hunt_days,
+            shutdown.clone(),
+        )
+    });
     let served = runtime.block_on(serve(
         &config,
+        hub,
         access,
         sender,
         metrics,
@@ -128,6 +145,10 @@ pub fn run_with(
     // Every sender is gone once the listeners and the HTTP server stopped: the workers
     // drain what was accepted, then the final commit makes it searchable.
     drop(runtime);
+    shutdown.cancel();
+    if let Some(w) = watcher {
+        let _ = w.join();
+    }
     for w in workers {
         let _ = w.join();
     }
@@ -152,8 +173,10 @@ fn open_hub(config: &crate::config::Config) -> anyhow::Result<haechi_server::tax
     ))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn serve(
     config: &crate::config::Config,
+    hub: haechi_server::taxii::Taxii,
     access: Arc<haechi_access::AccessStore>,
     sender: tokio::sync::mpsc::Sender<haechi_ingest::listen::Delivery>,
     metrics: Arc<Metrics>,
@@ -202,7 +225,7 @@ async fn serve(
         }),
         responder: None,
         live: pipeline.detection.as_ref().map(|d| d.live()),
-        taxii: Some(open_hub(config)?),
+        taxii: Some(hub),
     };
     if let Some(hangup) = hangup {
         tokio::spawn(reload_on_sighup(
