@@ -159,7 +159,7 @@ fn partners_share_through_taxii_within_their_grants_and_tlp() {
     );
     let listed = cli(&data, &["intel", "partner", "list"], "");
     assert!(
-        listed.contains("acme\tactive\tTLP up to TLP:GREEN; reads shared, inbox; writes inbox"),
+        listed.contains("acme\tactive\tTLP up to TLP:GREEN; reads inbox, shared; writes inbox"),
         "{listed}"
     );
 
@@ -529,6 +529,8 @@ fn shared_indicators_reach_the_live_matcher_and_are_retro_hunted() {
         2,
         "nothing is hunted twice"
     );
+    // The water works' incident is confirmed and shared back with the partners.
+    publish_the_incident(&server, &token, &data, &live);
     let (status, _) = server.terminate();
     assert!(status.success());
 }
@@ -554,4 +556,142 @@ fn collection_id(server: &Server, token: &str, alias: &str) -> String {
         .as_str()
         .unwrap()
         .to_owned()
+}
+
+fn api(server: &Server, token: &str, method: &str, path: &str, body: Value) -> (u16, Value) {
+    let auth = format!("Bearer {token}");
+    let r = server.request(
+        method,
+        path,
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        body.to_string().as_bytes(),
+    );
+    (
+        r.status,
+        serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+    )
+}
+
+/// Confirms the alert's incident, blocks its attacker, publishes it to `outbox` as
+/// TLP:GREEN, and checks what a TAXII reader gets (and that the OASIS validator accepts
+/// it).
+fn publish_the_incident(server: &Server, token: &str, data: &Path, alert: &Value) {
+    let (_, detail) = api(
+        server,
+        token,
+        "GET",
+        &format!("/api/alerts/{}", alert["id"]),
+        json!({}),
+    );
+    let incident = detail["incident"]
+        .as_i64()
+        .expect("the alert is in an incident");
+    cli(data, &["intel", "collection", "add", "outbox"], "");
+    let publish = |tlp: &str| {
+        api(
+            server,
+            token,
+            "POST",
+            &format!("/api/incidents/{incident}/publish"),
+            json!({"collection": "outbox", "tlp": tlp}),
+        )
+    };
+    let (status, answer) = publish("green");
+    assert_eq!(status, 409, "a new incident is not confirmed: {answer}");
+    let (status, _) = api(
+        server,
+        token,
+        "POST",
+        &format!("/api/incidents/{incident}"),
+        json!({"status": "containment", "note": "C2 confirmed; blocking"}),
+    );
+    assert_eq!(status, 200);
+    let (status, _) = api(
+        server,
+        token,
+        "POST",
+        "/api/blocklists/edge",
+        json!({"value": "loader-c2.example", "reason": "loader C2"}),
+    );
+    assert_eq!(status, 201, "the block-list entry is created");
+    let (status, answer) = publish("red");
+    assert_eq!(status, 400, "RED never leaves the hub: {answer}");
+    let analyst = create_token(data, "water-analyst", "institution", Some("water-works"));
+    let (status, _) = api(
+        server,
+        &analyst,
+        "POST",
+        &format!("/api/incidents/{incident}/publish"),
+        json!({"collection": "outbox", "tlp": "green"}),
+    );
+    assert_eq!(status, 403, "publishing is for center analysts");
+    let (status, answer) = publish("green");
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["tlp"], "green");
+
+    // What a TAXII reader gets: the report and everything it refers to.
+    let collection = answer["collection_id"].as_str().unwrap();
+    let auth = format!("Bearer {token}");
+    let r = server.request(
+        "GET",
+        &format!("/taxii2/hub/collections/{collection}/objects/"),
+        &[
+            ("Authorization", &auth),
+            ("Accept", "application/taxii+json;version=2.1"),
+        ],
+        b"",
+    );
+    assert_eq!(r.status, 200);
+    let objects = r.json()["objects"].as_array().unwrap().clone();
+    let of_type = |t: &str| {
+        objects
+            .iter()
+            .filter(|o| o["type"] == t)
+            .collect::<Vec<_>>()
+    };
+    let report = of_type("report");
+    assert_eq!(report.len(), 1);
+    assert_eq!(report[0]["id"], answer["report"]);
+    let indicators = of_type("indicator");
+    assert!(
+        indicators
+            .iter()
+            .any(|i| i["pattern"] == "[domain-name:value = 'loader-c2.example']"),
+        "{indicators:?}"
+    );
+    let action = of_type("course-of-action");
+    assert_eq!(action.len(), 1);
+    assert!(
+        action[0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("loader-c2.example blocked in block list edge"),
+        "{action:?}"
+    );
+    assert!(
+        objects
+            .iter()
+            .filter(|o| o["type"] != "marking-definition")
+            .all(|o| o["object_marking_refs"] == json!([GREEN])),
+        "every object is TLP:GREEN"
+    );
+    // The OASIS validator accepts the published bundle.
+    let bundle = json!({"type": "bundle", "id": "bundle--0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b", "objects": objects});
+    let file = data.join("published.json");
+    std::fs::write(&file, bundle.to_string()).unwrap();
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys\nfrom stix2validator import validate_file, print_results\nr = validate_file(sys.argv[1])\nprint_results(r)\nsys.exit(0 if r.is_valid else 1)\n",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "stix2-validator: {}", describe(&out));
+    // Audited.
+    let audit = cli(data, &["audit", "list", "--limit", "1000"], "");
+    assert!(audit.contains("incident.publish"), "{audit}");
 }

@@ -171,6 +171,121 @@ pub fn identity(
     .map_err(BuildError::Invalid)
 }
 
+/// What a confirmed incident contributes to the hub (gathered by the caller from the
+/// state store, so that this crate needs no storage).
+#[derive(Debug, Clone, Default)]
+pub struct IncidentFacts {
+    pub title: String,
+    /// What happened, in a few lines (status, institutions, counts).
+    pub summary: String,
+    /// The attackers and indicators seen: addresses, domains, URLs, hashes, e-mail
+    /// addresses, read the way feeds are (anything else is skipped and reported).
+    pub indicators: Vec<String>,
+    /// ATT&CK techniques seen: (`T1059.001`, a name, which may be the id itself).
+    pub techniques: Vec<(String, String)>,
+    /// The response taken, one line per action (block-list entries, tasks done).
+    pub response: Vec<String>,
+}
+
+/// The STIX objects an incident is shared as, all marked `tlp` and created by the
+/// identity `creator`: the identity and the TLP marking definition, one indicator per
+/// indicator value, one `attack-pattern` per technique (with its MITRE ATT&CK reference),
+/// a `course-of-action` for the response, `indicates` and `mitigates` relationships, and
+/// a `report` that refers to everything. Values that are not indicators come back as
+/// the second list, with the reason.
+pub fn incident_objects(
+    facts: &IncidentFacts,
+    tlp: Tlp,
+    creator: &str,
+    now: DateTime<Utc>,
+) -> Result<(Vec<StixObject>, Vec<String>), BuildError> {
+    let ts = timestamp(now);
+    let mut me = identity(creator, "organization", now)?.json;
+    me["object_marking_refs"] = json!([tlp.marking_id()]);
+    let me = StixObject::from_json(me).map_err(BuildError::Invalid)?;
+    let me_id = me.id.clone();
+    let marked = |mut json: Value| -> Result<StixObject, BuildError> {
+        json["spec_version"] = json!("2.1");
+        json["created"] = json!(ts);
+        json["modified"] = json!(ts);
+        json["created_by_ref"] = json!(me_id);
+        json["object_marking_refs"] = json!([tlp.marking_id()]);
+        StixObject::from_json(json).map_err(BuildError::Invalid)
+    };
+    let mut indicators = Vec::new();
+    let mut skipped = Vec::new();
+    for value in &facts.indicators {
+        let kind = match IndicatorValue::detect(value) {
+            Ok(v) => v.kind(),
+            Err(e) => {
+                skipped.push(format!("{value}: {e}"));
+                continue;
+            }
+        };
+        match indicator_from_value(kind, value, tlp, Some(&me_id), now) {
+            Ok(i) => indicators.push(i),
+            Err(e) => skipped.push(format!("{value}: {e}")),
+        }
+    }
+    let mut patterns = Vec::new();
+    for (id, name) in &facts.techniques {
+        // No URL: the specification wants a hash with every external URL.
+        patterns.push(marked(json!({
+            "type": "attack-pattern",
+            "id": format!("attack-pattern--{}", new_uuid()),
+            "name": name,
+            "external_references": [{
+                "source_name": "mitre-attack",
+                "external_id": id,
+            }],
+        }))?);
+    }
+    let mut objects = vec![me];
+    let mut related = Vec::new();
+    let relationship = |kind: &str, from: &str, to: &str| {
+        marked(json!({
+            "type": "relationship",
+            "id": format!("relationship--{}", new_uuid()),
+            "relationship_type": kind,
+            "source_ref": from,
+            "target_ref": to,
+        }))
+    };
+    for i in &indicators {
+        for p in &patterns {
+            related.push(relationship("indicates", &i.id, &p.id)?);
+        }
+    }
+    if !facts.response.is_empty() {
+        let action = marked(json!({
+            "type": "course-of-action",
+            "id": format!("course-of-action--{}", new_uuid()),
+            "name": format!("Response to: {}", facts.title),
+            "description": facts.response.join("\n"),
+        }))?;
+        for p in &patterns {
+            related.push(relationship("mitigates", &action.id, &p.id)?);
+        }
+        objects.push(action);
+    }
+    objects.extend(indicators);
+    objects.extend(patterns);
+    objects.extend(related);
+    let refs: Vec<&str> = objects.iter().map(|o| o.id.as_str()).collect();
+    let report = marked(json!({
+        "type": "report",
+        "id": format!("report--{}", new_uuid()),
+        "name": facts.title,
+        "description": facts.summary,
+        "report_types": ["threat-report"],
+        "published": ts,
+        "object_refs": refs,
+    }))?;
+    objects.push(report);
+    objects.insert(0, tlp_marking(tlp));
+    Ok((objects, skipped))
+}
+
 /// The official TLP 2.0 marking definition of `tlp`, as an object to put in bundles.
 pub fn tlp_marking(tlp: Tlp) -> StixObject {
     StixObject::from_json(tlp.marking_definition()).expect("the official TLP markings are valid")

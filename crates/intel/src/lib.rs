@@ -79,7 +79,10 @@ pub mod store;
 pub mod tlp;
 pub mod validate;
 
-pub use build::{BuildError, bundle, identity, indicator_from_value, tlp_marking};
+pub use build::{
+    BuildError, IncidentFacts, bundle, identity, incident_objects, indicator_from_value,
+    tlp_marking,
+};
 pub use objects::{
     BundleError, BundleReport, Category, Limits, StixObject, parse_bundle, parse_envelope,
 };

@@ -711,6 +711,10 @@ impl IntelStore {
                 });
             }
         }
+        for p in &mut partners {
+            p.grants
+                .sort_by(|a, b| a.collection.name.cmp(&b.collection.name));
+        }
         Ok(partners)
     }
 

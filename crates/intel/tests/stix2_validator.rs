@@ -138,3 +138,53 @@ fn bad_values_are_refused() {
         .is_err()
     );
 }
+
+#[test]
+fn a_shared_incident_passes_the_oasis_validator() {
+    let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 30, 0).unwrap();
+    let facts = haechi_intel::IncidentFacts {
+        title: "SSH brute force and C2 beacons from 203.0.113.66".into(),
+        summary: "Campaign across city-hall, hospital and water-works; 14 alerts.".into(),
+        indicators: vec![
+            "203.0.113.66".into(),
+            "update-check.example".into(),
+            "not a value".into(),
+        ],
+        techniques: vec![
+            ("T1110".into(), "Brute Force".into()),
+            ("T1071.004".into(), "T1071.004".into()),
+        ],
+        response: vec![
+            "203.0.113.66 blocked at the edge (block list edge)".into(),
+            "Task done: reset the root password on db-01".into(),
+        ],
+    };
+    let (objects, skipped) =
+        haechi_intel::incident_objects(&facts, Tlp::Amber, "Haechi CERT", now).unwrap();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    let count = |t: &str| objects.iter().filter(|o| o.object_type == t).count();
+    assert_eq!(count("indicator"), 2);
+    assert_eq!(count("attack-pattern"), 2);
+    assert_eq!(count("course-of-action"), 1);
+    assert_eq!(count("relationship"), 2 * 2 + 2, "indicates and mitigates");
+    assert_eq!(count("report"), 1);
+    assert!(
+        objects
+            .iter()
+            .filter(|o| o.object_type != "marking-definition")
+            .all(|o| o.tlp() == Some(Tlp::Amber)),
+        "every object carries the chosen TLP"
+    );
+    let text = bundle(&objects);
+    let report = parse_bundle(text.as_bytes(), Limits::default()).unwrap();
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("incident-bundle.json");
+    std::fs::write(&path, &text).unwrap();
+    let (ok, output) = oasis_validate(&path);
+    assert!(
+        ok,
+        "stix2-validator refused the incident bundle:\n{output}\n{text}"
+    );
+    assert!(!output.contains("Warning"), "{output}");
+}

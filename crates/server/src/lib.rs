@@ -13,7 +13,7 @@
 //! * `GET /healthz` — liveness, unauthenticated (for load balancers), so it tells nothing else.
 //! * `GET /metrics` — Prometheus text format, for center-wide callers.
 //! * `/api/auth/*` — [`auth`]; `/api/alerts*` — [`alerts`]; `/api/risk*` — [`risk`];
-//!   `/api/incidents*`, `/api/campaigns` — [`incidents`] (timeline and report: [`report`]); `/api/blocklists*` — [`blocklists`];
+//!   `/api/incidents*`, `/api/campaigns` — [`incidents`] (timeline and report: [`report`]; sharing with the hub: [`publish`]); `/api/blocklists*` — [`blocklists`];
 //!   `/api/playbooks*`, `/api/playbook-runs*` — [`playbooks`]; `/api/events`, `/api/tenants` — [`events`]; `/api/users*`, `/api/tokens*`,
 //!   `/api/audit` — [`admin`]; `/api/alerts/stream` — [`live`]; `/api/board` — [`board`].
 //! * `GET /` and `/console/…` — the web console ([`console`]).
@@ -31,6 +31,7 @@ pub mod incidents;
 pub mod live;
 pub mod openapi;
 pub mod playbooks;
+pub mod publish;
 pub mod report;
 pub mod risk;
 pub mod taxii;
@@ -114,6 +115,7 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
     ("POST", "/api/incidents/{id}/tasks/{task}", true),
     ("GET", "/api/incidents/{id}/timeline", true),
     ("GET", "/api/incidents/{id}/report", true),
+    ("POST", "/api/incidents/{id}/publish", true),
     ("GET", "/api/campaigns", true),
     ("GET", "/api/blocklists", true),
     ("GET", "/api/blocklists/{name}", true),
@@ -172,6 +174,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/incidents/{id}/timeline", get(report::timeline))
         .route("/api/incidents/{id}/report", get(report::report))
+        .route("/api/incidents/{id}/publish", post(publish::publish))
         .route("/api/campaigns", get(incidents::campaigns))
         .route("/api/blocklists", get(blocklists::lists))
         .route(

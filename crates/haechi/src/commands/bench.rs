@@ -344,6 +344,7 @@ fn bench_store(args: &BenchArgs, ctx: &ParseContext) -> anyhow::Result<()> {
         );
         if !logged {
             bench_search(args, &store, stats.events)?;
+            bench_retro_hunt(args, &store, stats.events)?;
         }
         drop(store);
         let _ = std::fs::remove_dir_all(&store_dir);
@@ -371,6 +372,43 @@ fn bench_search(args: &BenchArgs, store: &EmbeddedStore, stored: u64) -> anyhow:
     } else {
         println!(
             "search source.ip over {stored} stored events: {matches} matches in {best:.1} ms (best of 5; newest 100 returned)"
+        );
+    }
+    Ok(())
+}
+
+/// Retro-hunting one new indicator (an address of the sample, so every copy holds it)
+/// over everything stored: the index candidates, then the live matcher's confirmation,
+/// as the sharing hub does when an indicator arrives.
+fn bench_retro_hunt(args: &BenchArgs, store: &EmbeddedStore, stored: u64) -> anyhow::Result<()> {
+    let mut builder = haechi_ioc::IndicatorSetBuilder::new(haechi_ioc::Limits::default());
+    let meta = builder.intern(haechi_ioc::IndicatorMeta::from_source("hub:bench".into()));
+    builder.add(&haechi_ioc::IndicatorValue::detect("83.149.9.216")?, meta)?;
+    let fresh = builder.build();
+    let mut best = f64::MAX;
+    let (mut candidates, mut alerts) = (0, 0);
+    for _ in 0..3 {
+        let started = Instant::now();
+        candidates = 0;
+        alerts = 0;
+        for query in haechi_detect::retro::candidate_queries(&fresh) {
+            let found = store.search(&haechi_store::SearchRequest {
+                limit: crate::hub::RETRO_MAX_EVENTS,
+                ..haechi_store::SearchRequest::new(query)
+            })?;
+            candidates += found.events.len();
+            alerts += haechi_detect::retro::retro_alerts(&fresh, &found.events).len();
+        }
+        best = best.min(started.elapsed().as_secs_f64());
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({"bench": "retro-hunt-one-indicator", "stored": stored, "candidates": candidates, "alerts": alerts, "seconds": best})
+        );
+    } else {
+        println!(
+            "retro-hunt one indicator over {stored} stored events: {candidates} candidates, {alerts} alerts in {best:.2} s (best of 3)"
         );
     }
     Ok(())

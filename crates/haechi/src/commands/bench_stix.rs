@@ -2,12 +2,16 @@
 //! meets — 50,000 indicators imported from one bundle (validation and storage, objects/s),
 //! the same bundle again (every object a duplicate), then pages of 1,000 objects as the
 //! TAXII server will read them (first page, a page deep into the collection by `next`,
-//! `added_after`). Median of 20 for the pages.
+//! `added_after`). Median of 20 for the pages. Then the same collection into the
+//! indicator matcher (what the sharing hub's watcher does on every change), and pages of
+//! 1,000 over HTTP from the real TAXII server on 127.0.0.1 — as the center (bearer token)
+//! and as a partner (HTTP basic; TLP filtered in the query), a new connection each.
 
 use super::bench::BenchArgs;
 use super::bench_state::median_ms;
 use haechi_intel::Limits;
 use haechi_intel::store::{Filter, IntelStore, Versions};
+use std::sync::Arc;
 use std::time::Instant;
 
 const OBJECTS: usize = 50_000;
@@ -34,8 +38,9 @@ fn bundle() -> Vec<u8> {
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let store =
-        IntelStore::open(&dir.path().join("intel.db")).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let store = Arc::new(
+        IntelStore::open(&dir.path().join("intel.db")).map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
     let c = store
         .add_collection("bench", "Bench", "")
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -117,7 +122,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             "page of 1,000 after 40,000 (next)",
             Filter {
                 limit: 1000,
-                next: deep,
+                next: deep.clone(),
                 ..Default::default()
             },
         ),
@@ -134,5 +139,129 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         let (ms, n) = median_ms(|| page(f.clone()));
         report(what, ms, "ms median", format!("{n} objects"));
     }
+    let started = Instant::now();
+    let set = crate::hub::hub_indicators(&store, None, haechi_ioc::Limits::default())?;
+    let secs = started.elapsed().as_secs_f64();
+    report(
+        "into the matcher (store to indicator set)",
+        OBJECTS as f64 / secs,
+        "objects/s",
+        format!("{} indicators in {:.2} s", set.len(), secs),
+    );
+    taxii_over_http(dir.path(), store, deep, &report)
+}
+
+/// Pages of 1,000 from the TAXII server on 127.0.0.1: (what, ms median, note).
+fn taxii_over_http(
+    dir: &std::path::Path,
+    store: Arc<IntelStore>,
+    deep: Option<String>,
+    report: &dyn Fn(&str, f64, &str, String),
+) -> anyhow::Result<()> {
+    use haechi_access::{AccessStore, Role, UserSpec};
+    let access = Arc::new(AccessStore::open(&dir.join("access.db"))?);
+    let password = haechi_access::secret::random_password();
+    access.add_user(
+        &UserSpec {
+            name: "bench-partner".into(),
+            role: Role::Partner,
+            tenant: None,
+            password: password.clone(),
+        },
+        "bench",
+    )?;
+    store
+        .set_partner(
+            "bench-partner",
+            haechi_intel::Tlp::Green,
+            &["bench".into()],
+            &[],
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let collection = store
+        .collection("bench")
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .id;
+    let token = haechi_access::secret::random_token("bench_");
+    let events: Arc<dyn haechi_store::EventStore> = Arc::new(
+        haechi_store::embedded::EmbeddedStore::open(&dir.join("events"), Default::default())?,
+    );
+    let state = haechi_server::AppState {
+        submit: tokio::sync::mpsc::channel(1).0,
+        metrics: Arc::new(haechi_ingest::metrics::Metrics::new()),
+        store: events,
+        tokens: Arc::new(vec![haechi_server::ApiToken {
+            token: token.clone(),
+            tenant: None,
+            name: Some("bench".into()),
+            role: None,
+        }]),
+        access,
+        session_ttl: std::time::Duration::from_secs(3600),
+        secure_cookies: false,
+        tenants: Arc::new(Vec::new()),
+        max_body_bytes: 1 << 20,
+        max_lines: 1000,
+        alerts: None,
+        reload: None,
+        responder: None,
+        live: None,
+        taxii: Some(haechi_server::taxii::Taxii::new(
+            store,
+            haechi_server::taxii::TaxiiConfig::default(),
+        )),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+    let addr = listener.local_addr()?;
+    runtime.spawn(async move {
+        let _ = axum::serve(listener, haechi_server::router(state).into_make_service()).await;
+    });
+    let basic = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(format!("bench-partner:{password}"))
+    };
+    let objects_path = format!("/taxii2/hub/collections/{collection}/objects/");
+    let cases = [
+        (
+            "TAXII page of 1,000 over HTTP (center)",
+            format!("Bearer {token}"),
+            objects_path.clone(),
+        ),
+        (
+            "TAXII page of 1,000 over HTTP (partner)",
+            format!("Basic {basic}"),
+            objects_path.clone(),
+        ),
+        (
+            "TAXII page of 1,000 after 40,000 over HTTP (partner)",
+            format!("Basic {basic}"),
+            format!("{objects_path}?next={}", deep.unwrap_or_default()),
+        ),
+    ];
+    for (what, auth, path) in cases {
+        let (ms, bytes) = median_ms(|| http_get(addr, &path, &auth).unwrap_or(0));
+        report(what, ms, "ms median", format!("{} KB answer", bytes >> 10));
+    }
+    drop(runtime);
     Ok(())
+}
+
+/// One GET on a new connection; the answer's size (0 unless 200).
+fn http_get(addr: std::net::SocketAddr, path: &str, auth: &str) -> std::io::Result<usize> {
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(addr)?;
+    write!(
+        tcp,
+        "GET {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: {auth}\r\nAccept: application/taxii+json;version=2.1\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut answer = Vec::new();
+    tcp.read_to_end(&mut answer)?;
+    Ok(if answer.starts_with(b"HTTP/1.1 200") {
+        answer.len()
+    } else {
+        0
+    })
 }
