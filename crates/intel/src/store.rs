@@ -13,6 +13,7 @@
 //!   markings, for the server to enforce.
 
 use crate::objects::{BundleReport, Limits, StixObject, parse_bundle};
+use crate::build::new_uuid;
 use crate::tlp::{Tlp, may_share};
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -783,29 +784,6 @@ fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {
         }
     }
     Ok(())
-}
-
-/// A random (version 4) UUID, from the operating system's generator.
-pub fn new_uuid() -> String {
-    let mut b = [0u8; 16];
-    // /dev/urandom on every Unix this runs on; a failure leaves the time-based bytes.
-    let t = now_ns().to_le_bytes();
-    b[..8].copy_from_slice(&t);
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        use std::io::Read;
-        let _ = f.read_exact(&mut b);
-    }
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
 }
 
 #[cfg(test)]

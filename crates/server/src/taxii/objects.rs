@@ -564,7 +564,7 @@ fn status_resource(
         })
         .collect();
     json!({
-        "id": haechi_intel::store::new_uuid(),
+        "id": haechi_intel::build::new_uuid(),
         "status": "complete",
         "request_timestamp": request_timestamp,
         "total_count": successes.len() + failures.len(),
