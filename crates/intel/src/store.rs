@@ -12,8 +12,8 @@
 //! * Objects keep their full JSON as received, plus the TLP level read from their
 //!   markings, for the server to enforce.
 
-use crate::objects::{BundleReport, Limits, StixObject, parse_bundle};
 use crate::build::new_uuid;
+use crate::objects::{BundleReport, Limits, StixObject, parse_bundle};
 use crate::tlp::{Tlp, may_share};
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
