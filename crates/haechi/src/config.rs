@@ -155,6 +155,9 @@ pub struct IntelConfig {
     /// How many days of stored events are searched for indicators that arrive in the
     /// hub (0: no retro-hunt).
     pub retro_hunt_days: u32,
+    /// Partner TAXII 2.1 collections polled into and pushed from the hub
+    /// (`[[intel.remotes]]`).
+    pub remotes: Vec<haechi_intel::remote::RemoteConfig>,
 }
 
 impl Default for IntelConfig {
@@ -164,6 +167,7 @@ impl Default for IntelConfig {
             limits: haechi_ioc::Limits::default(),
             taxii: haechi_server::taxii::TaxiiConfig::default(),
             retro_hunt_days: 30,
+            remotes: Vec::new(),
         }
     }
 }
@@ -418,6 +422,14 @@ impl Config {
             .taxii
             .check()
             .map_err(|e| anyhow::anyhow!("intel.taxii: {e}"))?;
+        for r in &self.intel.remotes {
+            r.check().map_err(|e| anyhow::anyhow!(e))?;
+        }
+        let mut names: Vec<&str> = self.intel.remotes.iter().map(|r| r.name.as_str()).collect();
+        names.sort();
+        if names.windows(2).any(|w| w[0] == w[1]) {
+            bail!("intel.remotes: two remotes have the same name");
+        }
         if !(1..=24 * 30).contains(&self.auth.session_hours) {
             bail!("auth.session_hours: 1 to 720");
         }

@@ -75,6 +75,7 @@
 pub mod build;
 pub mod objects;
 pub mod pattern;
+pub mod remote;
 pub mod store;
 pub mod tlp;
 pub mod validate;

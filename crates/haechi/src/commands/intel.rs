@@ -6,6 +6,7 @@
 //! * `haechi intel lookup VALUE...` says which feeds list each value (an address, a
 //!   domain and its parents, a URL, a hash, an e-mail address).
 //! * `haechi intel collection|import|list`: the STIX object store ([`super::intel_store`]).
+//! * `haechi intel sync [--remote NAME]`: the partner TAXII servers ([`super::intel_sync`]).
 //! * `haechi intel partner add|set|list|remove`: the TAXII hub's partners
 //!   ([`super::intel_partner`]).
 
@@ -47,6 +48,16 @@ pub enum IntelCommand {
     /// Collections of the STIX object store.
     #[command(subcommand)]
     Collection(super::intel_store::CollectionCommand),
+    /// Pull from and push to the partner TAXII servers of [[intel.remotes]] once.
+    Sync {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Only this remote.
+        #[arg(long)]
+        remote: Option<String>,
+        #[command(flatten)]
+        data_dir: DataDirArg,
+    },
     /// Partner organisations of the TAXII sharing hub.
     #[command(subcommand)]
     Partner(super::intel_partner::PartnerCommand),
@@ -80,6 +91,11 @@ pub fn run(args: IntelArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         IntelCommand::Collection(c) => super::intel_store::collection(c),
         IntelCommand::Partner(c) => super::intel_partner::run(c),
+        IntelCommand::Sync {
+            config,
+            remote,
+            data_dir,
+        } => super::intel_sync::run(config, data_dir, remote),
         IntelCommand::Import {
             collection,
             files,

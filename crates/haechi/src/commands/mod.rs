@@ -15,6 +15,7 @@ pub mod ingest;
 pub mod intel;
 pub mod intel_partner;
 pub mod intel_store;
+pub mod intel_sync;
 pub mod ml;
 pub mod playbook;
 pub mod risk;

@@ -234,6 +234,20 @@ async fn serve(
             shutdown.clone(),
         ));
     }
+    for r in &config.intel.remotes {
+        let remote =
+            haechi_intel::remote::Remote::new(r.clone()).map_err(|e| anyhow::anyhow!(e))?;
+        let store = state
+            .taxii
+            .as_ref()
+            .map(|t| t.store.clone())
+            .expect("the hub is always open in serve");
+        tokio::spawn(super::intel_sync::sync_loop(
+            remote,
+            store,
+            shutdown.clone(),
+        ));
+    }
     let mut state = state;
     if let Some(detection) = pipeline.detection.clone() {
         state.responder = Some(start_responder(

@@ -1,0 +1,101 @@
+//! `haechi intel sync [--remote NAME]`: one exchange with each partner TAXII server of
+//! `[[intel.remotes]]` — pull what its collection added since the last pull, then push
+//! what the local `push_from` collection received since the last push
+//! ([`haechi_intel::remote`]). `haechi serve` does the same every `interval_secs`
+//! ([`sync_loop`]). Exit 1 when any remote failed.
+
+use super::load_config;
+use crate::DataDirArg;
+use haechi_intel::remote::{Remote, RemoteConfig, pull, push};
+use haechi_intel::store::IntelStore;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// One pull and one push with a remote, as a line for people.
+pub async fn sync_once(remote: &Remote, store: &IntelStore) -> Result<String, String> {
+    let pulled = pull(remote, store).await?;
+    let pushed = push(remote, store).await?;
+    let mut line = format!(
+        "remote {}: pulled {} objects in {} pages ({} stored, {} duplicates, {} refused); pushed {} ({} accepted, {} refused, {} withheld by TLP, {} not echoed back)",
+        remote.config.name,
+        pulled.received,
+        pulled.pages,
+        pulled.stored,
+        pulled.duplicates,
+        pulled.rejected.len(),
+        pushed.sent,
+        pushed.accepted,
+        pushed.failed.len(),
+        pushed.withheld,
+        pushed.echoes,
+    );
+    for why in pulled.rejected.iter().chain(&pushed.failed).take(10) {
+        line.push_str(&format!("\n  {why}"));
+    }
+    Ok(line)
+}
+
+pub fn run(
+    config: Option<PathBuf>,
+    data_dir: DataDirArg,
+    only: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let config = load_config(config.as_deref(), data_dir.data_dir)?;
+    let remotes: Vec<RemoteConfig> = config
+        .intel
+        .remotes
+        .iter()
+        .filter(|r| only.as_deref().is_none_or(|o| o == r.name))
+        .cloned()
+        .collect();
+    if remotes.is_empty() {
+        anyhow::bail!(match only {
+            Some(name) => format!("no remote '{name}' in [[intel.remotes]]"),
+            None => "no [[intel.remotes]] in the configuration".into(),
+        });
+    }
+    let store = IntelStore::open(&IntelStore::path_in(&config.data_dir))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut failed = false;
+    for r in remotes {
+        let result = match Remote::new(r) {
+            Ok(remote) => runtime.block_on(sync_once(&remote, &store)),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(line) => println!("{line}"),
+            Err(e) => {
+                failed = true;
+                eprintln!("{e}");
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Syncs with one remote every `interval_secs` until `stop`.
+pub async fn sync_loop(
+    remote: Remote,
+    store: Arc<IntelStore>,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    let interval = std::time::Duration::from_secs(remote.config.interval_secs);
+    loop {
+        match sync_once(&remote, &store).await {
+            Ok(line) => tracing::info!("{line}"),
+            Err(e) => tracing::error!("{e}"),
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(interval) => {}
+        }
+    }
+}
