@@ -147,3 +147,147 @@ fn stix_bundles_are_imported_versioned_and_listed() {
         describe(&out)
     );
 }
+
+#[test]
+fn export_writes_a_bundle_within_the_tlp_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(
+        run(&data, &["intel", "collection", "add", "shared"])
+            .status
+            .success()
+    );
+    let markings = [
+        (
+            "1",
+            "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
+        ),
+        (
+            "2",
+            "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
+        ),
+        (
+            "3",
+            "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+        ),
+        (
+            "4",
+            "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
+        ),
+    ];
+    let objects: Vec<serde_json::Value> = markings
+        .iter()
+        .map(|(n, m)| {
+            serde_json::json!({
+                "type": "indicator", "spec_version": "2.1",
+                "id": format!("indicator--{n}e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"),
+                "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+                "pattern": "[ipv4-addr:value = '203.0.113.9']", "pattern_type": "stix",
+                "valid_from": "2026-01-01T00:00:00Z", "object_marking_refs": [m],
+            })
+        })
+        .collect();
+    let bundle = serde_json::json!({
+        "type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d", "objects": objects,
+    });
+    let file = write_file(dir.path(), "tlp.json", &bundle.to_string());
+    assert!(
+        run(
+            &data,
+            &[
+                "intel",
+                "import",
+                "--collection",
+                "shared",
+                file.to_str().unwrap()
+            ]
+        )
+        .status
+        .success()
+    );
+    let exported = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["intel", "export", "--collection", "shared"];
+        args.extend(extra);
+        let out = run(&data, &args);
+        assert!(out.status.success(), "{}", describe(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["type"], "bundle");
+        v["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].as_str().unwrap()[11..12].to_owned())
+            .collect()
+    };
+    assert_eq!(exported(&[]), vec!["1", "2", "3"], "RED only when named");
+    assert_eq!(exported(&["--tlp-max", "green"]), vec!["1", "2"]);
+    assert_eq!(exported(&["--tlp-max", "red"]).len(), 4);
+    let out_file = dir.path().join("out.json");
+    let out = run(
+        &data,
+        &[
+            "intel",
+            "export",
+            "--collection",
+            "shared",
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
+    );
+    assert!(describe(&out).contains("3 objects exported from shared, 1 withheld"));
+    // What is exported imports again (all duplicates).
+    let again = run(
+        &data,
+        &[
+            "intel",
+            "import",
+            "--collection",
+            "shared",
+            out_file.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("0 stored, 3 duplicates, 0 refused"),
+        "{}",
+        describe(&again)
+    );
+}
+
+#[test]
+fn intel_serve_runs_the_hub_without_syslog_listeners() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut child = haechi_command(&[
+        "intel",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        let done = line.starts_with("listening http");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        lines.iter().any(|l| l.starts_with("listening http")),
+        "{lines:?}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.contains("syslog")),
+        "no syslog listener: {lines:?}"
+    );
+}

@@ -48,6 +48,25 @@ pub enum IntelCommand {
     /// Collections of the STIX object store.
     #[command(subcommand)]
     Collection(super::intel_store::CollectionCommand),
+    /// A collection's newest objects as one STIX 2.1 bundle.
+    Export {
+        #[arg(long)]
+        collection: String,
+        /// The most restrictive TLP exported (RED only when named).
+        #[arg(long, default_value = "amber+strict")]
+        tlp_max: String,
+        /// Only objects of these types.
+        #[arg(long = "type")]
+        types: Vec<String>,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        data_dir: DataDirArg,
+    },
+    /// Run the sharing hub alone: `haechi serve` without syslog listeners (the TAXII
+    /// server, the REST API and the console on the HTTP listener).
+    Serve(super::serve::ServeArgs),
     /// Pull from and push to the partner TAXII servers of [[intel.remotes]] once.
     Sync {
         #[arg(long)]
@@ -91,6 +110,14 @@ pub fn run(args: IntelArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         IntelCommand::Collection(c) => super::intel_store::collection(c),
         IntelCommand::Partner(c) => super::intel_partner::run(c),
+        IntelCommand::Export {
+            collection,
+            tlp_max,
+            types,
+            out,
+            data_dir,
+        } => super::intel_store::export(&collection, &tlp_max, types, out, data_dir),
+        IntelCommand::Serve(args) => super::serve::run_hub(args),
         IntelCommand::Sync {
             config,
             remote,

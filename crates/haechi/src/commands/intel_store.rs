@@ -8,6 +8,10 @@
 //!   refused;
 //! * `haechi intel list --collection NAME [--type T]... [--all-versions] [--limit N]` —
 //!   the objects as JSON lines, oldest first.
+//! * `haechi intel export --collection NAME [--tlp-max LEVEL] [--type T]... [--out FILE]` —
+//!   the newest version of every object as one STIX 2.1 bundle (standard output by
+//!   default), leaving out what is above `--tlp-max` (amber+strict by default: RED only
+//!   when asked for by name).
 
 use crate::DataDirArg;
 use haechi_intel::Limits;
@@ -146,5 +150,63 @@ pub fn list(
             None => break,
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a collection as one STIX bundle; answers how many objects went and how many
+/// were withheld by their TLP.
+pub fn export(
+    collection: &str,
+    tlp_max: &str,
+    types: Vec<String>,
+    out: Option<PathBuf>,
+    data_dir: DataDirArg,
+) -> anyhow::Result<ExitCode> {
+    let max = haechi_intel::Tlp::parse(tlp_max).ok_or_else(|| {
+        anyhow::anyhow!("--tlp-max '{tlp_max}': clear, green, amber, amber+strict or red")
+    })?;
+    let store = open(data_dir)?;
+    let c = store
+        .collection(collection)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut filter = Filter {
+        types,
+        limit: haechi_intel::store::MAX_PAGE,
+        ..Default::default()
+    };
+    let (mut objects, mut withheld) = (Vec::new(), 0usize);
+    loop {
+        let page = store
+            .objects(&c.id, &filter)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        for o in page.objects {
+            if o.tlp.unwrap_or(haechi_intel::Tlp::UNMARKED_DEFAULT) <= max {
+                objects.push(o.json);
+            } else {
+                withheld += 1;
+            }
+        }
+        match page.next {
+            Some(n) => filter.next = Some(n),
+            None => break,
+        }
+    }
+    let bundle = serde_json::json!({
+        "type": "bundle",
+        "id": format!("bundle--{}", haechi_intel::build::new_uuid()),
+        "objects": objects,
+    });
+    let text = serde_json::to_string_pretty(&bundle)?;
+    match &out {
+        Some(path) => std::fs::write(path, text + "\n")
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
+        None => println!("{text}"),
+    }
+    eprintln!(
+        "{} objects exported from {}, {withheld} withheld (above {})",
+        objects.len(),
+        c.name,
+        max
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -44,6 +44,19 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     run_with(config, None)
 }
 
+/// `haechi intel serve`: the server without syslog listeners — the sharing hub (TAXII),
+/// the REST API and the console; events still arrive through `POST /api/ingest`.
+pub fn run_hub(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut config = load_config(args.config.as_deref(), args.data_dir.data_dir.clone())?;
+    if let Some(l) = args.listen {
+        config.http.listen = l;
+    }
+    config.listeners.clear();
+    config.cli_rules = args.rules.clone();
+    config.detect.rules.extend(args.rules);
+    run_with(config, None)
+}
+
 /// What a running server tells an embedding command (`demo`, `bench`) once it listens.
 pub struct Ready {
     pub http: SocketAddr,
