@@ -31,6 +31,55 @@ pub struct Detection {
     responder: std::sync::OnceLock<tokio::sync::mpsc::Sender<Vec<Alert>>>,
     /// Every stored batch, for the console's live queue (`GET /api/alerts/stream`).
     live: tokio::sync::broadcast::Sender<Arc<Vec<Alert>>>,
+    /// Hits of the sharing hub's indicators since the hub watcher last took them, to
+    /// become STIX sightings ([`crate::hub`]).
+    sightings: std::sync::Mutex<Vec<Seen>>,
+}
+
+/// Hits of one hub indicator: its collection, its STIX id, how many, first and last.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seen {
+    pub collection: String,
+    pub indicator: String,
+    pub count: u64,
+    pub first: haechi_event::Timestamp,
+    pub last: haechi_event::Timestamp,
+}
+
+/// The sharing hub's feed names are `hub:<collection>`.
+pub const HUB_FEED_PREFIX: &str = "hub:";
+
+/// Adds the hub indicator hits among `alerts` to `seen`.
+fn note_hub_hits(alerts: &[Alert], seen: &mut Vec<Seen>) {
+    for a in alerts {
+        if a.source != haechi_event::AlertSource::Indicator {
+            continue;
+        }
+        let feed = a.details.get("feed").and_then(|v| v.as_str());
+        let object = a.details.get("object_id").and_then(|v| v.as_str());
+        let (Some(collection), Some(indicator)) =
+            (feed.and_then(|f| f.strip_prefix(HUB_FEED_PREFIX)), object)
+        else {
+            continue;
+        };
+        match seen
+            .iter_mut()
+            .find(|s| s.collection == collection && s.indicator == indicator)
+        {
+            Some(s) => {
+                s.count += a.count;
+                s.first = s.first.min(a.first_seen);
+                s.last = s.last.max(a.last_seen);
+            }
+            None => seen.push(Seen {
+                collection: collection.to_owned(),
+                indicator: indicator.to_owned(),
+                count: a.count,
+                first: a.first_seen,
+                last: a.last_seen,
+            }),
+        }
+    }
 }
 
 /// Batches the live feed holds for a slow console before it tells it to reload.
@@ -107,6 +156,7 @@ impl Detection {
                 reloading: std::sync::Mutex::new(()),
                 responder: std::sync::OnceLock::new(),
                 live: tokio::sync::broadcast::channel(LIVE_BACKLOG).0,
+                sightings: std::sync::Mutex::new(Vec::new()),
             },
             report,
         )))
@@ -126,6 +176,13 @@ impl Detection {
             .alerts
             .record(alerts)
             .map_err(|e| anyhow::anyhow!("storing alerts: {e}"))?;
+        {
+            let mut seen = self.sightings.lock().unwrap_or_else(|e| e.into_inner());
+            // Bounded: a hub watcher that never runs must not grow this without end.
+            if seen.len() < 100_000 {
+                note_hub_hits(alerts, &mut seen);
+            }
+        }
         let responder = self.responder.get();
         if alerts.is_empty() || (responder.is_none() && self.live.receiver_count() == 0) {
             return Ok(stats);
@@ -148,6 +205,11 @@ impl Detection {
             );
         }
         Ok(stats)
+    }
+
+    /// Takes the hub indicator hits gathered since the last call.
+    pub fn take_sightings(&self) -> Vec<Seen> {
+        std::mem::take(&mut *self.sightings.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// The live feed of stored alerts (with their ids), for the console.

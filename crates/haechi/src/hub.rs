@@ -12,8 +12,15 @@
 //!    [`haechi_detect::retro`] finds candidate events of the last `intel.retro_hunt_days`
 //!    through the index and confirms them with the live matcher; the alerts are recorded
 //!    like live ones (playbooks and the console see them), tagged `retrospective`.
+//!
+//! Every pass also turns the hub indicators' hits since the last pass into STIX
+//! **sightings** ([`record_sightings`]): one `sighting` per indicator, stored in the
+//! indicator's own collection (so the partner who shared it, reading that collection,
+//! sees it), marked with the indicator's TLP, re-versioned as hits accumulate (count,
+//! first and last seen), sighted by the identity "Haechi control center". A sighting says
+//! that and when the center saw the indicator, never which institution or event.
 
-use crate::detection::Detection;
+use crate::detection::{Detection, Seen};
 use haechi_event::Timestamp;
 use haechi_intel::store::IntelStore;
 use haechi_ioc::{FeedConfig, FeedFormat, IndicatorSet, IndicatorSetBuilder};
@@ -117,6 +124,86 @@ pub fn retro_hunt(
     Ok(())
 }
 
+/// Whom Haechi's sightings name as the observer.
+pub const CENTER_NAME: &str = "Haechi control center";
+
+/// A STIX id that is always the same for `name`: `<kind>--<uuid from its SHA-256>`.
+fn stable_id(kind: &str, name: &str) -> String {
+    let hex = haechi_access::secret::sha256_hex(format!("haechi:{kind}:{name}").as_bytes());
+    let mut digest = [0u8; 32];
+    for (i, byte) in digest.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or(0);
+    }
+    format!("{kind}--{}", haechi_intel::uuid_from_digest(&digest))
+}
+
+/// Stores (or re-versions) one sighting per indicator hit; answers how many.
+pub fn record_sightings(intel: &IntelStore, seen: Vec<Seen>) -> anyhow::Result<usize> {
+    use haechi_intel::store::{Filter, Versions};
+    let err = |e: haechi_intel::store::StoreError| anyhow::anyhow!("{e}");
+    let center = stable_id("identity", CENTER_NAME);
+    let now = Timestamp::now().to_datetime();
+    let mut written = 0;
+    for s in seen {
+        let Ok(collection) = intel.collection(&s.collection) else {
+            continue; // deleted meanwhile
+        };
+        let newest = |id: &str| -> anyhow::Result<Option<haechi_intel::store::Stored>> {
+            Ok(intel
+                .objects(
+                    &collection.id,
+                    &Filter {
+                        ids: vec![id.to_owned()],
+                        versions: Versions::Last,
+                        limit: 1,
+                        ..Filter::default()
+                    },
+                )
+                .map_err(err)?
+                .objects
+                .pop())
+        };
+        let Some(indicator) = newest(&s.indicator)? else {
+            continue;
+        };
+        let id = stable_id("sighting", &format!("{}/{}", collection.id, s.indicator));
+        let (mut count, mut first, mut last, mut created) =
+            (s.count, s.first.to_datetime(), s.last.to_datetime(), now);
+        if let Some(previous) = newest(&id)? {
+            let j = &previous.json;
+            count += j["count"].as_u64().unwrap_or(0);
+            let at = |k: &str| {
+                j[k].as_str()
+                    .and_then(haechi_event::parse_rfc3339)
+                    .map(|t| t.to_datetime())
+            };
+            first = at("first_seen").map_or(first, |t| t.min(first));
+            last = at("last_seen").map_or(last, |t| t.max(last));
+            created = at("created").unwrap_or(created);
+        }
+        let tlp = indicator.tlp.unwrap_or(haechi_intel::Tlp::UNMARKED_DEFAULT);
+        let objects = [
+            haechi_intel::center_identity(&center, CENTER_NAME)?,
+            haechi_intel::sighting(
+                &id,
+                &s.indicator,
+                &center,
+                count,
+                first,
+                last,
+                tlp,
+                created,
+                now,
+            )?,
+        ];
+        intel
+            .add_objects(&collection.id, &objects, "haechi:sightings")
+            .map_err(err)?;
+        written += 1;
+    }
+    Ok(written)
+}
+
 /// Starts the watcher thread; it stops when `stop` is cancelled.
 pub fn spawn_watcher(
     intel: Arc<IntelStore>,
@@ -149,6 +236,13 @@ pub fn spawn_watcher(
                 }
                 Ok(_) => {}
                 Err(e) => tracing::error!("sharing hub: {e}"),
+            }
+            let seen = detection.take_sightings();
+            if !seen.is_empty() {
+                match record_sightings(&intel, seen) {
+                    Ok(n) => tracing::info!(sightings = n, "sharing hub sightings recorded"),
+                    Err(e) => tracing::error!("sharing hub sightings: {e:#}"),
+                }
             }
             std::thread::sleep(WATCH_INTERVAL);
         }

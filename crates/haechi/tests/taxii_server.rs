@@ -477,6 +477,47 @@ fn shared_indicators_reach_the_live_matcher_and_are_retro_hunted() {
     );
     assert_eq!(live["rule_id"], "indicator:domain:loader-c2.example");
 
+    // The hits come back to the indicators' collection as STIX sightings.
+    let sightings = wait_for("sightings of both indicators", PATIENCE, || {
+        let auth = format!("Bearer {token}");
+        let r = server.request(
+            "GET",
+            &format!(
+                "/taxii2/hub/collections/{}/objects/?match[type]=sighting",
+                collection_id(&server, &token, "shared")
+            ),
+            &[
+                ("Authorization", &auth),
+                ("Accept", "application/taxii+json;version=2.1"),
+            ],
+            b"",
+        );
+        let list = r.json()["objects"].as_array().cloned().unwrap_or_default();
+        let count = |of: &str| {
+            list.iter()
+                .find(|s| s["sighting_of_ref"] == of)
+                .and_then(|s| s["count"].as_u64())
+        };
+        if count(c2_domain) == Some(2) && count(c2_address) == Some(1) {
+            Ok(list)
+        } else {
+            Err(format!("{list:?}"))
+        }
+    });
+    for s in &sightings {
+        assert_eq!(s["where_sighted_refs"].as_array().unwrap().len(), 1);
+        assert!(s.get("description").is_none(), "no institution is named");
+    }
+    let domain_sighting = sightings
+        .iter()
+        .find(|s| s["sighting_of_ref"] == c2_domain)
+        .unwrap();
+    assert_eq!(
+        domain_sighting["object_marking_refs"],
+        json!([GREEN]),
+        "the indicator's TLP"
+    );
+
     // Revoked: the indicator stops matching.
     post_envelope(
         &server,

@@ -286,6 +286,73 @@ pub fn incident_objects(
     Ok((objects, skipped))
 }
 
+/// A sighting of `indicator_id` by the identity `sighted_by`: one object per indicator
+/// and observer, re-versioned as sightings accumulate (`id` given by the caller, stable
+/// for the pair), `count` times between `first_seen` and `last_seen`, marked `tlp`.
+#[allow(clippy::too_many_arguments)]
+pub fn sighting(
+    id: &str,
+    indicator_id: &str,
+    sighted_by: &str,
+    count: u64,
+    first_seen: DateTime<Utc>,
+    last_seen: DateTime<Utc>,
+    tlp: Tlp,
+    created: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<StixObject, BuildError> {
+    StixObject::from_json(json!({
+        "type": "sighting",
+        "spec_version": "2.1",
+        "id": id,
+        "created": timestamp(created),
+        "modified": timestamp(now.max(created)),
+        "created_by_ref": sighted_by,
+        "sighting_of_ref": indicator_id,
+        "where_sighted_refs": [sighted_by],
+        "count": count.min(999_999_999),
+        "first_seen": timestamp(first_seen),
+        "last_seen": timestamp(last_seen.max(first_seen)),
+        "object_marking_refs": [tlp.marking_id()],
+    }))
+    .map_err(BuildError::Invalid)
+}
+
+/// The identity Haechi's own objects are created by, with a fixed id (so that every
+/// sighting and report of one hub refers to the same one), marked TLP:CLEAR.
+pub fn center_identity(id: &str, name: &str) -> Result<StixObject, BuildError> {
+    StixObject::from_json(json!({
+        "type": "identity",
+        "spec_version": "2.1",
+        "id": id,
+        "created": "2026-01-01T00:00:00.000Z",
+        "modified": "2026-01-01T00:00:00.000Z",
+        "name": name,
+        "identity_class": "organization",
+        "object_marking_refs": [Tlp::Clear.marking_id()],
+    }))
+    .map_err(BuildError::Invalid)
+}
+
+/// A UUID derived from a SHA-256 digest the caller made of a name: the same name always
+/// gives the same id. The version-4 layout, as STIX wants for domain objects (the digest's
+/// bits are as unpredictable as random ones to anyone without the name).
+pub fn uuid_from_digest(digest: &[u8; 32]) -> String {
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&digest[..16]);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
 /// The official TLP 2.0 marking definition of `tlp`, as an object to put in bundles.
 pub fn tlp_marking(tlp: Tlp) -> StixObject {
     StixObject::from_json(tlp.marking_definition()).expect("the official TLP markings are valid")

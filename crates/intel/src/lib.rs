@@ -81,8 +81,8 @@ pub mod tlp;
 pub mod validate;
 
 pub use build::{
-    BuildError, IncidentFacts, bundle, identity, incident_objects, indicator_from_value,
-    tlp_marking,
+    BuildError, IncidentFacts, bundle, center_identity, identity, incident_objects,
+    indicator_from_value, sighting, tlp_marking, uuid_from_digest,
 };
 pub use objects::{
     BundleError, BundleReport, Category, Limits, StixObject, parse_bundle, parse_envelope,

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS objects (
 CREATE INDEX IF NOT EXISTS objects_added ON objects (collection, added);
 CREATE INDEX IF NOT EXISTS objects_type ON objects (collection, type, added);
 CREATE INDEX IF NOT EXISTS objects_versions ON objects (collection, id, version_ns);
+CREATE INDEX IF NOT EXISTS objects_kind ON objects (type, added);
 CREATE TABLE IF NOT EXISTS partners (
     name    TEXT    PRIMARY KEY,
     tlp_max TEXT    NOT NULL,
@@ -552,12 +553,13 @@ impl IntelStore {
         Ok(n)
     }
 
-    /// What changes whenever objects are added or deleted (by this process or another
-    /// one): the last `date_added` and the number of stored versions.
+    /// What changes whenever indicators are added or deleted (by this process or
+    /// another one): the last `date_added` of an indicator and the number of indicator
+    /// versions. (Sightings and reports coming and going do not change the matcher.)
     pub fn fingerprint(&self) -> Result<(i64, i64)> {
         let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         conn.query_row(
-            "SELECT coalesce(max(added), 0), count(*) FROM objects",
+            "SELECT coalesce(max(added), 0), count(*) FROM objects WHERE type = 'indicator'",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )

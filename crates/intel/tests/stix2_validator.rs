@@ -175,6 +175,30 @@ fn a_shared_incident_passes_the_oasis_validator() {
             .all(|o| o.tlp() == Some(Tlp::Amber)),
         "every object carries the chosen TLP"
     );
+    // A sighting of one of the indicators, as the hub records hits.
+    let mut objects = objects;
+    let center = format!("identity--{}", haechi_intel::uuid_from_digest(&[7u8; 32]));
+    let indicator = objects
+        .iter()
+        .find(|o| o.object_type == "indicator")
+        .unwrap()
+        .id
+        .clone();
+    objects.push(haechi_intel::center_identity(&center, "Haechi control center").unwrap());
+    objects.push(
+        haechi_intel::sighting(
+            &format!("sighting--{}", haechi_intel::uuid_from_digest(&[9u8; 32])),
+            &indicator,
+            &center,
+            3,
+            now,
+            now + chrono::Duration::minutes(5),
+            Tlp::Amber,
+            now,
+            now,
+        )
+        .unwrap(),
+    );
     let text = bundle(&objects);
     let report = parse_bundle(text.as_bytes(), Limits::default()).unwrap();
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);
