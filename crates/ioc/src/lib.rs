@@ -68,7 +68,7 @@ mod table;
 pub use builder::{IndicatorSetBuilder, MetaId};
 pub use kind::{IndicatorKind, IndicatorValue};
 pub use limits::Limits;
-pub use load::{Column, FeedConfig, FeedFormat, IpPortPolicy};
+pub use load::{Column, FeedConfig, FeedFormat, IpPortPolicy, Reliability};
 pub use matcher::{ENDPOINT_FIELDS, FIELDS, FieldRole, FieldSpec, Hit, Matcher};
 pub use meta::IndicatorMeta;
 pub use report::{KindCounts, LoadError, LoadReport, Location, SkipReason, Skipped};

@@ -148,6 +148,43 @@ pub struct FeedConfig {
     /// alert for every internal event.
     #[serde(default)]
     pub skip_reserved: bool,
+    /// How reliable the source is, on the Admiralty scale: `A` (completely reliable,
+    /// confidence × 1.0), `B` (× 0.9), `C` (× 0.75), `D` (× 0.5), `E` (× 0.25), `F`
+    /// (cannot be judged, × 0.5). None: × 1.0.
+    #[serde(default)]
+    pub reliability: Option<Reliability>,
+    /// Confidence halves every this many days after the indicator's first-seen time
+    /// (CSV `first_seen_column`, STIX `valid_from`, MISP `first_seen`). None: no decay.
+    #[serde(default)]
+    pub half_life_days: Option<u32>,
+    /// Indicators first seen more than this many days ago are skipped as expired. None:
+    /// they do not expire by age.
+    #[serde(default)]
+    pub expire_days: Option<u32>,
+}
+
+/// The Admiralty (NATO) source-reliability grades.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum Reliability {
+    A,
+    B,
+    C,
+    D,
+    E,
+    F,
+}
+
+impl Reliability {
+    /// What a confidence is multiplied by.
+    pub fn factor(self) -> f64 {
+        match self {
+            Reliability::A => 1.0,
+            Reliability::B => 0.9,
+            Reliability::C => 0.75,
+            Reliability::D | Reliability::F => 0.5,
+            Reliability::E => 0.25,
+        }
+    }
 }
 
 fn default_delimiter() -> char {
@@ -179,6 +216,9 @@ impl FeedConfig {
             reference_column: None,
             only_to_ids: true,
             skip_reserved: false,
+            reliability: None,
+            half_life_days: None,
+            expire_days: None,
         }
     }
 
@@ -193,6 +233,9 @@ impl FeedConfig {
         }
         if let Some(c) = self.confidence.filter(|&c| c > 100) {
             return Err(fail(format!("confidence {c} is over 100")));
+        }
+        if self.half_life_days == Some(0) || self.expire_days == Some(0) {
+            return Err(fail("half_life_days and expire_days are at least 1".into()));
         }
         if self.format == FeedFormat::Csv {
             if self.value_column.is_none() {
@@ -310,6 +353,8 @@ pub(crate) struct FeedLoad<'a> {
     source: Arc<str>,
     /// Consecutive entries usually share their metadata: skip the interning lookup then.
     last_meta: Option<(IndicatorMeta, MetaId)>,
+    /// Metadata whose indicators are past `expire_days`: their values are skipped.
+    expired: std::collections::HashSet<MetaId>,
 }
 
 impl<'a> FeedLoad<'a> {
@@ -323,6 +368,7 @@ impl<'a> FeedLoad<'a> {
             },
             source: Arc::from(feed.name.as_str()),
             last_meta: None,
+            expired: std::collections::HashSet::new(),
         }
     }
 
@@ -349,16 +395,45 @@ impl<'a> FeedLoad<'a> {
         }
     }
 
-    /// Interns `meta`.
+    /// Interns `meta`, after weighing its confidence by the feed's reliability and its
+    /// age (see [`FeedConfig::reliability`], [`FeedConfig::half_life_days`]); metadata past
+    /// `expire_days` is remembered so that [`FeedLoad::accept`] skips its values.
     pub(crate) fn meta_id(&mut self, meta: IndicatorMeta) -> MetaId {
         if let Some((last, id)) = &self.last_meta
             && *last == meta
         {
             return *id;
         }
-        let id = self.builder.intern(meta.clone());
+        let (weighed, expired) = self.weigh(meta.clone());
+        let id = self.builder.intern(weighed);
+        if expired {
+            self.expired.insert(id);
+        }
         self.last_meta = Some((meta, id));
         id
+    }
+
+    /// The confidence after reliability and decay, and whether the indicator expired.
+    fn weigh(&self, mut meta: IndicatorMeta) -> (IndicatorMeta, bool) {
+        let feed = self.feed;
+        if feed.reliability.is_none() && feed.half_life_days.is_none() && feed.expire_days.is_none()
+        {
+            return (meta, false);
+        }
+        let age_days = meta
+            .first_seen
+            .as_deref()
+            .and_then(haechi_event::parse_rfc3339)
+            .map(|t| (self.builder.now().0 - t.0).max(0) as f64 / 86_400e9);
+        let expired =
+            matches!((age_days, feed.expire_days), (Some(a), Some(e)) if a > f64::from(e));
+        let mut confidence = f64::from(meta.confidence.unwrap_or(50));
+        confidence *= feed.reliability.map_or(1.0, Reliability::factor);
+        if let (Some(age), Some(half)) = (age_days, feed.half_life_days) {
+            confidence *= 0.5f64.powf(age / f64::from(half));
+        }
+        meta.confidence = Some(confidence.round().clamp(0.0, 100.0) as u8);
+        (meta, expired)
     }
 
     /// Applies the feed's IP:port policy, and skips addresses and ranges in reserved
@@ -389,6 +464,17 @@ impl<'a> FeedLoad<'a> {
 
     /// Adds an indicator.
     pub(crate) fn accept(&mut self, value: &IndicatorValue, meta: MetaId) -> Result<(), LoadError> {
+        if self.expired.contains(&meta) {
+            let days = self.feed.expire_days.unwrap_or(0);
+            self.skip(
+                Location::Object(value.to_string()),
+                "",
+                SkipReason::Expired(format!(
+                    "first seen more than {days} days ago (expire_days)"
+                )),
+            );
+            return Ok(());
+        }
         self.builder.add(value, meta)?;
         self.report.accepted.add(value.kind(), 1);
         Ok(())
@@ -442,6 +528,57 @@ mod tests {
             1,
             "no phantom line after the last newline"
         );
+    }
+
+    #[test]
+    fn confidence_follows_reliability_and_age_and_old_indicators_expire() {
+        let now = haechi_event::parse_rfc3339("2026-11-23T00:00:00Z").unwrap();
+        let mut builder = IndicatorSetBuilder::new(crate::Limits::default()).with_now(now);
+        let mut feed = FeedConfig::new("partner-csv", "", FeedFormat::Csv);
+        feed.header = true;
+        feed.value_column = Some(Column::Name("ip".into()));
+        feed.first_seen_column = Some(Column::Name("first_seen".into()));
+        feed.confidence = Some(80);
+        feed.reliability = Some(Reliability::B);
+        feed.half_life_days = Some(30);
+        feed.expire_days = Some(365);
+        let csv = b"ip,first_seen\n198.51.100.1,2026-11-23 00:00:00\n198.51.100.2,2026-10-24 00:00:00\n198.51.100.3,2025-10-01 00:00:00\n198.51.100.4,\n";
+        let report = builder.load_feed_bytes(&feed, csv).unwrap();
+        assert_eq!(
+            report.skipped_by_reason.get("expired"),
+            Some(&1),
+            "{report}"
+        );
+        let set = builder.build();
+        let confidence = |ip: &str| {
+            set.iter()
+                .find(|(_, v, _)| v.to_string() == ip)
+                .map(|(_, _, m)| m.confidence)
+        };
+        assert_eq!(
+            confidence("198.51.100.1"),
+            Some(Some(72)),
+            "fresh: 80 × 0.9"
+        );
+        assert_eq!(
+            confidence("198.51.100.2"),
+            Some(Some(36)),
+            "one half-life old"
+        );
+        assert_eq!(confidence("198.51.100.3"), None, "expired");
+        assert_eq!(
+            confidence("198.51.100.4"),
+            Some(Some(72)),
+            "no age: no decay"
+        );
+        feed.half_life_days = Some(0);
+        assert!(builder_err(&feed));
+    }
+
+    fn builder_err(feed: &FeedConfig) -> bool {
+        IndicatorSetBuilder::new(crate::Limits::default())
+            .load_feed_bytes(feed, b"ip\n1.2.3.4\n")
+            .is_err()
     }
 
     #[test]
