@@ -219,3 +219,49 @@ fn a_file_that_is_not_a_misp_event_is_an_error() {
         "not a MISP event: no \"Event\", \"Attribute\" or \"Object\" found"
     );
 }
+
+#[test]
+fn a_misp_feed_directory_loads_the_events_of_its_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let uuid = "57c4445b-c548-4654-af0b-4be3950d210f";
+    std::fs::copy(
+        path(&format!("misp/{uuid}.json")),
+        dir.path().join(format!("{uuid}.json")),
+    )
+    .unwrap();
+    // As MISP writes it: event uuid → summary; one key tries to leave the directory.
+    let manifest = serde_json::json!({
+        uuid: {"info": "Ransomware - Xorist", "date": "2016-08-29", "timestamp": "1472460893"},
+        "../../etc/passwd": {"info": "not an event"},
+    });
+    std::fs::write(dir.path().join("manifest.json"), manifest.to_string()).unwrap();
+    let feed = FeedConfig::new("circl-feed", dir.path(), FeedFormat::Misp);
+    let mut builder = IndicatorSetBuilder::default();
+    let report = builder.load_feed(&feed).unwrap();
+    assert_eq!(
+        report.skipped_by_reason.get("malformed"),
+        Some(&1),
+        "{report}"
+    );
+    let set = builder.build();
+    let mut found = Vec::new();
+    set.match_event(
+        &event(&[("file.hash.md5", "0749BAE92CA336A02C83D126E04EC628")]),
+        &mut found,
+    );
+    assert_eq!(found.len(), 1, "the event's attributes are loaded");
+    assert_eq!(found[0].meta.collection_id.as_deref(), Some(uuid));
+
+    // A listed event that is missing is an error naming it, and nothing stays loaded.
+    let manifest = serde_json::json!({
+        uuid: {}, "00000000-0000-4000-8000-000000000000": {},
+    });
+    std::fs::write(dir.path().join("manifest.json"), manifest.to_string()).unwrap();
+    let mut builder = IndicatorSetBuilder::default();
+    let err = builder.load_feed(&feed).unwrap_err().to_string();
+    assert!(
+        err.contains("00000000-0000-4000-8000-000000000000"),
+        "{err}"
+    );
+    assert!(builder.build().is_empty());
+}

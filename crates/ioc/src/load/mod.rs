@@ -253,10 +253,73 @@ impl FeedConfig {
 }
 
 impl IndicatorSetBuilder {
-    /// Reads and loads one feed file. On error nothing of the feed stays in the builder.
+    /// Reads and loads one feed file — or, for a `misp` feed whose path is a directory,
+    /// a MISP feed (`manifest.json` and one `<uuid>.json` per event it lists). On error
+    /// nothing of the feed stays in the builder.
     pub fn load_feed(&mut self, feed: &FeedConfig) -> Result<LoadReport, LoadError> {
+        if feed.format == FeedFormat::Misp && feed.path.is_dir() {
+            return self.load_misp_feed(feed);
+        }
         let bytes = read_limited(&feed.path, self.limits().max_file_bytes)?;
         self.load_feed_bytes(feed, &bytes)
+    }
+
+    /// A MISP feed directory: the events its manifest lists, each file within the file
+    /// limit and all of them together too. A manifest key that is not a UUID is skipped
+    /// (it could name a file outside the directory); a listed event file that is missing
+    /// is an error, as a typo in a feed path is.
+    fn load_misp_feed(&mut self, feed: &FeedConfig) -> Result<LoadReport, LoadError> {
+        feed.check()?;
+        let max = self.limits().max_file_bytes;
+        let manifest_path = feed.path.join("manifest.json");
+        let manifest: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&read_limited(&manifest_path, max)?).map_err(|e| {
+                LoadError::Format {
+                    format: "MISP feed manifest",
+                    detail: format!("{}: {e}", manifest_path.display()),
+                }
+            })?;
+        let checkpoint = self.checkpoint();
+        let mut load = FeedLoad::new(self, feed);
+        let mut total = 0u64;
+        let mut result = Ok(());
+        let mut uuids: Vec<&String> = manifest.keys().collect();
+        uuids.sort();
+        for uuid in uuids {
+            let is_uuid =
+                uuid.len() == 36 && uuid.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+            if !is_uuid {
+                load.skip(
+                    Location::Object(uuid.clone()),
+                    "",
+                    SkipReason::Malformed("a manifest key that is not an event UUID".into()),
+                );
+                continue;
+            }
+            let path = feed.path.join(format!("{uuid}.json"));
+            result = read_limited(&path, max).and_then(|bytes| {
+                total += bytes.len() as u64;
+                if total > max {
+                    return Err(LoadError::FileTooLarge {
+                        path: feed.path.clone(),
+                        size: total,
+                        max,
+                    });
+                }
+                misp::load(&mut load, &bytes)
+            });
+            if result.is_err() {
+                break;
+            }
+        }
+        let report = load.report;
+        match result {
+            Ok(()) => Ok(report),
+            Err(e) => {
+                self.rollback(checkpoint);
+                Err(e)
+            }
+        }
     }
 
     /// Loads a feed already in memory (fetched over HTTP, say). On error nothing of the
