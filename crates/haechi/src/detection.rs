@@ -373,9 +373,19 @@ pub fn load_indicators(
     let mut builder = haechi_ioc::IndicatorSetBuilder::new(intel.limits);
     let mut lines = Vec::with_capacity(intel.feeds.len());
     for feed in &intel.feeds {
-        let report = builder
-            .load_feed(feed)
-            .map_err(|e| anyhow::anyhow!("intel feed '{}': {e}", feed.name))?;
+        let report = match &feed.url {
+            Some(url) => {
+                let bytes = haechi_intel::remote::fetch_blocking(
+                    url,
+                    intel.limits.max_file_bytes,
+                    std::time::Duration::from_secs(120),
+                )
+                .map_err(|e| anyhow::anyhow!("intel feed '{}': {e}", feed.name))?;
+                builder.load_feed_bytes(feed, &bytes)
+            }
+            None => builder.load_feed(feed),
+        }
+        .map_err(|e| anyhow::anyhow!("intel feed '{}': {e}", feed.name))?;
         for s in report.skipped.iter().take(3) {
             tracing::debug!(feed = %feed.name, skipped = ?s, "indicator entry skipped");
         }

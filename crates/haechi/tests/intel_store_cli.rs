@@ -291,3 +291,112 @@ fn intel_serve_runs_the_hub_without_syslog_listeners() {
         "no syslog listener: {lines:?}"
     );
 }
+
+/// `python3 -m http.server` over `dir` on 127.0.0.1; killed on drop.
+struct WebServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for WebServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn web_server(dir: &std::path::Path) -> WebServer {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new("python3")
+        .args(["-m", "http.server", "--bind", "127.0.0.1"])
+        .arg(port.to_string())
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3 runs");
+    wait_for("the web server to listen", PATIENCE, || {
+        std::net::TcpStream::connect(("127.0.0.1", port))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    });
+    WebServer { child, port }
+}
+
+#[test]
+fn bundles_and_feeds_are_fetched_from_urls() {
+    let dir = tempfile::tempdir().unwrap();
+    let web = dir.path().join("web");
+    std::fs::create_dir_all(&web).unwrap();
+    std::fs::copy(
+        sample("threat_intel/stix2/docs-indicator-for-malicious-url.json"),
+        web.join("bundle.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        web.join("list.txt"),
+        "# C2 list\n198.51.100.23\nbad-c2.example\n",
+    )
+    .unwrap();
+    let server = web_server(&web);
+    let base = format!("http://127.0.0.1:{}", server.port);
+    let data = dir.path().join("data");
+    assert!(
+        run(&data, &["intel", "collection", "add", "shared"])
+            .status
+            .success()
+    );
+    let out = run(
+        &data,
+        &[
+            "intel",
+            "import",
+            "--collection",
+            "shared",
+            &format!("{base}/bundle.json"),
+        ],
+    );
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("3 stored, 0 duplicates, 0 refused"),
+        "{}",
+        describe(&out)
+    );
+    let out = run(
+        &data,
+        &[
+            "intel",
+            "import",
+            "--collection",
+            "shared",
+            &format!("{base}/missing.json"),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(describe(&out).contains("HTTP 404"), "{}", describe(&out));
+
+    let config = write_file(
+        dir.path(),
+        "haechi.toml",
+        &format!(
+            "[[intel.feeds]]\nname = \"remote-list\"\nurl = \"{base}/list.txt\"\nformat = \"plain\"\n"
+        ),
+    );
+    let out = run(
+        &data,
+        &[
+            "intel",
+            "check",
+            "--json",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", describe(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["indicators"], 2, "{report}");
+}

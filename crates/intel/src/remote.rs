@@ -261,6 +261,51 @@ impl Remote {
     }
 }
 
+/// Fetches a feed or bundle from an http(s) URL: the body, at most `max_bytes`, or why
+/// not (the HTTP status, a timeout, too large).
+pub async fn fetch(url: &str, max_bytes: u64, timeout: Duration) -> Result<Vec<u8>, String> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(format!("{url}: only http and https URLs are fetched"));
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::builder()
+        .timeout(timeout)
+        .user_agent(concat!("haechi/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    let mut response = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    if !response.status().is_success() {
+        return Err(format!("{url}: HTTP {}", response.status()));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| format!("{url}: {e}"))? {
+        if (body.len() + chunk.len()) as u64 > max_bytes {
+            return Err(format!("{url}: over {max_bytes} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// [`fetch`] from synchronous code, on a thread of its own (safe inside or outside an
+/// async runtime).
+pub fn fetch_blocking(url: &str, max_bytes: u64, timeout: Duration) -> Result<Vec<u8>, String> {
+    let url = url.to_owned();
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?
+            .block_on(fetch(&url, max_bytes, timeout))
+    })
+    .join()
+    .map_err(|_| "the fetching thread panicked".to_owned())?
+}
+
 /// The intel-store key of a remote's pull watermark (`date_added`, nanoseconds).
 fn pull_key(name: &str) -> String {
     format!("remote:{name}:pulled_until")

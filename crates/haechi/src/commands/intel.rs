@@ -80,7 +80,7 @@ pub enum IntelCommand {
     /// Partner organisations of the TAXII sharing hub.
     #[command(subcommand)]
     Partner(super::intel_partner::PartnerCommand),
-    /// Validate and store STIX 2.1 bundles in a collection.
+    /// Validate and store STIX 2.1 bundles (files or http(s) URLs) in a collection.
     Import {
         #[arg(long)]
         collection: String,

@@ -2,8 +2,8 @@
 //! from the command line.
 //!
 //! * `haechi intel collection add NAME [--title T] [--description D]`, `collection list`;
-//! * `haechi intel import --collection NAME FILE...` — STIX 2.1 bundles (or bare
-//!   objects): every valid object is stored (a version it already has is counted as a
+//! * `haechi intel import --collection NAME FILE|URL...` — STIX 2.1 bundles (or bare
+//!   objects), from files or http(s) URLs: every valid object is stored (a version it already has is counted as a
 //!   duplicate), every invalid one is reported with its reasons; exit 1 when any was
 //!   refused;
 //! * `haechi intel list --collection NAME [--type T]... [--all-versions] [--limit N]` —
@@ -77,8 +77,19 @@ pub fn import(
     let store = open(data_dir)?;
     let mut refused = 0;
     for file in files {
-        let bytes = std::fs::read(file)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+        let bytes = match file
+            .to_str()
+            .filter(|f| f.starts_with("http://") || f.starts_with("https://"))
+        {
+            Some(url) => haechi_intel::remote::fetch_blocking(
+                url,
+                Limits::default().max_bytes as u64,
+                std::time::Duration::from_secs(120),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+            None => std::fs::read(file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?,
+        };
         let started = std::time::Instant::now();
         match store.add_bundle(collection, &bytes, Limits::default(), "cli") {
             Ok(r) => {

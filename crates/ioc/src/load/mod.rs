@@ -99,6 +99,10 @@ pub struct FeedConfig {
     /// The file (`load_feed_bytes` ignores it, except in error messages).
     #[serde(default)]
     pub path: PathBuf,
+    /// Or an http(s) URL the feed is fetched from at every (re)load, within
+    /// `max_file_bytes` (fetched by the caller, then given to `load_feed_bytes`).
+    #[serde(default)]
+    pub url: Option<String>,
     pub format: FeedFormat,
     /// Confidence 0–100 for indicators whose entry gives none.
     #[serde(default)]
@@ -201,6 +205,7 @@ impl FeedConfig {
         FeedConfig {
             name: name.into(),
             path: path.into(),
+            url: None,
             format,
             confidence: None,
             description: None,
