@@ -119,6 +119,32 @@ again = root.get_status(status.id)
 assert again.id == status.id and again.success_count == 1
 ok("acme posts an envelope: one stored, one refused with the reason, status resource kept")
 
+# A partner cannot version what another source shared (it would replace it for all).
+takeover = {"objects": [{
+    "type": "indicator", "spec_version": "2.1", "id": ids["center_inbox"],
+    "created": "2026-10-01T00:00:00.000Z", "modified": "2026-12-01T00:00:00.000Z",
+    "pattern": "[ipv4-addr:value = '192.0.2.1']", "pattern_type": "stix",
+    "valid_from": "2026-10-01T00:00:00Z", "revoked": True,
+}]}
+refused = inbox.add_objects(takeover)
+assert (refused.success_count, refused.failure_count) == (0, 1), refused.failures
+assert "another source" in refused.failures[0]["message"], refused.failures
+center_copy = inbox.get_object(ids["center_inbox"])["objects"][0]
+assert center_copy["modified"] == "2026-10-01T00:00:00.000Z" and not center_copy.get("revoked")
+ok("acme cannot supersede or revoke the center's object")
+
+# Deleting takes every version of one's own object.
+two = f"indicator--{uuid.uuid4()}"
+for month in ("11", "12"):
+    version = dict(envelope["objects"][0], id=two, modified=f"2026-{month}-15T00:00:00.000Z")
+    version.pop("object_marking_refs")
+    assert inbox.add_objects({"objects": [version]}).success_count == 1
+assert len(inbox.object_versions(two)["versions"]) == 2
+inbox.delete_object(two)
+assert status_of(lambda: inbox.get_object(two)) == 404
+assert status_of(lambda: inbox.object_versions(two)) == 404
+ok("a delete removes every version of acme's own object")
+
 # A partner always sees what it shared, whatever its TLP.
 assert mine in {o["id"] for o in read_all(inbox)}
 assert ids["center_inbox"] in {o["id"] for o in read_all(inbox)}
@@ -150,6 +176,7 @@ for level in ("clear", "green", "amber", "unmarked"):
 assert ids["strict"] not in got and ids["red"] not in got
 hidden = Collection(inbox.url, user=beta[0], password=beta[1])
 assert status_of(lambda: hidden.get_objects()) == 404
+assert status_of(lambda: beta_root.get_status(status.id)) == 404, "acme's status is acme's"
 ok("beta (AMBER) receives AMBER and unmarked, not AMBER+STRICT or RED; acme's inbox is 404")
 
 # Media types and credentials.

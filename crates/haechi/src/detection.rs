@@ -33,7 +33,7 @@ pub struct Detection {
     live: tokio::sync::broadcast::Sender<Arc<Vec<Alert>>>,
     /// Hits of the sharing hub's indicators since the hub watcher last took them, to
     /// become STIX sightings ([`crate::hub`]).
-    sightings: std::sync::Mutex<Vec<Seen>>,
+    sightings: std::sync::Mutex<std::collections::HashMap<(String, String), Seen>>,
 }
 
 /// Hits of one hub indicator: its collection, its STIX id, how many, first and last.
@@ -49,8 +49,8 @@ pub struct Seen {
 /// The sharing hub's feed names are `hub:<collection>`.
 pub const HUB_FEED_PREFIX: &str = "hub:";
 
-/// Adds the hub indicator hits among `alerts` to `seen`.
-fn note_hub_hits(alerts: &[Alert], seen: &mut Vec<Seen>) {
+/// Adds the hub indicator hits among `alerts` to `seen` (by collection and indicator).
+fn note_hub_hits(alerts: &[Alert], seen: &mut std::collections::HashMap<(String, String), Seen>) {
     for a in alerts {
         if a.source != haechi_event::AlertSource::Indicator {
             continue;
@@ -62,22 +62,28 @@ fn note_hub_hits(alerts: &[Alert], seen: &mut Vec<Seen>) {
         else {
             continue;
         };
-        match seen
-            .iter_mut()
-            .find(|s| s.collection == collection && s.indicator == indicator)
-        {
+        let key = (collection.to_owned(), indicator.to_owned());
+        let full = seen.len() >= 100_000;
+        match seen.get_mut(&key) {
             Some(s) => {
                 s.count += a.count;
                 s.first = s.first.min(a.first_seen);
                 s.last = s.last.max(a.last_seen);
             }
-            None => seen.push(Seen {
-                collection: collection.to_owned(),
-                indicator: indicator.to_owned(),
-                count: a.count,
-                first: a.first_seen,
-                last: a.last_seen,
-            }),
+            // Bounded: a hub watcher that never runs must not grow this without end.
+            None if full => {}
+            None => {
+                seen.insert(
+                    key,
+                    Seen {
+                        collection: collection.to_owned(),
+                        indicator: indicator.to_owned(),
+                        count: a.count,
+                        first: a.first_seen,
+                        last: a.last_seen,
+                    },
+                );
+            }
         }
     }
 }
@@ -156,7 +162,7 @@ impl Detection {
                 reloading: std::sync::Mutex::new(()),
                 responder: std::sync::OnceLock::new(),
                 live: tokio::sync::broadcast::channel(LIVE_BACKLOG).0,
-                sightings: std::sync::Mutex::new(Vec::new()),
+                sightings: std::sync::Mutex::new(std::collections::HashMap::new()),
             },
             report,
         )))
@@ -176,13 +182,10 @@ impl Detection {
             .alerts
             .record(alerts)
             .map_err(|e| anyhow::anyhow!("storing alerts: {e}"))?;
-        {
-            let mut seen = self.sightings.lock().unwrap_or_else(|e| e.into_inner());
-            // Bounded: a hub watcher that never runs must not grow this without end.
-            if seen.len() < 100_000 {
-                note_hub_hits(alerts, &mut seen);
-            }
-        }
+        note_hub_hits(
+            alerts,
+            &mut self.sightings.lock().unwrap_or_else(|e| e.into_inner()),
+        );
         let responder = self.responder.get();
         if alerts.is_empty() || (responder.is_none() && self.live.receiver_count() == 0) {
             return Ok(stats);
@@ -210,6 +213,8 @@ impl Detection {
     /// Takes the hub indicator hits gathered since the last call.
     pub fn take_sightings(&self) -> Vec<Seen> {
         std::mem::take(&mut *self.sightings.lock().unwrap_or_else(|e| e.into_inner()))
+            .into_values()
+            .collect()
     }
 
     /// The live feed of stored alerts (with their ids), for the console.

@@ -46,23 +46,27 @@ pub struct Pass {
     pub seconds: f64,
 }
 
-/// The indicators of every collection, newest versions added after `added_after`.
+/// The indicators of every collection, newest versions added in (`added_after`,
+/// `added_until`]. A collection that cannot be loaded (over a limit) is left out and
+/// named in the second list; the others still load.
 pub fn hub_indicators(
     intel: &IntelStore,
     added_after: Option<i64>,
+    added_until: Option<i64>,
     limits: haechi_ioc::Limits,
-) -> anyhow::Result<IndicatorSet> {
+) -> anyhow::Result<(IndicatorSet, Vec<String>)> {
     let mut builder = IndicatorSetBuilder::new(limits);
+    let mut failed = Vec::new();
     for c in intel.collections().map_err(|e| anyhow::anyhow!("{e}"))? {
         let bundle = intel
-            .indicator_bundle(&c.id, added_after)
+            .indicator_bundle(&c.id, added_after, added_until)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let feed = FeedConfig::new(format!("hub:{}", c.name), "", FeedFormat::Stix);
-        builder
-            .load_feed_bytes(&feed, &bundle)
-            .map_err(|e| anyhow::anyhow!("collection {}: {e}", c.name))?;
+        if let Err(e) = builder.load_feed_bytes(&feed, &bundle) {
+            failed.push(format!("collection {}: {e}", c.name));
+        }
     }
-    Ok(builder.build())
+    Ok((builder.build(), failed))
 }
 
 /// One watcher pass: rebuild the hub's set, retro-hunt what is new.
@@ -75,7 +79,10 @@ pub fn refresh(
 ) -> anyhow::Result<Pass> {
     let started = Instant::now();
     let (last_added, _) = intel.fingerprint().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let all = hub_indicators(intel, None, limits)?;
+    let (all, failed) = hub_indicators(intel, None, None, limits)?;
+    for f in &failed {
+        tracing::error!("sharing hub indicators: {f} (left out of the matcher)");
+    }
     let mut pass = Pass {
         indicators: all.len(),
         ..Pass::default()
@@ -83,7 +90,9 @@ pub fn refresh(
     detection.detector.replace_hub_indicators(all);
     let hunted_until = intel.meta(WATERMARK).map_err(|e| anyhow::anyhow!("{e}"))?;
     if retro_days > 0 && hunted_until.is_none_or(|h| h < last_added) {
-        let fresh = hub_indicators(intel, hunted_until, limits)?;
+        // Exactly what arrived up to the fingerprint: what comes meanwhile is for the
+        // next pass.
+        let (fresh, _) = hub_indicators(intel, hunted_until, Some(last_added), limits)?;
         pass.new_indicators = fresh.len();
         if !fresh.is_empty() {
             retro_hunt(&fresh, detection, events, retro_days, &mut pass)?;
@@ -96,7 +105,10 @@ pub fn refresh(
     Ok(pass)
 }
 
-/// Searches the last `days` of stored events for `fresh` and records the alerts.
+/// Searches the last `days` of stored events for `fresh` and records the alerts: all of
+/// them once the whole hunt succeeded (a failed search records nothing, and the next
+/// pass hunts again), each (event, indicator) once however many candidate queries found
+/// the event.
 pub fn retro_hunt(
     fresh: &IndicatorSet,
     detection: &Detection,
@@ -105,6 +117,8 @@ pub fn retro_hunt(
     pass: &mut Pass,
 ) -> anyhow::Result<()> {
     let from = Timestamp(Timestamp::now().0 - i64::from(days) * 86_400 * 1_000_000_000);
+    let mut alerts = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for query in haechi_detect::retro::candidate_queries(fresh) {
         let found = events.search(&SearchRequest {
             query,
@@ -113,13 +127,31 @@ pub fn retro_hunt(
             tenants: None,
             limit: RETRO_MAX_EVENTS,
         })?;
-        pass.truncated |= found.total > found.events.len() as u64;
-        pass.events_checked += found.events.len();
-        let alerts = haechi_detect::retro::retro_alerts(fresh, &found.events);
-        if !alerts.is_empty() {
-            pass.alerts += alerts.len();
-            detection.record(&alerts)?;
+        if found.total > found.events.len() as u64 {
+            pass.truncated = true;
+            tracing::warn!(
+                matched = found.total,
+                read = found.events.len(),
+                "retro-hunt: a candidate query matched more events than are read; the newest were hunted"
+            );
         }
+        pass.events_checked += found.events.len();
+        for alert in haechi_detect::retro::retro_alerts(fresh, &found.events) {
+            let reference = alert.events.first().map(|e| (e.timestamp, e.id.clone()));
+            let key = (
+                alert.tenant.clone(),
+                alert.rule_id.clone(),
+                alert.entity.clone(),
+                reference,
+            );
+            if seen.insert(key) {
+                alerts.push(alert);
+            }
+        }
+    }
+    if !alerts.is_empty() {
+        pass.alerts = alerts.len();
+        detection.record(&alerts)?;
     }
     Ok(())
 }
@@ -139,14 +171,27 @@ fn stable_id(kind: &str, name: &str) -> String {
 
 /// Stores (or re-versions) one sighting per indicator hit; answers how many.
 pub fn record_sightings(intel: &IntelStore, seen: Vec<Seen>) -> anyhow::Result<usize> {
+    let mut written = 0;
+    for s in seen {
+        match record_sighting(intel, &s) {
+            Ok(true) => written += 1,
+            Ok(false) => {}
+            Err(e) => tracing::error!(indicator = %s.indicator, "sighting not recorded: {e:#}"),
+        }
+    }
+    Ok(written)
+}
+
+/// Stores the new version of one indicator's sighting and drops the previous one (the
+/// newest carries the totals); `false` when the indicator or its collection is gone.
+fn record_sighting(intel: &IntelStore, s: &Seen) -> anyhow::Result<bool> {
     use haechi_intel::store::{Filter, Versions};
     let err = |e: haechi_intel::store::StoreError| anyhow::anyhow!("{e}");
     let center = stable_id("identity", CENTER_NAME);
     let now = Timestamp::now().to_datetime();
-    let mut written = 0;
-    for s in seen {
+    {
         let Ok(collection) = intel.collection(&s.collection) else {
-            continue; // deleted meanwhile
+            return Ok(false); // deleted meanwhile
         };
         let newest = |id: &str| -> anyhow::Result<Option<haechi_intel::store::Stored>> {
             Ok(intel
@@ -164,12 +209,13 @@ pub fn record_sightings(intel: &IntelStore, seen: Vec<Seen>) -> anyhow::Result<u
                 .pop())
         };
         let Some(indicator) = newest(&s.indicator)? else {
-            continue;
+            return Ok(false);
         };
         let id = stable_id("sighting", &format!("{}/{}", collection.id, s.indicator));
         let (mut count, mut first, mut last, mut created) =
             (s.count, s.first.to_datetime(), s.last.to_datetime(), now);
-        if let Some(previous) = newest(&id)? {
+        let previous = newest(&id)?;
+        if let Some(previous) = &previous {
             let j = &previous.json;
             count += j["count"].as_u64().unwrap_or(0);
             let at = |k: &str| {
@@ -196,13 +242,25 @@ pub fn record_sightings(intel: &IntelStore, seen: Vec<Seen>) -> anyhow::Result<u
                 now,
             )?,
         ];
-        intel
-            .add_objects(&collection.id, &objects, "haechi:sightings")
+        let added = intel
+            .add_objects(&collection.id, &objects, SIGHTINGS_SOURCE)
             .map_err(err)?;
-        written += 1;
+        if let Some(previous) = previous.filter(|_| added.stored > 0) {
+            intel
+                .delete(
+                    &collection.id,
+                    &id,
+                    Some(&previous.version),
+                    Some(SIGHTINGS_SOURCE),
+                )
+                .map_err(err)?;
+        }
+        Ok(true)
     }
-    Ok(written)
 }
+
+/// What Haechi's sightings are marked as added by.
+const SIGHTINGS_SOURCE: &str = "haechi:sightings";
 
 /// Starts the watcher thread; it stops when `stop` is cancelled.
 pub fn spawn_watcher(
@@ -231,15 +289,19 @@ pub fn spawn_watcher(
                                 "sharing hub indicators loaded"
                             );
                         }
-                        Err(e) => tracing::error!("sharing hub indicators: {e:#}"),
+                        Err(e) => {
+                            tracing::error!("sharing hub indicators: {e:#}");
+                            // Not again at once: the same failure would repeat.
+                            std::thread::sleep(WATCH_INTERVAL * 15);
+                        }
                     }
                 }
                 Ok(_) => {}
                 Err(e) => tracing::error!("sharing hub: {e}"),
             }
-            let seen = detection.take_sightings();
-            if !seen.is_empty() {
-                match record_sightings(&intel, seen) {
+            let hits = detection.take_sightings();
+            if !hits.is_empty() {
+                match record_sightings(&intel, hits) {
                     Ok(n) => tracing::info!(sightings = n, "sharing hub sightings recorded"),
                     Err(e) => tracing::error!("sharing hub sightings: {e:#}"),
                 }

@@ -199,6 +199,23 @@ fn partners_share_through_taxii_within_their_grants_and_tlp() {
     );
     let r = server.request("GET", "/api/alerts", &[("Authorization", &basic)], b"");
     assert_eq!(r.status, 401, "the REST API takes no basic credentials");
+    let partner_token = create_token(&data, "acme", "partner", None);
+    for path in [
+        "/api/alerts",
+        "/api/events?q=*",
+        "/api/tenants",
+        "/api/board",
+    ] {
+        let auth = format!("Bearer {partner_token}");
+        let r = server.request("GET", path, &[("Authorization", &auth)], b"");
+        assert_eq!(
+            r.status,
+            403,
+            "{path} refuses a partner's token: {}",
+            r.text()
+        );
+        assert!(r.text().contains("TAXII server only"), "{}", r.text());
+    }
     let login = json!({"username": acme.0, "password": acme.1}).to_string();
     let r = server.request(
         "POST",
@@ -229,7 +246,7 @@ fn partners_share_through_taxii_within_their_grants_and_tlp() {
     );
     let printed = String::from_utf8_lossy(&out.stdout);
     assert!(printed.contains("all TAXII checks passed"), "{printed}");
-    assert_eq!(printed.matches("ok:").count(), 12, "{printed}");
+    assert_eq!(printed.matches("ok:").count(), 14, "{printed}");
 
     // The partner's changes are audited under its name.
     let audit = cli(&data, &["audit", "list", "--limit", "1000"], "");
@@ -506,7 +523,13 @@ fn shared_indicators_reach_the_live_matcher_and_are_retro_hunted() {
     });
     for s in &sightings {
         assert_eq!(s["where_sighted_refs"].as_array().unwrap().len(), 1);
-        assert!(s.get("description").is_none(), "no institution is named");
+        let text = s.to_string();
+        for institution in ["hospital", "city-hall", "water-works", "10.20.0.15"] {
+            assert!(
+                !text.contains(institution),
+                "a sighting names {institution}: {text}"
+            );
+        }
     }
     let domain_sighting = sightings
         .iter()
@@ -695,6 +718,18 @@ fn publish_the_incident(server: &Server, token: &str, data: &Path, alert: &Value
     };
     let report = of_type("report");
     assert_eq!(report.len(), 1);
+    assert!(
+        !serde_json::to_string(&objects)
+            .unwrap()
+            .contains("water-works"),
+        "the published report names no institution"
+    );
+    assert!(
+        !indicators_of(&objects)
+            .iter()
+            .any(|p| p.contains("10.40.0.3")),
+        "internal addresses are not published"
+    );
     assert_eq!(report[0]["id"], answer["report"]);
     let indicators = of_type("indicator");
     assert!(
@@ -735,4 +770,13 @@ fn publish_the_incident(server: &Server, token: &str, data: &Path, alert: &Value
     // Audited.
     let audit = cli(data, &["audit", "list", "--limit", "1000"], "");
     assert!(audit.contains("incident.publish"), "{audit}");
+}
+
+/// The patterns of the indicators among `objects`.
+fn indicators_of(objects: &[Value]) -> Vec<String> {
+    objects
+        .iter()
+        .filter(|o| o["type"] == "indicator")
+        .map(|o| o["pattern"].as_str().unwrap_or_default().to_owned())
+        .collect()
 }

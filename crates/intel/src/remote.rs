@@ -113,6 +113,11 @@ impl RemoteConfig {
         if self.password_env.is_some() && self.username.is_none() {
             return Err(format!("intel.remotes {n}: password_env needs username"));
         }
+        if self.username.is_some() && self.url.starts_with("http://") && !loopback(&self.url) {
+            return Err(format!(
+                "intel.remotes {n}: credentials are sent over https only (http is accepted for 127.0.0.1, ::1 and localhost)"
+            ));
+        }
         if !(1..=86_400).contains(&self.interval_secs) || !(1..=600).contains(&self.timeout_secs) {
             return Err(format!(
                 "intel.remotes {n}: interval_secs 1 to 86400, timeout_secs 1 to 600"
@@ -127,6 +132,17 @@ impl RemoteConfig {
     }
 }
 
+/// Whether an http URL names this machine.
+fn loopback(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    matches!(host, "127.0.0.1" | "::1" | "localhost")
+}
+
 /// What one pull did.
 #[derive(Debug, Default, Clone, PartialEq, serde::Serialize)]
 pub struct PullReport {
@@ -134,6 +150,9 @@ pub struct PullReport {
     pub received: usize,
     pub stored: usize,
     pub duplicates: usize,
+    /// Objects refused by validation.
+    pub refused: usize,
+    /// The reasons of the first 100 of them.
     pub rejected: Vec<String>,
 }
 
@@ -347,9 +366,13 @@ pub async fn pull(remote: &Remote, store: &IntelStore) -> Result<PullReport, Str
         let bytes = serde_json::to_vec(&envelope).map_err(|e| e.to_string())?;
         let parsed = parse_envelope(&bytes, Limits::default()).map_err(|e| e.to_string())?;
         report.received += parsed.accepted.len() + parsed.rejected.len();
-        report
-            .rejected
-            .extend(parsed.rejected.into_iter().map(|(_, why)| why));
+        // Reasons of the first 100 refusals are kept; all are counted.
+        report.refused += parsed.rejected.len();
+        for (_, why) in parsed.rejected {
+            if report.rejected.len() < 100 {
+                report.rejected.push(why);
+            }
+        }
         let added = store
             .add_objects(&collection.id, &parsed.accepted, &remote.config.source())
             .map_err(store_err)?;

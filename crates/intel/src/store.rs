@@ -67,6 +67,7 @@ CREATE TABLE IF NOT EXISTS statuses (
     created INTEGER NOT NULL,
     json    TEXT    NOT NULL
 );
+CREATE INDEX IF NOT EXISTS statuses_owner ON statuses (owner, created);
 ";
 
 /// Columns added after the first release of the store, with their definition.
@@ -78,6 +79,10 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
 
 /// The most objects one page holds.
 pub const MAX_PAGE: usize = 10_000;
+/// How long a TAXII status resource is kept.
+pub const STATUS_RETENTION_DAYS: i64 = 7;
+/// The most status resources one poster keeps.
+pub const STATUS_MAX_PER_OWNER: i64 = 10_000;
 
 /// What can go wrong.
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +141,8 @@ pub enum Versions {
 pub struct Filter {
     /// Objects added strictly after this time (nanoseconds).
     pub added_after: Option<i64>,
+    /// Objects added at or before this time (nanoseconds).
+    pub added_until: Option<i64>,
     pub ids: Vec<String>,
     pub types: Vec<String>,
     pub versions: Versions,
@@ -367,7 +374,18 @@ impl IntelStore {
         let mut report = AddReport::default();
         let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         let mut last = self.last_added.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = conn.transaction().map_err(self.sql())?;
+        // IMMEDIATE: the write lock first, then the newest `date_added` of every process
+        // (a CLI import beside the server), so that `date_added` stays strictly increasing
+        // across processes and `added_after` paging never skips a row.
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(self.sql())?;
+        let stored_last: i64 = tx
+            .query_row("SELECT coalesce(max(added), 0) FROM objects", [], |r| {
+                r.get(0)
+            })
+            .map_err(self.sql())?;
+        *last = (*last).max(stored_last);
         {
             let mut insert = tx
                 .prepare_cached(
@@ -434,6 +452,9 @@ impl IntelStore {
         };
         if let Some(t) = filter.added_after {
             bind(&mut sql, " AND added > {}".into(), vec![t.into()]);
+        }
+        if let Some(t) = filter.added_until {
+            bind(&mut sql, " AND added <= {}".into(), vec![t.into()]);
         }
         if !filter.ids.is_empty() {
             bind(
@@ -585,16 +606,19 @@ impl IntelStore {
         Ok(())
     }
 
-    /// The newest version of every indicator of a collection added after `added_after`
-    /// (nanoseconds; `None`: all), as one STIX bundle, for the indicator matcher.
+    /// The newest version of every indicator of a collection added in (`added_after`,
+    /// `added_until`] (nanoseconds; `None`: unbounded), as one STIX bundle, for the
+    /// indicator matcher.
     pub fn indicator_bundle(
         &self,
         collection_id: &str,
         added_after: Option<i64>,
+        added_until: Option<i64>,
     ) -> Result<Vec<u8>> {
         let mut objects = Vec::new();
         let mut filter = Filter {
             added_after,
+            added_until,
             types: vec!["indicator".into()],
             limit: MAX_PAGE,
             ..Filter::default()
@@ -732,15 +756,67 @@ impl IntelStore {
 
     // ---- TAXII status resources ----
 
-    /// Keeps the status resource of a POST, readable by its `owner` only.
+    /// Keeps the status resource of a POST, readable by its `owner` only, for
+    /// [`STATUS_RETENTION_DAYS`]; an owner keeps at most [`STATUS_MAX_PER_OWNER`] (the
+    /// oldest go first).
     pub fn save_status(&self, id: &str, owner: &str, status: &serde_json::Value) -> Result<()> {
+        let now = now_ns();
         let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         conn.execute(
             "INSERT INTO statuses (id, owner, created, json) VALUES (?1, ?2, ?3, ?4)",
-            params![id, owner, now_ns(), status.to_string()],
+            params![id, owner, now, status.to_string()],
+        )
+        .map_err(self.sql())?;
+        conn.execute(
+            "DELETE FROM statuses WHERE created < ?1 OR id IN (SELECT id FROM statuses \
+             WHERE owner = ?2 ORDER BY created DESC LIMIT -1 OFFSET ?3)",
+            params![
+                now - STATUS_RETENTION_DAYS * 86_400 * 1_000_000_000,
+                owner,
+                STATUS_MAX_PER_OWNER
+            ],
         )
         .map_err(self.sql())?;
         Ok(())
+    }
+
+    /// How many object versions `added_by` has stored in all collections.
+    pub fn count_added_by(&self, added_by: &str) -> Result<u64> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        conn.query_row(
+            "SELECT count(*) FROM objects WHERE added_by = ?1",
+            [added_by],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n as u64)
+        .map_err(self.sql())
+    }
+
+    /// Which of `ids` a collection holds versions of that another source added (a
+    /// partner may not supersede them).
+    pub fn ids_held_by_others(
+        &self,
+        collection_id: &str,
+        ids: &[&str],
+        added_by: &str,
+    ) -> Result<std::collections::HashSet<String>> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT 1 FROM objects WHERE collection = ?1 AND id = ?2 \
+                 AND coalesce(added_by, '') <> ?3 LIMIT 1",
+            )
+            .map_err(self.sql())?;
+        let mut held = std::collections::HashSet::new();
+        for id in ids {
+            if stmt
+                .exists(params![collection_id, id, added_by])
+                .map_err(self.sql())?
+            {
+                held.insert((*id).to_owned());
+            }
+        }
+        Ok(held)
     }
 
     /// A status resource, if it exists and belongs to `owner`.
@@ -785,6 +861,7 @@ fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {
             ))?;
         }
     }
+    conn.execute_batch("CREATE INDEX IF NOT EXISTS objects_source ON objects (added_by)")?;
     Ok(())
 }
 
@@ -950,7 +1027,7 @@ mod tests {
                 "shared",
                 &bundle(vec![marked(from_partner, Tlp::Red)]),
                 Limits::default(),
-                "partner:acme",
+                "user:acme",
             )
             .unwrap();
         let seen = |audience: Option<Audience>| -> Vec<String> {
@@ -972,7 +1049,7 @@ mod tests {
         assert_eq!(seen(None).len(), 7, "the owner sees every level");
         let green = seen(Some(Audience {
             tlp_max: Tlp::Green,
-            own: Some("partner:acme".into()),
+            own: Some("user:acme".into()),
         }));
         assert_eq!(
             green,
@@ -1001,13 +1078,13 @@ mod tests {
         // A partner deletes only what it added.
         assert_eq!(
             store
-                .delete(&c.id, &ids[0], None, Some("partner:acme"))
+                .delete(&c.id, &ids[0], None, Some("user:acme"))
                 .unwrap(),
             0
         );
         assert_eq!(
             store
-                .delete(&c.id, from_partner, None, Some("partner:acme"))
+                .delete(&c.id, from_partner, None, Some("user:acme"))
                 .unwrap(),
             1
         );
@@ -1043,11 +1120,11 @@ mod tests {
         assert!(store.remove_partner("acme").unwrap());
         assert!(store.partner("acme").unwrap().is_none());
         store
-            .save_status("s1", "partner:acme", &serde_json::json!({"id": "s1"}))
+            .save_status("s1", "user:acme", &serde_json::json!({"id": "s1"}))
             .unwrap();
         assert!(store.status("s1", "partner:other").unwrap().is_none());
         assert_eq!(
-            store.status("s1", "partner:acme").unwrap().unwrap()["id"],
+            store.status("s1", "user:acme").unwrap().unwrap()["id"],
             "s1"
         );
     }

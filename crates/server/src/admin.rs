@@ -78,6 +78,12 @@ pub async fn add_user(
         return denied(d);
     }
     let role = match role(&body.role) {
+        Ok(haechi_access::Role::Partner) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "partners are created with `haechi intel partner add ORG`, which also grants their collections",
+            );
+        }
         Ok(r) => r,
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };

@@ -8,8 +8,9 @@
 //!   between them, and the report itself ([`haechi_intel::incident_objects`]). Partners
 //!   entitled to the collection and the level receive it over TAXII.
 //!
-//! Center analysts and administrators only (publishing leaves the center). The incident
-//! must be confirmed — moved to containment or later — and TLP:RED is refused, since RED
+//! The report names no institution, and internal (reserved) addresses are never
+//! published as indicators. Center analysts and administrators only (publishing leaves
+//! the center). The incident must be confirmed — moved to containment or later — and TLP:RED is refused, since RED
 //! never leaves the hub anyway. Audited as `incident.publish`.
 
 use crate::incidents::with_tasks;
@@ -156,6 +157,10 @@ fn facts_of(
         .map(str::to_owned)
         .collect();
     indicators.extend(detail.alerts.iter().filter_map(indicator_of));
+    // Internal addresses (an institution's own hosts) are never published.
+    indicators.retain(|v| {
+        haechi_ioc::IndicatorValue::detect(v).is_ok_and(|v| !haechi_ioc::kind::touches_reserved(&v))
+    });
     indicators.sort();
     indicators.dedup();
     indicators.truncate(MAX_INDICATORS);
@@ -177,10 +182,10 @@ fn facts_of(
     );
     IncidentFacts {
         title: incident.title.clone(),
+        // No institution is named: partners learn what happened, not to whom.
         summary: format!(
-            "Haechi incident {} at {}: level {}, status {}, {} alerts from {} to {}.",
+            "Haechi incident {}: level {}, status {}, {} alerts from {} to {}.",
             incident.id,
-            incident.tenant,
             incident.level.as_str(),
             incident.status,
             incident.alerts,

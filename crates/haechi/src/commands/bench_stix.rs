@@ -140,7 +140,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         report(what, ms, "ms median", format!("{n} objects"));
     }
     let started = Instant::now();
-    let set = crate::hub::hub_indicators(&store, None, haechi_ioc::Limits::default())?;
+    let (set, _) = crate::hub::hub_indicators(&store, None, None, haechi_ioc::Limits::default())?;
     let secs = started.elapsed().as_secs_f64();
     report(
         "into the matcher (store to indicator set)",

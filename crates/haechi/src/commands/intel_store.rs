@@ -38,6 +38,21 @@ pub enum CollectionCommand {
     },
 }
 
+/// Records a command-line change to the hub in the audit log, as `cli:<login name>`.
+fn audit(
+    data_dir: &DataDirArg,
+    action: &str,
+    target: String,
+    after: serde_json::Value,
+) -> anyhow::Result<()> {
+    let dir = super::load_config(None, data_dir.data_dir.clone())?.data_dir;
+    let access = haechi_access::AccessStore::open(&haechi_access::AccessStore::path_in(&dir))?;
+    access.audit(
+        &haechi_access::AuditEntry::new(super::access::cli_actor(), action, target).after(after),
+    )?;
+    Ok(())
+}
+
 fn open(data_dir: DataDirArg) -> anyhow::Result<IntelStore> {
     let dir = super::load_config(None, data_dir.data_dir)?.data_dir;
     let path = IntelStore::path_in(&dir);
@@ -52,10 +67,16 @@ pub fn collection(command: CollectionCommand) -> anyhow::Result<ExitCode> {
             description,
             data_dir,
         } => {
-            let store = open(data_dir)?;
+            let store = open(data_dir.clone())?;
             let c = store
                 .add_collection(&name, &title, &description)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            audit(
+                &data_dir,
+                "intel.collection.add",
+                format!("collection:{}", c.name),
+                serde_json::json!(c),
+            )?;
             println!("collection {} created, id {}", c.name, c.id);
         }
         CollectionCommand::List { data_dir } => {
@@ -74,7 +95,8 @@ pub fn import(
     files: &[PathBuf],
     data_dir: DataDirArg,
 ) -> anyhow::Result<ExitCode> {
-    let store = open(data_dir)?;
+    let store = open(data_dir.clone())?;
+    let actor = super::access::cli_actor();
     let mut refused = 0;
     for file in files {
         let bytes = match file
@@ -91,8 +113,14 @@ pub fn import(
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?,
         };
         let started = std::time::Instant::now();
-        match store.add_bundle(collection, &bytes, Limits::default(), "cli") {
+        match store.add_bundle(collection, &bytes, Limits::default(), &actor) {
             Ok(r) => {
+                audit(
+                    &data_dir,
+                    "intel.import",
+                    format!("collection:{collection}"),
+                    serde_json::json!({"source": file.display().to_string(), "stored": r.stored, "duplicates": r.duplicates, "refused": r.rejected.len()}),
+                )?;
                 println!(
                     "{}: {} stored, {} duplicates, {} refused ({:.0} objects/s)",
                     file.display(),
@@ -132,7 +160,7 @@ pub fn list(
     limit: usize,
     data_dir: DataDirArg,
 ) -> anyhow::Result<ExitCode> {
-    let store = open(data_dir)?;
+    let store = open(data_dir.clone())?;
     let c = store
         .collection(collection)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -176,7 +204,7 @@ pub fn export(
     let max = haechi_intel::Tlp::parse(tlp_max).ok_or_else(|| {
         anyhow::anyhow!("--tlp-max '{tlp_max}': clear, green, amber, amber+strict or red")
     })?;
-    let store = open(data_dir)?;
+    let store = open(data_dir.clone())?;
     let c = store
         .collection(collection)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -213,6 +241,13 @@ pub fn export(
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
         None => println!("{text}"),
     }
+    // What leaves the hub in a file is on the record.
+    audit(
+        &data_dir,
+        "intel.export",
+        format!("collection:{}", c.name),
+        serde_json::json!({"objects": objects.len(), "withheld": withheld, "tlp_max": max.as_str(), "out": out.as_ref().map(|p| p.display().to_string())}),
+    )?;
     eprintln!(
         "{} objects exported from {}, {withheld} withheld (above {})",
         objects.len(),

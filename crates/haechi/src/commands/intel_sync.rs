@@ -13,9 +13,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 /// One pull and one push with a remote, as a line for people.
+/// A failed pull does not stop the push (nor the other way round); both errors are
+/// returned together.
 pub async fn sync_once(remote: &Remote, store: &IntelStore) -> Result<String, String> {
-    let pulled = pull(remote, store).await?;
-    let pushed = push(remote, store).await?;
+    let (pulled, pushed) = (pull(remote, store).await, push(remote, store).await);
+    let (pulled, pushed) = match (pulled, pushed) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(a), Ok(_)) => return Err(format!("pull: {a}")),
+        (Ok(_), Err(b)) => return Err(format!("push: {b}")),
+        (Err(a), Err(b)) => return Err(format!("pull: {a}; push: {b}")),
+    };
     let mut line = format!(
         "remote {}: pulled {} objects in {} pages ({} stored, {} duplicates, {} refused); pushed {} ({} accepted, {} refused, {} withheld by TLP, {} not echoed back)",
         remote.config.name,
@@ -23,7 +30,7 @@ pub async fn sync_once(remote: &Remote, store: &IntelStore) -> Result<String, St
         pulled.pages,
         pulled.stored,
         pulled.duplicates,
-        pulled.rejected.len(),
+        pulled.refused,
         pushed.sent,
         pushed.accepted,
         pushed.failed.len(),

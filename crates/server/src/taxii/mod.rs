@@ -88,6 +88,8 @@ pub struct TaxiiConfig {
     pub default_page: usize,
     /// The most objects per page, whatever the client asks.
     pub max_page: usize,
+    /// The most object versions one partner may have stored (over all collections).
+    pub max_objects_per_partner: u64,
 }
 
 impl Default for TaxiiConfig {
@@ -100,6 +102,7 @@ impl Default for TaxiiConfig {
             max_content_length: 16 << 20,
             default_page: 1000,
             max_page: haechi_intel::store::MAX_PAGE,
+            max_objects_per_partner: 1_000_000,
         }
     }
 }
@@ -114,8 +117,12 @@ impl TaxiiConfig {
         if !(1..=self.max_page).contains(&self.default_page) {
             return Err(format!("default_page: 1 to max_page ({})", self.max_page));
         }
-        if !(1024..=1 << 30).contains(&self.max_content_length) {
-            return Err("max_content_length: 1 KiB to 1 GiB".into());
+        // The envelope reader's own limit is 64 MiB.
+        if !(1024..=64 << 20).contains(&self.max_content_length) {
+            return Err("max_content_length: 1 KiB to 64 MiB".into());
+        }
+        if self.max_objects_per_partner == 0 {
+            return Err("max_objects_per_partner: at least 1".into());
         }
         Ok(())
     }

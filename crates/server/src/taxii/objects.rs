@@ -62,27 +62,33 @@ struct Allowed {
     ids_and_types: bool,
     versions: bool,
     paging: bool,
+    /// Without `match[version]`: every version (deletion), not the newest.
+    all_versions_by_default: bool,
 }
 
 const LISTING: Allowed = Allowed {
     ids_and_types: true,
     versions: true,
     paging: true,
+    all_versions_by_default: false,
 };
 const ONE_OBJECT: Allowed = Allowed {
     ids_and_types: false,
     versions: true,
     paging: true,
+    all_versions_by_default: false,
 };
 const VERSION_LIST: Allowed = Allowed {
     ids_and_types: false,
     versions: false,
     paging: true,
+    all_versions_by_default: false,
 };
 const DELETION: Allowed = Allowed {
     ids_and_types: false,
     versions: true,
     paging: false,
+    all_versions_by_default: true,
 };
 
 /// A listing's filter from the query string, or a 400 naming the bad parameter.
@@ -99,9 +105,15 @@ fn filter_from(
     let mut filter = Filter {
         limit: taxii.config.default_page,
         audience: reader.audience(),
+        versions: if allowed.all_versions_by_default {
+            Versions::All
+        } else {
+            Versions::Last
+        },
         ..Filter::default()
     };
     let mut spec_ok = true;
+    let mut versions: Vec<String> = Vec::new();
     let list = |v: &str| -> Vec<String> {
         v.split(',')
             .map(str::trim)
@@ -125,7 +137,10 @@ fn filter_from(
                 filter.limit = n.min(taxii.config.max_page);
             }
             "next" if allowed.paging => {
-                if value.len() > 32 || !value.bytes().all(|b| b.is_ascii_digit()) {
+                if value.is_empty()
+                    || value.len() > 18
+                    || !value.bytes().all(|b| b.is_ascii_digit())
+                {
                     return Err(bad(format!(
                         "next '{value}' is not a page token of this server"
                     )));
@@ -135,7 +150,7 @@ fn filter_from(
             "match[id]" if allowed.ids_and_types => filter.ids.extend(list(&value)),
             "match[type]" if allowed.ids_and_types => filter.types.extend(list(&value)),
             "match[version]" if allowed.versions => {
-                filter.versions = versions_from(&list(&value)).map_err(bad)?;
+                versions.extend(list(&value));
             }
             "match[spec_version]" => spec_ok = list(&value).iter().any(|v| v == "2.1"),
             other => {
@@ -145,10 +160,13 @@ fn filter_from(
             }
         }
     }
-    if filter.ids.len() + filter.types.len() > 1000 {
+    if filter.ids.len() + filter.types.len() + versions.len() > 1000 {
         return Err(bad(
-            "at most 1000 ids and types may be matched at once".into()
+            "at most 1000 ids, types and versions may be matched at once".into(),
         ));
+    }
+    if !versions.is_empty() {
+        filter.versions = versions_from(&versions).map_err(bad)?;
     }
     Ok(spec_ok.then_some(filter))
 }
@@ -476,12 +494,40 @@ pub(super) async fn add(
     let source = reader.source();
     let store = taxii.store.clone();
     let cid = c.id.clone();
+    let is_partner =
+        reader.partner.is_some() || reader.principal.role == haechi_access::Role::Partner;
+    let quota = taxii.config.max_objects_per_partner;
     let stored = blocking(move || {
         let report = parse_envelope(&body, Limits::default()).map_err(|e| e.to_string());
-        let report = match report {
+        let mut report = match report {
             Ok(r) => r,
-            Err(e) => return Ok(Err(e)),
+            Err(e) => return Ok(Err((StatusCode::BAD_REQUEST, format!("not a TAXII envelope: {e}")))),
         };
+        if is_partner {
+            // A partner adds versions of its own objects only: a newer version of
+            // someone else's object would replace (or revoke) it for everyone.
+            let ids: Vec<&str> = report.accepted.iter().map(|o| o.id.as_str()).collect();
+            let held = store
+                .ids_held_by_others(&cid, &ids, &source)
+                .map_err(|e| e.to_string())?;
+            if !held.is_empty() {
+                let (mine, theirs): (Vec<_>, Vec<_>) = std::mem::take(&mut report.accepted)
+                    .into_iter()
+                    .partition(|o| !held.contains(&o.id));
+                report.accepted = mine;
+                report.rejected.extend(theirs.into_iter().map(|o| {
+                    let why = format!("{}: another source shared this object; only it may version it", o.id);
+                    (Some(o.id), why)
+                }));
+            }
+            let have = store.count_added_by(&source).map_err(|e| e.to_string())?;
+            if have + report.accepted.len() as u64 > quota {
+                return Ok(Err((
+                    StatusCode::FORBIDDEN,
+                    format!("over the quota of {quota} object versions per partner ({have} stored); ask the center to raise intel.taxii.max_objects_per_partner"),
+                )));
+            }
+        }
         let added = store
             .add_objects(&cid, &report.accepted, &source)
             .map_err(|e| e.to_string())?;
@@ -494,12 +540,7 @@ pub(super) async fn add(
     .await;
     let (status, added) = match stored {
         Ok(Ok(s)) => s,
-        Ok(Err(not_an_envelope)) => {
-            return taxii_error(
-                StatusCode::BAD_REQUEST,
-                format!("not a TAXII envelope: {not_an_envelope}"),
-            );
-        }
+        Ok(Err((code, why))) => return taxii_error(code, why),
         Err(r) => return r,
     };
     audit(
