@@ -9,7 +9,7 @@
 mod common;
 
 use common::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const PATH_TRAVERSAL: &str =
     "sigma/rules/web/webserver_generic/web_path_traversal_exploitation_attempt.yml";
@@ -46,6 +46,7 @@ fn concrete(path: &str) -> String {
         .replace("{name}", "nobody")
         .replace("{file}", "app.js")
         .replace("{task}", "1")
+        .replace("{evidence}", "1")
 }
 
 /// Opens `GET /api/alerts/stream` and reads past the response head.
@@ -431,6 +432,48 @@ fn every_endpoint_authenticates_enforces_roles_and_isolates_institutions() {
         !events.is_empty() && events.iter().all(|e| e["organization.id"] == "busan"),
         "{v}"
     );
+    // Evidence: an event of the timeline is pinned by its reference; the server copies
+    // it from the event store. Not by Seoul, not by a viewer, not twice, not forged.
+    let pin = json!({
+        "ref": v["refs"][0],
+        "time": events[0]["@timestamp"],
+        "note": "the first traversal attempt",
+    })
+    .to_string();
+    let evidence_path = format!("/api/incidents/{busan_incident}/evidence");
+    let (s, _) = api.bearer(&seoul, "POST", &evidence_path, &pin);
+    assert_eq!(s, 404, "Seoul cannot pin to Busan's incident");
+    let (s, _) = api.bearer(&viewer, "POST", &evidence_path, &pin);
+    assert_eq!(s, 403, "a viewer pins nothing");
+    let (s, pinned) = api.bearer(&admin, "POST", &evidence_path, &pin);
+    assert_eq!(s, 201, "{pinned}");
+    assert_eq!(pinned["event"], events[0], "the stored event, copied");
+    let (s, again) = api.bearer(&admin, "POST", &evidence_path, &pin);
+    assert_eq!(s, 400, "{again}");
+    let forged = json!({"ref": "0".repeat(32), "time": events[0]["@timestamp"]}).to_string();
+    let (s, _) = api.bearer(&admin, "POST", &evidence_path, &forged);
+    assert_eq!(s, 404, "an event that is not stored cannot be pinned");
+    let (_, detail) = api.bearer(
+        &admin,
+        "GET",
+        &format!("/api/incidents/{busan_incident}"),
+        "",
+    );
+    assert_eq!(detail["evidence"][0]["note"], "the first traversal attempt");
+    let (_, report) = api.bearer(
+        &admin,
+        "GET",
+        &format!("/api/incidents/{busan_incident}/report"),
+        "",
+    );
+    assert_eq!(report["evidence"][0]["id"], pinned["id"]);
+    let remove = format!("{evidence_path}/{}/remove", pinned["id"]);
+    let (s, _) = api.bearer(&seoul, "POST", &remove, "");
+    assert_eq!(s, 404, "Seoul cannot unpin Busan's evidence");
+    let (s, _) = api.bearer(&admin, "POST", &remove, "");
+    assert_eq!(s, 200);
+    let (s, _) = api.bearer(&admin, "POST", &evidence_path, &pin);
+    assert_eq!(s, 201, "pinned again after removal");
     let (s, v) = api.bearer(
         &viewer,
         "POST",

@@ -104,7 +104,12 @@ pub async fn search(
     match answer {
         Ok((found, buckets)) => {
             let events: Vec<_> = found.events.iter().map(event_to_json).collect();
-            let mut body = json!({ "total": found.total, "events": events });
+            let refs: Vec<_> = found
+                .events
+                .iter()
+                .map(crate::evidence::event_ref)
+                .collect();
+            let mut body = json!({ "total": found.total, "events": events, "refs": refs });
             if let Some(b) = buckets {
                 let b: Vec<_> = b
                     .iter()

@@ -124,6 +124,11 @@ pub async fn one(State(state): State<AppState>, caller: Caller, Path(id): Path<i
             v["alert_list"] = json!(detail.alerts);
             v["notes"] = json!(detail.notes);
             v["tasks"] = json!(tasks);
+            let alerts = state.alerts.clone().expect("checked above");
+            match blocking(move || alerts.evidence(id)).await {
+                Ok(evidence) => v["evidence"] = json!(evidence),
+                Err(r) => return r,
+            }
             Json(v).into_response()
         }
         Ok(None) => error(StatusCode::NOT_FOUND, format!("no incident {id}")),

@@ -13,7 +13,7 @@
 //! * `GET /healthz` — liveness, unauthenticated (for load balancers), so it tells nothing else.
 //! * `GET /metrics` — Prometheus text format, for center-wide callers.
 //! * `/api/auth/*` — [`auth`]; `/api/alerts*` — [`alerts`]; `/api/risk*` — [`risk`];
-//!   `/api/incidents*`, `/api/campaigns` — [`incidents`] (timeline and report: [`report`]; sharing with the hub: [`publish`]); `/api/blocklists*` — [`blocklists`];
+//!   `/api/incidents*`, `/api/campaigns` — [`incidents`] (timeline and report: [`report`]; sharing with the hub: [`publish`]; pinned events: [`evidence`]); `/api/blocklists*` — [`blocklists`];
 //!   `/api/playbooks*`, `/api/playbook-runs*` — [`playbooks`]; `/api/events`, `/api/tenants` — [`events`]; `/api/users*`, `/api/tokens*`,
 //!   `/api/audit` — [`admin`]; `/api/alerts/stream` — [`live`]; `/api/board` — [`board`].
 //! * `GET /` and `/console/…` — the web console ([`console`]).
@@ -27,6 +27,7 @@ pub mod blocklists;
 pub mod board;
 pub mod console;
 pub mod events;
+pub mod evidence;
 pub mod incidents;
 pub mod live;
 pub mod openapi;
@@ -116,6 +117,12 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
     ("GET", "/api/incidents/{id}/timeline", true),
     ("GET", "/api/incidents/{id}/report", true),
     ("POST", "/api/incidents/{id}/publish", true),
+    ("POST", "/api/incidents/{id}/evidence", true),
+    (
+        "POST",
+        "/api/incidents/{id}/evidence/{evidence}/remove",
+        true,
+    ),
     ("GET", "/api/campaigns", true),
     ("GET", "/api/blocklists", true),
     ("GET", "/api/blocklists/{name}", true),
@@ -175,6 +182,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/incidents/{id}/timeline", get(report::timeline))
         .route("/api/incidents/{id}/report", get(report::report))
         .route("/api/incidents/{id}/publish", post(publish::publish))
+        .route("/api/incidents/{id}/evidence", post(evidence::pin))
+        .route(
+            "/api/incidents/{id}/evidence/{evidence}/remove",
+            post(evidence::unpin),
+        )
         .route("/api/campaigns", get(incidents::campaigns))
         .route("/api/blocklists", get(blocklists::lists))
         .route(

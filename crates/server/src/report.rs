@@ -72,7 +72,7 @@ async fn gather(
     };
     let incident = &detail.incident;
     let minute = 60_000_000_000i64;
-    let (total, events) = match evidence_query(&incident.keys) {
+    let (total, events, refs) = match evidence_query(&incident.keys) {
         Some(query) => {
             let mut request = SearchRequest::new(query);
             // The store query carries the institution: the timeline never leaves it.
@@ -83,17 +83,26 @@ async fn gather(
             let events = state.store.clone();
             let found = blocking(move || events.search(&request)).await?;
             let mut list: Vec<Value> = found.events.iter().map(event_to_json).collect();
+            let mut refs: Vec<String> = found
+                .events
+                .iter()
+                .map(crate::evidence::event_ref)
+                .collect();
             list.reverse();
-            (found.total, list)
+            refs.reverse();
+            (found.total, list, refs)
         }
-        None => (0, Vec::new()),
+        None => (0, Vec::new(), Vec::new()),
     };
+    let store = state.alerts.clone().expect("checked above");
+    let evidence = blocking(move || store.evidence(id)).await?;
     Ok(json!({
         "incident": crate::incidents::visible(caller, detail.incident.clone()),
         "alerts": detail.alerts,
         "notes": detail.notes,
         "tasks": tasks,
-        "timeline": {"total": total, "before_mins": before, "after_mins": after, "events": events},
+        "evidence": evidence,
+        "timeline": {"total": total, "before_mins": before, "after_mins": after, "events": events, "refs": refs},
     }))
 }
 
@@ -272,6 +281,19 @@ fn render_html(v: &Value) -> String {
             esc(&text(&t["text"])),
             esc(&text(&t["author"])),
             esc(&done)
+        ));
+    }
+    h.push_str(
+        "</table>\n<h2>Evidence</h2>\n<table><tr><th>Event time</th><th>Event</th><th>Why</th><th>Pinned by</th></tr>\n",
+    );
+    for e in v["evidence"].as_array().into_iter().flatten() {
+        h.push_str(&format!(
+            "<tr><td>{}</td><td class=\"mono\">{}</td><td>{}</td><td>{}, {}</td></tr>\n",
+            esc(&text(&e["event_time"])),
+            esc(&summary(&e["event"])),
+            esc(&text(&e["note"])),
+            esc(&text(&e["pinned_by"])),
+            esc(&text(&e["pinned"]))
         ));
     }
     let t = &v["timeline"];

@@ -23,6 +23,7 @@ use std::time::Duration;
 
 pub mod blocklists;
 pub mod board;
+pub mod evidence;
 pub mod incidents;
 pub mod runs;
 pub mod tasks;
@@ -33,7 +34,7 @@ pub use incidents::{
 pub use runs::Run;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 7;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS alerts (
@@ -257,6 +258,13 @@ impl AlertStore {
             conn.execute_batch(&format!(
                 "BEGIN; {} PRAGMA user_version=6; COMMIT;",
                 tasks::MIGRATE_TO_6
+            ))
+            .map_err(sql_err(path))?;
+        }
+        if version < 7 {
+            conn.execute_batch(&format!(
+                "BEGIN; {} PRAGMA user_version=7; COMMIT;",
+                evidence::MIGRATE_TO_7
             ))
             .map_err(sql_err(path))?;
         }
