@@ -96,11 +96,17 @@ try {
   await page.locator('#incident-tasks li.done', { hasText: 'block the address at the edge' }).waitFor();
   await page.waitForSelector('#incident-timeline tbody tr');
   expect((await page.textContent('#incident-timeline')).includes('/etc/passwd'), 'the timeline holds the attack request');
+  // Pin the attack request as evidence, with a reason.
+  page.once('dialog', dialog => dialog.accept('the traversal request itself'));
+  await page.locator('#incident-timeline tbody tr', { hasText: '/etc/passwd' }).first().locator('button.pin').click();
+  await page.locator('#incident-evidence tbody tr', { hasText: 'the traversal request itself' }).waitFor();
+  expect((await page.textContent('#incident-evidence')).includes('/etc/passwd'), 'the pinned event is the attack request');
   const report = await page.evaluate(async () => {
     const r = await fetch(document.querySelector('#export-html').getAttribute('href'));
     return { status: r.status, csp: r.headers.get('content-security-policy'), body: await r.text() };
   });
   expect(report.status === 200 && report.body.includes('checked the web server logs') && report.body.includes('/etc/passwd'), 'the HTML report holds the note and the timeline');
+  expect(report.body.includes('the traversal request itself'), 'the HTML report holds the evidence');
   expect(report.csp.includes("default-src 'none'"), 'the report may run no script');
   await shot('04-incident');
 

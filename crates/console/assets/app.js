@@ -468,14 +468,36 @@ async function incidentPage(main, id) {
     });
     main.appendChild(add);
   }
+  main.appendChild(h('h2', {}, `Evidence (${d.evidence.length})`));
+  main.appendChild(h('table', { class: 'grid compact', id: 'incident-evidence' },
+    h('thead', {}, h('tr', {}, ['Event time', 'Event', 'Why', 'Pinned by', ''].map(x => h('th', {}, x)))),
+    h('tbody', {}, d.evidence.length ? d.evidence.map(e => h('tr', {},
+      h('td', { class: 'time' }, fmtTime(e.event_time)), h('td', { class: 'summary' }, summarize(e.event)),
+      h('td', {}, e.note), h('td', { class: 'muted' }, `${e.pinned_by} ${fmtTime(e.pinned)}`),
+      h('td', {}, canWrite ? h('button', { class: 'small', onclick: async () => {
+        try { await api(`/api/incidents/${id}/evidence/${e.id}/remove`, { method: 'POST' }); toast('Evidence removed'); route(); }
+        catch (err) { toast(err.message, 'error'); }
+      } }, 'Remove') : ''))) : h('tr', { class: 'empty' }, h('td', { colspan: 5 }, 'No evidence pinned yet: pin events from the timeline below.')))));
   main.appendChild(h('div', { class: 'export' }, 'Export: ',
     h('a', { href: `/api/incidents/${id}/report?format=html`, id: 'export-html', download: `incident-${id}.html` }, 'HTML report'), ' · ',
     h('a', { href: `/api/incidents/${id}/report?format=json`, id: 'export-json', download: `incident-${id}.json` }, 'JSON')));
   const t = await api(`/api/incidents/${id}/timeline` + query({ before_mins: 60, after_mins: 60, limit: 500 }));
   main.appendChild(h('h2', {}, `Timeline (${t.total} event${t.total === 1 ? '' : 's'} of the involved entities, an hour around the incident)`));
+  const pinned = new Set(d.evidence.map(e => e.event_ref));
+  const pin = async (e, ref) => {
+    const note = prompt('Why does this event matter? (kept with the evidence)', '');
+    if (note === null) return;
+    try {
+      await api(`/api/incidents/${id}/evidence`, { method: 'POST', body: { ref, time: e['@timestamp'], note } });
+      toast('Event pinned as evidence');
+      route();
+    } catch (err) { toast(err.message, 'error'); }
+  };
   main.appendChild(h('table', { class: 'grid compact', id: 'incident-timeline' },
-    h('thead', {}, h('tr', {}, ['Time', 'Event'].map(x => h('th', {}, x)))),
-    h('tbody', {}, t.events.map(e => h('tr', {}, h('td', { class: 'time' }, fmtTime(e['@timestamp'])), h('td', { class: 'summary' }, summarize(e)))))));
+    h('thead', {}, h('tr', {}, ['Time', 'Event', ''].map(x => h('th', {}, x)))),
+    h('tbody', {}, t.events.map((e, n) => h('tr', {}, h('td', { class: 'time' }, fmtTime(e['@timestamp'])), h('td', { class: 'summary' }, summarize(e)),
+      h('td', {}, pinned.has(t.refs[n]) ? h('span', { class: 'muted' }, 'pinned')
+        : canWrite ? h('button', { class: 'small pin', onclick: () => pin(e, t.refs[n]) }, 'Pin') : ''))))));
   if (t.total > t.events.length) main.appendChild(h('p', { class: 'muted' }, `the latest ${t.events.length} are shown; the JSON report holds them as well`));
 }
 

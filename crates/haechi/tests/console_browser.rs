@@ -128,6 +128,7 @@ fn the_console_works_in_a_real_browser() {
         ("user:duty", "alert.acknowledge"),
         ("user:duty", "incident.update"),
         ("user:duty", "playbook.approve"),
+        ("user:duty", "incident.evidence.pin"),
     ] {
         assert!(
             audit
