@@ -693,6 +693,9 @@ function describePlan(plan) {
       case 'block': return `block ${a.value} in ${a.list}${a.tenant ? ' for ' + a.tenant : ''}${a.expires_secs ? ` for ${Math.round(a.expires_secs / 3600)} h` : ''}`;
       case 'webhook': return `POST ${a.url}`;
       case 'incident': return `incident of alert ${a.alert}${a.status ? ' → ' + a.status : ''}${a.note ? ' + note' : ''}`;
+      case 'email': return `e-mail ${a.to.join(', ')}: ${a.subject}`;
+      case 'tag': return `tag alert ${a.alert}: ${a.tags.join(', ')}`;
+      case 'publish': return `share the incident of alert ${a.alert} with the hub: collection ${a.collection}, TLP:${a.tlp.toUpperCase()}`;
       default: return JSON.stringify(a);
     }
   }).join('; ');

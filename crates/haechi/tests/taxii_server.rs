@@ -780,3 +780,124 @@ fn indicators_of(objects: &[Value]) -> Vec<String> {
         .map(|o| o["pattern"].as_str().unwrap_or_default().to_owned())
         .collect()
 }
+
+const PUBLISH_PLAYBOOK: &str = "id: share-c2-hits
+name: Share incidents of C2 hits with the partners
+mode: approval
+trigger:
+  indicator: true
+actions:
+  - publish: {collection: outbox, tlp: amber}
+";
+
+#[test]
+fn an_approved_playbook_publishes_the_incident() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for c in ["shared", "outbox"] {
+        cli(&data, &["intel", "collection", "add", c], "");
+    }
+    let c2 = "indicator--c2000009-17d4-4cbf-938f-98ee46b3cd3f";
+    let bundle = json!({
+        "type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d",
+        "objects": [domain_indicator(c2, "loader-c2.example", "2026-11-01T00:00:00.000Z", false)],
+    });
+    let file = write_file(dir.path(), "c2.json", &bundle.to_string());
+    cli(
+        &data,
+        &[
+            "intel",
+            "import",
+            "--collection",
+            "shared",
+            file.to_str().unwrap(),
+        ],
+        "",
+    );
+    let playbooks = dir.path().join("playbooks");
+    std::fs::create_dir_all(&playbooks).unwrap();
+    // In automatic mode the action is refused: a person confirms what leaves the center.
+    std::fs::write(
+        playbooks.join("auto.yml"),
+        PUBLISH_PLAYBOOK.replace("mode: approval", "mode: auto"),
+    )
+    .unwrap();
+    let refused = haechi(&["playbook", "check", playbooks.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    assert!(
+        describe(&refused).contains("mode: approval"),
+        "{}",
+        describe(&refused)
+    );
+    std::fs::write(playbooks.join("auto.yml"), PUBLISH_PLAYBOOK).unwrap();
+    let token = create_token(&data, "hub-admin", "admin", None);
+    let config = write_file(
+        dir.path(),
+        "haechi.toml",
+        &format!(
+            "data_dir = {}\nlisteners = []\n[http]\nlisten = \"127.0.0.1:0\"\n[pipeline]\ncommit_interval_ms = 100\n[respond]\nplaybooks = {}\n",
+            toml_path(&data),
+            toml_path(&playbooks)
+        ),
+    );
+    let server = Server::start(&config, &dir.path().join("stderr.log"));
+    // The hub set is loaded before the event arrives.
+    wait_for("the hub set", PATIENCE, || {
+        server
+            .stderr()
+            .contains("indicators=1 ")
+            .then_some(())
+            .ok_or_else(|| "not yet".to_owned())
+    });
+    let auth = format!("Bearer {token}");
+    let r = server.request(
+        "POST",
+        "/api/ingest?tenant=hospital",
+        &[("Authorization", &auth)],
+        ecs_line(json!({"dns.question.name": "loader-c2.example", "source.ip": "10.20.0.15"}))
+            .as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let run = wait_for("a pending publish run", PATIENCE, || {
+        let (_, v) = api(&server, &token, "GET", "/api/playbook-runs", json!({}));
+        v["runs"]
+            .as_array()
+            .and_then(|r| r.iter().find(|r| r["playbook"] == "share-c2-hits").cloned())
+            .ok_or_else(|| format!("{v}"))
+    });
+    assert_eq!(run["status"], "pending");
+    assert_eq!(run["plan"][0]["action"], "publish");
+    assert_eq!(run["plan"][0]["collection"], "outbox");
+    let (s, v) = api(
+        &server,
+        &token,
+        "POST",
+        &format!("/api/playbook-runs/{}/approve", run["id"]),
+        json!({}),
+    );
+    assert_eq!((s, v["status"].as_str()), (200, Some("done")), "{v}");
+    assert_eq!(v["outcomes"][0]["ok"], true, "{v}");
+    let outbox = collection_id(&server, &token, "outbox");
+    let r = server.request(
+        "GET",
+        &format!("/taxii2/hub/collections/{outbox}/objects/?match[type]=report"),
+        &[
+            ("Authorization", &auth),
+            ("Accept", "application/taxii+json;version=2.1"),
+        ],
+        b"",
+    );
+    let reports = r.json()["objects"].as_array().cloned().unwrap_or_default();
+    assert_eq!(reports.len(), 1, "{}", r.text());
+    assert_eq!(reports[0]["object_marking_refs"], json!([AMBER]));
+    let audit = cli(&data, &["audit", "list", "--limit", "1000"], "");
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("\"actor\":\"playbook:share-c2-hits\"")
+                && l.contains("\"action\":\"incident.publish\"")),
+        "{audit}"
+    );
+    let (status, _) = server.terminate();
+    assert!(status.success());
+}

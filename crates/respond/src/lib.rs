@@ -12,6 +12,7 @@
 
 pub mod mail;
 pub mod playbook;
+pub mod publish;
 pub mod runner;
 pub mod webhook;
 
@@ -68,12 +69,19 @@ pub enum Planned {
         alert: i64,
         tags: Vec<String>,
     },
+    Publish {
+        alert: i64,
+        collection: String,
+        tlp: String,
+    },
 }
 
 /// What reaches outside Haechi: webhooks, and e-mail when `[respond.smtp]` is set.
 pub struct Outbound {
     pub http: webhook::Client,
     pub mail: Option<mail::Mailer>,
+    /// The sharing hub the `publish` action stores in (`None`: it fails with that reason).
+    pub hub: Option<std::sync::Arc<haechi_intel::store::IntelStore>>,
 }
 
 /// What became of one action.
@@ -102,6 +110,8 @@ pub trait Effects: Send + Sync {
         note: Option<&str>,
     ) -> Result<String, String>;
     fn tag(&self, alert: i64, tags: &[String]) -> Result<String, String>;
+    /// Shares the alert's incident with the hub ([`publish`]).
+    fn publish(&self, alert: i64, collection: &str, tlp: &str) -> Result<String, String>;
 }
 
 /// The values a template may use: `{{attacker}}`, `{{entity}}` (`field=value`),
@@ -193,6 +203,11 @@ pub fn plan(playbook: &Playbook, alert: &Alert) -> Result<Vec<Planned>, String> 
                         None => alert_summary(alert, playbook),
                     },
                 },
+                Action::Publish { collection, tlp } => Planned::Publish {
+                    alert: alert.id,
+                    collection: collection.clone(),
+                    tlp: tlp.to_ascii_lowercase(),
+                },
                 Action::Tag { tags } => Planned::Tag {
                     alert: alert.id,
                     tags: tags
@@ -253,6 +268,11 @@ pub async fn execute(plan: &[Planned], effects: &dyn Effects, out: &Outbound) ->
                 None => Err("no [respond.smtp] is configured: the e-mail was not sent".into()),
             },
             Planned::Tag { alert, tags } => effects.tag(*alert, tags),
+            Planned::Publish {
+                alert,
+                collection,
+                tlp,
+            } => effects.publish(*alert, collection, tlp),
             Planned::Incident {
                 alert,
                 status,

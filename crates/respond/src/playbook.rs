@@ -151,6 +151,10 @@ pub enum Action {
     },
     /// Adds tags (templates) to the alert: they show in the console and filter lists.
     Tag { tags: Vec<String> },
+    /// Shares the alert's incident with the sharing hub: a STIX report in `collection`
+    /// marked `tlp` ([`crate::publish`]). Only in playbooks that wait for approval: a
+    /// person confirms what leaves the center.
+    Publish { collection: String, tlp: String },
 }
 
 /// An action as written: a map with exactly one key naming it (`block:`, `webhook:`,
@@ -168,6 +172,15 @@ struct ActionSpec {
     email: Option<EmailSpec>,
     #[serde(default)]
     tag: Option<TagSpec>,
+    #[serde(default)]
+    publish: Option<PublishSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublishSpec {
+    collection: String,
+    tlp: String,
 }
 
 #[derive(Deserialize)]
@@ -223,10 +236,11 @@ impl TryFrom<ActionSpec> for Action {
             a.incident.is_some(),
             a.email.is_some(),
             a.tag.is_some(),
+            a.publish.is_some(),
         ];
         if given.iter().filter(|g| **g).count() != 1 {
             return Err(
-                "an action is a map with exactly one of block, webhook, incident, email, tag"
+                "an action is a map with exactly one of block, webhook, incident, email, tag, publish"
                     .into(),
             );
         }
@@ -252,6 +266,11 @@ impl TryFrom<ActionSpec> for Action {
                 to: e.to,
                 subject: e.subject,
                 body: e.body,
+            }
+        } else if let Some(p) = a.publish {
+            Action::Publish {
+                collection: p.collection,
+                tlp: p.tlp,
             }
         } else {
             Action::Tag {
@@ -407,6 +426,22 @@ impl Playbook {
                         || subject.contains(['\r', '\n'])
                     {
                         return Err("email: subject: 1 to 200 characters on one line".into());
+                    }
+                }
+                Action::Publish { collection, tlp } => {
+                    if self.mode != Mode::Approval {
+                        return Err(
+                            "publish: only in a playbook with mode: approval (a person confirms what leaves the center)"
+                                .into(),
+                        );
+                    }
+                    if collection.is_empty() || collection.len() > 64 {
+                        return Err("publish: collection: 1-64 characters".into());
+                    }
+                    if !crate::publish::SHAREABLE_TLP.contains(&tlp.to_ascii_lowercase().as_str()) {
+                        return Err(format!(
+                            "publish: tlp '{tlp}': clear, green, amber or amber+strict (RED never leaves the hub)"
+                        ));
                     }
                 }
                 Action::Tag { tags } => {

@@ -34,6 +34,7 @@ pub struct LoadReport {
 struct StoreEffects<'a> {
     store: &'a AlertStore,
     access: &'a AccessStore,
+    hub: Option<&'a haechi_intel::store::IntelStore>,
     actor: String,
 }
 
@@ -120,6 +121,42 @@ impl Effects for StoreEffects<'_> {
             .map_err(|e| e.to_string())?;
         Ok(format!("alert {alert} tagged {}", tags.join(", ")))
     }
+
+    fn publish(&self, alert: i64, collection: &str, tlp: &str) -> Result<String, String> {
+        let hub = self
+            .hub
+            .ok_or("this server has no sharing hub: the incident was not published")?;
+        let tlp = haechi_intel::Tlp::parse(tlp).ok_or_else(|| format!("tlp '{tlp}'"))?;
+        let incident = self
+            .store
+            .incident_of_alert(alert)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("alert {alert} belongs to no incident"))?;
+        let published = crate::publish::publish_incident(
+            self.store,
+            hub,
+            incident,
+            collection,
+            tlp,
+            &self.actor,
+        )?;
+        self.access
+            .audit(
+                &AuditEntry::new(
+                    &self.actor,
+                    "incident.publish",
+                    format!("incident:{incident}"),
+                )
+                .after(json!(published)),
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(format!(
+            "incident {incident}: {} objects in collection {} as TLP:{}",
+            published.objects,
+            published.collection,
+            published.tlp.to_ascii_uppercase()
+        ))
+    }
 }
 
 impl Responder {
@@ -176,6 +213,7 @@ impl Responder {
         StoreEffects {
             store: &self.store,
             access: &self.access,
+            hub: self.out.hub.as_deref(),
             actor: format!("playbook:{playbook}"),
         }
     }

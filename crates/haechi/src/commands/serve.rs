@@ -267,6 +267,7 @@ async fn serve(
             config,
             &detection,
             state.access.clone(),
+            state.taxii.as_ref().map(|t| t.store.clone()),
             shutdown.clone(),
         )?);
     }
@@ -348,6 +349,7 @@ fn start_responder(
     config: &crate::config::Config,
     detection: &Arc<Detection>,
     access: Arc<haechi_access::AccessStore>,
+    hub: Option<Arc<haechi_intel::store::IntelStore>>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Arc<haechi_respond::Responder>> {
     let http = haechi_respond::webhook::Client::new(
@@ -366,7 +368,7 @@ fn start_responder(
         config.respond.playbooks.clone(),
         detection.alerts.clone(),
         access,
-        haechi_respond::Outbound { http, mail },
+        haechi_respond::Outbound { http, mail, hub },
     )
     .context("respond.playbooks")?;
     if config.respond.playbooks.is_some() {
