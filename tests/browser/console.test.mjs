@@ -107,6 +107,15 @@ try {
   });
   expect(report.status === 200 && report.body.includes('checked the web server logs') && report.body.includes('/etc/passwd'), 'the HTML report holds the note and the timeline');
   expect(report.body.includes('the traversal request itself'), 'the HTML report holds the evidence');
+  // Sharing waits for confirmation: in triage the button is off; in containment it publishes.
+  expect(await page.isDisabled('#share-form button[type=submit]'), 'an unconfirmed incident is not shared');
+  await page.selectOption('#w-status', 'containment');
+  await page.click('#incident-form button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#incident-status')?.textContent === 'containment');
+  await page.selectOption('#share-tlp', 'green');
+  await page.click('#share-form button[type=submit]');
+  await page.locator('.toast', { hasText: 'Published:' }).waitFor();
+  expect((await page.textContent('#toasts')).includes('as TLP:GREEN'), 'published at the TLP chosen');
   expect(report.csp.includes("default-src 'none'"), 'the report may run no script');
   await shot('04-incident');
 

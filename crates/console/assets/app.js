@@ -478,6 +478,9 @@ async function incidentPage(main, id) {
         try { await api(`/api/incidents/${id}/evidence/${e.id}/remove`, { method: 'POST' }); toast('Evidence removed'); route(); }
         catch (err) { toast(err.message, 'error'); }
       } }, 'Remove') : ''))) : h('tr', { class: 'empty' }, h('td', { colspan: 5 }, 'No evidence pinned yet: pin events from the timeline below.')))));
+  if (canWrite && !session.me.tenant && ['admin', 'center'].includes(session.me.role)) {
+    await shareForm(main, id, i.status);
+  }
   main.appendChild(h('div', { class: 'export' }, 'Export: ',
     h('a', { href: `/api/incidents/${id}/report?format=html`, id: 'export-html', download: `incident-${id}.html` }, 'HTML report'), ' · ',
     h('a', { href: `/api/incidents/${id}/report?format=json`, id: 'export-json', download: `incident-${id}.json` }, 'JSON')));
@@ -499,6 +502,26 @@ async function incidentPage(main, id) {
       h('td', {}, pinned.has(t.refs[n]) ? h('span', { class: 'muted' }, 'pinned')
         : canWrite ? h('button', { class: 'small pin', onclick: () => pin(e, t.refs[n]) }, 'Pin') : ''))))));
   if (t.total > t.events.length) main.appendChild(h('p', { class: 'muted' }, `the latest ${t.events.length} are shown; the JSON report holds them as well`));
+}
+
+// Sharing a confirmed incident with the hub's partners (POST /api/incidents/ID/publish).
+async function shareForm(main, id, status) {
+  let collections = [];
+  try { ({ collections } = await api('/api/intel/collections')); } catch (e) { return; }
+  if (!collections.length) return;
+  const confirmed = ['containment', 'eradication', 'recovery', 'closed'].includes(status);
+  const form = h('form', { class: 'workflow', id: 'share-form' },
+    label('Share with partners: collection', select('share-collection', collections.map(c => [c.name, `${c.title} (${c.objects} objects)`]), collections[0].name)),
+    label('TLP', select('share-tlp', [['clear', 'TLP:CLEAR'], ['green', 'TLP:GREEN'], ['amber', 'TLP:AMBER'], ['amber+strict', 'TLP:AMBER+STRICT']], 'amber')),
+    h('button', { type: 'submit', disabled: !confirmed, title: confirmed ? '' : 'confirm the incident first: containment or later' }, 'Publish as STIX'));
+  form.addEventListener('submit', async ev => {
+    ev.preventDefault();
+    try {
+      const r = await api(`/api/incidents/${id}/publish`, { method: 'POST', body: { collection: $('#share-collection').value, tlp: $('#share-tlp').value } });
+      toast(`Published: ${r.objects} STIX objects in ${r.collection} as TLP:${r.tlp.toUpperCase()}`);
+    } catch (e) { toast(e.message, 'error'); }
+  });
+  main.appendChild(form);
 }
 
 // ---- the situation board -------------------------------------------------------------

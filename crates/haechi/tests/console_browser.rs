@@ -47,6 +47,19 @@ fn the_console_works_in_a_real_browser() {
     std::fs::write(playbooks.join("block.yml"), PLAYBOOK).unwrap();
     add_user(&data, "duty", "center", None, PASSWORD);
     add_user(&data, "kim", "institution", Some("seoul"), PASSWORD);
+    // A hub collection to share confirmed incidents into.
+    cli(
+        &data,
+        &[
+            "intel",
+            "collection",
+            "add",
+            "outbox",
+            "--title",
+            "Partner outbox",
+        ],
+        "",
+    );
     let ingest = create_token(&data, "collector", "center", None);
     let rules = repo().join("rules/starter/web_path_traversal.yml");
     let config = write_file(
@@ -129,6 +142,7 @@ fn the_console_works_in_a_real_browser() {
         ("user:duty", "incident.update"),
         ("user:duty", "playbook.approve"),
         ("user:duty", "incident.evidence.pin"),
+        ("user:duty", "incident.publish"),
     ] {
         assert!(
             audit

@@ -4,7 +4,7 @@
 //! person's approval.
 //!
 //! What is shared ([`haechi_intel::incident_objects`]): an indicator per attacker and per
-//! indicator hit (internal, reserved addresses never), an attack pattern per ATT&CK
+//! indicator hit (internal addresses never: private, shared, loopback, link-local), an attack pattern per ATT&CK
 //! technique of its alerts, a course of action for the response taken (block-list entries
 //! of its attackers, tasks done), the relationships, and the report. No institution is
 //! named: partners learn what happened, not to whom.
@@ -97,9 +97,7 @@ fn facts_of(
         .collect();
     indicators.extend(detail.alerts.iter().filter_map(indicator_of));
     // Internal addresses (an institution's own hosts) are never published.
-    indicators.retain(|v| {
-        haechi_ioc::IndicatorValue::detect(v).is_ok_and(|v| !haechi_ioc::kind::touches_reserved(&v))
-    });
+    indicators.retain(|v| !internal_address(v));
     indicators.sort();
     indicators.dedup();
     indicators.truncate(MAX_INDICATORS);
@@ -134,6 +132,37 @@ fn facts_of(
         indicators,
         techniques,
         response,
+    }
+}
+
+/// Whether `value` is an address of an internal network: private, shared (CGN),
+/// loopback, link-local, unique-local, unspecified, multicast or broadcast. (Documentation
+/// ranges are public-looking test addresses and stay publishable.)
+fn internal_address(value: &str) -> bool {
+    let host = value
+        .rsplit_once(':')
+        .filter(|_| value.matches(':').count() == 1)
+        .map_or(value, |(h, _)| h);
+    match host.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => {
+            let o = ip.octets();
+            ip.is_private()
+                || ip.is_loopback()
+                || ip.is_link_local()
+                || ip.is_unspecified()
+                || ip.is_multicast()
+                || ip.is_broadcast()
+                || (o[0] == 100 && (o[1] & 0xc0) == 64)
+        }
+        Ok(std::net::IpAddr::V6(ip)) => {
+            let first = ip.segments()[0];
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || ip.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+        }
+        Err(_) => false,
     }
 }
 
@@ -182,6 +211,31 @@ fn blocked(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn internal_addresses_are_never_published() {
+        for internal in [
+            "10.1.2.3",
+            "192.168.0.9",
+            "172.20.1.1",
+            "100.64.0.1",
+            "127.0.0.1",
+            "fe80::1",
+            "fd00::5",
+            "10.0.0.1:443",
+        ] {
+            assert!(internal_address(internal), "{internal}");
+        }
+        for public in [
+            "203.0.113.66",
+            "198.51.100.7",
+            "8.8.8.8",
+            "2001:db8::1",
+            "evil.example",
+        ] {
+            assert!(!internal_address(public), "{public}");
+        }
+    }
 
     #[test]
     fn techniques_are_read_from_attack_tags() {

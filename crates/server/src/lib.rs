@@ -117,6 +117,7 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
     ("GET", "/api/incidents/{id}/timeline", true),
     ("GET", "/api/incidents/{id}/report", true),
     ("POST", "/api/incidents/{id}/publish", true),
+    ("GET", "/api/intel/collections", true),
     ("POST", "/api/incidents/{id}/evidence", true),
     (
         "POST",
@@ -182,6 +183,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/incidents/{id}/timeline", get(report::timeline))
         .route("/api/incidents/{id}/report", get(report::report))
         .route("/api/incidents/{id}/publish", post(publish::publish))
+        .route("/api/intel/collections", get(publish::collections))
         .route("/api/incidents/{id}/evidence", post(evidence::pin))
         .route(
             "/api/incidents/{id}/evidence/{evidence}/remove",

@@ -8,7 +8,7 @@
 //!   between them, and the report itself ([`haechi_intel::incident_objects`]). Partners
 //!   entitled to the collection and the level receive it over TAXII.
 //!
-//! The report names no institution, and internal (reserved) addresses are never
+//! The report names no institution, and internal addresses (private, loopback, …) are never
 //! published as indicators. Center analysts and administrators only (publishing leaves
 //! the center). The incident must be confirmed — moved to containment or later — and TLP:RED is refused, since RED
 //! never leaves the hub anyway. Audited as `incident.publish`.
@@ -108,4 +108,33 @@ pub async fn publish(
         return e;
     }
     Json(answer).into_response()
+}
+
+/// The hub's collections with their object counts (center-wide callers).
+pub async fn collections(State(state): State<AppState>, caller: Caller) -> Response {
+    if caller.tenant.is_some() || caller.role == haechi_access::Role::Partner {
+        return denied(haechi_access::Denied(format!(
+            "{} may not list the hub's collections: it needs a center-wide user",
+            caller.actor()
+        )));
+    }
+    let Some(taxii) = state.taxii.clone() else {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this server has no sharing hub",
+        );
+    };
+    let listed = crate::blocking(move || {
+        let mut list = Vec::new();
+        for c in taxii.store.collections()? {
+            let objects = taxii.store.count(&c.id)?;
+            list.push(json!({"id": c.id, "name": c.name, "title": c.title, "objects": objects}));
+        }
+        Ok::<_, haechi_intel::store::StoreError>(list)
+    })
+    .await;
+    match listed {
+        Ok(list) => Json(json!({ "collections": list })).into_response(),
+        Err(r) => r,
+    }
 }
