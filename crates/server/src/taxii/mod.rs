@@ -247,6 +247,13 @@ pub(crate) async fn blocking<T: Send + 'static>(
     }
 }
 
+/// What every endpoint checks first: the request accepts TAXII 2.1, and this server has a
+/// hub.
+pub(crate) fn accepted_hub(state: &AppState, headers: &HeaderMap) -> Result<Taxii, Refusal> {
+    check_accept(headers)?;
+    hub(state).cloned()
+}
+
 /// The hub, or 404 when this server has no intel store.
 pub(crate) fn hub(state: &AppState) -> Result<&Taxii, Refusal> {
     state.taxii.as_ref().ok_or_else(|| {
@@ -259,10 +266,7 @@ pub(crate) fn hub(state: &AppState) -> Result<&Taxii, Refusal> {
 
 async fn discovery(State(state): State<AppState>, reader: Reader, headers: HeaderMap) -> Response {
     let _ = reader;
-    if let Err(r) = check_accept(&headers) {
-        return r.into_response();
-    }
-    let taxii = match hub(&state) {
+    let taxii = match accepted_hub(&state, &headers) {
         Ok(t) => t,
         Err(r) => return r.into_response(),
     };
@@ -280,10 +284,7 @@ async fn discovery(State(state): State<AppState>, reader: Reader, headers: Heade
 
 async fn api_root(State(state): State<AppState>, reader: Reader, headers: HeaderMap) -> Response {
     let _ = reader;
-    if let Err(r) = check_accept(&headers) {
-        return r.into_response();
-    }
-    let taxii = match hub(&state) {
+    let taxii = match accepted_hub(&state, &headers) {
         Ok(t) => t,
         Err(r) => return r.into_response(),
     };
@@ -304,11 +305,8 @@ async fn status(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = check_accept(&headers) {
-        return r.into_response();
-    }
-    let taxii = match hub(&state) {
-        Ok(t) => t.clone(),
+    let taxii = match accepted_hub(&state, &headers) {
+        Ok(t) => t,
         Err(r) => return r.into_response(),
     };
     let owner = reader.principal.actor();
@@ -337,11 +335,8 @@ async fn collections(
     reader: Reader,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = check_accept(&headers) {
-        return r.into_response();
-    }
-    let taxii = match hub(&state) {
-        Ok(t) => t.clone(),
+    let taxii = match accepted_hub(&state, &headers) {
+        Ok(t) => t,
         Err(r) => return r.into_response(),
     };
     let all = match blocking(move || taxii.store.collections().map_err(|e| e.to_string())).await {

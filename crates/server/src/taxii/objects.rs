@@ -2,7 +2,7 @@
 //! adding objects (TAXII 2.1 sections 5.3–5.9).
 
 use super::access::{Reader, Refusal};
-use super::{STIX_MEDIA_TYPE, Taxii, blocking, check_accept, hub, taxii_error, taxii_json};
+use super::{STIX_MEDIA_TYPE, Taxii, accepted_hub, blocking, hub, taxii_error, taxii_json};
 use crate::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
@@ -257,12 +257,56 @@ async fn prepare(
     params: Params,
     allowed: Allowed,
 ) -> Result<(Taxii, Collection, Option<Filter>), Response> {
-    check_accept(headers).map_err(IntoResponse::into_response)?;
-    let taxii = hub(state).map_err(IntoResponse::into_response)?.clone();
+    let taxii = accepted_hub(state, headers).map_err(IntoResponse::into_response)?;
     let c = readable(state, reader, collection).await?;
     let filter =
         filter_from(params, allowed, &taxii, reader).map_err(IntoResponse::into_response)?;
     Ok((taxii, c, filter))
+}
+
+/// The page a read endpoint answers with, after `adjust` narrowed the filter (`None`:
+/// `match[spec_version]` excludes 2.1, the only version stored). With `object`, an
+/// empty page is a 404 naming it.
+#[allow(clippy::too_many_arguments)]
+async fn read_page(
+    state: &AppState,
+    reader: &Reader,
+    headers: &HeaderMap,
+    collection: &str,
+    params: Params,
+    allowed: Allowed,
+    object: Option<&str>,
+    adjust: impl FnOnce(&mut Filter),
+) -> Result<Option<Page>, Response> {
+    let (taxii, c, filter) = prepare(state, reader, headers, collection, params, allowed).await?;
+    let Some(mut filter) = filter else {
+        return Ok(None);
+    };
+    adjust(&mut filter);
+    let page = listing(&taxii, &c.id, filter).await?;
+    match object {
+        Some(id) if page.objects.is_empty() => Err(taxii_error(
+            StatusCode::NOT_FOUND,
+            format!("no object '{id}' in this collection (or not shared with you)"),
+        )),
+        _ => Ok(Some(page)),
+    }
+}
+
+/// Answers a page: `key` holds what `item` makes of each stored version.
+fn answer(
+    result: Result<Option<Page>, Response>,
+    key: &str,
+    item: impl Fn(&Stored) -> Value,
+) -> Response {
+    match result {
+        Ok(Some(page)) => {
+            let items = page.objects.iter().map(item).collect();
+            page_response(&page, paged(&page, key, items))
+        }
+        Ok(None) => taxii_json(StatusCode::OK, &json!({ "more": false })),
+        Err(r) => r,
+    }
 }
 
 pub(super) async fn list(
@@ -272,21 +316,18 @@ pub(super) async fn list(
     Path(collection): Path<String>,
     params: Params,
 ) -> Response {
-    let (taxii, c, filter) =
-        match prepare(&state, &reader, &headers, &collection, params, LISTING).await {
-            Ok(p) => p,
-            Err(r) => return r,
-        };
-    let Some(filter) = filter else {
-        return taxii_json(StatusCode::OK, &json!({ "more": false }));
-    };
-    match listing(&taxii, &c.id, filter).await {
-        Ok(page) => {
-            let objects = page.objects.iter().map(|o| o.json.clone()).collect();
-            page_response(&page, paged(&page, "objects", objects))
-        }
-        Err(r) => r,
-    }
+    let page = read_page(
+        &state,
+        &reader,
+        &headers,
+        &collection,
+        params,
+        LISTING,
+        None,
+        |_| {},
+    )
+    .await;
+    answer(page, "objects", |o| o.json.clone())
 }
 
 pub(super) async fn manifest(
@@ -296,32 +337,25 @@ pub(super) async fn manifest(
     Path(collection): Path<String>,
     params: Params,
 ) -> Response {
-    let (taxii, c, filter) =
-        match prepare(&state, &reader, &headers, &collection, params, LISTING).await {
-            Ok(p) => p,
-            Err(r) => return r,
-        };
-    let Some(filter) = filter else {
-        return taxii_json(StatusCode::OK, &json!({ "more": false }));
-    };
-    match listing(&taxii, &c.id, filter).await {
-        Ok(page) => {
-            let records = page
-                .objects
-                .iter()
-                .map(|o| {
-                    json!({
-                        "id": o.id,
-                        "date_added": Timestamp(o.date_added).to_rfc3339(),
-                        "version": version_of(o),
-                        "media_type": STIX_MEDIA_TYPE,
-                    })
-                })
-                .collect();
-            page_response(&page, paged(&page, "objects", records))
-        }
-        Err(r) => r,
-    }
+    let page = read_page(
+        &state,
+        &reader,
+        &headers,
+        &collection,
+        params,
+        LISTING,
+        None,
+        |_| {},
+    )
+    .await;
+    answer(page, "objects", |o| {
+        json!({
+            "id": o.id,
+            "date_added": Timestamp(o.date_added).to_rfc3339(),
+            "version": version_of(o),
+            "media_type": STIX_MEDIA_TYPE,
+        })
+    })
 }
 
 pub(super) async fn one(
@@ -331,26 +365,21 @@ pub(super) async fn one(
     Path((collection, object)): Path<(String, String)>,
     params: Params,
 ) -> Response {
-    let (taxii, c, filter) =
-        match prepare(&state, &reader, &headers, &collection, params, ONE_OBJECT).await {
-            Ok(p) => p,
-            Err(r) => return r,
-        };
-    let Some(mut filter) = filter else {
-        return taxii_json(StatusCode::OK, &json!({ "more": false }));
-    };
-    filter.ids = vec![object.clone()];
-    match listing(&taxii, &c.id, filter).await {
-        Ok(page) if page.objects.is_empty() => taxii_error(
-            StatusCode::NOT_FOUND,
-            format!("no object '{object}' in this collection (or not shared with you)"),
-        ),
-        Ok(page) => {
-            let objects = page.objects.iter().map(|o| o.json.clone()).collect();
-            page_response(&page, paged(&page, "objects", objects))
-        }
-        Err(r) => r,
-    }
+    let id = object.clone();
+    let page = read_page(
+        &state,
+        &reader,
+        &headers,
+        &collection,
+        params,
+        ONE_OBJECT,
+        Some(&object),
+        |f| {
+            f.ids = vec![id];
+        },
+    )
+    .await;
+    answer(page, "objects", |o| o.json.clone())
 }
 
 pub(super) async fn versions(
@@ -360,27 +389,22 @@ pub(super) async fn versions(
     Path((collection, object)): Path<(String, String)>,
     params: Params,
 ) -> Response {
-    let (taxii, c, filter) =
-        match prepare(&state, &reader, &headers, &collection, params, VERSION_LIST).await {
-            Ok(p) => p,
-            Err(r) => return r,
-        };
-    let Some(mut filter) = filter else {
-        return taxii_json(StatusCode::OK, &json!({ "more": false }));
-    };
-    filter.ids = vec![object.clone()];
-    filter.versions = Versions::All;
-    match listing(&taxii, &c.id, filter).await {
-        Ok(page) if page.objects.is_empty() => taxii_error(
-            StatusCode::NOT_FOUND,
-            format!("no object '{object}' in this collection (or not shared with you)"),
-        ),
-        Ok(page) => {
-            let versions = page.objects.iter().map(|o| json!(version_of(o))).collect();
-            page_response(&page, paged(&page, "versions", versions))
-        }
-        Err(r) => r,
-    }
+    let id = object.clone();
+    let page = read_page(
+        &state,
+        &reader,
+        &headers,
+        &collection,
+        params,
+        VERSION_LIST,
+        Some(&object),
+        |f| {
+            f.ids = vec![id];
+            f.versions = Versions::All;
+        },
+    )
+    .await;
+    answer(page, "versions", |o| json!(version_of(o)))
 }
 
 pub(super) async fn delete(
@@ -453,11 +477,8 @@ pub(super) async fn add(
     Path(collection): Path<String>,
     body: Body,
 ) -> Response {
-    if let Err(r) = check_accept(&headers) {
-        return r.into_response();
-    }
-    let taxii = match hub(&state) {
-        Ok(t) => t.clone(),
+    let taxii = match accepted_hub(&state, &headers) {
+        Ok(t) => t,
         Err(r) => return r.into_response(),
     };
     let content_type = headers
