@@ -38,9 +38,16 @@ pub fn random_password() -> String {
         .collect()
 }
 
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, data).as_ref());
+    out
+}
+
 /// SHA-256 of `data`, hex-encoded.
 pub fn sha256_hex(data: &[u8]) -> String {
-    hex(ring::digest::digest(&ring::digest::SHA256, data).as_ref())
+    hex(&sha256(data))
 }
 
 pub fn hex(bytes: &[u8]) -> String {

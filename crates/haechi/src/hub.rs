@@ -161,11 +161,7 @@ pub const CENTER_NAME: &str = "Haechi control center";
 
 /// A STIX id that is always the same for `name`: `<kind>--<uuid from its SHA-256>`.
 fn stable_id(kind: &str, name: &str) -> String {
-    let hex = haechi_access::secret::sha256_hex(format!("haechi:{kind}:{name}").as_bytes());
-    let mut digest = [0u8; 32];
-    for (i, byte) in digest.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or(0);
-    }
+    let digest = haechi_access::secret::sha256(format!("haechi:{kind}:{name}").as_bytes());
     format!("{kind}--{}", haechi_intel::uuid_from_digest(&digest))
 }
 

@@ -166,19 +166,7 @@ pub struct BundleReport {
 /// one bare object, validating each object. The bundle itself must be well-formed (JSON,
 /// type `bundle`, a `bundle--<uuid>` id, `objects` a list) and within `limits`.
 pub fn parse_bundle(bytes: &[u8], limits: Limits) -> Result<BundleReport, BundleError> {
-    if bytes.len() > limits.max_bytes {
-        return Err(BundleError::TooLarge {
-            size: bytes.len(),
-            max: limits.max_bytes,
-        });
-    }
-    let root: Value =
-        serde_json::from_slice(bytes).map_err(|e| BundleError::Json(e.to_string()))?;
-    let Value::Object(mut map) = root else {
-        return Err(BundleError::NotABundle(
-            "the top level is not an object".into(),
-        ));
-    };
+    let mut map = json_object(bytes, limits, "the top level is not an object")?;
     let mut report = BundleReport::default();
     let objects = if map.get("type").and_then(Value::as_str) == Some("bundle") {
         let id = map.get("id").and_then(Value::as_str).unwrap_or_default();
@@ -199,19 +187,7 @@ pub fn parse_bundle(bytes: &[u8], limits: Limits) -> Result<BundleReport, Bundle
 /// Reads a TAXII 2.1 envelope — `{"objects": […], "more": …, "next": …}`, what a TAXII
 /// client POSTs to a collection — validating each object as [`parse_bundle`] does.
 pub fn parse_envelope(bytes: &[u8], limits: Limits) -> Result<BundleReport, BundleError> {
-    if bytes.len() > limits.max_bytes {
-        return Err(BundleError::TooLarge {
-            size: bytes.len(),
-            max: limits.max_bytes,
-        });
-    }
-    let root: Value =
-        serde_json::from_slice(bytes).map_err(|e| BundleError::Json(e.to_string()))?;
-    let Value::Object(mut map) = root else {
-        return Err(BundleError::NotABundle(
-            "the envelope is not a JSON object".into(),
-        ));
-    };
+    let mut map = json_object(bytes, limits, "the envelope is not a JSON object")?;
     let objects = match map.remove("objects") {
         None => Vec::new(),
         Some(Value::Array(objects)) => objects,
@@ -222,6 +198,25 @@ pub fn parse_envelope(bytes: &[u8], limits: Limits) -> Result<BundleReport, Bund
         }
     };
     check_objects(objects, limits, BundleReport::default())
+}
+
+/// The JSON object at the top of `bytes`, within the size limit (`not_object`: what to
+/// say when the top level is something else).
+fn json_object(
+    bytes: &[u8],
+    limits: Limits,
+    not_object: &str,
+) -> Result<serde_json::Map<String, Value>, BundleError> {
+    if bytes.len() > limits.max_bytes {
+        return Err(BundleError::TooLarge {
+            size: bytes.len(),
+            max: limits.max_bytes,
+        });
+    }
+    match serde_json::from_slice(bytes).map_err(|e| BundleError::Json(e.to_string()))? {
+        Value::Object(map) => Ok(map),
+        _ => Err(BundleError::NotABundle(not_object.into())),
+    }
 }
 
 /// Validates a list of objects within `limits` into `report`.

@@ -606,6 +606,22 @@ impl IntelStore {
         Ok(())
     }
 
+    /// Everything a listing matches, page after page (`filter.limit` and `next` are set
+    /// here).
+    pub fn all_objects(&self, collection_id: &str, mut filter: Filter) -> Result<Vec<Stored>> {
+        filter.limit = MAX_PAGE;
+        filter.next = None;
+        let mut all = Vec::new();
+        loop {
+            let page = self.objects(collection_id, &filter)?;
+            all.extend(page.objects);
+            match page.next {
+                Some(next) => filter.next = Some(next),
+                None => return Ok(all),
+            }
+        }
+    }
+
     /// The newest version of every indicator of a collection added in (`added_after`,
     /// `added_until`] (nanoseconds; `None`: unbounded), as one STIX bundle, for the
     /// indicator matcher.
@@ -615,22 +631,17 @@ impl IntelStore {
         added_after: Option<i64>,
         added_until: Option<i64>,
     ) -> Result<Vec<u8>> {
-        let mut objects = Vec::new();
-        let mut filter = Filter {
+        let filter = Filter {
             added_after,
             added_until,
             types: vec!["indicator".into()],
-            limit: MAX_PAGE,
             ..Filter::default()
         };
-        loop {
-            let page = self.objects(collection_id, &filter)?;
-            objects.extend(page.objects.into_iter().map(|o| o.json));
-            match page.next {
-                Some(next) => filter.next = Some(next),
-                None => break,
-            }
-        }
+        let objects: Vec<serde_json::Value> = self
+            .all_objects(collection_id, filter)?
+            .into_iter()
+            .map(|o| o.json)
+            .collect();
         let bundle = serde_json::json!({
             "type": "bundle",
             "id": format!("bundle--{}", new_uuid()),

@@ -208,26 +208,19 @@ pub fn export(
     let c = store
         .collection(collection)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut filter = Filter {
+    let filter = Filter {
         types,
-        limit: haechi_intel::store::MAX_PAGE,
         ..Default::default()
     };
     let (mut objects, mut withheld) = (Vec::new(), 0usize);
-    loop {
-        let page = store
-            .objects(&c.id, &filter)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        for o in page.objects {
-            if o.tlp.unwrap_or(haechi_intel::Tlp::UNMARKED_DEFAULT) <= max {
-                objects.push(o.json);
-            } else {
-                withheld += 1;
-            }
-        }
-        match page.next {
-            Some(n) => filter.next = Some(n),
-            None => break,
+    for o in store
+        .all_objects(&c.id, filter)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
+        if o.tlp.unwrap_or(haechi_intel::Tlp::UNMARKED_DEFAULT) <= max {
+            objects.push(o.json);
+        } else {
+            withheld += 1;
         }
     }
     let bundle = serde_json::json!({
