@@ -17,7 +17,8 @@ const PASSWORD: &str = "correct horse battery staple";
 
 fn access_line(ip: &str, second: u32) -> String {
     format!(
-        "{ip} - - [23/Nov/2026:10:00:{second:02} +0000] \"GET /dl?file=../../../etc/passwd HTTP/1.1\" 404 512 \"-\" \"curl/8.5.0\""
+        "{ip} - - [{}] \"GET /dl?file=../../../etc/passwd HTTP/1.1\" 404 512 \"-\" \"curl/8.5.0\"",
+        clf_time(second.into())
     )
 }
 

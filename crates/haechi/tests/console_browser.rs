@@ -75,7 +75,8 @@ fn the_console_works_in_a_real_browser() {
     let server = Server::start(&config, &dir.path().join("serve.stderr"));
     // Busan's attack is stored before anyone logs in.
     let line = format!(
-        "{BUSAN_ATTACKER} - - [23/Nov/2026:10:00:00 +0000] \"GET /dl?file=../../../etc/passwd HTTP/1.1\" 404 512 \"-\" \"curl/8.5.0\""
+        "{BUSAN_ATTACKER} - - [{}] \"GET /dl?file=../../../etc/passwd HTTP/1.1\" 404 512 \"-\" \"curl/8.5.0\"",
+        clf_time(0)
     );
     let r = server.request(
         "POST",

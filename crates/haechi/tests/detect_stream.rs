@@ -18,7 +18,8 @@ const PATH_TRAVERSAL_ID: &str = "7745c2ea-24a5-4290-b680-04359cb84b35";
 
 fn access_line(ip: &str, second: u32, path: &str) -> String {
     format!(
-        "{ip} - - [23/Nov/2026:10:00:{second:02} +0000] \"GET {path} HTTP/1.1\" 404 512 \"-\" \"curl/8.5.0\""
+        "{ip} - - [{}] \"GET {path} HTTP/1.1\" 404 512 \"-\" \"curl/8.5.0\"",
+        clf_time(second.into())
     )
 }
 
@@ -422,9 +423,18 @@ confidence = 60
         assert_eq!(r.status, 200, "{}", r.text());
     };
     send(&[
-        format!(r#"{{"@timestamp":"2026-11-23T01:00:00Z","host.name":"ws-7","source.ip":"10.1.1.7","destination.ip":"{c2}","destination.port":443}}"#),
-        r#"{"@timestamp":"2026-11-23T01:00:01Z","host.name":"ws-8","dns.question.name":"cdn.EVIL.example"}"#.to_owned(),
-        r#"{"@timestamp":"2026-11-23T01:00:02Z","host.name":"ws-9","dns.question.name":"notevil.example","destination.ip":"192.0.2.200"}"#.to_owned(),
+        format!(
+            r#"{{"@timestamp":"{}","host.name":"ws-7","source.ip":"10.1.1.7","destination.ip":"{c2}","destination.port":443}}"#,
+            iso_time(0)
+        ),
+        format!(
+            r#"{{"@timestamp":"{}","host.name":"ws-8","dns.question.name":"cdn.EVIL.example"}}"#,
+            iso_time(1)
+        ),
+        format!(
+            r#"{{"@timestamp":"{}","host.name":"ws-9","dns.question.name":"notevil.example","destination.ip":"192.0.2.200"}}"#,
+            iso_time(2)
+        ),
     ]);
     let (status, v) = alerts(&server, ADMIN_TOKEN, "?source=indicator");
     assert_eq!(status, 200, "{v}");
@@ -479,10 +489,10 @@ confidence = 60
         "{}",
         r.text()
     );
-    send(&[
-        r#"{"@timestamp":"2026-11-23T01:05:00Z","host.name":"ws-7","source.ip":"198.51.100.99"}"#
-            .to_owned(),
-    ]);
+    send(&[format!(
+        r#"{{"@timestamp":"{}","host.name":"ws-7","source.ip":"198.51.100.99"}}"#,
+        iso_time(300)
+    )]);
     let (_, v) = alerts(&server, ADMIN_TOKEN, "?rule_id=indicator:ip:198.51.100.99");
     assert_eq!(alert_list(&v).len(), 1, "{v}");
 
@@ -496,10 +506,10 @@ confidence = 60
     );
     assert_eq!(r.status, 422, "{}", r.text());
     assert!(r.text().contains("partner"), "{}", r.text());
-    send(&[
-        r#"{"@timestamp":"2026-11-23T01:06:00Z","host.name":"ws-3","source.ip":"203.0.113.50"}"#
-            .to_owned(),
-    ]);
+    send(&[format!(
+        r#"{{"@timestamp":"{}","host.name":"ws-3","source.ip":"203.0.113.50"}}"#,
+        iso_time(360)
+    )]);
     let (_, v) = alerts(&server, ADMIN_TOKEN, "?rule_id=indicator:ip:203.0.113.50");
     assert_eq!(
         alert_list(&v).len(),

@@ -408,10 +408,10 @@ fn serve_raises_an_alert_for_a_dga_name_in_dns_traffic() {
         "POST",
         "/api/ingest?tenant=seoul&format=json",
         &[("Authorization", &auth)],
-        concat!(
-            r#"{"@timestamp":"2026-11-23T01:00:00Z","host.name":"ws-1","dns.question.name":"www.wikipedia.org"}"#,
-            "\n",
-            r#"{"@timestamp":"2026-11-23T01:00:01Z","host.name":"ws-2","dns.question.name":"xjwqkzrvbtyphqlmzd.net"}"#
+        format!(
+            "{}\n{}",
+            format_args!(r#"{{"@timestamp":"{}","host.name":"ws-1","dns.question.name":"www.wikipedia.org"}}"#, iso_time(0)),
+            format_args!(r#"{{"@timestamp":"{}","host.name":"ws-2","dns.question.name":"xjwqkzrvbtyphqlmzd.net"}}"#, iso_time(1)),
         )
         .as_bytes(),
     );
@@ -489,8 +489,14 @@ fn serve_raises_an_alert_for_an_injection_in_a_query_value() {
     let server = serve_with_ml(dir.path(), &format!("web_model = {}", toml_path(&model)));
     let auth = format!("Bearer {TOKEN}");
     let lines = [
-        r#"203.0.113.9 - - [23/Nov/2026:10:00:00 +0000] "GET /shop/item?id=42&page=2 HTTP/1.1" 200 512 "-" "Mozilla/5.0""#,
-        r#"203.0.113.66 - - [23/Nov/2026:10:00:01 +0000] "GET /shop/item?page=2&id=1%27%20union%20select%20password%20from%20users-- HTTP/1.1" 500 87 "-" "sqlmap/1.8""#,
+        format!(
+            r#"203.0.113.9 - - [{}] "GET /shop/item?id=42&page=2 HTTP/1.1" 200 512 "-" "Mozilla/5.0""#,
+            clf_time(0)
+        ),
+        format!(
+            r#"203.0.113.66 - - [{}] "GET /shop/item?page=2&id=1%27%20union%20select%20password%20from%20users-- HTTP/1.1" 500 87 "-" "sqlmap/1.8""#,
+            clf_time(1)
+        ),
     ];
     let r = server.request(
         "POST",

@@ -111,8 +111,11 @@ fn playbooks_send_email_over_smtp_and_tag_the_alert() {
         ),
     );
     let server = Server::start(&config, &dir.path().join("serve.stderr"));
-    let line = "203.0.113.88 - - [23/Nov/2026:10:00:00 +0000] \"GET /dl?file=../../../etc/passwd HTTP/1.1\" 404 1 \"-\" \"curl/8\"";
-    ingest(&server, "seoul", line);
+    let line = format!(
+        "203.0.113.88 - - [{}] \"GET /dl?file=../../../etc/passwd HTTP/1.1\" 404 1 \"-\" \"curl/8\"",
+        clf_time(0)
+    );
+    ingest(&server, "seoul", &line);
 
     // The message, as the SMTP server stored it.
     let message = wait_for("the e-mail in the Maildir", PATIENCE, || {

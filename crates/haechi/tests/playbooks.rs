@@ -91,7 +91,12 @@ fn api(server: &Server, token: &str, method: &str, path: &str, body: &str) -> (u
 
 fn attack(server: &Server, ip: &str) {
     let lines: Vec<String> = (0..2)
-        .map(|i| format!("{ip} - - [23/Nov/2026:10:00:0{i} +0000] \"GET /f?x=../../../etc/passwd HTTP/1.1\" 404 1 \"-\" \"curl/8\""))
+        .map(|i| {
+            format!(
+                "{ip} - - [{}] \"GET /f?x=../../../etc/passwd HTTP/1.1\" 404 1 \"-\" \"curl/8\"",
+                clf_time(i)
+            )
+        })
         .collect();
     let (s, v) = {
         let auth = format!("Bearer {ADMIN}");

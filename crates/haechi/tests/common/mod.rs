@@ -37,6 +37,35 @@ pub fn sample(relative: &str) -> PathBuf {
     path
 }
 
+/// The start of the minute ten minutes before the test process started: the anchor for
+/// every event stamp the tests write, so that the events always fall inside windows that
+/// are relative to now (the situation board, risk, retro-hunts, `now-1h` searches) on
+/// whatever day the tests run. Truncated to the minute so that `second` offsets of one
+/// test stay in one minute, and fixed per process so that repeated calls agree.
+pub fn test_epoch() -> chrono::DateTime<chrono::Utc> {
+    use chrono::{DurationRound, TimeDelta};
+    static EPOCH: std::sync::OnceLock<chrono::DateTime<chrono::Utc>> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(|| {
+        (chrono::Utc::now() - TimeDelta::minutes(10))
+            .duration_trunc(TimeDelta::minutes(1))
+            .expect("truncating now to the minute")
+    })
+}
+
+/// [`test_epoch`] plus `seconds`, as an Apache/CLF stamp (`04/Dec/2026:10:00:07 +0000`).
+pub fn clf_time(seconds: i64) -> String {
+    (test_epoch() + chrono::TimeDelta::seconds(seconds))
+        .format("%d/%b/%Y:%H:%M:%S +0000")
+        .to_string()
+}
+
+/// [`test_epoch`] plus `seconds`, as RFC 3339 UTC (`2026-12-04T10:00:07Z`).
+pub fn iso_time(seconds: i64) -> String {
+    (test_epoch() + chrono::TimeDelta::seconds(seconds))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
 /// Polls `probe` (with growing pauses) until it returns `Some`, or panics after `timeout`
 /// naming `what` and the last state `probe` described.
 pub fn wait_for<T>(
