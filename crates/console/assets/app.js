@@ -184,6 +184,7 @@ async function queuePage(main) {
     label('Institution', select('f-tenant', tenantChoices(ts), f.tenant || session.me.tenant || '')),
     label('Severity ≥', select('f-level', LEVELS.map(l => [l, l]), f.min_level || 'low')),
     label('State', select('f-state', [['', 'any'], ['new', 'new'], ['acknowledged', 'acknowledged'], ['closed', 'closed']], f.state || '')),
+    label('Origin', select('f-source', [['', 'any'], ['sigma', 'Sigma rule'], ['correlation', 'correlation'], ['indicator', 'threat intel'], ['model', 'model'], ['device', 'equipment']], f.source || '')),
     label('Rule id', h('input', { id: 'f-rule', value: f.rule_id || '', placeholder: 'rule id' })),
     label('ATT&CK tactic', select('f-tactic', [['', 'any']].concat(TACTICS.map(t => [t, t.replace(/_/g, ' ')])), f.tactic || '')),
     label('Entity', h('input', { id: 'f-entity', value: f.entity || '', placeholder: 'source.ip=203.0.113.7' })),
@@ -218,7 +219,7 @@ function label(text, control) {
 function readFilters() {
   const v = id => $('#' + id).value.trim();
   queue.filters = {
-    tenant: v('f-tenant'), min_level: v('f-level'), state: v('f-state'), rule_id: v('f-rule'),
+    tenant: v('f-tenant'), min_level: v('f-level'), state: v('f-state'), source: v('f-source'), rule_id: v('f-rule'),
     tactic: v('f-tactic'), entity: v('f-entity'), since: v('f-since'), until: v('f-until'),
   };
 }
@@ -227,7 +228,7 @@ function filterParams() {
   const f = queue.filters;
   const iso = s => (s ? new Date(s).toISOString() : '');
   return {
-    tenant: f.tenant, min_level: f.min_level || 'low', state: f.state, rule_id: f.rule_id,
+    tenant: f.tenant, min_level: f.min_level || 'low', state: f.state, source: f.source, rule_id: f.rule_id,
     tag: f.tactic ? 'attack.' + f.tactic : '', entity: f.entity, since: iso(f.since), until: iso(f.until),
   };
 }
@@ -238,6 +239,7 @@ function matchesFilters(a) {
   if (p.tenant && a.tenant !== p.tenant) return false;
   if (LEVELS.indexOf(a.level) < LEVELS.indexOf(p.min_level)) return false;
   if (p.state && a.triage.state !== p.state) return false;
+  if (p.source && a.source !== p.source) return false;
   if (p.rule_id && a.rule_id !== p.rule_id) return false;
   if (p.tag && !a.tags.includes(p.tag)) return false;
   if (p.entity && !a.entity.includes(p.entity)) return false;
@@ -352,6 +354,8 @@ async function showAlert(id) {
     h('dt', {}, 'Seen'), h('dd', {}, `${fmtTime(a.first_seen)} → ${fmtTime(a.last_seen)} (${a.count}×)`),
     h('dt', {}, 'Source'), h('dd', {}, `${a.source} · ${a.rule_id}`),
     h('dt', {}, 'Tags'), h('dd', {}, a.tags.join(', ') || '—'),
+    a.source === 'device' && a.details.observer ? [h('dt', {}, 'Observer'), h('dd', { id: 'alert-observer' }, [a.details.observer.vendor, a.details.observer.product, a.details.observer.hostname || a.details.observer.name].filter(Boolean).join(' · '))] : null,
+    a.source === 'device' && (a.details.attacker || a.details.victim) ? [h('dt', {}, 'Attacker → victim'), h('dd', {}, `${a.details.attacker || '?'} → ${a.details.victim || '?'}`)] : null,
     a.author ? [h('dt', {}, 'Author'), h('dd', {}, a.author)] : null,
     h('dt', {}, 'Incident'), h('dd', {}, r.incident ? h('a', { href: `#/incidents/${r.incident}`, id: 'alert-incident' }, `incident #${r.incident}`) : 'none (below the grouping level)')));
   if (a.references.length) drawer.appendChild(h('p', { class: 'refs' }, 'References: ', a.references.join(' ')));

@@ -19,10 +19,14 @@
 //!   `temporal_ordered`) in arrival order behind one lock.
 //! * [`alert`] turns detections into [`haechi_event::Alert`]s (entity, event references,
 //!   attribution) and holds the per-tenant [`alert::Exceptions`].
+//! * [`device`] turns the equipment's own detections (IPS signatures, anti-virus
+//!   findings, WAF blocks, Zeek notices, CEF/LEEF severities) into alerts of origin
+//!   `device`, with a severity table, ATT&CK techniques and a ceiling against storms.
 //! * [`stream::StreamDetector`] runs on every batch the collector accepts, with rules
 //!   and exceptions that reload without a restart.
 
 pub mod alert;
+pub mod device;
 pub mod hunt;
 pub mod logsource;
 pub mod retro;

@@ -11,6 +11,7 @@ use crate::alert::{
     DOMAIN_FIELDS, Exceptions, domain_model_alert, flow_model_alert, indicator_alert, sigma_alert,
     web_model_alert,
 };
+use crate::device::DeviceRules;
 use crate::hunt::Detector;
 use haechi_event::{Alert, Event, Timestamp, Value, ecs};
 use haechi_ioc::{Hit, IndicatorSet, SharedIndicators};
@@ -25,6 +26,8 @@ const PARALLEL_BATCH: usize = 256;
 pub struct StreamDetector {
     detector: RwLock<Arc<Detector>>,
     exceptions: RwLock<Arc<Exceptions>>,
+    /// How the equipment's own detections become alerts.
+    device: RwLock<Arc<DeviceRules>>,
     indicators: SharedIndicators,
     /// The sharing hub's indicators (the intel store's collections), swapped on their
     /// own whenever the hub changes, without reloading the feeds.
@@ -41,6 +44,8 @@ pub struct StreamDetector {
     id_seed: u64,
     next_id: AtomicU64,
     suppressed: AtomicU64,
+    /// Equipment detections counted in storm alerts (beyond the ceiling).
+    storm_folded: AtomicU64,
 }
 
 impl StreamDetector {
@@ -49,6 +54,7 @@ impl StreamDetector {
         StreamDetector {
             detector: RwLock::new(Arc::new(detector)),
             exceptions: RwLock::new(Arc::new(exceptions)),
+            device: RwLock::new(Arc::new(DeviceRules::default())),
             indicators: SharedIndicators::default(),
             hub: SharedIndicators::default(),
             domain_model: RwLock::new(None),
@@ -58,6 +64,7 @@ impl StreamDetector {
             id_seed: Timestamp::now().0 as u64,
             next_id: AtomicU64::new(0),
             suppressed: AtomicU64::new(0),
+            storm_folded: AtomicU64::new(0),
         }
     }
 
@@ -119,6 +126,19 @@ impl StreamDetector {
         self.indicators.load()
     }
 
+    /// Swaps in new device-alert tables (severity, techniques, ceiling).
+    pub fn replace_device_rules(&self, rules: DeviceRules) {
+        *self.device.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(rules);
+    }
+
+    /// The device-alert tables in use.
+    pub fn device_rules(&self) -> Arc<DeviceRules> {
+        self.device
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     pub fn replace_exceptions(&self, exceptions: Exceptions) {
         *self.exceptions.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(exceptions);
     }
@@ -136,6 +156,11 @@ impl StreamDetector {
         self.suppressed.load(Ordering::Relaxed)
     }
 
+    /// How many equipment detections went into storm alerts since start.
+    pub fn storm_folded(&self) -> u64 {
+        self.storm_folded.load(Ordering::Relaxed)
+    }
+
     /// Evaluates every event; returns the alerts and gives each event they stand on an
     /// `event.id`.
     pub fn detect_batch(&self, events: &mut [Event]) -> Vec<Alert> {
@@ -147,6 +172,7 @@ impl StreamDetector {
             .clone();
         let indicators = self.indicators.load();
         let hub = self.hub.load();
+        let device = self.device_rules();
         let domain_model = self
             .domain_model
             .read()
@@ -169,9 +195,16 @@ impl StreamDetector {
         };
         let run = |hits: &mut Vec<Hit>, event: &mut Event| {
             let sets = [indicators.as_ref(), hub.as_ref()];
-            self.detect_one(&detector, &exceptions, &sets, &models, hits, event)
+            let rules = Rules {
+                detector: &detector,
+                exceptions: &exceptions,
+                indicators: &sets,
+                models: &models,
+                device: &device,
+            };
+            self.detect_one(&rules, hits, event)
         };
-        if events.len() >= PARALLEL_BATCH {
+        let alerts = if events.len() >= PARALLEL_BATCH {
             events
                 .par_iter_mut()
                 .map_init(Vec::new, run)
@@ -180,26 +213,36 @@ impl StreamDetector {
         } else {
             let mut hits = Vec::new();
             events.iter_mut().flat_map(|e| run(&mut hits, e)).collect()
+        };
+        let alerts = device.fold(alerts, Timestamp::now());
+        let storm: u64 = alerts
+            .iter()
+            .filter(|a| a.details.contains_key("storm"))
+            .map(|a| a.count)
+            .sum();
+        if storm > 0 {
+            self.storm_folded.fetch_add(storm, Ordering::Relaxed);
         }
+        alerts
     }
 
-    fn detect_one(
-        &self,
-        detector: &Detector,
-        exceptions: &Exceptions,
-        indicator_sets: &[&IndicatorSet; 2],
-        models: &Models<'_>,
-        hits: &mut Vec<Hit>,
-        event: &mut Event,
-    ) -> Vec<Alert> {
+    fn detect_one(&self, rules: &Rules<'_>, hits: &mut Vec<Hit>, event: &mut Event) -> Vec<Alert> {
+        let Rules {
+            detector,
+            exceptions,
+            indicators: indicator_sets,
+            models,
+            device,
+        } = *rules;
         let detections = detector.detect(event, self.min_level);
+        let by_device = device.may_alert(event);
         let scored = models
             .score_domain(event)
             .map(|v| ("model:domains", v))
             .or_else(|| models.score_web(event).map(|v| ("model:web", v)))
             .or_else(|| models.score_flow(event).map(|v| ("model:flows", v)));
         match_indicators(indicator_sets, event, hits);
-        if detections.is_empty() && hits.is_empty() && scored.is_none() {
+        if detections.is_empty() && hits.is_empty() && scored.is_none() && !by_device {
             return Vec::new();
         }
         let mut kept = Vec::with_capacity(detections.len());
@@ -221,7 +264,20 @@ impl StreamDetector {
             }
             !quiet
         });
-        if kept.is_empty() && hits.is_empty() && scored.is_none() {
+        // The device alert is built with a placeholder reference, set below once the
+        // event has its id (only events that alert get one).
+        let device_alert = by_device
+            .then(|| device.alert(event, ""))
+            .flatten()
+            .filter(|a| a.level as usize >= self.min_level)
+            .filter(|a| {
+                let quiet = exceptions.suppresses(&a.rule_id, event);
+                if quiet {
+                    self.suppressed.fetch_add(1, Ordering::Relaxed);
+                }
+                !quiet
+            });
+        if kept.is_empty() && hits.is_empty() && scored.is_none() && device_alert.is_none() {
             return Vec::new();
         }
         let id = match event.get_str(ecs::EVENT_ID) {
@@ -249,8 +305,22 @@ impl StreamDetector {
             .filter(|a| {
                 a.level as usize >= self.min_level || a.source != haechi_event::AlertSource::Model
             })
+            .chain(device_alert.map(|mut a| {
+                a.events[0].id = id.clone();
+                a
+            }))
             .collect()
     }
+}
+
+/// Everything one batch is evaluated with.
+#[derive(Clone, Copy)]
+struct Rules<'r> {
+    detector: &'r Detector,
+    exceptions: &'r Exceptions,
+    indicators: &'r [&'r IndicatorSet; 2],
+    models: &'r Models<'r>,
+    device: &'r DeviceRules,
 }
 
 /// The hits of every indicator set on one event: one per indicator and set, whichever

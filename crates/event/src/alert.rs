@@ -24,6 +24,9 @@ pub enum AlertSource {
     Indicator,
     /// One of Haechi's models scored the event above its threshold.
     Model,
+    /// The security equipment reported a detection of its own (an IPS signature, an
+    /// anti-virus finding, a WAF block), mapped to Haechi's levels.
+    Device,
 }
 
 impl AlertSource {
@@ -33,6 +36,7 @@ impl AlertSource {
             AlertSource::Correlation => "correlation",
             AlertSource::Indicator => "indicator",
             AlertSource::Model => "model",
+            AlertSource::Device => "device",
         }
     }
 
@@ -42,6 +46,7 @@ impl AlertSource {
             "correlation" => AlertSource::Correlation,
             "indicator" => AlertSource::Indicator,
             "model" => AlertSource::Model,
+            "device" => AlertSource::Device,
             _ => return None,
         })
     }
@@ -217,6 +222,7 @@ impl Alert {
 ///
 /// * indicator alerts: `details.indicator` (the indicator in canonical form — an IP, a
 ///   domain, a URL, a hash — the same at every tenant);
+/// * device alerts: `details.attacker` (the side the equipment named as the attacker);
 /// * `details.matched["source.ip"]` (the fields a Sigma rule matched on);
 /// * a correlation's `group-by` value for `source.ip`;
 /// * the entity, if it is `source.ip=…`;
@@ -232,6 +238,11 @@ pub fn attacker_of(alert: &Alert) -> Option<String> {
     };
     if alert.source == AlertSource::Indicator
         && let Some(v) = d.get("indicator").and_then(|v| v.as_str()).and_then(clean)
+    {
+        return Some(v);
+    }
+    if alert.source == AlertSource::Device
+        && let Some(v) = d.get("attacker").and_then(|v| v.as_str()).and_then(clean)
     {
         return Some(v);
     }

@@ -194,6 +194,9 @@ pub struct DetectConfig {
     /// Known-good activity: `{ tenant = "…", rule = "…", query = "…", reason = "…" }`
     /// (tenant and rule optional).
     pub exceptions: Vec<haechi_detect::alert::ExceptionConfig>,
+    /// `[detect.device]`: the equipment's own detections as alerts (severity table,
+    /// ATT&CK technique table, storm ceiling).
+    pub device: haechi_detect::device::DeviceConfig,
 }
 
 impl Default for DetectConfig {
@@ -205,6 +208,7 @@ impl Default for DetectConfig {
             incident_window_secs: 3600,
             incident_min_level: "medium".into(),
             exceptions: Vec::new(),
+            device: Default::default(),
         }
     }
 }

@@ -20,6 +20,7 @@ pub struct Detection {
     pub alerts: Arc<AlertStore>,
     rules: Vec<PathBuf>,
     exceptions: Vec<haechi_detect::alert::ExceptionConfig>,
+    device: haechi_detect::device::DeviceConfig,
     intel: crate::config::IntelConfig,
     ml: crate::config::MlConfig,
     /// The configuration file, read again on every reload.
@@ -34,6 +35,8 @@ pub struct Detection {
     /// Hits of the sharing hub's indicators since the hub watcher last took them, to
     /// become STIX sightings ([`crate::hub`]).
     sightings: std::sync::Mutex<std::collections::HashMap<(String, String), Seen>>,
+    /// The detector's suppressed and storm-folded counts already added to the metrics.
+    counted: [std::sync::atomic::AtomicU64; 2],
 }
 
 /// Hits of one hub indicator: its collection, its STIX id, how many, first and last.
@@ -105,10 +108,11 @@ pub struct LoadReport {
 }
 
 impl Detection {
-    /// Loads the rules of `config` (none configured and `hub` false: `Ok(None)`, no
-    /// detection). `hub`: the sharing hub has collections, whose indicators are matched.
+    /// Loads the rules of `config` (none configured, device alerts off and `hub` false:
+    /// `Ok(None)`, no detection). `hub`: the sharing hub has collections, whose indicators are matched.
     pub fn start(config: &Config, hub: bool) -> anyhow::Result<Option<(Detection, LoadReport)>> {
         if !hub
+            && !config.detect.device.enabled
             && config.detect.rules.is_empty()
             && config.intel.feeds.is_empty()
             && config.ml.domains_model.is_none()
@@ -143,6 +147,7 @@ impl Detection {
                 .unwrap_or(haechi_event::Level::Medium),
         });
         let detector = StreamDetector::new(detector, exceptions, min_level);
+        detector.replace_device_rules(device_rules(&config.detect.device)?);
         detector.replace_indicators(indicators);
         detector.replace_domain_model(load_domain_model(&config.ml)?);
         detector.replace_web_model(load_web_model(&config.ml)?);
@@ -155,6 +160,7 @@ impl Detection {
                 alerts: Arc::new(alerts),
                 rules: config.detect.rules.clone(),
                 exceptions: config.detect.exceptions.clone(),
+                device: config.detect.device.clone(),
                 intel: config.intel.clone(),
                 ml: config.ml.clone(),
                 source: config.source.clone(),
@@ -163,6 +169,7 @@ impl Detection {
                 responder: std::sync::OnceLock::new(),
                 live: tokio::sync::broadcast::channel(LIVE_BACKLOG).0,
                 sightings: std::sync::Mutex::new(std::collections::HashMap::new()),
+                counted: Default::default(),
             },
             report,
         )))
@@ -171,6 +178,20 @@ impl Detection {
     /// Evaluates a batch before it is stored (tagging the events alerts stand on).
     pub fn detect(&self, events: &mut [Event]) -> Vec<Alert> {
         self.detector.detect_batch(events)
+    }
+
+    /// Adds what the detector suppressed and folded into storms since the last call to
+    /// the metrics (the running maximum, so concurrent callers never count twice).
+    pub fn count_into(&self, metrics: &haechi_ingest::metrics::Metrics) {
+        use std::sync::atomic::Ordering;
+        let now = [self.detector.suppressed(), self.detector.storm_folded()];
+        let counters = [&metrics.detections_suppressed, &metrics.device_storm_folded];
+        for ((seen, value), counter) in self.counted.iter().zip(now).zip(counters) {
+            let before = seen.fetch_max(value, Ordering::Relaxed);
+            if value > before {
+                counter.inc_by(value - before);
+            }
+        }
     }
 
     /// Stores alerts once their events are stored, then hands them (with their ids) to
@@ -235,16 +256,17 @@ impl Detection {
         let Ok(_one_at_a_time) = self.reloading.try_lock() else {
             anyhow::bail!("a reload is already running");
         };
-        let (rules, exception_configs, intel, ml) = match &self.source {
+        let (rules, exception_configs, device, intel, ml) = match &self.source {
             Some(path) => {
                 let c = crate::config::Config::load(Some(path))?;
                 let mut rules = c.detect.rules;
                 rules.extend(self.cli_rules.iter().cloned());
-                (rules, c.detect.exceptions, c.intel, c.ml)
+                (rules, c.detect.exceptions, c.detect.device, c.intel, c.ml)
             }
             None => (
                 self.rules.clone(),
                 self.exceptions.clone(),
+                self.device.clone(),
                 self.intel.clone(),
                 self.ml.clone(),
             ),
@@ -253,6 +275,7 @@ impl Detection {
         let (detector, mut report) = build(&rules)?;
         let (indicators, feeds) = load_indicators(&intel)?;
         let exceptions = Exceptions::new(&exception_configs).map_err(|e| anyhow::anyhow!(e))?;
+        let device = device_rules(&device)?;
         let domain_model = load_domain_model(&ml)?;
         let web_model = load_web_model(&ml)?;
         let flow_model = load_flow_model(&ml)?;
@@ -263,6 +286,7 @@ impl Detection {
         self.detector.replace_rules(detector);
         self.detector.replace_indicators(indicators);
         self.detector.replace_exceptions(exceptions);
+        self.detector.replace_device_rules(device);
         self.detector.replace_domain_model(domain_model);
         self.detector.replace_web_model(web_model);
         self.detector
@@ -270,6 +294,13 @@ impl Detection {
             .map_err(|e| anyhow::anyhow!("ml.flows_model: {e}"))?;
         Ok(report)
     }
+}
+
+/// The compiled `[detect.device]` tables.
+fn device_rules(
+    config: &haechi_detect::device::DeviceConfig,
+) -> anyhow::Result<haechi_detect::device::DeviceRules> {
+    haechi_detect::device::DeviceRules::new(config).map_err(|e| anyhow::anyhow!(e))
 }
 
 /// Loads and compiles rules; failures are logged with file and reason, not fatal (the

@@ -135,7 +135,11 @@ impl Pipeline {
             self.tenants.retag_by_hostname(&mut batch.events);
         }
         let alerts = match &self.detection {
-            Some(d) => d.detect(&mut batch.events),
+            Some(d) => {
+                let alerts = d.detect(&mut batch.events);
+                d.count_into(&self.metrics);
+                alerts
+            }
             None => Vec::new(),
         };
         let result = self

@@ -54,6 +54,10 @@ pub struct Metrics {
     /// Seconds from a delivery's arrival to its alerts being stored (one observation
     /// per alerting delivery).
     pub alert_latency: Histogram,
+    /// Detections that exceptions silenced (rules, indicators, models, devices).
+    pub detections_suppressed: Counter,
+    /// Equipment detections beyond the storm ceiling, counted in storm alerts.
+    pub device_storm_folded: Counter,
     /// Per-source totals and last arrival, for the console's ingest health.
     health: std::sync::Mutex<std::collections::BTreeMap<String, SourceHealth>>,
 }
@@ -92,6 +96,8 @@ impl Metrics {
             store_pending: Gauge::default(),
             alerts: Family::default(),
             alert_latency: Histogram::new(exponential_buckets(0.000_5, 2.0, 16)),
+            detections_suppressed: Counter::default(),
+            device_storm_folded: Counter::default(),
             health: Default::default(),
         };
         registry.register(
@@ -103,6 +109,16 @@ impl Metrics {
             "alerts_raised",
             "Alerts raised by detection, before merging",
             m.alerts.clone(),
+        );
+        registry.register(
+            "detections_suppressed",
+            "Detections silenced by an exception",
+            m.detections_suppressed.clone(),
+        );
+        registry.register(
+            "device_storm_folded",
+            "Equipment detections beyond the per-minute ceiling, counted in storm alerts",
+            m.device_storm_folded.clone(),
         );
         registry.register(
             "records_received",

@@ -223,7 +223,7 @@ pub fn compute(
                     acc.model = acc.model.saturating_add(count);
                 }
             }
-            AlertSource::Sigma | AlertSource::Correlation => {}
+            AlertSource::Sigma | AlertSource::Correlation | AlertSource::Device => {}
         }
     }
 

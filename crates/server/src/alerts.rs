@@ -86,8 +86,9 @@ fn filter(params: AlertParams, tenant: Option<String>) -> Result<AlertFilter, St
         .source
         .as_deref()
         .map(|s| {
-            AlertSource::parse(s)
-                .ok_or_else(|| format!("source '{s}': use sigma, correlation, indicator or model"))
+            AlertSource::parse(s).ok_or_else(|| {
+                format!("source '{s}': use sigma, correlation, indicator, model or device")
+            })
         })
         .transpose()?;
     let state = params

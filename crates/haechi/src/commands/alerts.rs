@@ -16,7 +16,7 @@ pub struct AlertsArgs {
     /// Only alerts at or above this level: informational, low, medium, high, critical.
     #[arg(long, default_value = "informational")]
     pub min_level: String,
-    /// Only alerts of this origin: sigma, correlation, indicator, model.
+    /// Only alerts of this origin: sigma, correlation, indicator, model, device.
     #[arg(long)]
     pub source: Option<String>,
     /// Only alerts of this rule id.
@@ -51,7 +51,9 @@ pub fn run(args: AlertsArgs) -> anyhow::Result<ExitCode> {
         source: match args.source.as_deref() {
             None => None,
             Some(s) => Some(AlertSource::parse(s).ok_or_else(|| {
-                anyhow::anyhow!("--source '{s}': use sigma, correlation, indicator or model")
+                anyhow::anyhow!(
+                    "--source '{s}': use sigma, correlation, indicator, model or device"
+                )
             })?),
         },
         rule_id: args.rule_id,

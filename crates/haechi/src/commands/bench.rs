@@ -50,6 +50,10 @@ pub struct BenchArgs {
     /// `stream`: how long the steady load lasts (seconds).
     #[arg(long, default_value_t = 20)]
     pub stream_seconds: u64,
+    /// `stream`: the percentage of events that are the equipment's own detections
+    /// (FortiGate IPS logs over the same syslog connection), 0-100.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub stream_device_percent: u8,
 }
 
 /// The real sample file of each line format.

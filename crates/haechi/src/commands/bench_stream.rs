@@ -8,6 +8,11 @@
 //! alert (merging off), so its delay is the alert's store time minus its event time:
 //! sending, socket buffers, queueing, parsing, detection, the durable event store and the
 //! alert store all count. Sender and server share the machine's cores.
+//!
+//! With `--stream-device-percent P`, P % of the lines are FortiGate IPS detections (five
+//! signatures from 200 attackers, stamped with their sending time): they raise device
+//! alerts beside the Sigma ones, fold into counts and storms, and the bench checks that
+//! the counts of the device alerts add up to the lines sent.
 
 use super::bench::{BenchArgs, tempfile_dir};
 use crate::config::Config;
@@ -40,7 +45,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         .map(|(_, a)| *a)
         .context("no bench listener")?;
     let benign = benign_lines(args)?;
-    let (sent, attacks, send_secs) = send_steady(addr, &benign, args)?;
+    let (sent, attacks, device_lines, send_secs) = send_steady(addr, &benign, args)?;
     let alerts = ready.alerts.clone().context("detection is off")?;
     let deadline = Instant::now() + Duration::from_secs(120);
     let found = loop {
@@ -56,6 +61,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         }
         std::thread::sleep(Duration::from_millis(200));
     };
+    let device = device_counts(&alerts, device_lines)?;
     ready.shutdown.cancel();
     let _ = server.join();
     let mut delays: Vec<f64> = found
@@ -73,7 +79,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     if args.json {
         println!(
             "{}",
-            serde_json::json!({"bench": "stream", "events": sent, "seconds": send_secs, "events_per_s": rate, "attack_lines": attacks, "alerts": found.len(), "delay_p50_s": pct(0.5), "delay_p99_s": pct(0.99), "delay_max_s": pct(1.0)})
+            serde_json::json!({"bench": "stream", "events": sent, "seconds": send_secs, "events_per_s": rate, "attack_lines": attacks, "alerts": found.len(), "delay_p50_s": pct(0.5), "delay_p99_s": pct(0.99), "delay_max_s": pct(1.0), "device_lines": device_lines, "device_alerts": device.alerts, "device_counted": device.counted, "device_delay_p99_s": device.delay_p99})
         );
     } else {
         println!(
@@ -83,8 +89,86 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             pct(0.99),
             pct(1.0)
         );
+        if device_lines > 0 {
+            println!(
+                "  device detections: {device_lines} sent, {} counted in {} device alerts; delay send→alert p99 {:.3}s",
+                device.counted, device.alerts, device.delay_p99
+            );
+        }
     }
     Ok(())
+}
+
+/// What became of the device lines: alerts, the detections their counts hold, and the
+/// p99 delay of each alert's first detection.
+struct DeviceCounts {
+    alerts: usize,
+    counted: u64,
+    delay_p99: f64,
+}
+
+fn device_counts(
+    alerts: &haechi_store::state::AlertStore,
+    sent: usize,
+) -> anyhow::Result<DeviceCounts> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let found = all_device_alerts(alerts)?;
+        let counted: u64 = found.iter().map(|a| a.count).sum();
+        if counted >= sent as u64 || Instant::now() > deadline {
+            let mut delays: Vec<f64> = found
+                .iter()
+                .map(|a| (a.stored.0 - a.first_seen.0) as f64 / 1e9)
+                .collect();
+            delays.sort_by(f64::total_cmp);
+            let delay_p99 = delays
+                .get(((delays.len() as f64 * 0.99).ceil() as usize).saturating_sub(1))
+                .copied()
+                .unwrap_or(0.0);
+            return Ok(DeviceCounts {
+                alerts: found.len(),
+                counted,
+                delay_p99,
+            });
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Every device alert, page by page.
+fn all_device_alerts(
+    alerts: &haechi_store::state::AlertStore,
+) -> anyhow::Result<Vec<haechi_event::Alert>> {
+    let mut out: Vec<haechi_event::Alert> = Vec::new();
+    loop {
+        let page = alerts
+            .list(&AlertFilter {
+                source: Some(haechi_event::AlertSource::Device),
+                after_id: out.last().map(|a| a.id),
+                limit: haechi_store::state::MAX_LIST,
+                ..Default::default()
+            })
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let done = page.len() < haechi_store::state::MAX_LIST;
+        out.extend(page);
+        if done {
+            return Ok(out);
+        }
+    }
+}
+
+/// A FortiGate IPS detection (the FortiOS log reference's shape) stamped `now`, from one
+/// of 200 attackers, for one of five signatures.
+fn device_line(buf: &mut Vec<u8>, n: usize) -> std::io::Result<()> {
+    let now = Timestamp::now().0;
+    writeln!(
+        buf,
+        "<185>date=2026-01-01 time=00:00:00 logid=\"0419016384\" type=\"utm\" subtype=\"ips\" eventtype=\"signature\" level=\"alert\" devname=\"fgt-bench\" devid=\"FGT60E0000000000\" eventtime={now} srcip=198.18.{}.{} dstip=192.0.2.55 proto=6 action=\"dropped\" attack=\"Bench.Signature.{}\" attackid={} severity=\"high\"",
+        (n / 5) % 200 / 100,
+        (n / 5) % 100 + 1,
+        n % 5,
+        40_000 + n % 5
+    )
 }
 
 fn stream_config(args: &BenchArgs, dir: &std::path::Path) -> Config {
@@ -127,18 +211,19 @@ fn benign_lines(args: &BenchArgs) -> anyhow::Result<Vec<String>> {
 }
 
 /// Writes lines at the target rate in 10 ms slices; returns (events sent, attack lines
-/// sent, seconds).
+/// sent, device lines sent, seconds).
 fn send_steady(
     addr: std::net::SocketAddr,
     benign: &[String],
     args: &BenchArgs,
-) -> anyhow::Result<(usize, usize, f64)> {
+) -> anyhow::Result<(usize, usize, usize, f64)> {
     let mut stream = std::net::TcpStream::connect(addr)?;
     stream.set_nodelay(true)?;
     let per_slice = (args.stream_rate / 100).max(1);
     let started = Instant::now();
     let end = started + Duration::from_secs(args.stream_seconds);
-    let (mut sent, mut attacks) = (0usize, 0usize);
+    let (mut sent, mut attacks, mut devices) = (0usize, 0usize, 0usize);
+    let percent = usize::from(args.stream_device_percent);
     let mut buf = Vec::with_capacity(per_slice * 160);
     let mut slice = 0u32;
     while Instant::now() < end {
@@ -152,6 +237,9 @@ fn send_steady(
                     now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
                 )?;
                 attacks += 1;
+            } else if (sent + 1) * percent / 100 > sent * percent / 100 {
+                device_line(&mut buf, devices)?;
+                devices += 1;
             } else {
                 buf.extend_from_slice(benign[sent % benign.len()].as_bytes());
             }
@@ -165,5 +253,5 @@ fn send_steady(
         }
     }
     stream.flush()?;
-    Ok((sent, attacks, started.elapsed().as_secs_f64()))
+    Ok((sent, attacks, devices, started.elapsed().as_secs_f64()))
 }

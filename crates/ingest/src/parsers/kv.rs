@@ -28,7 +28,8 @@
 //!   `observer.type: firewall`. `type`/`subtype` categorize it: `traffic` → network
 //!   connection (allowed, denied, start or end by `action`); `utm`/`ips`, `anomaly`, `attack`
 //!   → `event.kind: alert` with intrusion detection; `utm`/`virus` → alert, malware;
-//!   `utm`/`webfilter` → web; `event` with `action=login`/`logout` → authentication with
+//!   `utm`/`waf` → alert, web intrusion detection; `utm`/`app-ctrl` → alert when blocked or
+//!   of `apprisk` high/critical (else an event); `utm`/`webfilter` → web; `event` with `action=login`/`logout` → authentication with
 //!   `event.outcome` from `status`.
 
 use crate::{Format, ParseContext, ParseError, RecordParser, normalize};
@@ -362,6 +363,29 @@ fn categorize<'a>(
         }
         ("utm", "virus") | ("virus", _) => {
             normalize::categorize(event, "alert", &["malware"], &["info"])
+        }
+        ("utm", "waf") | ("waf", _) => {
+            let types: &'static [&'static str] = if denied {
+                &["access", "denied"]
+            } else {
+                &["access"]
+            };
+            normalize::categorize(event, "alert", &["intrusion_detection", "web"], types);
+        }
+        // Application control logs every application it sees; only what it blocked or
+        // rates as a high risk is a detection.
+        ("utm", "app-ctrl") | ("app-ctrl", _)
+            if denied
+                || get("apprisk").is_some_and(|r| {
+                    matches!(r.to_ascii_lowercase().as_str(), "critical" | "high")
+                }) =>
+        {
+            let types: &'static [&'static str] = if denied {
+                &["info", "denied"]
+            } else {
+                &["info"]
+            };
+            normalize::categorize(event, "alert", &["network"], types);
         }
         ("utm", "webfilter") | ("webfilter", _) => {
             let types: &'static [&'static str] = if denied {
