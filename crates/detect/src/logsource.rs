@@ -16,6 +16,8 @@ use rsigma_parser::LogSource;
 /// | Windows (`winlog.channel`) | `product: windows`, `service` by channel, `category` by channel + event id |
 /// | Zeek (`event.module: zeek`) | `product: zeek`, `service` = the log (`dns`, `http`, `conn`, `smb_files`, …); `dns` also `category: dns` |
 /// | Suricata DNS (`event.module: suricata`, `event_type: dns`) | `category: dns` |
+/// | AWS CloudTrail (`event.dataset: aws.cloudtrail`) | `product: aws`, `service: cloudtrail` |
+/// | Kubernetes audit (`event.dataset: kubernetes.audit`) | `product: kubernetes`, `service: audit`, `category: application` |
 /// | web access logs (`event.category: web`, `event.type: access`) | `category: webserver` |
 /// | firewalls (`observer.type: firewall`) | `category: firewall` |
 /// | Unix syslog (a `process.name` and no device vendor) | `product: linux`, and `service` by program (`sshd`, `sudo`, `cron`, `vsftpd`, `clamav`, `guacamole`, `syslog`) |
@@ -50,6 +52,13 @@ pub fn event_logsources(event: &Event) -> Vec<LogSource> {
                 out.push(make(None, None, Some("dns")));
             }
             return out;
+        }
+        _ => {}
+    }
+    match event.get_str(ecs::EVENT_DATASET) {
+        Some("aws.cloudtrail") => return vec![make(Some("aws"), Some("cloudtrail"), None)],
+        Some("kubernetes.audit") => {
+            return vec![make(Some("kubernetes"), Some("audit"), Some("application"))];
         }
         _ => {}
     }

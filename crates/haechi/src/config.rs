@@ -280,6 +280,9 @@ pub struct PipelineConfig {
     pub dedup_window: usize,
     /// The longest record (line, frame, datagram) accepted, in bytes.
     pub max_record_bytes: usize,
+    /// The largest JSON document file `haechi ingest` reads whole (a CloudTrail delivery
+    /// file, a JSON array of records), after decompression.
+    pub max_document_bytes: usize,
     /// The most TCP/TLS syslog connections open at once.
     pub max_connections: usize,
 }
@@ -369,6 +372,7 @@ impl Default for PipelineConfig {
             commit_interval_ms: 1000,
             dedup_window: 1_000_000,
             max_record_bytes: 1 << 20,
+            max_document_bytes: 512 << 20,
             max_connections: 1024,
         }
     }

@@ -8,6 +8,8 @@
 //! | `{"Event":` | `evtx` (a record rendered as JSON) |
 //! | `{` with `"event_type"` and `"timestamp"` | `suricata` |
 //! | `{` with `"_path"`, or with `"ts"` and `"uid"` | `zeek` (JSON) |
+//! | `{"Records"`, or `{` with `"eventSource"`, `"eventName"` and `"awsRegion"` or `"eventVersion"` | `cloudtrail` |
+//! | `{` with `"apiVersion":"audit.k8s.io/…`, or with `"auditID"` and `"verb"` | `k8s_audit` |
 //! | any other `{` | `json` |
 //! | `CEF:` / `LEEF:` | `cef` / `leef` |
 //! | `<PRI>` (one to three digits) | `syslog` (which itself reads CEF, LEEF and key=value payloads) |
@@ -74,7 +76,15 @@ fn detect_json(text: &str) -> Format {
         return Format::Evtx;
     }
     let has = |needle: &str| memchr::memmem::find(text.as_bytes(), needle.as_bytes()).is_some();
-    if has("\"event_type\"") && has("\"timestamp\"") {
+    if inner.starts_with("\"Records\"")
+        || (has("\"eventSource\"")
+            && has("\"eventName\"")
+            && (has("\"awsRegion\"") || has("\"eventVersion\"")))
+    {
+        Format::Cloudtrail
+    } else if has("\"audit.k8s.io/") || (has("\"auditID\"") && has("\"verb\"")) {
+        Format::K8sAudit
+    } else if has("\"event_type\"") && has("\"timestamp\"") {
         Format::Suricata
     } else if has("\"_path\"") || (has("\"ts\"") && has("\"uid\"")) {
         Format::Zeek
@@ -262,6 +272,30 @@ impl RecordParser for AutoParser {
         };
         self.last = format;
         self.parser(format).parse(record, ctx)
+    }
+
+    fn parse_many(
+        &mut self,
+        record: &str,
+        ctx: &ParseContext,
+        out: &mut dyn FnMut(Result<Event, ParseError>),
+    ) {
+        let format = if self.zeek_stream {
+            Format::Zeek
+        } else {
+            detect_record(record)
+        };
+        match format {
+            Format::Cloudtrail | Format::K8sAudit => {
+                self.last = format;
+                self.parser(format).parse_many(record, ctx, out);
+            }
+            _ => match self.parse(record, ctx) {
+                Ok(Some(event)) => out(Ok(event)),
+                Ok(None) => {}
+                Err(e) => out(Err(e)),
+            },
+        }
     }
 }
 

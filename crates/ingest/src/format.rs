@@ -27,6 +27,10 @@ pub enum Format {
     Clf,
     /// key=value logs (FortiGate style, quoted values).
     Kv,
+    /// AWS CloudTrail records (one per line, or a `{"Records": […]}` delivery object).
+    Cloudtrail,
+    /// Kubernetes API server audit events (`audit.k8s.io`).
+    K8sAudit,
     /// A line kept as it is, as `message` (what `auto` falls back to).
     Raw,
 }
@@ -43,6 +47,8 @@ impl Format {
         Format::Evtx,
         Format::Clf,
         Format::Kv,
+        Format::Cloudtrail,
+        Format::K8sAudit,
         Format::Raw,
     ];
 
@@ -58,6 +64,8 @@ impl Format {
             Format::Evtx => "evtx",
             Format::Clf => "clf",
             Format::Kv => "kv",
+            Format::Cloudtrail => "cloudtrail",
+            Format::K8sAudit => "k8s_audit",
             Format::Raw => "raw",
         }
     }
@@ -72,7 +80,7 @@ impl fmt::Display for Format {
 /// A format name that Haechi does not know.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error(
-    "unknown format '{0}': expected one of auto, syslog, cef, leef, json, suricata, zeek, evtx, clf, kv, raw"
+    "unknown format '{0}': expected one of auto, syslog, cef, leef, json, suricata, zeek, evtx, clf, kv, cloudtrail, k8s_audit, raw"
 )]
 pub struct UnknownFormat(pub String);
 
@@ -92,6 +100,8 @@ impl FromStr for Format {
                 "apache" | "nginx" | "access" | "combined" | "common" => Some(Format::Clf),
                 "ndjson" | "jsonl" => Some(Format::Json),
                 "fortigate" | "keyvalue" => Some(Format::Kv),
+                "aws" | "aws_cloudtrail" => Some(Format::Cloudtrail),
+                "kubernetes" | "k8s" | "kubernetes_audit" => Some(Format::K8sAudit),
                 _ => None,
             })
             .ok_or(UnknownFormat(s.to_owned()))

@@ -8,7 +8,7 @@
 //! adding one file and one match arm in [`parsers::new_parser`].
 //!
 //! * [`Format`] names a format (`syslog`, `cef`, `leef`, `json`, `suricata`, `zeek`,
-//!   `evtx`, `clf`, `kv`, `raw`) and [`detect`] guesses it from a record (`--format auto`).
+//!   `evtx`, `clf`, `kv`, `cloudtrail`, `k8s_audit`, `raw`) and [`detect`] guesses it from a record (`--format auto`).
 //! * [`ParseContext`] carries what a record does not say itself: its tenant, the year and
 //!   time zone for syslog stamps without them, and the JSON field mapping.
 //! * [`normalize`] holds the helpers every parser shares (ECS categorization, IPs, ports).
@@ -86,4 +86,20 @@ pub trait RecordParser: Send {
     /// Parses one record. `Ok(None)` means the record carried no event (a header or a
     /// comment line); `Err` means it is malformed and goes to the dead letters.
     fn parse(&mut self, record: &str, ctx: &ParseContext) -> Result<Option<Event>, ParseError>;
+
+    /// Parses a record that may carry several events (a CloudTrail delivery object's
+    /// `Records`, a Kubernetes `EventList`), handing each event or refusal to `out`.
+    /// Formats of one event per record keep this default.
+    fn parse_many(
+        &mut self,
+        record: &str,
+        ctx: &ParseContext,
+        out: &mut dyn FnMut(Result<Event, ParseError>),
+    ) {
+        match self.parse(record, ctx) {
+            Ok(Some(event)) => out(Ok(event)),
+            Ok(None) => {}
+            Err(e) => out(Err(e)),
+        }
+    }
 }

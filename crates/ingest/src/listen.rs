@@ -414,6 +414,7 @@ mod tests {
             limits: Limits {
                 max_record_bytes: 1 << 16,
                 batch_size: 64,
+                ..Limits::default()
             },
             connections: Arc::new(Semaphore::new(max_connections)),
             shutdown: CancellationToken::new(),

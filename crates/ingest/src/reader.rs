@@ -15,6 +15,9 @@ pub struct Limits {
     pub max_record_bytes: usize,
     /// Events per batch handed to the sink.
     pub batch_size: usize,
+    /// The largest JSON document file read whole (a CloudTrail delivery file, a JSON
+    /// array of records), after decompression; a larger one is refused.
+    pub max_document_bytes: usize,
 }
 
 impl Default for Limits {
@@ -22,6 +25,7 @@ impl Default for Limits {
         Limits {
             max_record_bytes: 1 << 20,
             batch_size: 4096,
+            max_document_bytes: 512 << 20,
         }
     }
 }
@@ -59,6 +63,8 @@ pub struct RecordStream<'a> {
     keep_original: bool,
     limits: Limits,
     batch: Batch,
+    /// What the parser made of the current record (reused, not reallocated per record).
+    results: Vec<Result<Event, crate::ParseError>>,
     pub stats: ReadStats,
 }
 
@@ -80,6 +86,7 @@ impl<'a> RecordStream<'a> {
             keep_original: true,
             limits,
             batch: Batch::with_capacity(limits.batch_size.min(65536)),
+            results: Vec::with_capacity(1),
             stats: ReadStats::default(),
         }
     }
@@ -108,31 +115,39 @@ impl<'a> RecordStream<'a> {
             return;
         }
         let text = String::from_utf8_lossy(record);
-        match self.parser.parse(&text, self.ctx) {
-            Ok(Some(mut event)) => {
-                // Only records that carry an event count as duplicates: header lines
-                // (Zeek's `#fields`) repeat across files and must still be parsed.
-                if let Some(d) = self.dedup
-                    && d.is_duplicate(&self.ctx.tenant, record)
-                {
-                    self.stats.duplicates += 1;
-                    return;
+        let mut results = std::mem::take(&mut self.results);
+        self.parser
+            .parse_many(&text, self.ctx, &mut |r| results.push(r));
+        let format = self.parser.format();
+        // Only records that carry an event count as duplicates: header lines (Zeek's
+        // `#fields`) repeat across files and must still be parsed.
+        if results.iter().any(Result::is_ok)
+            && let Some(d) = self.dedup
+            && d.is_duplicate(&self.ctx.tenant, record)
+        {
+            self.stats.duplicates += 1;
+            results.clear();
+            self.results = results;
+            return;
+        }
+        let single = results.len() == 1;
+        for result in results.drain(..) {
+            match result {
+                Ok(mut event) => {
+                    if single
+                        && self.keep_original
+                        && keeps_original(format)
+                        && event.get(ecs::EVENT_ORIGINAL).is_none()
+                    {
+                        event.push(ecs::EVENT_ORIGINAL, Value::Str(text.to_string()));
+                    }
+                    self.accept(event, format);
                 }
-                let format = self.parser.format();
-                if self.keep_original
-                    && keeps_original(format)
-                    && event.get(ecs::EVENT_ORIGINAL).is_none()
-                {
-                    event.push(ecs::EVENT_ORIGINAL, Value::Str(text.into_owned()));
-                }
-                self.accept(event, format);
-            }
-            Ok(None) => {}
-            Err(e) => {
-                let format = self.parser.format();
-                self.dead_letter(number, format.name(), e.0, record);
+                // A record of many events names the refused one; the record is kept whole.
+                Err(e) => self.dead_letter(number, format.name(), e.0, record),
             }
         }
+        self.results = results;
     }
 
     fn accept(&mut self, event: Event, format: Format) {
@@ -241,16 +256,99 @@ pub fn read_file(
     };
     let mut stream = RecordStream::new(format, ctx, path.display().to_string(), dedup, limits)
         .keep_original(keep_original);
-    read_lines(BufReader::with_capacity(1 << 20, reader), &mut stream, sink).map_err(
-        |e| match e {
-            LineError::Io(source) => ReadError::Io {
-                path: path.display().to_string(),
-                source,
-            },
-            LineError::Sink(s) => ReadError::Sink(s),
+    let mut reader = BufReader::with_capacity(1 << 20, reader);
+    if is_json_document(reader.fill_buf().map_err(io)?) {
+        return read_json_document(path, reader, &mut stream, sink);
+    }
+    read_lines(reader, &mut stream, sink).map_err(|e| match e {
+        LineError::Io(source) => ReadError::Io {
+            path: path.display().to_string(),
+            source,
         },
-    )?;
+        LineError::Sink(s) => ReadError::Sink(s),
+    })?;
     Ok(stream.stats)
+}
+
+/// Whether a file that starts with `head` is one JSON document rather than JSON lines:
+/// a JSON array (`[`), or an object that does not close on its first line (pretty-printed)
+/// or is a CloudTrail delivery object (`{"Records":`, often larger than a record may be).
+fn is_json_document(head: &[u8]) -> bool {
+    let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    let start = text.iter().position(|b| !b.is_ascii_whitespace());
+    let Some(start) = start else { return false };
+    let text = &text[start..];
+    match text[0] {
+        b'[' => true,
+        b'{' => {
+            let first_line = text.split(|b| *b == b'\n').next().unwrap_or(text);
+            let rest: Vec<u8> = first_line[1..]
+                .iter()
+                .copied()
+                .filter(|b| !b.is_ascii_whitespace())
+                .collect();
+            rest.is_empty() || rest.starts_with(b"\"Records\"")
+        }
+        _ => false,
+    }
+}
+
+/// Reads a whole JSON document (bounded by `max_document_bytes`) and hands each record
+/// to the stream: the elements of an array, the `Records` of a CloudTrail delivery
+/// object, or the object itself. Element `n` (1-based) names a record in dead letters.
+fn read_json_document(
+    path: &Path,
+    reader: impl Read,
+    stream: &mut RecordStream,
+    sink: &mut dyn FnMut(Batch) -> Result<(), String>,
+) -> Result<ReadStats, ReadError> {
+    let shown = path.display().to_string();
+    let limit = stream.limits.max_document_bytes;
+    let mut text = String::new();
+    let read = reader
+        .take(limit as u64 + 1)
+        .read_to_string(&mut text)
+        .map_err(|source| ReadError::Io {
+            path: shown.clone(),
+            source,
+        })?;
+    let format_error = |reason: String| ReadError::Format {
+        path: shown.clone(),
+        format: "JSON document",
+        reason,
+    };
+    if read > limit {
+        return Err(format_error(format!(
+            "larger than the limit of {limit} bytes (pipeline.max_document_bytes); split it into JSON lines"
+        )));
+    }
+    let records: Vec<&serde_json::value::RawValue> = match text.trim_start().as_bytes().first() {
+        Some(b'[') => serde_json::from_str(&text).map_err(|e| format_error(e.to_string()))?,
+        _ => {
+            #[derive(serde::Deserialize)]
+            struct Envelope<'a> {
+                #[serde(borrow, rename = "Records")]
+                records: Option<Vec<&'a serde_json::value::RawValue>>,
+            }
+            let envelope: Envelope =
+                serde_json::from_str(&text).map_err(|e| format_error(e.to_string()))?;
+            match envelope.records {
+                Some(records) => records,
+                None => vec![serde_json::from_str(&text).map_err(|e| format_error(e.to_string()))?],
+            }
+        }
+    };
+    for (i, record) in records.iter().enumerate() {
+        stream.push(record.get().as_bytes(), i as u64 + 1);
+        if stream.batch_full() {
+            sink(stream.take_batch()).map_err(ReadError::Sink)?;
+        }
+    }
+    let last = stream.take_batch();
+    if !last.is_empty() {
+        sink(last).map_err(ReadError::Sink)?;
+    }
+    Ok(stream.stats.clone())
 }
 
 fn read_prefix(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -466,6 +564,7 @@ mod tests {
             Limits {
                 max_record_bytes: 1000,
                 batch_size: 10,
+                ..Limits::default()
             },
             true,
             &mut |b| {

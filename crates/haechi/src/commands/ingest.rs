@@ -86,6 +86,7 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     ctx.json_mapping = Arc::new(config.parse.json.clone());
     let limits = Limits {
         max_record_bytes: config.pipeline.max_record_bytes,
+        max_document_bytes: config.pipeline.max_document_bytes,
         batch_size: 8192,
     };
     let total_bytes: u64 = files

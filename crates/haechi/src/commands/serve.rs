@@ -114,6 +114,7 @@ pub fn run_with(
     let metrics = Arc::new(Metrics::new());
     let limits = Limits {
         max_record_bytes: config.pipeline.max_record_bytes,
+        max_document_bytes: config.pipeline.max_document_bytes,
         batch_size: 4096,
     };
     let pipeline = Arc::new(Pipeline {

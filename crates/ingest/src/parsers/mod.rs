@@ -3,8 +3,10 @@
 
 pub mod cef;
 pub mod clf;
+pub mod cloudtrail;
 pub mod evtx;
 pub mod json;
+pub mod k8s_audit;
 pub mod kv;
 pub mod leef;
 pub mod raw;
@@ -32,6 +34,8 @@ pub fn new_parser(format: Format) -> Box<dyn RecordParser> {
         Format::Evtx => Box::new(evtx::EvtxJsonParser::new()),
         Format::Clf => Box::new(clf::ClfParser::new()),
         Format::Kv => Box::new(kv::KvParser::new()),
+        Format::Cloudtrail => Box::new(cloudtrail::CloudTrailParser::new()),
+        Format::K8sAudit => Box::new(k8s_audit::K8sAuditParser::new()),
         Format::Raw => Box::new(raw::RawParser),
     }
 }
