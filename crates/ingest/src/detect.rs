@@ -10,6 +10,7 @@
 //! | `{` with `"_path"`, or with `"ts"` and `"uid"` | `zeek` (JSON) |
 //! | `{"Records"`, or `{` with `"eventSource"`, `"eventName"` and `"awsRegion"` or `"eventVersion"` | `cloudtrail` |
 //! | `{` with `"apiVersion":"audit.k8s.io/…`, or with `"auditID"` and `"verb"` | `k8s_audit` |
+//! | `{` with `"Channel"` and `"EventID"` (NXLog, OTRF), or `"winlog"` and `"event_id"` (Winlogbeat) | `winlog` |
 //! | any other `{` | `json` |
 //! | `CEF:` / `LEEF:` | `cef` / `leef` |
 //! | `<PRI>` (one to three digits) | `syslog` (which itself reads CEF, LEEF and key=value payloads) |
@@ -84,6 +85,10 @@ fn detect_json(text: &str) -> Format {
         Format::Cloudtrail
     } else if has("\"audit.k8s.io/") || (has("\"auditID\"") && has("\"verb\"")) {
         Format::K8sAudit
+    } else if (has("\"Channel\"") && has("\"EventID\""))
+        || (has("\"winlog\"") && has("\"event_id\""))
+    {
+        Format::Winlog
     } else if has("\"event_type\"") && has("\"timestamp\"") {
         Format::Suricata
     } else if has("\"_path\"") || (has("\"ts\"") && has("\"uid\"")) {

@@ -31,6 +31,8 @@ pub enum Format {
     Cloudtrail,
     /// Kubernetes API server audit events (`audit.k8s.io`).
     K8sAudit,
+    /// Windows events as agents ship them (NXLog / OTRF JSON, Winlogbeat).
+    Winlog,
     /// A line kept as it is, as `message` (what `auto` falls back to).
     Raw,
 }
@@ -49,6 +51,7 @@ impl Format {
         Format::Kv,
         Format::Cloudtrail,
         Format::K8sAudit,
+        Format::Winlog,
         Format::Raw,
     ];
 
@@ -66,6 +69,7 @@ impl Format {
             Format::Kv => "kv",
             Format::Cloudtrail => "cloudtrail",
             Format::K8sAudit => "k8s_audit",
+            Format::Winlog => "winlog",
             Format::Raw => "raw",
         }
     }
@@ -80,7 +84,7 @@ impl fmt::Display for Format {
 /// A format name that Haechi does not know.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error(
-    "unknown format '{0}': expected one of auto, syslog, cef, leef, json, suricata, zeek, evtx, clf, kv, cloudtrail, k8s_audit, raw"
+    "unknown format '{0}': expected one of auto, syslog, cef, leef, json, suricata, zeek, evtx, clf, kv, cloudtrail, k8s_audit, winlog, raw"
 )]
 pub struct UnknownFormat(pub String);
 
@@ -102,6 +106,7 @@ impl FromStr for Format {
                 "fortigate" | "keyvalue" => Some(Format::Kv),
                 "aws" | "aws_cloudtrail" => Some(Format::Cloudtrail),
                 "kubernetes" | "k8s" | "kubernetes_audit" => Some(Format::K8sAudit),
+                "winlogbeat" | "nxlog" | "windows" => Some(Format::Winlog),
                 _ => None,
             })
             .ok_or(UnknownFormat(s.to_owned()))

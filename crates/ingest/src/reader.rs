@@ -271,7 +271,7 @@ pub fn read_file(
 }
 
 /// Whether a file that starts with `head` is one JSON document rather than JSON lines:
-/// a JSON array (`[`), or an object that does not close on its first line (pretty-printed)
+/// a JSON array (`[` then `{`, `[`, `"` or `]`), or an object that does not close on its first line (pretty-printed)
 /// or is a CloudTrail delivery object (`{"Records":`, often larger than a record may be).
 fn is_json_document(head: &[u8]) -> bool {
     let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
@@ -279,7 +279,11 @@ fn is_json_document(head: &[u8]) -> bool {
     let Some(start) = start else { return false };
     let text = &text[start..];
     match text[0] {
-        b'[' => true,
+        // `[{…}, …]`, not a bracketed line such as Apache's `[Sun Dec 04 …] [error]`.
+        b'[' => text[1..]
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| matches!(b, b'{' | b'[' | b']' | b'"')),
         b'{' => {
             let first_line = text.split(|b| *b == b'\n').next().unwrap_or(text);
             let rest: Vec<u8> = first_line[1..]

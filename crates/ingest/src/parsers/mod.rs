@@ -12,6 +12,7 @@ pub mod leef;
 pub mod raw;
 pub mod suricata;
 pub mod syslog;
+pub mod winlog;
 pub mod zeek;
 
 pub use json::JsonMapping;
@@ -36,6 +37,7 @@ pub fn new_parser(format: Format) -> Box<dyn RecordParser> {
         Format::Kv => Box::new(kv::KvParser::new()),
         Format::Cloudtrail => Box::new(cloudtrail::CloudTrailParser::new()),
         Format::K8sAudit => Box::new(k8s_audit::K8sAuditParser::new()),
+        Format::Winlog => Box::new(winlog::WinlogParser::new()),
         Format::Raw => Box::new(raw::RawParser),
     }
 }
