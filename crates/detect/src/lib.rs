@@ -22,6 +22,9 @@
 //! * [`device`] turns the equipment's own detections (IPS signatures, anti-virus
 //!   findings, WAF blocks, Zeek notices, CEF/LEEF severities) into alerts of origin
 //!   `device`, with a severity table, ATT&CK techniques and a ceiling against storms.
+//! * [`ot::Allowlist`] is the OT behaviour model: each facility's industrial conversations
+//!   learned from a baseline, and alerts for new talkers, new writes and writes outside
+//!   the learned ranges.
 //! * [`stream::StreamDetector`] runs on every batch the collector accepts, with rules
 //!   and exceptions that reload without a restart.
 
@@ -29,6 +32,7 @@ pub mod alert;
 pub mod device;
 pub mod hunt;
 pub mod logsource;
+pub mod ot;
 pub mod retro;
 pub mod rewrite;
 pub mod rules;

@@ -28,6 +28,8 @@ pub struct StreamDetector {
     exceptions: RwLock<Arc<Exceptions>>,
     /// How the equipment's own detections become alerts.
     device: RwLock<Arc<DeviceRules>>,
+    /// The OT behaviour model's allow-list, when one is configured.
+    ot: RwLock<Option<Arc<crate::ot::Allowlist>>>,
     indicators: SharedIndicators,
     /// The sharing hub's indicators (the intel store's collections), swapped on their
     /// own whenever the hub changes, without reloading the feeds.
@@ -55,6 +57,7 @@ impl StreamDetector {
             detector: RwLock::new(Arc::new(detector)),
             exceptions: RwLock::new(Arc::new(exceptions)),
             device: RwLock::new(Arc::new(DeviceRules::default())),
+            ot: RwLock::new(None),
             indicators: SharedIndicators::default(),
             hub: SharedIndicators::default(),
             domain_model: RwLock::new(None),
@@ -131,6 +134,11 @@ impl StreamDetector {
         *self.device.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(rules);
     }
 
+    /// Sets (or removes) the OT behaviour model's allow-list.
+    pub fn replace_ot_allowlist(&self, allowlist: Option<crate::ot::Allowlist>) {
+        *self.ot.write().unwrap_or_else(|e| e.into_inner()) = allowlist.map(Arc::new);
+    }
+
     /// The device-alert tables in use.
     pub fn device_rules(&self) -> Arc<DeviceRules> {
         self.device
@@ -173,6 +181,7 @@ impl StreamDetector {
         let indicators = self.indicators.load();
         let hub = self.hub.load();
         let device = self.device_rules();
+        let ot = self.ot.read().unwrap_or_else(|e| e.into_inner()).clone();
         let domain_model = self
             .domain_model
             .read()
@@ -201,6 +210,7 @@ impl StreamDetector {
                 indicators: &sets,
                 models: &models,
                 device: &device,
+                ot: ot.as_deref(),
             };
             self.detect_one(&rules, hits, event)
         };
@@ -233,16 +243,18 @@ impl StreamDetector {
             indicators: indicator_sets,
             models,
             device,
+            ot,
         } = *rules;
         let detections = detector.detect(event, self.min_level);
         let by_device = device.may_alert(event);
+        let by_ot = ot.is_some() && event.get("ics.protocol").is_some();
         let scored = models
             .score_domain(event)
             .map(|v| ("model:domains", v))
             .or_else(|| models.score_web(event).map(|v| ("model:web", v)))
             .or_else(|| models.score_flow(event).map(|v| ("model:flows", v)));
         match_indicators(indicator_sets, event, hits);
-        if detections.is_empty() && hits.is_empty() && scored.is_none() && !by_device {
+        if detections.is_empty() && hits.is_empty() && scored.is_none() && !by_device && !by_ot {
             return Vec::new();
         }
         let mut kept = Vec::with_capacity(detections.len());
@@ -277,7 +289,23 @@ impl StreamDetector {
                 }
                 !quiet
             });
-        if kept.is_empty() && hits.is_empty() && scored.is_none() && device_alert.is_none() {
+        let ot_alert = ot
+            .filter(|_| by_ot)
+            .and_then(|list| list.check(event, ""))
+            .filter(|a| a.level as usize >= self.min_level)
+            .filter(|a| {
+                let quiet = exceptions.suppresses(&a.rule_id, event);
+                if quiet {
+                    self.suppressed.fetch_add(1, Ordering::Relaxed);
+                }
+                !quiet
+            });
+        if kept.is_empty()
+            && hits.is_empty()
+            && scored.is_none()
+            && device_alert.is_none()
+            && ot_alert.is_none()
+        {
             return Vec::new();
         }
         let id = match event.get_str(ecs::EVENT_ID) {
@@ -305,7 +333,7 @@ impl StreamDetector {
             .filter(|a| {
                 a.level as usize >= self.min_level || a.source != haechi_event::AlertSource::Model
             })
-            .chain(device_alert.map(|mut a| {
+            .chain(device_alert.into_iter().chain(ot_alert).map(|mut a| {
                 a.events[0].id = id.clone();
                 a
             }))
@@ -321,6 +349,7 @@ struct Rules<'r> {
     indicators: &'r [&'r IndicatorSet; 2],
     models: &'r Models<'r>,
     device: &'r DeviceRules,
+    ot: Option<&'r crate::ot::Allowlist>,
 }
 
 /// The hits of every indicator set on one event: one per indicator and set, whichever

@@ -194,6 +194,8 @@ pub struct DetectConfig {
     /// Known-good activity: `{ tenant = "…", rule = "…", query = "…", reason = "…" }`
     /// (tenant and rule optional).
     pub exceptions: Vec<haechi_detect::alert::ExceptionConfig>,
+    /// The OT behaviour model's allow-list (`haechi ot learn`); none: no OT model.
+    pub ot_allowlist: Option<PathBuf>,
     /// `[detect.device]`: the equipment's own detections as alerts (severity table,
     /// ATT&CK technique table, storm ceiling).
     pub device: haechi_detect::device::DeviceConfig,
@@ -209,6 +211,7 @@ impl Default for DetectConfig {
             incident_min_level: "medium".into(),
             exceptions: Vec::new(),
             device: Default::default(),
+            ot_allowlist: None,
         }
     }
 }

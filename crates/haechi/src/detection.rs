@@ -21,6 +21,7 @@ pub struct Detection {
     rules: Vec<PathBuf>,
     exceptions: Vec<haechi_detect::alert::ExceptionConfig>,
     device: haechi_detect::device::DeviceConfig,
+    ot_allowlist: Option<PathBuf>,
     intel: crate::config::IntelConfig,
     ml: crate::config::MlConfig,
     /// The configuration file, read again on every reload.
@@ -148,6 +149,7 @@ impl Detection {
         });
         let detector = StreamDetector::new(detector, exceptions, min_level);
         detector.replace_device_rules(device_rules(&config.detect.device)?);
+        detector.replace_ot_allowlist(ot_allowlist(&config.detect)?);
         detector.replace_indicators(indicators);
         detector.replace_domain_model(load_domain_model(&config.ml)?);
         detector.replace_web_model(load_web_model(&config.ml)?);
@@ -161,6 +163,7 @@ impl Detection {
                 rules: config.detect.rules.clone(),
                 exceptions: config.detect.exceptions.clone(),
                 device: config.detect.device.clone(),
+                ot_allowlist: config.detect.ot_allowlist.clone(),
                 intel: config.intel.clone(),
                 ml: config.ml.clone(),
                 source: config.source.clone(),
@@ -256,17 +259,29 @@ impl Detection {
         let Ok(_one_at_a_time) = self.reloading.try_lock() else {
             anyhow::bail!("a reload is already running");
         };
-        let (rules, exception_configs, device, intel, ml) = match &self.source {
+        let (rules, exception_configs, device, ot, intel, ml) = match &self.source {
             Some(path) => {
                 let c = crate::config::Config::load(Some(path))?;
+                let ot = ot_allowlist(&c.detect)?;
                 let mut rules = c.detect.rules;
                 rules.extend(self.cli_rules.iter().cloned());
-                (rules, c.detect.exceptions, c.detect.device, c.intel, c.ml)
+                (
+                    rules,
+                    c.detect.exceptions,
+                    c.detect.device,
+                    ot,
+                    c.intel,
+                    c.ml,
+                )
             }
             None => (
                 self.rules.clone(),
                 self.exceptions.clone(),
                 self.device.clone(),
+                self.ot_allowlist
+                    .as_deref()
+                    .map(crate::commands::ot::load_allowlist)
+                    .transpose()?,
                 self.intel.clone(),
                 self.ml.clone(),
             ),
@@ -287,6 +302,7 @@ impl Detection {
         self.detector.replace_indicators(indicators);
         self.detector.replace_exceptions(exceptions);
         self.detector.replace_device_rules(device);
+        self.detector.replace_ot_allowlist(ot);
         self.detector.replace_domain_model(domain_model);
         self.detector.replace_web_model(web_model);
         self.detector
@@ -294,6 +310,18 @@ impl Detection {
             .map_err(|e| anyhow::anyhow!("ml.flows_model: {e}"))?;
         Ok(report)
     }
+}
+
+/// The configured OT allow-list, loaded (none configured: `None`).
+fn ot_allowlist(
+    detect: &crate::config::DetectConfig,
+) -> anyhow::Result<Option<haechi_detect::ot::Allowlist>> {
+    detect
+        .ot_allowlist
+        .as_deref()
+        .map(crate::commands::ot::load_allowlist)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("detect.ot_allowlist: {e}"))
 }
 
 /// The compiled `[detect.device]` tables.

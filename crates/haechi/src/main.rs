@@ -42,6 +42,8 @@ enum Command {
     Rules(commands::rules::RulesArgs),
     /// Show the records that could not be parsed, with the reason.
     Deadletter(commands::deadletter::DeadletterArgs),
+    /// The OT behaviour model: `learn --tenant ID --out FILE PATH...` an allow-list from baseline ICS logs, `check --tenant ID --allowlist FILE PATH...` other logs against it.
+    Ot(commands::ot::OtArgs),
     /// Train one of Haechi's models (`domains`, `web`, `flows`) and write the model file.
     Train(commands::ml::TrainArgs),
     /// Evaluate a model on labeled data: accuracy, per-class precision/recall/F1, macro-F1, ROC AUC, confusion.
@@ -93,6 +95,7 @@ fn main() -> std::process::ExitCode {
         Command::Ingest(a) => commands::ingest::run(a),
         Command::Search(a) => commands::search::run(a),
         Command::Deadletter(a) => commands::deadletter::run(a),
+        Command::Ot(a) => commands::ot::run(a),
         Command::Rules(a) => commands::rules::run(a),
         Command::Alerts(a) => commands::alerts::run(a),
         Command::Intel(a) => commands::intel::run(a),

@@ -15,11 +15,14 @@
 //! * [`reader`] reads files (plain, gzip, EVTX) into batches with line-length limits.
 //! * [`listen`] runs the syslog listeners (UDP, TCP, TLS) and [`metrics`] counts what
 //!   arrives, what is stored and what is dropped.
+//! * [`ics`] adds the `ics.*` fields (protocol, function, operation, state-changing) to
+//!   the records of industrial protocols.
 //! * [`dedup`] drops records that were already accepted (re-sent lines, overlapping files).
 
 pub mod dedup;
 pub mod detect;
 mod format;
+pub mod ics;
 pub mod listen;
 pub mod metrics;
 pub mod normalize;

@@ -17,6 +17,7 @@ pub mod intel_partner;
 pub mod intel_store;
 pub mod intel_sync;
 pub mod ml;
+pub mod ot;
 pub mod playbook;
 pub mod risk;
 pub mod rules;

@@ -940,6 +940,9 @@ fn apply_rule(out: &mut Vec<(FieldName, Value)>, rule: &Rule, value: &Value) {
 /// protocol, byte and packet sums, related IPs.
 fn finish(event: &mut Event, spec: &'static PathSpec, dataset: &str) {
     normalize::categorize(event, spec.kind, spec.category, spec.kind_type);
+    if let Some(path) = dataset.strip_prefix("zeek.") {
+        crate::ics::normalize_zeek(event, path);
+    }
     event.push(ecs::EVENT_MODULE, "zeek");
     event.push(ecs::EVENT_DATASET, dataset);
     normalize::observer(event, "Zeek", "Zeek", "ids");
