@@ -67,6 +67,28 @@ impl Operation {
     }
 }
 
+/// [`classify`], remembered per thread for the few hundred names a network uses, so that
+/// the hot path does not build a lower-case copy of every record's function name.
+pub fn classify_cached(name: &str) -> Operation {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static SEEN: RefCell<HashMap<Box<str>, Operation>> = RefCell::new(HashMap::new());
+    }
+    SEEN.with(|seen| {
+        if let Some(op) = seen.borrow().get(name) {
+            return *op;
+        }
+        let op = classify(name);
+        let mut seen = seen.borrow_mut();
+        if seen.len() >= 4_096 {
+            seen.clear();
+        }
+        seen.insert(name.into(), op);
+        op
+    })
+}
+
 /// What a function, service or command name means, on any of the protocols. The name is
 /// compared without case, with `_`, `-` and spaces alike; the most specific meaning wins
 /// (`READ_WRITE_MULTIPLE_REGISTERS` writes, `Start Upload` uploads).
@@ -221,7 +243,7 @@ pub fn normalize_zeek(event: &mut Event, path: &str) {
         .filter_map(|f| text(event, f))
         .find(|v| v.starts_with("0x") || v.parse::<u32>().is_ok());
     let operation = match (&name, path) {
-        (Some(n), _) => classify(n),
+        (Some(n), _) => classify_cached(n),
         (None, p) if p.contains("upload_download") => Operation::ProgramDownload,
         (None, p)
             if p.contains("read_szl") || p.contains("identity") || p.contains("known_devices") =>

@@ -75,6 +75,26 @@ fn samples(data: &Path) -> Vec<(Format, PathBuf)> {
             data.join("logs/zeek/brimdata-wrccdc2018/rdp.log"),
         ),
         (
+            Format::Zeek,
+            data.join("ot/automayt_ics_pcap/ETHERNET_IP/mb/modbus.log"),
+        ),
+        (
+            Format::Cloudtrail,
+            data.join(
+                "cloud/otrf_security_datasets/aws/ec2_proxy_s3_exfiltration_2020-09-14011940.json",
+            ),
+        ),
+        (
+            Format::K8sAudit,
+            data.join("cloud/falco_k8s_audit/create_nginx_pod_privileged.json"),
+        ),
+        (
+            Format::Winlog,
+            data.join(
+                "drills/otrf_windows_atomic/SDWIN-201019033054/cmd_psexec_lsa_secrets_dump_2020-10-1903305471.json",
+            ),
+        ),
+        (
             Format::Cef,
             PathBuf::from("<generated from the CEF specification examples>"),
         ),
