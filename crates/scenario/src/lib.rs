@@ -15,7 +15,11 @@
 //!   a service is installed from a temporary directory, and a burst of failed network
 //!   logons moves sideways;
 //! * algorithmically generated domain names resolved by a university host (for the
-//!   domain model).
+//!   domain model);
+//! * at the water works, after the root login, the attacker writes the treatment PLC's
+//!   registers over Modbus from the SCADA gateway (the HMI only ever reads them);
+//! * at city hall, a cloud console login without MFA from the campaign's address, then
+//!   an access key created for another user.
 //!
 //! The starter rules ([`STARTER_RULES`], `rules/starter/` in the repository) detect these
 //! attacks; they are Sigma rules written for Haechi and work on real data as well.
@@ -76,6 +80,20 @@ pub const STARTER_RULES: &[(&str, &str)] = &[
     (
         "win_logon_failures.yml",
         include_str!("../../../rules/starter/win_logon_failures.yml"),
+    ),
+    // From the OT pack (rules/ot), for the write to the water works' PLC.
+    (
+        "modbus_write_function.yml",
+        include_str!("../../../rules/ot/modbus_write_function.yml"),
+    ),
+    // From the cloud pack (rules/cloud), for the cloud credential abuse.
+    (
+        "aws_signin_console_login_without_mfa.yml",
+        include_str!("../../../rules/cloud/aws/aws_signin_console_login_without_mfa.yml"),
+    ),
+    (
+        "aws_iam_access_key_for_other_user.yml",
+        include_str!("../../../rules/cloud/aws/aws_iam_access_key_for_other_user.yml"),
     ),
 ];
 
@@ -184,6 +202,20 @@ impl Scenario {
                     ),
                 );
             }
+            ("water-works", 1) => {
+                // The HMI polls the treatment PLC, as it does all day.
+                out.push(
+                    who,
+                    Transport::Http("zeek"),
+                    zeek_modbus(
+                        t,
+                        WATER_HMI,
+                        WATER_PLC,
+                        "READ_HOLDING_REGISTERS",
+                        r.below(u64::MAX),
+                    ),
+                );
+            }
             ("university", 0) | ("university", 1) => {
                 let (path, status) = WEB_PAGES[r.below(WEB_PAGES.len() as u64) as usize];
                 let ip = public_address(r);
@@ -286,6 +318,36 @@ impl Scenario {
                 "water-works",
                 Transport::Syslog,
                 sshd(at(0), "scada-gw", &msg),
+            );
+        }
+        // From the gateway it now owns, the attacker writes the treatment PLC's set points.
+        if s == 27 {
+            out.push(
+                "water-works",
+                Transport::Http("zeek"),
+                zeek_modbus(
+                    at(0),
+                    WATER_GATEWAY,
+                    WATER_PLC,
+                    "WRITE_MULTIPLE_REGISTERS",
+                    r.below(u64::MAX),
+                ),
+            );
+        }
+        // Cloud credential abuse at city hall: a console login without MFA from the
+        // campaign's address, then an access key made for another user.
+        if s == 28 {
+            out.push(
+                "city-hall",
+                Transport::Http("cloudtrail"),
+                cloudtrail_console_login(at(0)),
+            );
+        }
+        if s == 29 {
+            out.push(
+                "city-hall",
+                Transport::Http("cloudtrail"),
+                cloudtrail_create_access_key(at(0)),
             );
         }
         // Web attacks on the university.
@@ -525,6 +587,58 @@ fn fortigate(
 }
 
 /// An sshd line in BSD syslog (RFC 3164) form, facility auth.
+/// The water works' operator panel, the SCADA gateway and the treatment plant's PLC.
+const WATER_HMI: &str = "10.10.1.5";
+const WATER_GATEWAY: &str = "10.10.0.2";
+const WATER_PLC: &str = "10.10.2.10";
+
+/// A Zeek `modbus.log` record as JSON (what a Zeek sensor at the plant ships).
+fn zeek_modbus(t: Timestamp, client: &str, plc: &str, func: &str, id: u64) -> String {
+    serde_json::json!({
+        "_path": "modbus",
+        "ts": t.0 as f64 / 1e9,
+        "uid": format!("C{:016x}", id),
+        "id.orig_h": client, "id.orig_p": 40000 + id % 20000,
+        "id.resp_h": plc, "id.resp_p": 502,
+        "func": func,
+    })
+    .to_string()
+}
+
+/// A CloudTrail console sign-in by an IAM user without MFA, from the campaign's address.
+fn cloudtrail_console_login(t: Timestamp) -> String {
+    serde_json::json!({
+        "eventVersion": "1.08", "eventTime": utc(t).format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin",
+        "awsRegion": "ap-northeast-2", "sourceIPAddress": CAMPAIGN_ATTACKER,
+        "userAgent": "Mozilla/5.0 (X11; Linux x86_64)",
+        "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLECITYHALL1",
+            "arn": "arn:aws:iam::111122223333:user/jlee", "accountId": "111122223333", "userName": "jlee"},
+        "responseElements": {"ConsoleLogin": "Success"},
+        "additionalEventData": {"MFAUsed": "No", "LoginTo": "https://console.aws.amazon.com/console/home", "MobileVersion": "No"},
+        "eventID": format!("{:08x}-demo-4000-8000-000000000001", t.0 as u64 & 0xffff_ffff),
+        "eventType": "AwsConsoleSignIn", "recipientAccountId": "111122223333",
+    })
+    .to_string()
+}
+
+/// A CloudTrail `CreateAccessKey` for another user, by the same signed-in user.
+fn cloudtrail_create_access_key(t: Timestamp) -> String {
+    serde_json::json!({
+        "eventVersion": "1.08", "eventTime": utc(t).format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "eventSource": "iam.amazonaws.com", "eventName": "CreateAccessKey",
+        "awsRegion": "us-east-1", "sourceIPAddress": CAMPAIGN_ATTACKER,
+        "userAgent": "aws-cli/2.15.0",
+        "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLECITYHALL1",
+            "arn": "arn:aws:iam::111122223333:user/jlee", "accountId": "111122223333", "userName": "jlee"},
+        "requestParameters": {"userName": "svc-backup"},
+        "responseElements": {"accessKey": {"accessKeyId": "AKIAEXAMPLEDEMO00001", "status": "Active", "userName": "svc-backup"}},
+        "eventID": format!("{:08x}-demo-4000-8000-000000000002", t.0 as u64 & 0xffff_ffff),
+        "eventType": "AwsApiCall", "recipientAccountId": "111122223333", "readOnly": false,
+    })
+    .to_string()
+}
+
 fn sshd(t: Timestamp, host: &str, message: &str) -> String {
     format!(
         "<38>{} {host} sshd[2211]: {message}",
