@@ -101,6 +101,7 @@ try {
   await page.locator('#incident-timeline tbody tr', { hasText: '/etc/passwd' }).first().locator('button.pin').click();
   await page.locator('#incident-evidence tbody tr', { hasText: 'the traversal request itself' }).waitFor();
   expect((await page.textContent('#incident-evidence')).includes('/etc/passwd'), 'the pinned event is the attack request');
+  await page.waitForSelector('#export-html');
   const report = await page.evaluate(async () => {
     const r = await fetch(document.querySelector('#export-html').getAttribute('href'));
     return { status: r.status, csp: r.headers.get('content-security-policy'), body: await r.text() };

@@ -75,7 +75,7 @@ pub fn sigma_alert(detection: &Detection<'_>, event: &Event, event_id: &str) -> 
 
 /// An alert's fields that come from the event it stands on: tenant, times, the one
 /// event reference and a count of one.
-fn alert_on(event: &Event, event_id: &str) -> Alert {
+pub(crate) fn alert_on(event: &Event, event_id: &str) -> Alert {
     Alert {
         id: 0,
         tenant: event.tenant.to_string(),

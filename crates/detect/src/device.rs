@@ -36,8 +36,8 @@
 //! (`[[detect.exceptions]]` with `rule = "device:suricata:2210045"` and a query such as
 //! `observer.hostname:ids-3`), counted with the other suppressions.
 
-use crate::alert::entity_of;
-use haechi_event::{Alert, AlertSource, Event, EventRef, Level, Timestamp, Value, ecs};
+use crate::alert::{alert_on, entity_of};
+use haechi_event::{Alert, AlertSource, Event, Level, Timestamp, Value, ecs};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -427,32 +427,24 @@ impl DeviceRules {
             .iter()
             .map(|t| format!("attack.{}", t.to_lowercase()))
             .collect();
+        // The attacker's field as the event names it, so the entity reads true.
         let entity = match &sig.attacker {
+            Some(a) if ip_text(event, ecs::DESTINATION_IP).as_ref() == Some(a) => {
+                format!("destination.ip={}", a.to_lowercase())
+            }
             Some(a) => format!("source.ip={}", a.to_lowercase()),
             None => entity_of(event),
         };
         Alert {
-            id: 0,
-            tenant: event.tenant.to_string(),
             source: AlertSource::Device,
             rule_id: format!("device:{}:{}", sig.product, sig.id),
             rule_title: sig.name.clone(),
             level,
             author: Some(device_name(event).unwrap_or_else(|| sig.product.clone())),
-            status: None,
-            references: Vec::new(),
             tags,
             entity,
-            first_seen: event.timestamp,
-            last_seen: event.timestamp,
-            count: 1,
-            events: vec![EventRef {
-                timestamp: event.timestamp,
-                id: event_id.to_owned(),
-            }],
             details,
-            stored: Timestamp(0),
-            triage: Default::default(),
+            ..alert_on(event, event_id)
         }
     }
 
@@ -619,6 +611,39 @@ fn attacker_victim(event: &Event) -> (Option<String>, Option<String>) {
     )
 }
 
+/// Whether a detection is of malware talking out (a beacon, a C2 channel, a payload
+/// fetched): then, from an inside address to an outside one, the outside end is the
+/// attacker's infrastructure and the inside host the victim (for other detections the
+/// source stays the attacker: a worm spreading outwards is the inside host's doing).
+fn is_malware_communication(category: Option<&str>, name: &str) -> bool {
+    let c = category.unwrap_or("").to_ascii_lowercase();
+    c.contains("trojan")
+        || c.contains("command and control")
+        || c.contains("malware")
+        || [
+            "ET MALWARE",
+            "ET CNC",
+            "ET TROJAN",
+            "ETPRO MALWARE",
+            "ETPRO TROJAN",
+        ]
+        .iter()
+        .any(|p| name.starts_with(p))
+}
+
+/// The sides of an outbound malware detection, swapped as [`is_malware_communication`] says.
+fn outbound_swap(src: Option<String>, dst: Option<String>) -> (Option<String>, Option<String>) {
+    match (&src, &dst) {
+        (Some(s), Some(d))
+            if haechi_event::alert::is_local_address(s)
+                && !haechi_event::alert::is_local_address(d) =>
+        {
+            (dst, src)
+        }
+        _ => (src, dst),
+    }
+}
+
 fn suricata(event: &Event, kind_alert: bool) -> Option<Signature> {
     let (mut attacker, mut victim) = attacker_victim(event);
     // Rules with `target:` say which side is which (EVE `alert.source`/`alert.target`).
@@ -628,6 +653,12 @@ fn suricata(event: &Event, kind_alert: bool) -> Option<Signature> {
     }
     if kind_alert {
         let id = text_of(event, ecs::RULE_ID)?;
+        let name =
+            text_of(event, ecs::RULE_NAME).unwrap_or_else(|| format!("Suricata signature {id}"));
+        let category = event.get_str(ecs::RULE_CATEGORY);
+        if event.get("alert.source.ip").is_none() && is_malware_communication(category, &name) {
+            (attacker, victim) = outbound_swap(attacker, victim);
+        }
         let techniques = event
             .get("alert.metadata.mitre_technique_id")
             .map(|v| {
@@ -639,10 +670,9 @@ fn suricata(event: &Event, kind_alert: bool) -> Option<Signature> {
         return Some(Signature {
             scale: "suricata",
             product: "suricata".into(),
-            name: text_of(event, ecs::RULE_NAME)
-                .unwrap_or_else(|| format!("Suricata signature {id}")),
+            name,
             id,
-            category: event.get_str(ecs::RULE_CATEGORY).map(str::to_owned),
+            category: category.map(str::to_owned),
             severity: event
                 .get(ecs::EVENT_SEVERITY)
                 .map(|v| v.as_text().into_owned()),

@@ -23,7 +23,7 @@
 //! restart) are the rule pack's job (`rules/ot`), so that a facility's first day is not
 //! blind; the model adds what only a baseline can tell.
 
-use haechi_event::{Alert, AlertSource, Event, EventRef, Level, Timestamp, ecs};
+use haechi_event::{Alert, AlertSource, Event, Level, ecs};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One conversation's learned behaviour.
@@ -226,29 +226,19 @@ impl Finding {
         details.insert("client".into(), f.client.clone().into());
         details.insert("server".into(), f.server.clone().into());
         Alert {
-            id: 0,
-            tenant: event.tenant.to_string(),
             source: AlertSource::Model,
             rule_id: id.to_owned(),
             rule_title: title,
             level,
             author: Some("Haechi OT behaviour model".into()),
-            status: None,
-            references: vec![
-                "https://attack.mitre.org/techniques/".to_owned() + &technique.to_uppercase() + "/",
-            ],
+            references: vec![format!(
+                "https://attack.mitre.org/techniques/{}/",
+                technique.to_uppercase()
+            )],
             tags: vec![format!("attack.{technique}"), format!("ics.{}", f.protocol)],
             entity: format!("source.ip={}", f.client.to_lowercase()),
-            first_seen: event.timestamp,
-            last_seen: event.timestamp,
-            count: 1,
-            events: vec![EventRef {
-                timestamp: event.timestamp,
-                id: event_id.to_owned(),
-            }],
             details,
-            stored: Timestamp(0),
-            triage: Default::default(),
+            ..crate::alert::alert_on(event, event_id)
         }
     }
 }

@@ -281,25 +281,11 @@ impl StreamDetector {
         let device_alert = by_device
             .then(|| device.alert(event, ""))
             .flatten()
-            .filter(|a| a.level as usize >= self.min_level)
-            .filter(|a| {
-                let quiet = exceptions.suppresses(&a.rule_id, event);
-                if quiet {
-                    self.suppressed.fetch_add(1, Ordering::Relaxed);
-                }
-                !quiet
-            });
+            .filter(|a| self.admits(a, exceptions, event));
         let ot_alert = ot
             .filter(|_| by_ot)
             .and_then(|list| list.check(event, ""))
-            .filter(|a| a.level as usize >= self.min_level)
-            .filter(|a| {
-                let quiet = exceptions.suppresses(&a.rule_id, event);
-                if quiet {
-                    self.suppressed.fetch_add(1, Ordering::Relaxed);
-                }
-                !quiet
-            });
+            .filter(|a| self.admits(a, exceptions, event));
         if kept.is_empty()
             && hits.is_empty()
             && scored.is_none()
@@ -338,6 +324,21 @@ impl StreamDetector {
                 a
             }))
             .collect()
+    }
+}
+
+impl StreamDetector {
+    /// Whether an alert built outside the rules (device, OT model) reaches the queue: at
+    /// or above the level floor and not excepted (an exception is counted).
+    fn admits(&self, alert: &Alert, exceptions: &Exceptions, event: &Event) -> bool {
+        if (alert.level as usize) < self.min_level {
+            return false;
+        }
+        let quiet = exceptions.suppresses(&alert.rule_id, event);
+        if quiet {
+            self.suppressed.fetch_add(1, Ordering::Relaxed);
+        }
+        !quiet
     }
 }
 

@@ -371,3 +371,19 @@ fn a_storm_folds_into_counts_and_nothing_is_lost() {
         100
     );
 }
+
+#[test]
+fn an_outbound_beacon_names_the_outside_end_as_the_attacker() {
+    let beacon = r#"{"timestamp":"2024-03-01T10:00:00.000000+0000","event_type":"alert","src_ip":"10.30.0.44","src_port":49152,"dest_ip":"203.0.113.66","dest_port":443,"proto":"TCP","host":"ids-hospital","alert":{"action":"allowed","gid":1,"signature_id":2027000,"rev":1,"signature":"ET MALWARE Cobalt Strike Beacon Observed","category":"A Network Trojan was detected","severity":1}}"#;
+    let a = one(&DeviceRules::default(), Format::Suricata, beacon);
+    assert_eq!(detail(&a, "attacker"), "203.0.113.66", "the C2 server");
+    assert_eq!(detail(&a, "victim"), "10.30.0.44", "the beaconing host");
+    assert_eq!(a.entity, "destination.ip=203.0.113.66");
+    // An attack from outside keeps its source as the attacker.
+    let inbound = beacon
+        .replace("\"src_ip\":\"10.30.0.44\"", "\"src_ip\":\"198.51.100.9\"")
+        .replace("\"dest_ip\":\"203.0.113.66\"", "\"dest_ip\":\"10.30.0.44\"");
+    let b = one(&DeviceRules::default(), Format::Suricata, &inbound);
+    assert_eq!(detail(&b, "attacker"), "198.51.100.9");
+    assert_eq!(b.entity, "source.ip=198.51.100.9");
+}

@@ -28,7 +28,7 @@ enum Command {
     Demo(commands::demo::DemoArgs),
     /// Run the control center: syslog listeners (UDP/TCP/TLS), HTTP ingest, the store.
     Serve(commands::serve::ServeArgs),
-    /// Parse, normalize and store log files (syslog, CEF, LEEF, JSON, Suricata, Zeek, EVTX, access logs, key=value).
+    /// Parse, normalize and store log files (syslog, CEF, LEEF, JSON, Suricata, Zeek, EVTX, access logs, key=value, CloudTrail, Kubernetes audit, Windows agent JSON).
     Ingest(commands::ingest::IngestArgs),
     /// Search stored events with the query language; count by field; histogram over time.
     Search(commands::search::SearchArgs),

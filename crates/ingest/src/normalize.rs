@@ -990,3 +990,21 @@ mod tests {
         assert_eq!(e.get_str(ecs::LOG_SYSLOG_SEVERITY_NAME), Some("critical"));
     }
 }
+
+/// The number of scalar values in a JSON value, counting no further than `limit`: how a
+/// parser tells a request or response object too large to flatten without walking it all.
+pub fn json_scalar_count(value: &serde_json::Value, limit: usize) -> usize {
+    fn walk(v: &serde_json::Value, n: &mut usize, limit: usize) {
+        if *n >= limit {
+            return;
+        }
+        match v {
+            serde_json::Value::Object(m) => m.values().for_each(|v| walk(v, n, limit)),
+            serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, n, limit)),
+            _ => *n += 1,
+        }
+    }
+    let mut n = 0;
+    walk(value, &mut n, limit);
+    n
+}

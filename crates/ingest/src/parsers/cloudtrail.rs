@@ -157,7 +157,8 @@ pub fn record_to_event(map: &Map<String, Json>, ctx: &ParseContext) -> Result<Ev
         }
         match (key.as_str(), value) {
             ("requestParameters" | "responseElements", Json::Object(inner))
-                if count_fields(value, MAX_PARAMETER_FIELDS + 1) > MAX_PARAMETER_FIELDS =>
+                if normalize::json_scalar_count(value, MAX_PARAMETER_FIELDS + 1)
+                    > MAX_PARAMETER_FIELDS =>
             {
                 let mut text = Json::Object(inner.clone()).to_string();
                 let cut = floor_char_boundary(&text, MAX_PARAMETER_TEXT);
@@ -176,23 +177,6 @@ pub fn record_to_event(map: &Map<String, Json>, ctx: &ParseContext) -> Result<Ev
     }
     add_ecs(&mut event, map);
     Ok(event)
-}
-
-/// The number of scalar fields in `value`, counting no further than `limit`.
-fn count_fields(value: &Json, limit: usize) -> usize {
-    fn walk(v: &Json, n: &mut usize, limit: usize) {
-        if *n >= limit {
-            return;
-        }
-        match v {
-            Json::Object(m) => m.values().for_each(|v| walk(v, n, limit)),
-            Json::Array(a) => a.iter().for_each(|v| walk(v, n, limit)),
-            _ => *n += 1,
-        }
-    }
-    let mut n = 0;
-    walk(value, &mut n, limit);
-    n
 }
 
 fn floor_char_boundary(s: &str, at: usize) -> usize {

@@ -149,7 +149,7 @@ pub fn audit_event(map: &Map<String, Json>, ctx: &ParseContext) -> Result<Event,
     let mut event = Event::new(time, ctx.tenant.clone(), 64);
     for (key, value) in map {
         if matches!(key.as_str(), "requestObject" | "responseObject")
-            && count_fields(value, MAX_OBJECT_FIELDS + 1) > MAX_OBJECT_FIELDS
+            && normalize::json_scalar_count(value, MAX_OBJECT_FIELDS + 1) > MAX_OBJECT_FIELDS
         {
             event.push("haechi.truncated", Value::Str(key.clone()));
             continue;
@@ -159,22 +159,6 @@ pub fn audit_event(map: &Map<String, Json>, ctx: &ParseContext) -> Result<Event,
     derive_pod_fields(&mut event, map.get("requestObject"));
     add_ecs(&mut event, map, &verb);
     Ok(event)
-}
-
-fn count_fields(value: &Json, limit: usize) -> usize {
-    fn walk(v: &Json, n: &mut usize, limit: usize) {
-        if *n >= limit {
-            return;
-        }
-        match v {
-            Json::Object(m) => m.values().for_each(|v| walk(v, n, limit)),
-            Json::Array(a) => a.iter().for_each(|v| walk(v, n, limit)),
-            _ => *n += 1,
-        }
-    }
-    let mut n = 0;
-    walk(value, &mut n, limit);
-    n
 }
 
 /// The pod spec of a request object: a pod's `spec`, or a workload's
