@@ -18,6 +18,7 @@ use rsigma_parser::LogSource;
 /// | Suricata DNS (`event.module: suricata`, `event_type: dns`) | `category: dns` |
 /// | AWS CloudTrail (`event.dataset: aws.cloudtrail`) | `product: aws`, `service: cloudtrail` |
 /// | Kubernetes audit (`event.dataset: kubernetes.audit`) | `product: kubernetes`, `service: audit`, `category: application` |
+/// | Azure (`azure.<service>`), GCP (`gcp.audit`), Microsoft 365 (`m365.<service>`), Okta (`okta.system`) | `product: azure\|gcp\|m365\|okta` with the service |
 /// | web access logs (`event.category: web`, `event.type: access`) | `category: webserver` |
 /// | firewalls (`observer.type: firewall`) | `category: firewall` |
 /// | Unix syslog (a `process.name` and no device vendor) | `product: linux`, and `service` by program (`sshd`, `sudo`, `cron`, `vsftpd`, `clamav`, `guacamole`, `syslog`) |
@@ -59,6 +60,14 @@ pub fn event_logsources(event: &Event) -> Vec<LogSource> {
         Some("aws.cloudtrail") => return vec![make(Some("aws"), Some("cloudtrail"), None)],
         Some("kubernetes.audit") => {
             return vec![make(Some("kubernetes"), Some("audit"), Some("application"))];
+        }
+        Some("gcp.audit") => return vec![make(Some("gcp"), Some("gcp.audit"), None)],
+        Some("okta.system") => return vec![make(Some("okta"), Some("okta"), None)],
+        Some(d) if d.starts_with("azure.") => {
+            return vec![make(Some("azure"), Some(&d["azure.".len()..]), None)];
+        }
+        Some(d) if d.starts_with("m365.") => {
+            return vec![make(Some("m365"), Some(&d["m365.".len()..]), None)];
         }
         _ => {}
     }

@@ -254,3 +254,71 @@ fn the_sigmahq_kubernetes_rules_fire_on_the_falco_traces_that_call_for_them() {
         assert!(!by_file.contains_key(quiet), "{quiet}: {by_file:#?}");
     }
 }
+
+/// The title of a SigmaHQ rule file.
+fn title_of(rule: &str) -> String {
+    std::fs::read_to_string(sample(rule))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("title: "))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn the_sigmahq_rules_of_azure_gcp_m365_and_okta_fire_on_their_exports() {
+    // One record each, in the shape each cloud's export writes (Azure diagnostic
+    // settings, Cloud Audit Logs, the Management Activity API, the Okta System Log),
+    // recognised by `--format auto`.
+    let lines = [
+        r#"{"time":"2024-05-01T10:00:00.0000000Z","resourceId":"/tenants/00000000-0000-0000-0000-000000000001/providers/Microsoft.aadiam","operationName":"Sign-in activity","category":"SignInLogs","resultType":"50053","resultDescription":"Account is locked","callerIpAddress":"203.0.113.7","properties":{"userPrincipalName":"alice@example.org","ipAddress":"203.0.113.7"}}"#,
+        r#"{"protoPayload":{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","serviceName":"storage.googleapis.com","methodName":"storage.buckets.list","authenticationInfo":{"principalEmail":"mallory@example.org"},"requestMetadata":{"callerIp":"198.51.100.4"},"status":{}},"insertId":"abc","resource":{"type":"gcs_bucket","labels":{"project_id":"city-prod"}},"timestamp":"2024-05-01T10:00:00.123Z","severity":"INFO","logName":"projects/city-prod/logs/cloudaudit.googleapis.com%2Fdata_access"}"#,
+        r#"{"CreationTime":"2024-05-01T10:00:00","Id":"2","Operation":"Potential ransomware activity","OrganizationId":"org","RecordType":40,"ResultStatus":"Success","UserId":"SecurityComplianceAlerts","Workload":"SecurityComplianceCenter"}"#,
+        r#"{"uuid":"u1","published":"2024-05-01T10:00:00.000Z","eventType":"user.lifecycle.create","displayMessage":"Create Okta user","actor":{"id":"00u1","type":"User","alternateId":"admin@example.org"},"client":{"ipAddress":"192.0.2.55"},"outcome":{"result":"SUCCESS"}}"#,
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(dir.path(), "exports.json", &lines.join("\n"));
+    let rules = [
+        "sigma/rules/cloud/azure/signin_logs/azure_account_lockout.yml",
+        "sigma/rules/cloud/gcp/audit/gcp_bucket_enumeration.yml",
+        "sigma/rules/identity/okta/okta_user_created.yml",
+    ];
+    let m365 = std::fs::read_dir(sample("sigma/rules/cloud/m365"))
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .map(|f| f.unwrap().path())
+        .find(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .contains("eventName: 'Potential ransomware activity'")
+        })
+        .expect("the SigmaHQ ransomware-activity rule");
+    let mut titles: Vec<String> = rules.iter().map(|r| title_of(r)).collect();
+    titles.push(
+        std::fs::read_to_string(&m365)
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("title: "))
+            .unwrap()
+            .trim()
+            .to_owned(),
+    );
+    let rule_dir = dir.path().join("rules");
+    std::fs::create_dir_all(&rule_dir).unwrap();
+    for (i, r) in rules.iter().map(|r| sample(r)).chain([m365]).enumerate() {
+        std::fs::copy(&r, rule_dir.join(format!("r{i}.yml"))).unwrap();
+    }
+    let found: Vec<String> = hunt(&rule_dir, &[&file])
+        .iter()
+        .map(|d| d["rule_title"].as_str().unwrap().to_owned())
+        .collect();
+    for t in &titles {
+        assert_eq!(
+            found.iter().filter(|f| *f == t).count(),
+            1,
+            "{t} fires once: {found:?}"
+        );
+    }
+    assert_eq!(found.len(), 4, "{found:?}");
+}

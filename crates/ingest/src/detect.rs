@@ -11,6 +11,10 @@
 //! | `{"Records"`, or `{` with `"eventSource"`, `"eventName"` and `"awsRegion"` or `"eventVersion"` | `cloudtrail` |
 //! | `{` with `"apiVersion":"audit.k8s.io/…`, or with `"auditID"` and `"verb"` | `k8s_audit` |
 //! | `{` with `"Channel"` and `"EventID"` (NXLog, OTRF), or `"winlog"` and `"event_id"` (Winlogbeat) | `winlog` |
+//! | `{` with `"protoPayload"` | `gcp_audit` |
+//! | `{` with `"eventType"`, `"actor"` and `"published"` | `okta` |
+//! | `{` with `"CreationTime"`, `"Operation"` and `"RecordType"` | `m365` |
+//! | `{` with `"operationName"` and `"category"` or `"resourceId"` | `azure` |
 //! | any other `{` | `json` |
 //! | `CEF:` / `LEEF:` | `cef` / `leef` |
 //! | `<PRI>` (one to three digits) | `syslog` (which itself reads CEF, LEEF and key=value payloads) |
@@ -89,6 +93,14 @@ fn detect_json(text: &str) -> Format {
         || (has("\"winlog\"") && has("\"event_id\""))
     {
         Format::Winlog
+    } else if has("\"protoPayload\"") {
+        Format::GcpAudit
+    } else if has("\"eventType\"") && has("\"actor\"") && has("\"published\"") {
+        Format::Okta
+    } else if has("\"CreationTime\"") && has("\"Operation\"") && has("\"RecordType\"") {
+        Format::M365
+    } else if has("\"operationName\"") && (has("\"category\"") || has("\"resourceId\"")) {
+        Format::Azure
     } else if has("\"event_type\"") && has("\"timestamp\"") {
         Format::Suricata
     } else if has("\"_path\"") || (has("\"ts\"") && has("\"uid\"")) {

@@ -33,6 +33,14 @@ pub enum Format {
     K8sAudit,
     /// Windows events as agents ship them (NXLog / OTRF JSON, Winlogbeat).
     Winlog,
+    /// Azure Monitor diagnostic exports: activity, Entra ID sign-in, audit, risk logs.
+    Azure,
+    /// Google Cloud Audit Logs entries.
+    GcpAudit,
+    /// Microsoft 365 unified audit log records.
+    M365,
+    /// Okta System Log events.
+    Okta,
     /// A line kept as it is, as `message` (what `auto` falls back to).
     Raw,
 }
@@ -52,6 +60,10 @@ impl Format {
         Format::Cloudtrail,
         Format::K8sAudit,
         Format::Winlog,
+        Format::Azure,
+        Format::GcpAudit,
+        Format::M365,
+        Format::Okta,
         Format::Raw,
     ];
 
@@ -70,6 +82,10 @@ impl Format {
             Format::Cloudtrail => "cloudtrail",
             Format::K8sAudit => "k8s_audit",
             Format::Winlog => "winlog",
+            Format::Azure => "azure",
+            Format::GcpAudit => "gcp_audit",
+            Format::M365 => "m365",
+            Format::Okta => "okta",
             Format::Raw => "raw",
         }
     }
@@ -84,7 +100,7 @@ impl fmt::Display for Format {
 /// A format name that Haechi does not know.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error(
-    "unknown format '{0}': expected one of auto, syslog, cef, leef, json, suricata, zeek, evtx, clf, kv, cloudtrail, k8s_audit, winlog, raw"
+    "unknown format '{0}': expected one of auto, syslog, cef, leef, json, suricata, zeek, evtx, clf, kv, cloudtrail, k8s_audit, winlog, azure, gcp_audit, m365, okta, raw"
 )]
 pub struct UnknownFormat(pub String);
 
@@ -107,6 +123,9 @@ impl FromStr for Format {
                 "aws" | "aws_cloudtrail" => Some(Format::Cloudtrail),
                 "kubernetes" | "k8s" | "kubernetes_audit" => Some(Format::K8sAudit),
                 "winlogbeat" | "nxlog" | "windows" => Some(Format::Winlog),
+                "gcp" | "gcp_audit_log" => Some(Format::GcpAudit),
+                "o365" | "microsoft365" => Some(Format::M365),
+                "entra" | "azure_ad" => Some(Format::Azure),
                 _ => None,
             })
             .ok_or(UnknownFormat(s.to_owned()))

@@ -3,6 +3,7 @@
 
 pub mod cef;
 pub mod clf;
+pub mod cloud_audit;
 pub mod cloudtrail;
 pub mod evtx;
 pub mod json;
@@ -38,6 +39,12 @@ pub fn new_parser(format: Format) -> Box<dyn RecordParser> {
         Format::Cloudtrail => Box::new(cloudtrail::CloudTrailParser::new()),
         Format::K8sAudit => Box::new(k8s_audit::K8sAuditParser::new()),
         Format::Winlog => Box::new(winlog::WinlogParser::new()),
+        Format::Azure => Box::new(cloud_audit::CloudAuditParser::new(
+            cloud_audit::Cloud::Azure,
+        )),
+        Format::GcpAudit => Box::new(cloud_audit::CloudAuditParser::new(cloud_audit::Cloud::Gcp)),
+        Format::M365 => Box::new(cloud_audit::CloudAuditParser::new(cloud_audit::Cloud::M365)),
+        Format::Okta => Box::new(cloud_audit::CloudAuditParser::new(cloud_audit::Cloud::Okta)),
         Format::Raw => Box::new(raw::RawParser),
     }
 }
