@@ -18,6 +18,7 @@
 //! | any other `{` | `json` |
 //! | `CEF:` / `LEEF:` | `cef` / `leef` |
 //! | `<PRI>` (one to three digits) | `syslog` (which itself reads CEF, LEEF and key=value payloads) |
+//! | `YYYY-MM-DD HH:MM:SS.fff PID LEVEL module` (optionally after a file name) | `openstack` |
 //! | `host ident user [time] "` | `clf` |
 //! | `Mmm dd hh:mm:ss ` (BSD syslog without PRI) | `syslog` |
 //! | several `key=value` pairs from the start | `kv` |
@@ -47,6 +48,7 @@ pub fn detect_record(record: &str) -> Format {
         Some(b'<') if syslog_pri_len(bytes).is_some() => Format::Syslog,
         _ if text.starts_with("CEF:") => Format::Cef,
         _ if text.starts_with("LEEF:") => Format::Leef,
+        _ if crate::parsers::openstack::looks_like_openstack(text) => Format::OpenStack,
         _ if looks_like_clf(text) => Format::Clf,
         _ if looks_like_bsd_stamp(bytes) => Format::Syslog,
         _ if looks_like_kv(text) => Format::Kv,

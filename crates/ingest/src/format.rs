@@ -41,6 +41,8 @@ pub enum Format {
     M365,
     /// Okta System Log events.
     Okta,
+    /// OpenStack service logs (`oslo.log`: nova, keystone, neutron, …).
+    OpenStack,
     /// A line kept as it is, as `message` (what `auto` falls back to).
     Raw,
 }
@@ -64,6 +66,7 @@ impl Format {
         Format::GcpAudit,
         Format::M365,
         Format::Okta,
+        Format::OpenStack,
         Format::Raw,
     ];
 
@@ -86,6 +89,7 @@ impl Format {
             Format::GcpAudit => "gcp_audit",
             Format::M365 => "m365",
             Format::Okta => "okta",
+            Format::OpenStack => "openstack",
             Format::Raw => "raw",
         }
     }
@@ -100,7 +104,7 @@ impl fmt::Display for Format {
 /// A format name that Haechi does not know.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error(
-    "unknown format '{0}': expected one of auto, syslog, cef, leef, json, suricata, zeek, evtx, clf, kv, cloudtrail, k8s_audit, winlog, azure, gcp_audit, m365, okta, raw"
+    "unknown format '{0}': expected one of auto, syslog, cef, leef, json, suricata, zeek, evtx, clf, kv, cloudtrail, k8s_audit, winlog, azure, gcp_audit, m365, okta, openstack, raw"
 )]
 pub struct UnknownFormat(pub String);
 

@@ -9,7 +9,7 @@
 //!
 //! * [`Format`] names a format (`syslog`, `cef`, `leef`, `json`, `suricata`, `zeek`,
 //!   `evtx`, `clf`, `kv`, `cloudtrail`, `k8s_audit`, `winlog`, `azure`, `gcp_audit`,
-//!   `m365`, `okta`, `raw`) and [`detect`] guesses it from a record (`--format auto`).
+//!   `m365`, `okta`, `openstack`, `raw`) and [`detect`] guesses it from a record (`--format auto`).
 //! * [`ParseContext`] carries what a record does not say itself: its tenant, the year and
 //!   time zone for syslog stamps without them, and the JSON field mapping.
 //! * [`normalize`] holds the helpers every parser shares (ECS categorization, IPs, ports).

@@ -18,7 +18,7 @@ pub struct IngestArgs {
     /// The institution the events belong to.
     #[arg(long, default_value = "default")]
     pub tenant: String,
-    /// The format of the files: auto, syslog, cef, leef, json, suricata, zeek, evtx, clf, kv, cloudtrail, k8s_audit, winlog, azure, gcp_audit, m365, okta, raw.
+    /// The format of the files: auto, syslog, cef, leef, json, suricata, zeek, evtx, clf, kv, cloudtrail, k8s_audit, winlog, azure, gcp_audit, m365, okta, openstack, raw.
     #[arg(long, default_value = "auto")]
     pub format: String,
     /// A configuration file (for `[parse]`, `[pipeline]` and `[store]` settings).

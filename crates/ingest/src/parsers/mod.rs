@@ -10,6 +10,7 @@ pub mod json;
 pub mod k8s_audit;
 pub mod kv;
 pub mod leef;
+pub mod openstack;
 pub mod raw;
 pub mod suricata;
 pub mod syslog;
@@ -45,6 +46,7 @@ pub fn new_parser(format: Format) -> Box<dyn RecordParser> {
         Format::GcpAudit => Box::new(cloud_audit::CloudAuditParser::new(cloud_audit::Cloud::Gcp)),
         Format::M365 => Box::new(cloud_audit::CloudAuditParser::new(cloud_audit::Cloud::M365)),
         Format::Okta => Box::new(cloud_audit::CloudAuditParser::new(cloud_audit::Cloud::Okta)),
+        Format::OpenStack => Box::new(openstack::OpenStackParser::new()),
         Format::Raw => Box::new(raw::RawParser),
     }
 }
