@@ -1008,3 +1008,17 @@ pub fn json_scalar_count(value: &serde_json::Value, limit: usize) -> usize {
     walk(value, &mut n, limit);
     n
 }
+
+/// A record that must be one JSON object (`what` names it in the refusal).
+pub fn json_object(
+    record: &str,
+    what: &str,
+) -> Result<serde_json::Map<String, serde_json::Value>, crate::ParseError> {
+    match serde_json::from_str::<serde_json::Value>(record) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(_) => Err(crate::ParseError::new(format!(
+            "{what} must be a JSON object"
+        ))),
+        Err(e) => Err(crate::ParseError::new(format!("not valid JSON: {e}"))),
+    }
+}

@@ -85,11 +85,7 @@ impl RecordParser for CloudAuditParser {
     }
 
     fn parse(&mut self, record: &str, ctx: &ParseContext) -> Result<Option<Event>, ParseError> {
-        let map = match serde_json::from_str::<Json>(record) {
-            Ok(Json::Object(map)) => map,
-            Ok(_) => return Err(ParseError::new("an audit record must be a JSON object")),
-            Err(e) => return Err(ParseError::new(format!("not valid JSON: {e}"))),
-        };
+        let map = normalize::json_object(record, "an audit record")?;
         audit_event(self.cloud, &map, ctx).map(Some)
     }
 }

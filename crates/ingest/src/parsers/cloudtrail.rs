@@ -52,7 +52,7 @@ impl RecordParser for CloudTrailParser {
     }
 
     fn parse(&mut self, record: &str, ctx: &ParseContext) -> Result<Option<Event>, ParseError> {
-        let map = json_object(record)?;
+        let map = normalize::json_object(record, "a CloudTrail record")?;
         if map.contains_key("Records") {
             return Err(ParseError::new(
                 "a CloudTrail delivery object (`Records`) holds many events: read it as a file or with `parse_many`",
@@ -67,7 +67,7 @@ impl RecordParser for CloudTrailParser {
         ctx: &ParseContext,
         out: &mut dyn FnMut(Result<Event, ParseError>),
     ) {
-        match json_object(record) {
+        match normalize::json_object(record, "a CloudTrail record") {
             Ok(map) => unpack(&map, ctx, out),
             Err(e) => out(Err(e)),
         }
@@ -94,14 +94,6 @@ pub fn unpack(
         }
         Some(_) => out(Err(ParseError::new("`Records` is not a JSON array"))),
         None => out(record_to_event(map, ctx)),
-    }
-}
-
-fn json_object(record: &str) -> Result<Map<String, Json>, ParseError> {
-    match serde_json::from_str::<Json>(record) {
-        Ok(Json::Object(map)) => Ok(map),
-        Ok(_) => Err(ParseError::new("a CloudTrail record must be a JSON object")),
-        Err(e) => Err(ParseError::new(format!("not valid JSON: {e}"))),
     }
 }
 

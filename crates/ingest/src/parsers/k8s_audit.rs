@@ -70,7 +70,7 @@ impl RecordParser for K8sAuditParser {
     }
 
     fn parse(&mut self, record: &str, ctx: &ParseContext) -> Result<Option<Event>, ParseError> {
-        let map = json_object(record)?;
+        let map = normalize::json_object(record, "a Kubernetes audit event")?;
         audit_event(&map, ctx).map(Some)
     }
 
@@ -80,7 +80,7 @@ impl RecordParser for K8sAuditParser {
         ctx: &ParseContext,
         out: &mut dyn FnMut(Result<Event, ParseError>),
     ) {
-        let map = match json_object(record) {
+        let map = match normalize::json_object(record, "a Kubernetes audit event") {
             Ok(m) => m,
             Err(e) => return out(Err(e)),
         };
@@ -96,16 +96,6 @@ impl RecordParser for K8sAuditParser {
             }
             _ => out(audit_event(&map, ctx)),
         }
-    }
-}
-
-fn json_object(record: &str) -> Result<Map<String, Json>, ParseError> {
-    match serde_json::from_str::<Json>(record) {
-        Ok(Json::Object(map)) => Ok(map),
-        Ok(_) => Err(ParseError::new(
-            "a Kubernetes audit event must be a JSON object",
-        )),
-        Err(e) => Err(ParseError::new(format!("not valid JSON: {e}"))),
     }
 }
 

@@ -79,11 +79,7 @@ impl RecordParser for WinlogParser {
     }
 
     fn parse(&mut self, record: &str, ctx: &ParseContext) -> Result<Option<Event>, ParseError> {
-        let map = match serde_json::from_str::<Json>(record) {
-            Ok(Json::Object(map)) => map,
-            Ok(_) => return Err(ParseError::new("a Windows event must be a JSON object")),
-            Err(e) => return Err(ParseError::new(format!("not valid JSON: {e}"))),
-        };
+        let map = normalize::json_object(record, "a Windows event")?;
         let event = match map.get("winlog") {
             Some(Json::Object(winlog)) => winlogbeat(&map, winlog, ctx)?,
             _ => nxlog(&map, ctx)?,
