@@ -16,6 +16,7 @@ use rsigma_parser::LogSource;
 /// | Windows (`winlog.channel`) | `product: windows`, `service` by channel, `category` by channel + event id |
 /// | Zeek (`event.module: zeek`) | `product: zeek`, `service` = the log (`dns`, `http`, `conn`, `smb_files`, …); `dns` also `category: dns` |
 /// | Suricata DNS (`event.module: suricata`, `event_type: dns`) | `category: dns` |
+/// | Suricata and tshark ICS messages (an `ics.protocol`) | `category: ics`, `service` = the protocol (`modbus`, `dnp3`, `s7comm`, `cip`, `enip`, `bacnet`, `opcua`); tshark also `product: tshark` |
 /// | AWS CloudTrail (`event.dataset: aws.cloudtrail`) | `product: aws`, `service: cloudtrail` |
 /// | Kubernetes audit (`event.dataset: kubernetes.audit`) | `product: kubernetes`, `service: audit`, `category: application` |
 /// | Azure (`azure.<service>`), GCP (`gcp.audit`), Microsoft 365 (`m365.<service>`), Okta (`okta.system`) | `product: azure\|gcp\|m365\|okta` with the service |
@@ -51,6 +52,16 @@ pub fn event_logsources(event: &Event) -> Vec<LogSource> {
         Some("suricata") => {
             if event.get_str("event_type") == Some("dns") {
                 out.push(make(None, None, Some("dns")));
+            }
+            if let Some(protocol) = event.get_str("ics.protocol") {
+                out.push(make(None, Some(protocol), Some("ics")));
+            }
+            return out;
+        }
+        Some("tshark") => {
+            out.push(make(Some("tshark"), None, None));
+            if let Some(protocol) = event.get_str("ics.protocol") {
+                out.push(make(None, Some(protocol), Some("ics")));
             }
             return out;
         }

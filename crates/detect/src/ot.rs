@@ -63,11 +63,13 @@ fn facts(event: &Event) -> Option<IcsFacts<'_>> {
     let protocol = event.get_str("ics.protocol")?;
     let client = event
         .get("id.orig_h")
+        .or_else(|| event.get("client.ip"))
         .or_else(|| event.get(ecs::SOURCE_IP))?
         .as_text()
         .into_owned();
     let server = event
         .get("id.resp_h")
+        .or_else(|| event.get("server.ip"))
         .or_else(|| event.get(ecs::DESTINATION_IP))?
         .as_text()
         .into_owned();

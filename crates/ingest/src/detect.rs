@@ -83,6 +83,9 @@ fn detect_json(text: &str) -> Format {
         return Format::Evtx;
     }
     let has = |needle: &str| memchr::memmem::find(text.as_bytes(), needle.as_bytes()).is_some();
+    if crate::parsers::tshark::looks_like_ek(inner) {
+        return Format::Tshark;
+    }
     if inner.starts_with("\"Records\"")
         || (has("\"eventSource\"")
             && has("\"eventName\"")

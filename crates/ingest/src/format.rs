@@ -43,6 +43,8 @@ pub enum Format {
     Okta,
     /// OpenStack service logs (`oslo.log`: nova, keystone, neutron, …).
     OpenStack,
+    /// Wireshark's `tshark -T ek` packet JSON (ICS captures).
+    Tshark,
     /// A line kept as it is, as `message` (what `auto` falls back to).
     Raw,
 }
@@ -67,6 +69,7 @@ impl Format {
         Format::M365,
         Format::Okta,
         Format::OpenStack,
+        Format::Tshark,
         Format::Raw,
     ];
 
@@ -90,6 +93,7 @@ impl Format {
             Format::M365 => "m365",
             Format::Okta => "okta",
             Format::OpenStack => "openstack",
+            Format::Tshark => "tshark",
             Format::Raw => "raw",
         }
     }
@@ -104,7 +108,7 @@ impl fmt::Display for Format {
 /// A format name that Haechi does not know.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error(
-    "unknown format '{0}': expected one of auto, syslog, cef, leef, json, suricata, zeek, evtx, clf, kv, cloudtrail, k8s_audit, winlog, azure, gcp_audit, m365, okta, openstack, raw"
+    "unknown format '{0}': expected one of auto, syslog, cef, leef, json, suricata, zeek, evtx, clf, kv, cloudtrail, k8s_audit, winlog, azure, gcp_audit, m365, okta, openstack, tshark, raw"
 )]
 pub struct UnknownFormat(pub String);
 
@@ -130,6 +134,7 @@ impl FromStr for Format {
                 "gcp" | "gcp_audit_log" => Some(Format::GcpAudit),
                 "o365" | "microsoft365" => Some(Format::M365),
                 "entra" | "azure_ad" => Some(Format::Azure),
+                "ek" | "tshark_ek" | "wireshark" => Some(Format::Tshark),
                 _ => None,
             })
             .ok_or(UnknownFormat(s.to_owned()))

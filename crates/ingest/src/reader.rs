@@ -1,4 +1,4 @@
-//! Reading records into batches: files (plain, gzip, EVTX) for `haechi ingest`, and the
+//! Reading records into batches: files (plain, gzip, zstd, EVTX) for `haechi ingest`, and the
 //! record lists that network sources hand over, with the same limits and dead letters.
 
 use crate::dedup::SharedDeduplicator;
@@ -225,7 +225,7 @@ pub enum ReadError {
     Sink(String),
 }
 
-/// Reads a whole file and hands batches to `sink`. Gzip files are decompressed; EVTX
+/// Reads a whole file and hands batches to `sink`. Gzip and zstd files are decompressed; EVTX
 /// files (recognised by their magic bytes, or `--format evtx`) are read record by record.
 /// `sink` returning `Err` stops reading (e.g. the store failed).
 pub fn read_file(
@@ -251,6 +251,8 @@ pub fn read_file(
     let file = std::fs::File::open(path).map_err(io)?;
     let reader: Box<dyn Read> = if magic[..n].starts_with(&[0x1f, 0x8b]) {
         Box::new(flate2::read::MultiGzDecoder::new(file))
+    } else if magic[..n].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Box::new(zstd::stream::read::Decoder::new(file).map_err(io)?)
     } else {
         Box::new(file)
     };

@@ -14,6 +14,7 @@ pub mod openstack;
 pub mod raw;
 pub mod suricata;
 pub mod syslog;
+pub mod tshark;
 pub mod winlog;
 pub mod zeek;
 
@@ -47,6 +48,7 @@ pub fn new_parser(format: Format) -> Box<dyn RecordParser> {
         Format::M365 => Box::new(cloud_audit::CloudAuditParser::new(cloud_audit::Cloud::M365)),
         Format::Okta => Box::new(cloud_audit::CloudAuditParser::new(cloud_audit::Cloud::Okta)),
         Format::OpenStack => Box::new(openstack::OpenStackParser::new()),
+        Format::Tshark => Box::new(tshark::TsharkParser),
         Format::Raw => Box::new(raw::RawParser),
     }
 }

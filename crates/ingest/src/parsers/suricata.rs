@@ -309,6 +309,12 @@ pub fn eve_line_to_event(text: &str, ctx: &ParseContext) -> Result<Event, ParseE
     m.copy_str(ecs::FILE_HASH_SHA1, slots.file_sha1);
     m.copy_str(ecs::FILE_HASH_SHA256, slots.file_sha256);
 
+    let ics_protocol: Option<&'static str> = match event_type {
+        "modbus" => Some("modbus"),
+        "dnp3" => Some("dnp3"),
+        "enip" => Some("enip"),
+        _ => None,
+    };
     let mut out = m.out;
     if let (Some(i), Some(version)) = (slots.tls_version, tls_version) {
         fields[i].1 = Value::Str(version);
@@ -324,6 +330,9 @@ pub fn eve_line_to_event(text: &str, ctx: &ParseContext) -> Result<Event, ParseE
     normalize::categorize(&mut event, kind, category, kind_type);
     event.fields.append(&mut out);
     normalize::observer(&mut event, "OISF", "Suricata", "ids");
+    if let Some(protocol) = ics_protocol {
+        crate::ics::normalize_suricata(&mut event, protocol);
+    }
     Ok(event)
 }
 
@@ -884,6 +893,49 @@ mod tests {
             "app_proto \"failed\" is no protocol"
         );
         assert_eq!(e.get_str("flow.reason"), Some("timeout"));
+    }
+
+    /// The layouts of Suricata's modbus, dnp3 and enip loggers (`rust/src/modbus/log.rs`,
+    /// `output-json-dnp3.c`, `rust/src/enip/logger.rs`).
+    #[test]
+    fn ics_transactions_get_the_ics_fields() {
+        let ctx = ParseContext::new("t");
+        let modbus = r#"{"timestamp":"2024-05-01T10:00:00.000000+0000","event_type":"modbus","src_ip":"10.10.0.2","src_port":50000,"dest_ip":"10.20.0.5","dest_port":502,"proto":"TCP","modbus":{"id":1,"request":{"transaction_id":7,"protocol_id":0,"unit_id":1,"function_raw":16,"function_code":"WrMultRegs","access_type":"WRITE | HOLDING","category":"PUBLIC_ASSIGNED","error_flags":"NONE","write":{"address":40,"quantity":2,"data":"AAEAAg=="}},"response":{"transaction_id":7,"protocol_id":0,"unit_id":1,"function_raw":16,"function_code":"WrMultRegs","access_type":"WRITE | HOLDING","category":"PUBLIC_ASSIGNED","error_flags":"NONE","write":{"address":40,"quantity":2}}}}"#;
+        let e = eve_line_to_event(modbus, &ctx).unwrap();
+        assert_eq!(e.get_str("ics.protocol"), Some("modbus"));
+        assert_eq!(
+            e.get_str("ics.function.name"),
+            Some("WRITE_MULTIPLE_REGISTERS")
+        );
+        assert_eq!(e.get_str("ics.operation"), Some("write"));
+        assert_eq!(e.get("ics.state_changing"), Some(&Value::Bool(true)));
+        assert_eq!(e.get_str("ics.direction"), Some("request"));
+        assert_eq!(e.get("ics.address").and_then(Value::as_f64), Some(40.0));
+        assert_eq!(e.get("ics.quantity").and_then(Value::as_f64), Some(2.0));
+        assert_eq!(e.get("ics.unit_id").and_then(Value::as_f64), Some(1.0));
+
+        let exception = r#"{"timestamp":"2024-05-01T10:00:01+0000","event_type":"modbus","modbus":{"id":2,"request":{"transaction_id":8,"protocol_id":0,"unit_id":1,"function_raw":3,"function_code":"RdHoldRegs","access_type":"READ | HOLDING","category":"PUBLIC_ASSIGNED","error_flags":"NONE","read":{"address":0,"quantity":10}},"response":{"transaction_id":8,"protocol_id":0,"unit_id":1,"function_raw":131,"function_code":"RdHoldRegs","access_type":"READ | HOLDING","category":"PUBLIC_ASSIGNED","error_flags":"EXC_CODE","exception":{"raw":2,"code":"IllegalDataAddr"}}}}"#;
+        let e = eve_line_to_event(exception, &ctx).unwrap();
+        assert_eq!(e.get_str("ics.operation"), Some("read"));
+        assert_eq!(e.get_str("ics.exception"), Some("IllegalDataAddr"));
+
+        let dnp3 = r#"{"timestamp":"2024-05-01T10:00:02+0000","event_type":"dnp3","src_ip":"10.10.0.2","dest_ip":"10.20.0.6","dnp3":{"type":"request","control":{"dir":true,"pri":true,"fcb":false,"fcv":false,"function_code":4},"src":1,"dst":10,"application":{"control":{"fir":true,"fin":true,"con":false,"uns":false,"sequence":1},"function_code":13,"objects":[],"complete":true}}}"#;
+        let e = eve_line_to_event(dnp3, &ctx).unwrap();
+        assert_eq!(e.get_str("ics.function.name"), Some("COLD_RESTART"));
+        assert_eq!(e.get_str("ics.operation"), Some("restart"));
+        assert_eq!(e.get_str("ics.direction"), Some("request"));
+        let reply = dnp3
+            .replace("\"type\":\"request\"", "\"type\":\"response\"")
+            .replace("\"function_code\":13", "\"function_code\":129");
+        let e = eve_line_to_event(&reply, &ctx).unwrap();
+        assert_eq!(e.get_str("ics.direction"), Some("response"));
+        assert_eq!(e.get_str("ics.operation"), Some("read"));
+
+        let enip = r#"{"timestamp":"2024-05-01T10:00:03+0000","event_type":"enip","src_ip":"10.10.0.2","dest_ip":"10.20.0.7","dest_port":44818,"enip":{"request":{"command":"SendRRData","status":"SUCCESS","cip":{"service":"SetAttributeSingle","path":[{"segment_type":"class","value":1}],"class_name":"Identity"}},"response":{"command":"SendRRData","status":"SUCCESS","cip":{"service":"SetAttributeSingle(Response)","status":"Success"}}}}"#;
+        let e = eve_line_to_event(enip, &ctx).unwrap();
+        assert_eq!(e.get_str("ics.protocol"), Some("enip"));
+        assert_eq!(e.get_str("ics.operation"), Some("write"));
+        assert_eq!(e.get_str("ics.direction"), Some("request"));
     }
 
     #[test]
