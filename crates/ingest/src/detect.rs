@@ -46,6 +46,7 @@ pub fn detect_record(record: &str) -> Format {
         Some(b'#') if is_zeek_header(text) => Format::Zeek,
         Some(b'{') => detect_json(text),
         Some(b'<') if syslog_pri_len(bytes).is_some() => Format::Syslog,
+        Some(b'<') if crate::parsers::winlog::looks_like_event_xml(text) => Format::Winlog,
         _ if text.starts_with("CEF:") => Format::Cef,
         _ if text.starts_with("LEEF:") => Format::Leef,
         _ if crate::parsers::openstack::looks_like_openstack(text) => Format::OpenStack,

@@ -35,7 +35,7 @@
 //! `user.name`, `source.ip` (`source.domain` when PAM's `rhost` is a name) and
 //! `source.port`.
 
-use super::{cef, kv, leef};
+use super::{cef, kv, leef, winlog};
 use crate::{Format, ParseContext, ParseError, RecordParser, normalize};
 use haechi_event::{Event, ecs};
 
@@ -191,6 +191,13 @@ fn payload_kind(text: &str, kv: bool) -> Option<Found> {
         Some(Found::Cef)
     } else if text.starts_with("LEEF:") {
         Some(Found::Leef)
+    } else if text.starts_with("<Event") && winlog::looks_like_event_xml(text) {
+        Some(Found::WindowsXml)
+    } else if text.starts_with('{')
+        && text.contains("\"EventID\"")
+        && normalize::json_object(text, "").is_ok_and(|m| winlog::looks_like_winlog(&m))
+    {
+        Some(Found::WindowsJson)
     } else if kv && starts_with_kv_pair(text) {
         Some(Found::Kv)
     } else {
@@ -204,6 +211,10 @@ enum Found {
     Cef,
     Leef,
     Kv,
+    /// A Windows event as XML (Sysmon for Linux, NXLog `to_xml()` over syslog).
+    WindowsXml,
+    /// A Windows event as agent JSON (NXLog `to_json()` over syslog).
+    WindowsJson,
 }
 
 /// Whether `text` starts with `key=` where key is a word (`date=`, `devname=`), followed by
@@ -234,7 +245,25 @@ fn finish_payload(
             leef::parse_leef_into(payload, &mut event, ctx)?
         }
         (Found::Kv, Payload::Any) => kv::parse_kv_into(payload, &mut event, ctx)?,
+        (Found::WindowsXml | Found::WindowsJson, Payload::Any) => {
+            return windows_payload(event, payload, ctx);
+        }
         _ => return Err(missing_payload(expect, payload)),
+    }
+    Ok(event)
+}
+
+/// A Windows event carried in a syslog message: the event is what the Windows record says
+/// (its time, computer, channel, event data); the syslog header's fields are kept beside it.
+fn windows_payload(header: Event, payload: &str, ctx: &ParseContext) -> Result<Event, ParseError> {
+    let mut parser = winlog::WinlogParser::new();
+    let mut event = parser
+        .parse(payload, ctx)?
+        .ok_or_else(|| ParseError::new("the Windows event in the syslog message is empty"))?;
+    for (name, value) in header.fields {
+        if event.get(&name).is_none() {
+            event.fields.push((name, value));
+        }
     }
     Ok(event)
 }
