@@ -33,11 +33,13 @@ pub struct BenchArgs {
     /// an event's sending to its alert), `ml` (inference throughput of the default models
     /// on one core, flow-model training on one million rows), `state` (100,000 alerts
     /// with incident grouping, and the console's listings over them), `stix` (50,000 STIX
-    /// indicators into the object store, and TAXII-sized pages out of it).
+    /// indicators into the object store, and TAXII-sized pages out of it), `ot` (tshark
+    /// packets parsed, the OT model scoring events), `cloudtrail` (a 100 MB CloudTrail
+    /// delivery file read and unpacked).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "parse,evtx,store,hunt,stream,ml,state,stix"
+        default_value = "parse,evtx,ot,cloudtrail,store,hunt,stream,ml,state,stix"
     )]
     pub stages: Vec<String>,
     /// `hunt`: how many times the EVTX sample set is scanned (Hayabusa's reference run
@@ -197,6 +199,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     if stage("evtx") {
         bench_evtx(&args, &ctx)?;
+    }
+    if stage("ot") {
+        super::bench_ot::run_ot(&args, &ctx)?;
+    }
+    if stage("cloudtrail") {
+        super::bench_ot::run_cloudtrail(&args, &ctx)?;
     }
     if stage("store") && args.store_events > 0 {
         bench_store(&args, &ctx)?;
@@ -439,7 +447,7 @@ fn bench_retro_hunt(args: &BenchArgs, store: &EmbeddedStore, stored: u64) -> any
 }
 
 #[allow(clippy::too_many_arguments)]
-fn report(
+pub(crate) fn report(
     args: &BenchArgs,
     stage: &str,
     format: &str,

@@ -4,6 +4,7 @@ pub mod access;
 pub mod alerts;
 pub mod bench;
 pub mod bench_ml;
+pub mod bench_ot;
 pub mod bench_state;
 pub mod bench_stix;
 pub mod bench_stream;
