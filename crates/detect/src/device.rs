@@ -14,6 +14,7 @@
 //! | CEF | `cef.severity` | `cef` (0–10, or Low/Medium/High/Very-High) |
 //! | LEEF | `leef.version` with `sev` | `leef` (1–10) |
 //! | Windows Defender 1006/1007/1008/1015/1116/1117 | `Channel` of Defender | `defender` (Severe, High, Moderate, Low) |
+//! | ModSecurity (WAF) audit records with rule matches | `event.module: modsecurity`, `event.kind: alert` | `modsecurity` (CRS 0 emergency … 5 notice, or the words) |
 //! | anything else a parser marked `event.kind: alert` | | `generic` |
 //!
 //! The [`SeverityRule`] table turns (scale, native severity) into a Haechi [`Level`]
@@ -145,6 +146,19 @@ pub const DEFAULT_SEVERITY: &[(&str, &str, &str)] = &[
     ("leef", "4-6", "medium"),
     ("leef", "7-8", "high"),
     ("leef", "9-10", "critical"),
+    // ModSecurity / OWASP Core Rule Set: 0 emergency … 5 notice (CRS attack rules are
+    // CRITICAL = 2), or the words ModSecurity 2 writes.
+    ("modsecurity", "0-1", "critical"),
+    ("modsecurity", "2", "high"),
+    ("modsecurity", "3-4", "medium"),
+    ("modsecurity", "5-7", "low"),
+    ("modsecurity", "emergency", "critical"),
+    ("modsecurity", "alert", "critical"),
+    ("modsecurity", "critical", "high"),
+    ("modsecurity", "error", "medium"),
+    ("modsecurity", "warning", "medium"),
+    ("modsecurity", "notice", "low"),
+    ("modsecurity", "info", "low"),
     // Microsoft Defender `Severity Name`.
     ("defender", "severe", "critical"),
     ("defender", "high", "high"),
@@ -187,6 +201,16 @@ pub const DEFAULT_TECHNIQUES: &[(&str, &str, &str)] = &[
     ("fortigate", "c:virus", "T1204"),
     ("fortigate", "c:waf", "T1190"),
     ("fortigate", "c:anomaly", "T1498"),
+    // ModSecurity / OWASP Core Rule Set attack tags.
+    ("modsecurity", "c:attack-sqli", "T1190"),
+    ("modsecurity", "c:attack-rce", "T1190"),
+    ("modsecurity", "c:attack-lfi", "T1190"),
+    ("modsecurity", "c:attack-rfi", "T1190"),
+    ("modsecurity", "c:attack-injection", "T1190"),
+    ("modsecurity", "c:attack-ssrf", "T1190"),
+    ("modsecurity", "c:attack-xss", "T1189"),
+    ("modsecurity", "c:attack-reputation-scanner", "T1595"),
+    ("modsecurity", "c:attack-dos", "T1499"),
     // Zeek notices by name.
     ("zeek", "s:scan::", "T1046"),
     ("zeek", "s:ssh::password_guessing", "T1110.001"),
@@ -589,6 +613,9 @@ pub fn signature_of(event: &Event) -> Option<Signature> {
     if module == Some("zeek") {
         return kind_alert.then(|| zeek_notice(event)).flatten();
     }
+    if module == Some("modsecurity") {
+        return kind_alert.then(|| modsecurity(event)).flatten();
+    }
     if event.get_str(ecs::OBSERVER_VENDOR) == Some("Fortinet") && kind_alert {
         return Some(fortigate(event));
     }
@@ -783,6 +810,26 @@ fn generic(event: &Event) -> Option<Signature> {
         product: slug(product),
         id: text_of(event, ecs::RULE_ID).unwrap_or_else(|| name.clone()),
         name,
+        category: event.get_str(ecs::RULE_CATEGORY).map(str::to_owned),
+        severity: event
+            .get(ecs::EVENT_SEVERITY)
+            .map(|v| v.as_text().into_owned()),
+        techniques: Vec::new(),
+        attacker,
+        victim,
+    })
+}
+
+/// A ModSecurity transaction with rule matches: the primary rule (the parser picks the
+/// most severe one that names an attack, not the Core Rule Set's anomaly-score verdict).
+fn modsecurity(event: &Event) -> Option<Signature> {
+    let id = text_of(event, ecs::RULE_ID)?;
+    let (attacker, victim) = attacker_victim(event);
+    Some(Signature {
+        scale: "modsecurity",
+        product: "modsecurity".into(),
+        name: text_of(event, ecs::RULE_NAME).unwrap_or_else(|| format!("ModSecurity rule {id}")),
+        id,
         category: event.get_str(ecs::RULE_CATEGORY).map(str::to_owned),
         severity: event
             .get(ecs::EVENT_SEVERITY)

@@ -17,6 +17,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// Syslog listeners. Default: UDP and TCP on 127.0.0.1:5514.
     pub listeners: Vec<ListenerConfig>,
+    /// Folders whose delivered files are read (`[[watch]]`: cloud exports). Default: none.
+    pub watch: Vec<haechi_ingest::watch::WatchConfig>,
     pub tenants: TenantConfig,
     pub parse: ParseConfig,
     pub pipeline: PipelineConfig,
@@ -315,6 +317,7 @@ impl Default for Config {
                     tls_key: None,
                 },
             ],
+            watch: Vec::new(),
             tenants: TenantConfig::default(),
             parse: ParseConfig::default(),
             pipeline: PipelineConfig::default(),
@@ -405,6 +408,7 @@ impl Config {
             .chain(self.tenants.by_address.iter().map(|a| &a.tenant))
             .chain(self.tenants.by_hostname.values())
             .chain(self.listeners.iter().filter_map(|l| l.tenant.as_ref()))
+            .chain(self.watch.iter().map(|w| &w.tenant))
             .chain(self.http.tokens.iter().filter_map(|t| t.tenant.as_ref()))
             .cloned()
             .collect();
@@ -425,6 +429,9 @@ impl Config {
             p.role
                 .check_tenant(p.tenant.as_deref())
                 .map_err(|e| anyhow::anyhow!("http.tokens ({}): {e}", p.name))?;
+        }
+        for w in &self.watch {
+            haechi_ingest::watch::check(w).map_err(|e| anyhow::anyhow!(e))?;
         }
         if self.http.tls_cert.is_some() != self.http.tls_key.is_some() {
             bail!("http.tls_cert and http.tls_key go together: set both for HTTPS, or neither");

@@ -262,3 +262,31 @@ fn a_flooding_device_is_counted_in_full_and_starves_no_other_institution() {
     let (status, stderr) = server.terminate();
     assert!(status.success(), "{stderr}");
 }
+
+/// A ModSecurity (OWASP Core Rule Set) audit record, as libmodsecurity 3 writes it with
+/// `SecAuditLogFormat JSON`, stamped now.
+fn modsecurity_sqli() -> String {
+    let stamp = test_epoch().format("%a %b %d %H:%M:%S %Y").to_string();
+    format!(
+        r#"{{"transaction":{{"client_ip":"203.0.113.7","time_stamp":"{stamp}","server_id":"6b0a","client_port":51234,"host_ip":"10.0.0.5","host_port":443,"unique_id":"166980296768.012345","request":{{"method":"GET","http_version":1.1,"uri":"/board/view.php?id=1%27%20OR%201=1--","headers":{{"Host":"www.seoul.go.kr","User-Agent":"sqlmap/1.7"}}}},"response":{{"http_code":403,"headers":{{}}}},"producer":{{"modsecurity":"ModSecurity v3.0.8 (Linux)","connector":"ModSecurity-nginx v1.0.3","secrules_engine":"Enabled","components":["OWASP_CRS/3.3.4"]}},"messages":[{{"message":"SQL Injection Attack Detected via libinjection","details":{{"ruleId":"942100","data":"Matched Data: s&1c found within ARGS:id: 1' OR 1=1--","severity":"2","ver":"OWASP_CRS/3.3.4","tags":["application-multi","attack-sqli","OWASP_CRS"]}}}},{{"message":"Inbound Anomaly Score Exceeded (Total Score: 5)","details":{{"ruleId":"949110","data":"","severity":"2","ver":"OWASP_CRS/3.3.4","tags":["attack-generic"]}}}}]}}}}"#
+    )
+}
+
+#[test]
+fn waf_detections_are_alerts_with_the_core_rule_sets_technique() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&config(dir.path(), ""), &dir.path().join("serve.stderr"));
+    let r = ingest(&server, "seoul", "auto", &modsecurity_sqli());
+    assert_eq!(r["events"], 1, "{r}");
+    let all = device_alerts(&server, "");
+    let sqli = by_rule(&all, "device:modsecurity:942100");
+    assert_eq!(sqli["level"], "high");
+    assert_eq!(sqli["tags"], serde_json::json!(["attack.t1190"]));
+    assert_eq!(sqli["details"]["observer"]["product"], "ModSecurity");
+    assert_eq!(sqli["details"]["attacker"], "203.0.113.7");
+    assert_eq!(sqli["details"]["victim"], "10.0.0.5");
+    // The anomaly-score verdict only sums the others up: no alert of its own.
+    assert_eq!(all.len(), 1, "{all:#?}");
+    let (status, stderr) = server.terminate();
+    assert!(status.success(), "{stderr}");
+}

@@ -87,6 +87,11 @@ fn detect_json(text: &str) -> Format {
     if crate::parsers::tshark::looks_like_ek(inner) {
         return Format::Tshark;
     }
+    if inner.starts_with("\"transaction\"")
+        && crate::parsers::modsecurity::looks_like_modsecurity(text)
+    {
+        return Format::ModSecurity;
+    }
     if inner.starts_with("\"Records\"")
         || (has("\"eventSource\"")
             && has("\"eventName\"")

@@ -45,6 +45,8 @@ pub enum Format {
     OpenStack,
     /// Wireshark's `tshark -T ek` packet JSON (ICS captures).
     Tshark,
+    /// ModSecurity WAF JSON audit log (libmodsecurity 3 and ModSecurity 2.9).
+    ModSecurity,
     /// A line kept as it is, as `message` (what `auto` falls back to).
     Raw,
 }
@@ -70,6 +72,7 @@ impl Format {
         Format::Okta,
         Format::OpenStack,
         Format::Tshark,
+        Format::ModSecurity,
         Format::Raw,
     ];
 
@@ -94,6 +97,7 @@ impl Format {
             Format::Okta => "okta",
             Format::OpenStack => "openstack",
             Format::Tshark => "tshark",
+            Format::ModSecurity => "modsecurity",
             Format::Raw => "raw",
         }
     }
@@ -108,7 +112,7 @@ impl fmt::Display for Format {
 /// A format name that Haechi does not know.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error(
-    "unknown format '{0}': expected one of auto, syslog, cef, leef, json, suricata, zeek, evtx, clf, kv, cloudtrail, k8s_audit, winlog, azure, gcp_audit, m365, okta, openstack, tshark, raw"
+    "unknown format '{0}': expected one of auto, syslog, cef, leef, json, suricata, zeek, evtx, clf, kv, cloudtrail, k8s_audit, winlog, azure, gcp_audit, m365, okta, openstack, tshark, modsecurity, raw"
 )]
 pub struct UnknownFormat(pub String);
 
@@ -135,6 +139,7 @@ impl FromStr for Format {
                 "o365" | "microsoft365" => Some(Format::M365),
                 "entra" | "azure_ad" => Some(Format::Azure),
                 "ek" | "tshark_ek" | "wireshark" => Some(Format::Tshark),
+                "modsec" | "waf" => Some(Format::ModSecurity),
                 _ => None,
             })
             .ok_or(UnknownFormat(s.to_owned()))

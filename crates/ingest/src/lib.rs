@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod normalize;
 pub mod parsers;
 pub mod reader;
+pub mod watch;
 
 pub use format::{Format, UnknownFormat};
 pub use parsers::{JsonMapping, new_parser};

@@ -272,6 +272,68 @@ pub fn read_file(
     Ok(stream.stats)
 }
 
+/// A file opened for reading records: decompressed by its magic bytes (gzip, zstd), with
+/// whether it is an EVTX file (which is read by [`read_file`], not as text).
+pub fn open_records(path: &Path) -> std::io::Result<(BufReader<Box<dyn Read + Send>>, bool)> {
+    let mut file = std::fs::File::open(path)?;
+    let mut magic = [0u8; 8];
+    let n = read_prefix(&mut file, &mut magic)?;
+    let is_evtx = crate::detect::is_evtx_file(&magic[..n]);
+    let file = std::fs::File::open(path)?;
+    let reader: Box<dyn Read + Send> = if magic[..n].starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::MultiGzDecoder::new(file))
+    } else if magic[..n].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Box::new(zstd::stream::read::Decoder::new(file)?)
+    } else {
+        Box::new(file)
+    };
+    Ok((BufReader::with_capacity(1 << 20, reader), is_evtx))
+}
+
+/// Whether a reader (of [`open_records`]) holds one JSON document rather than lines.
+pub fn starts_json_document(reader: &mut impl BufRead) -> std::io::Result<bool> {
+    Ok(is_json_document(reader.fill_buf()?))
+}
+
+/// The records of a JSON document (bounded by `limit` bytes): the elements of an array,
+/// the `Records` (CloudTrail) or `records` (Azure storage exports) of an object, or the
+/// object itself.
+pub fn json_document_records(reader: impl Read, limit: usize) -> Result<Vec<Vec<u8>>, String> {
+    let mut text = String::new();
+    let read = reader
+        .take(limit as u64 + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    if read > limit {
+        return Err(format!(
+            "larger than the limit of {limit} bytes (pipeline.max_document_bytes); split it into JSON lines"
+        ));
+    }
+    if text.trim_start().starts_with('[') {
+        let records: Vec<&serde_json::value::RawValue> =
+            serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        return Ok(records
+            .iter()
+            .map(|r| r.get().as_bytes().to_vec())
+            .collect());
+    }
+    #[derive(serde::Deserialize)]
+    struct Envelope<'a> {
+        #[serde(borrow, rename = "Records")]
+        upper: Option<Vec<&'a serde_json::value::RawValue>>,
+        #[serde(borrow, rename = "records")]
+        lower: Option<Vec<&'a serde_json::value::RawValue>>,
+    }
+    let envelope: Envelope = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    match envelope.upper.or(envelope.lower) {
+        Some(records) => Ok(records
+            .iter()
+            .map(|r| r.get().as_bytes().to_vec())
+            .collect()),
+        None => Ok(vec![text.into_bytes()]),
+    }
+}
+
 /// Whether a file that starts with `head` is one JSON document rather than JSON lines:
 /// a JSON array (`[` then `{`, `[`, `"` or `]`), or an object that does not close on its first line (pretty-printed)
 /// or is a CloudTrail delivery object (`{"Records":`, often larger than a record may be).

@@ -216,6 +216,14 @@ async fn serve(
         println!("listening {} {:?} {addr}", l.name, l.protocol);
         bound.push((l.name.clone(), addr));
     }
+    for w in &config.watch {
+        tokio::spawn(haechi_ingest::watch::run(
+            w.clone(),
+            ctx.clone(),
+            config.data_dir.join("state"),
+        ));
+        println!("watching {} {}", w.name, w.path.display());
+    }
     drop(ctx);
     let state = AppState {
         submit: sender,

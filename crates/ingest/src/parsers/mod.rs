@@ -10,6 +10,7 @@ pub mod json;
 pub mod k8s_audit;
 pub mod kv;
 pub mod leef;
+pub mod modsecurity;
 pub mod openstack;
 pub mod raw;
 pub mod suricata;
@@ -49,6 +50,7 @@ pub fn new_parser(format: Format) -> Box<dyn RecordParser> {
         Format::Okta => Box::new(cloud_audit::CloudAuditParser::new(cloud_audit::Cloud::Okta)),
         Format::OpenStack => Box::new(openstack::OpenStackParser::new()),
         Format::Tshark => Box::new(tshark::TsharkParser),
+        Format::ModSecurity => Box::new(modsecurity::ModSecurityParser),
         Format::Raw => Box::new(raw::RawParser),
     }
 }
