@@ -87,6 +87,9 @@ fn detect_json(text: &str) -> Format {
     if crate::parsers::tshark::looks_like_ek(inner) {
         return Format::Tshark;
     }
+    if crate::parsers::openstack::looks_like_cadf(text) {
+        return Format::OpenStack;
+    }
     if inner.starts_with("\"transaction\"")
         && crate::parsers::modsecurity::looks_like_modsecurity(text)
     {
