@@ -205,6 +205,10 @@ struct Attribution {
     tags: Vec<String>,
 }
 
+/// How far apart the detections of one device storm may be and still grow one alert,
+/// whatever `detect.merge_window_secs` says (ten minutes, its default).
+const STORM_MERGE_WINDOW_NANOS: i64 = 600_000_000_000;
+
 impl AlertStore {
     /// Opens (creating if needed) `path` for writing; identical alerts within
     /// `merge_window` of each other are merged.
@@ -215,6 +219,9 @@ impl AlertStore {
         let conn = Connection::open(path).map_err(sql_err(path))?;
         conn.busy_timeout(Duration::from_secs(5))
             .map_err(sql_err(path))?;
+        // Recording alerts runs the same few dozen statements for every alert: keep them
+        // compiled (a storm of equipment alerts otherwise spends its time in SQL parsing).
+        conn.set_prepared_statement_cache_capacity(64);
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
             .map_err(sql_err(path))?;
         let version: i64 = conn
@@ -334,13 +341,19 @@ impl AlertStore {
     }
 
     fn find_mergeable(&self, tx: &rusqlite::Transaction<'_>, alert: &Alert) -> Result<Option<i64>> {
-        if self.merge_window_nanos == 0 {
+        // A storm alert (a device over its rate ceiling) exists to be one growing alert per
+        // device and signature: it merges even when other alerts may not.
+        let storm = alert.details.get("storm").and_then(|v| v.as_bool()) == Some(true);
+        let w = if storm {
+            self.merge_window_nanos.max(STORM_MERGE_WINDOW_NANOS)
+        } else {
+            self.merge_window_nanos
+        };
+        if w == 0 {
             return Ok(None);
         }
-        let w = self.merge_window_nanos;
-        tx.query_row(
-            "SELECT id FROM alerts WHERE tenant = ?1 AND rule_id = ?2 AND entity = ?3 \
-             AND last_seen >= ?4 AND first_seen <= ?5 AND state != 'closed' ORDER BY last_seen DESC LIMIT 1",
+        tx.prepare_cached("SELECT id FROM alerts WHERE tenant = ?1 AND rule_id = ?2 AND entity = ?3 \
+             AND last_seen >= ?4 AND first_seen <= ?5 AND state != 'closed' ORDER BY last_seen DESC LIMIT 1").map_err(sql_err(&self.path))?.query_row(
             params![
                 alert.tenant,
                 alert.rule_id,
@@ -356,11 +369,9 @@ impl AlertStore {
 
     fn merge_into(&self, tx: &rusqlite::Transaction<'_>, id: i64, alert: &Alert) -> Result<()> {
         let (first, last, count, events): (i64, i64, i64, String) = tx
-            .query_row(
-                "SELECT first_seen, last_seen, count, events FROM alerts WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
+            .prepare_cached("SELECT first_seen, last_seen, count, events FROM alerts WHERE id = ?1")
+            .map_err(sql_err(&self.path))?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .map_err(sql_err(&self.path))?;
         let mut refs: Vec<EventRef> = serde_json::from_str(&events).unwrap_or_default();
         for e in &alert.events {
@@ -371,8 +382,7 @@ impl AlertStore {
                 refs.push(e.clone());
             }
         }
-        tx.execute(
-            "UPDATE alerts SET first_seen = ?2, last_seen = ?3, count = ?4, events = ?5, updated = ?6 WHERE id = ?1",
+        tx.prepare_cached("UPDATE alerts SET first_seen = ?2, last_seen = ?3, count = ?4, events = ?5, updated = ?6 WHERE id = ?1").map_err(sql_err(&self.path))?.execute(
             params![
                 id,
                 first.min(alert.first_seen.0),
@@ -394,26 +404,27 @@ impl AlertStore {
             tags: alert.tags.clone(),
         };
         let events = &alert.events[..alert.events.len().min(MAX_EVENT_REFS)];
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO alerts (tenant, source, rule_id, rule_title, level, entity, first_seen, \
              last_seen, count, attribution, events, details, updated) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            params![
-                alert.tenant,
-                alert.source.as_str(),
-                alert.rule_id,
-                alert.rule_title,
-                alert.level as i64,
-                alert.entity,
-                alert.first_seen.0,
-                alert.last_seen.0,
-                i64::try_from(alert.count).unwrap_or(i64::MAX),
-                json(&attribution),
-                json(&events),
-                json(&alert.details),
-                Timestamp::now().0,
-            ],
         )
+        .map_err(sql_err(&self.path))?
+        .execute(params![
+            alert.tenant,
+            alert.source.as_str(),
+            alert.rule_id,
+            alert.rule_title,
+            alert.level as i64,
+            alert.entity,
+            alert.first_seen.0,
+            alert.last_seen.0,
+            i64::try_from(alert.count).unwrap_or(i64::MAX),
+            json(&attribution),
+            json(&events),
+            json(&alert.details),
+            Timestamp::now().0,
+        ])
         .map_err(sql_err(&self.path))?;
         Ok(tx.last_insert_rowid())
     }
@@ -906,6 +917,32 @@ mod tests {
             store.tenant_counts(None).unwrap(),
             [("busan".to_string(), 1, 1), ("seoul".to_string(), 2, 1)]
         );
+    }
+
+    #[test]
+    fn storm_alerts_grow_one_alert_even_with_merging_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = AlertStore::open(&dir.path().join("state.db"), Duration::ZERO).unwrap();
+        let storm = |secs: i64, count: u64| {
+            let mut a = alert("seoul", "device:fortigate:40138", "observer=fgt-1", secs);
+            a.source = AlertSource::Device;
+            a.count = count;
+            a.details.insert("storm".into(), true.into());
+            a
+        };
+        let (_, first) = store.record(&[storm(100, 400)]).unwrap();
+        let (stats, second) = store.record(&[storm(130, 250)]).unwrap();
+        assert_eq!(stats.merged, 1);
+        assert_eq!(first, second);
+        assert_eq!(store.get(first[0], None).unwrap().unwrap().count, 650);
+        // Other alerts still do not merge when merging is off.
+        let (_, a) = store
+            .record(&[alert("seoul", "r1", "host.name=ws1", 100)])
+            .unwrap();
+        let (_, b) = store
+            .record(&[alert("seoul", "r1", "host.name=ws1", 101)])
+            .unwrap();
+        assert_ne!(a, b);
     }
 
     #[test]

@@ -193,7 +193,6 @@ fn stream_config(args: &BenchArgs, dir: &std::path::Path) -> Config {
         tls_key: None,
     }];
     config.detect.rules = vec![args.data.join("sigma")];
-    config.detect.merge_window_secs = 0;
     config.pipeline.dedup_window = 0;
     config
 }
@@ -233,7 +232,7 @@ fn send_steady(
                 let now = Timestamp::now().to_datetime();
                 writeln!(
                     buf,
-                    "<38>1 {} bench-host sshd 4242 - - fatal: Corrupted MAC on input. seq={attacks}",
+                    "<38>1 {} bench-host-{attacks} sshd 4242 - - fatal: Corrupted MAC on input. seq={attacks}",
                     now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
                 )?;
                 attacks += 1;

@@ -210,11 +210,8 @@ pub(super) fn group(
     id: i64,
 ) -> rusqlite::Result<()> {
     let already: Option<i64> = tx
-        .query_row(
-            "SELECT incident FROM incident_alerts WHERE alert = ?1",
-            [id],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT incident FROM incident_alerts WHERE alert = ?1")?
+        .query_row([id], |r| r.get(0))
         .optional()?;
     let keys = keys_of(alert);
     let now = Timestamp::now().0;
@@ -230,9 +227,8 @@ pub(super) fn group(
             let incident = match found {
                 Some(i) => i,
                 None if alert.level >= g.min_level => {
-                    tx.execute(
-                        "INSERT INTO incidents (tenant, title, level, first_seen, last_seen, alerts, created, updated) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?6)",
+                    tx.prepare_cached("INSERT INTO incidents (tenant, title, level, first_seen, last_seen, alerts, created, updated) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?6)")?.execute(
                         params![
                             alert.tenant,
                             format!("{} on {}", alert.rule_title, alert.entity),
@@ -246,34 +242,28 @@ pub(super) fn group(
                 }
                 None => return Ok(()),
             };
-            tx.execute(
-                "INSERT INTO incident_alerts (incident, alert) VALUES (?1, ?2)",
-                params![incident, id],
-            )?;
-            tx.execute(
-                "UPDATE incidents SET alerts = alerts + 1 WHERE id = ?1",
-                [incident],
-            )?;
+            tx.prepare_cached("INSERT INTO incident_alerts (incident, alert) VALUES (?1, ?2)")?
+                .execute(params![incident, id])?;
+            tx.prepare_cached("UPDATE incidents SET alerts = alerts + 1 WHERE id = ?1")?
+                .execute([incident])?;
             incident
         }
     };
     for key in &keys {
-        tx.execute(
-            "INSERT OR IGNORE INTO incident_keys (key, incident) VALUES (?1, ?2)",
-            params![key, incident],
-        )?;
+        tx.prepare_cached("INSERT OR IGNORE INTO incident_keys (key, incident) VALUES (?1, ?2)")?
+            .execute(params![key, incident])?;
     }
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE incidents SET level = max(level, ?2), first_seen = min(first_seen, ?3), \
          last_seen = max(last_seen, ?4), updated = ?5 WHERE id = ?1",
-        params![
-            incident,
-            alert.level as i64,
-            alert.first_seen.0,
-            alert.last_seen.0,
-            now
-        ],
-    )?;
+    )?
+    .execute(params![
+        incident,
+        alert.level as i64,
+        alert.first_seen.0,
+        alert.last_seen.0,
+        now
+    ])?;
     if let Some(attacker) = keys.iter().find(|k| k.starts_with("attacker:")) {
         join_campaign(tx, g, attacker, incident, alert)?;
     }
@@ -326,29 +316,23 @@ fn join_campaign(
     if others.is_empty() {
         return Ok(());
     }
-    let own: Option<i64> = tx.query_row(
-        "SELECT campaign FROM incidents WHERE id = ?1",
-        [incident],
-        |r| r.get(0),
-    )?;
+    let own: Option<i64> = tx
+        .prepare_cached("SELECT campaign FROM incidents WHERE id = ?1")?
+        .query_row([incident], |r| r.get(0))?;
     let campaign = match own.or_else(|| others.iter().find_map(|(_, c)| *c)) {
         Some(c) => c,
         None => {
-            tx.execute(
-                "INSERT INTO campaigns (key, first_seen, last_seen, created) VALUES (?1, ?2, ?3, ?4)",
+            tx.prepare_cached("INSERT INTO campaigns (key, first_seen, last_seen, created) VALUES (?1, ?2, ?3, ?4)")?.execute(
                 params![key, alert.first_seen.0, alert.last_seen.0, Timestamp::now().0],
             )?;
             tx.last_insert_rowid()
         }
     };
     for id in others.iter().map(|(i, _)| *i).chain([incident]) {
-        tx.execute(
-            "UPDATE incidents SET campaign = ?2 WHERE id = ?1",
-            params![id, campaign],
-        )?;
+        tx.prepare_cached("UPDATE incidents SET campaign = ?2 WHERE id = ?1")?
+            .execute(params![id, campaign])?;
     }
-    tx.execute(
-        "UPDATE campaigns SET first_seen = min(first_seen, ?2), last_seen = max(last_seen, ?3) WHERE id = ?1",
+    tx.prepare_cached("UPDATE campaigns SET first_seen = min(first_seen, ?2), last_seen = max(last_seen, ?3) WHERE id = ?1")?.execute(
         params![campaign, alert.first_seen.0, alert.last_seen.0],
     )?;
     Ok(())
