@@ -821,22 +821,13 @@ fn generic(event: &Event) -> Option<Signature> {
 }
 
 /// A ModSecurity transaction with rule matches: the primary rule (the parser picks the
-/// most severe one that names an attack, not the Core Rule Set's anomaly-score verdict).
+/// most severe one that names an attack, not the Core Rule Set's anomaly-score verdict),
+/// on the Core Rule Set's severity scale.
 fn modsecurity(event: &Event) -> Option<Signature> {
-    let id = text_of(event, ecs::RULE_ID)?;
-    let (attacker, victim) = attacker_victim(event);
-    Some(Signature {
+    generic(event).map(|s| Signature {
         scale: "modsecurity",
         product: "modsecurity".into(),
-        name: text_of(event, ecs::RULE_NAME).unwrap_or_else(|| format!("ModSecurity rule {id}")),
-        id,
-        category: event.get_str(ecs::RULE_CATEGORY).map(str::to_owned),
-        severity: event
-            .get(ecs::EVENT_SEVERITY)
-            .map(|v| v.as_text().into_owned()),
-        techniques: Vec::new(),
-        attacker,
-        victim,
+        ..s
     })
 }
 

@@ -172,20 +172,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     for (format, path) in samples(&args.data).into_iter().filter(|_| stage("parse")) {
         let lines = corpus(format, &path, args.megabytes << 20)?;
         let bytes: usize = lines.iter().map(|l| l.len() + 1).sum();
-        let mut parser = new_parser(format);
-        let started = Instant::now();
-        let (mut ok, mut bad) = (0u64, 0u64);
-        for l in &lines {
-            match parser.parse(l, &ctx) {
-                Ok(Some(e)) => {
-                    ok += 1;
-                    std::hint::black_box(e);
-                }
-                Ok(None) => {}
-                Err(_) => bad += 1,
-            }
-        }
-        let secs = started.elapsed().as_secs_f64();
+        let (ok, bad, secs) = time_parse(format, &lines, &ctx);
         report(
             &args,
             "parse+normalize",
@@ -444,6 +431,28 @@ fn bench_retro_hunt(args: &BenchArgs, store: &EmbeddedStore, stored: u64) -> any
         );
     }
     Ok(())
+}
+
+/// Parses `lines` in `format` on this thread: events, refused records, seconds.
+pub(crate) fn time_parse(
+    format: Format,
+    lines: &[impl AsRef<str>],
+    ctx: &ParseContext,
+) -> (u64, u64, f64) {
+    let mut parser = new_parser(format);
+    let started = Instant::now();
+    let (mut ok, mut bad) = (0u64, 0u64);
+    for l in lines {
+        match parser.parse(l.as_ref(), ctx) {
+            Ok(Some(e)) => {
+                ok += 1;
+                std::hint::black_box(e);
+            }
+            Ok(None) => {}
+            Err(_) => bad += 1,
+        }
+    }
+    (ok, bad, started.elapsed().as_secs_f64())
 }
 
 #[allow(clippy::too_many_arguments)]

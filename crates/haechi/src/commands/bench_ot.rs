@@ -7,7 +7,7 @@
 //!   real OTRF records) read and unpacked through the file reader, as `haechi ingest`
 //!   reads a bucket export.
 
-use super::bench::{BenchArgs, report, tempfile_dir};
+use super::bench::{BenchArgs, report, tempfile_dir, time_parse};
 use haechi_detect::ot::Allowlist;
 use haechi_event::Event;
 use haechi_ingest::reader::{Limits, read_file};
@@ -46,20 +46,7 @@ pub fn run_ot(args: &BenchArgs, ctx: &ParseContext) -> anyhow::Result<()> {
             lines.push(l);
         }
     }
-    let mut parser = new_parser(Format::Tshark);
-    let started = Instant::now();
-    let (mut ok, mut bad) = (0u64, 0u64);
-    for l in &lines {
-        match parser.parse(l, ctx) {
-            Ok(Some(e)) => {
-                ok += 1;
-                std::hint::black_box(e);
-            }
-            Ok(None) => {}
-            Err(_) => bad += 1,
-        }
-    }
-    let secs = started.elapsed().as_secs_f64();
+    let (ok, bad, secs) = time_parse(Format::Tshark, &lines, ctx);
     report(
         args,
         "parse+normalize",

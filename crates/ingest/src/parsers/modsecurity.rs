@@ -230,7 +230,11 @@ fn transaction_event(
     };
     if let Some(primary) = primary(&rules) {
         event.push(ecs::RULE_ID, primary.id.as_str());
-        event.push(ecs::RULE_NAME, primary.msg.as_str());
+        if primary.msg.is_empty() {
+            event.push(ecs::RULE_NAME, format!("ModSecurity rule {}", primary.id));
+        } else {
+            event.push(ecs::RULE_NAME, primary.msg.as_str());
+        }
         if let Some(attack) = primary.tags.iter().find(|t| t.starts_with("attack-")) {
             event.push(ecs::RULE_CATEGORY, attack.as_str());
         }
