@@ -241,24 +241,12 @@ pub fn read_file(
         path: path.display().to_string(),
         source,
     };
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    let mut magic = [0u8; 8];
-    let n = read_prefix(&mut file, &mut magic).map_err(io)?;
-    let is_evtx = crate::detect::is_evtx_file(&magic[..n]);
+    let (mut reader, is_evtx) = open_records(path).map_err(io)?;
     if format == Format::Evtx || (format == Format::Auto && is_evtx) {
         return read_evtx(path, ctx, dedup, limits, sink);
     }
-    let file = std::fs::File::open(path).map_err(io)?;
-    let reader: Box<dyn Read> = if magic[..n].starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::read::MultiGzDecoder::new(file))
-    } else if magic[..n].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Box::new(zstd::stream::read::Decoder::new(file).map_err(io)?)
-    } else {
-        Box::new(file)
-    };
     let mut stream = RecordStream::new(format, ctx, path.display().to_string(), dedup, limits)
         .keep_original(keep_original);
-    let mut reader = BufReader::with_capacity(1 << 20, reader);
     if is_json_document(reader.fill_buf().map_err(io)?) {
         return read_json_document(path, reader, &mut stream, sink);
     }
@@ -305,32 +293,39 @@ pub fn json_document_records(reader: impl Read, limit: usize) -> Result<Vec<Vec<
         .read_to_string(&mut text)
         .map_err(|e| e.to_string())?;
     if read > limit {
-        return Err(format!(
-            "larger than the limit of {limit} bytes (pipeline.max_document_bytes); split it into JSON lines"
-        ));
+        return Err(too_large(limit));
     }
+    Ok(document_records(&text, &["Records", "records"])?
+        .iter()
+        .map(|r| r.get().as_bytes().to_vec())
+        .collect())
+}
+
+fn too_large(limit: usize) -> String {
+    format!(
+        "larger than the limit of {limit} bytes (pipeline.max_document_bytes); split it into JSON lines"
+    )
+}
+
+/// The records of a JSON document's text: the elements of an array, the array under the
+/// first of `envelopes` the object has (CloudTrail's `Records`), or the object itself.
+fn document_records<'a>(
+    text: &'a str,
+    envelopes: &[&str],
+) -> Result<Vec<&'a serde_json::value::RawValue>, String> {
+    use serde_json::value::RawValue;
     if text.trim_start().starts_with('[') {
-        let records: Vec<&serde_json::value::RawValue> =
-            serde_json::from_str(&text).map_err(|e| e.to_string())?;
-        return Ok(records
-            .iter()
-            .map(|r| r.get().as_bytes().to_vec())
-            .collect());
+        return serde_json::from_str(text).map_err(|e| e.to_string());
     }
-    #[derive(serde::Deserialize)]
-    struct Envelope<'a> {
-        #[serde(borrow, rename = "Records")]
-        upper: Option<Vec<&'a serde_json::value::RawValue>>,
-        #[serde(borrow, rename = "records")]
-        lower: Option<Vec<&'a serde_json::value::RawValue>>,
-    }
-    let envelope: Envelope = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    match envelope.upper.or(envelope.lower) {
-        Some(records) => Ok(records
-            .iter()
-            .map(|r| r.get().as_bytes().to_vec())
-            .collect()),
-        None => Ok(vec![text.into_bytes()]),
+    let object: std::collections::HashMap<std::borrow::Cow<'a, str>, &'a RawValue> =
+        serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let envelope = envelopes
+        .iter()
+        .find_map(|k| object.get(*k))
+        .filter(|v| v.get().trim_start().starts_with('['));
+    match envelope {
+        Some(list) => serde_json::from_str(list.get()).map_err(|e| e.to_string()),
+        None => Ok(vec![serde_json::from_str(text).map_err(|e| e.to_string())?]),
     }
 }
 
@@ -386,26 +381,9 @@ fn read_json_document(
         reason,
     };
     if read > limit {
-        return Err(format_error(format!(
-            "larger than the limit of {limit} bytes (pipeline.max_document_bytes); split it into JSON lines"
-        )));
+        return Err(format_error(too_large(limit)));
     }
-    let records: Vec<&serde_json::value::RawValue> = match text.trim_start().as_bytes().first() {
-        Some(b'[') => serde_json::from_str(&text).map_err(|e| format_error(e.to_string()))?,
-        _ => {
-            #[derive(serde::Deserialize)]
-            struct Envelope<'a> {
-                #[serde(borrow, rename = "Records")]
-                records: Option<Vec<&'a serde_json::value::RawValue>>,
-            }
-            let envelope: Envelope =
-                serde_json::from_str(&text).map_err(|e| format_error(e.to_string()))?;
-            match envelope.records {
-                Some(records) => records,
-                None => vec![serde_json::from_str(&text).map_err(|e| format_error(e.to_string()))?],
-            }
-        }
-    };
+    let records = document_records(&text, &["Records"]).map_err(format_error)?;
     for (i, record) in records.iter().enumerate() {
         stream.push(record.get().as_bytes(), i as u64 + 1);
         if stream.batch_full() {

@@ -193,10 +193,7 @@ fn payload_kind(text: &str, kv: bool) -> Option<Found> {
         Some(Found::Leef)
     } else if text.starts_with("<Event") && winlog::looks_like_event_xml(text) {
         Some(Found::WindowsXml)
-    } else if text.starts_with('{')
-        && text.contains("\"EventID\"")
-        && normalize::json_object(text, "").is_ok_and(|m| winlog::looks_like_winlog(&m))
-    {
+    } else if text.starts_with('{') && crate::detect::detect_record(text) == crate::Format::Winlog {
         Some(Found::WindowsJson)
     } else if kv && starts_with_kv_pair(text) {
         Some(Found::Kv)

@@ -413,21 +413,21 @@ fn ics_message<'a>(
     }
     if has("bacapp") || has("bvlc") || has("bacnet") {
         let kind = num("bacapp", "bacapp_bacapp_type");
-        let name = match kind {
-            Some(1) => num("bacapp", "bacapp_bacapp_unconfirmed_service")
-                .and_then(ics::bacnet_unconfirmed_service_name),
-            Some(_) => num("bacapp", "bacapp_bacapp_confirmed_service")
-                .and_then(ics::bacnet_confirmed_service_name),
-            None => None,
+        let (code, name) = match kind {
+            Some(1) => {
+                let code = num("bacapp", "bacapp_bacapp_unconfirmed_service");
+                (code, code.and_then(ics::bacnet_unconfirmed_service_name))
+            }
+            Some(_) => {
+                let code = num("bacapp", "bacapp_bacapp_confirmed_service");
+                (code, code.and_then(ics::bacnet_confirmed_service_name))
+            }
+            None => (None, None),
         };
         return Some(Message {
             protocol: "bacnet",
             function_name: name.map(Cow::Borrowed),
-            function_code: match kind {
-                Some(1) => num("bacapp", "bacapp_bacapp_unconfirmed_service"),
-                Some(_) => num("bacapp", "bacapp_bacapp_confirmed_service"),
-                None => None,
-            },
+            function_code: code,
             direction: kind.map(|k| {
                 if k <= 1 {
                     Direction::Request

@@ -217,15 +217,6 @@ fn element_json(node: roxmltree::Node<'_, '_>, in_system: bool) -> Json {
     Json::Object(map)
 }
 
-/// Whether a JSON object is a Windows event in one of the agent layouts.
-pub fn looks_like_winlog(map: &Map<String, Json>) -> bool {
-    (map.contains_key("Channel") && map.contains_key("EventID"))
-        || map
-            .get("winlog")
-            .and_then(Json::as_object)
-            .is_some_and(|w| w.contains_key("event_id"))
-}
-
 fn event_id(value: Option<&Json>, name: &str) -> Result<Json, ParseError> {
     match value {
         Some(Json::Number(n)) if n.is_u64() => Ok(Json::Number(n.clone())),
