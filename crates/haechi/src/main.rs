@@ -14,6 +14,12 @@ mod pipeline;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+/// mimalloc instead of the system allocator: events are built on the pipeline threads
+/// and freed on tantivy's indexing threads, a cross-thread pattern where glibc's malloc
+/// spent about a quarter of the ingest CPU (measured with perf).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Haechi: a security control center in one binary.
 #[derive(Parser)]
 #[command(name = "haechi", version, about, long_about = None)]
