@@ -3,9 +3,9 @@
 //! An [`EventStore`] keeps events durably and answers the query language of
 //! [`haechi_query`]: searches newest-first, top-N counts by field, and histograms over
 //! time. It is the interface every backend implements; [`embedded::EmbeddedStore`] is the
-//! one `haechi serve` uses with no configuration (a data directory, no server), and a
-//! ClickHouse backend can implement the same trait by compiling [`haechi_query::Query`]
-//! to SQL.
+//! one `haechi serve` uses with no configuration (a data directory, no server), and
+//! [`clickhouse::ClickHouseStore`] implements the same trait on a ClickHouse server by
+//! compiling [`haechi_query::Query`] to SQL (`[store] backend = "clickhouse"`).
 //!
 //! The embedded store is a write-ahead log ([`wal`]) in front of time-partitioned
 //! tantivy indexes (one per UTC day, [`embedded`]). [`EventStore::append`] returns once
@@ -19,6 +19,7 @@
 //! Alerts, and next the rest of the control center's state, live in the [`state`]
 //! store: SQLite beside the events.
 
+pub mod clickhouse;
 pub mod deadletter;
 pub mod embedded;
 pub mod state;
@@ -43,6 +44,8 @@ pub enum StoreError {
         offset: u64,
         reason: String,
     },
+    #[error("the event store's server at {url} failed: {message}")]
+    Server { url: String, message: String },
     #[error("invalid request: {0}")]
     Invalid(String),
     #[error(

@@ -852,7 +852,7 @@ fn aggregate_terms(
 }
 
 /// The values of a field as text, for counting.
-fn field_texts(event: &Event, field: &str) -> Vec<String> {
+pub(crate) fn field_texts(event: &Event, field: &str) -> Vec<String> {
     if field == haechi_event::ecs::ORGANIZATION_ID {
         return vec![event.tenant.to_string()];
     }
@@ -869,7 +869,7 @@ fn field_texts(event: &Event, field: &str) -> Vec<String> {
 }
 
 /// Histogram buckets from first to last, with empty buckets in between.
-fn fill_gaps(buckets: BTreeMap<i64, u64>, width: i64) -> Vec<HistogramBucket> {
+pub(crate) fn fill_gaps(buckets: BTreeMap<i64, u64>, width: i64) -> Vec<HistogramBucket> {
     let (Some(first), Some(last)) = (
         buckets.keys().next().copied(),
         buckets.keys().next_back().copied(),
