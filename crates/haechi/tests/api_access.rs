@@ -6,6 +6,8 @@
 //! for changes; five wrong passwords lock a user out; every change is in the audit log
 //! and `haechi audit verify` accepts the chain.
 
+#[path = "../../store/tests/common/clickhouse.rs"]
+mod clickhouse_server;
 mod common;
 
 use common::*;
@@ -101,6 +103,33 @@ fn read_stream_alerts(mut reader: std::io::BufReader<std::net::TcpStream>, n: us
 
 #[test]
 fn every_endpoint_authenticates_enforces_roles_and_isolates_institutions() {
+    access_control_with_store("");
+}
+
+/// The same checks with the events in ClickHouse: the institution filter is the store's
+/// job, so it is tested on each backend.
+#[test]
+fn every_endpoint_isolates_institutions_on_the_clickhouse_store() {
+    let server = clickhouse_server::ClickHouseServer::start();
+    let c = server.database("access");
+    access_control_with_store(&format!(
+        "[store]\nbackend = \"clickhouse\"\n[store.clickhouse]\nurl = \"{}\"\ndatabase = \"{}\"\nuser = \"{}\"\npassword = \"{}\"\n",
+        c.url,
+        c.database,
+        c.user,
+        c.password.as_deref().unwrap_or_default()
+    ));
+    let stored = haechi_store::clickhouse::ClickHouseStore::open(&c).unwrap();
+    use haechi_store::EventStore;
+    assert_eq!(
+        stored.stats().events,
+        6,
+        "the six events the run ingested (four, then two for the live feed) are in ClickHouse"
+    );
+}
+
+/// `store_config`: a `[store]` section added to the server's configuration.
+fn access_control_with_store(store_config: &str) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let rules = dir.path().join("rules");
@@ -126,7 +155,7 @@ fn every_endpoint_authenticates_enforces_roles_and_isolates_institutions() {
         dir.path(),
         "haechi.toml",
         &format!(
-            "data_dir = {}\nlisteners = []\n[http]\nlisten = \"127.0.0.1:0\"\n[pipeline]\ncommit_interval_ms = 100\n[detect]\nrules = [{}]\n",
+            "data_dir = {}\nlisteners = []\n[http]\nlisten = \"127.0.0.1:0\"\n[pipeline]\ncommit_interval_ms = 100\n[detect]\nrules = [{}]\n{store_config}",
             toml_path(&data),
             toml_path(&rules)
         ),

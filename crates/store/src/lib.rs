@@ -66,6 +66,17 @@ pub(crate) fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> S
     }
 }
 
+/// Which backend keeps the events (`[store] backend`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// The embedded store in the data directory: no server (the default).
+    #[default]
+    Embedded,
+    /// A ClickHouse server (`[store.clickhouse]`).
+    ClickHouse,
+}
+
 /// What to search for.
 #[derive(Debug, Clone)]
 pub struct SearchRequest {
@@ -133,6 +144,8 @@ pub trait EventStore: Send + Sync {
     }
     /// Stores dead letters durably.
     fn append_dead_letters(&self, letters: &[DeadLetter]) -> Result<()>;
+    /// Every dead letter kept, oldest first.
+    fn dead_letters(&self) -> Result<Vec<DeadLetter>>;
     /// Makes everything appended so far searchable.
     fn commit(&self) -> Result<()>;
     /// Events matching the request, newest first.

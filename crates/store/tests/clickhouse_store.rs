@@ -49,6 +49,7 @@ fn dead_letters_retention_stats_and_credentials() {
     recent.timestamp = Timestamp::now();
     events.push(recent);
     store.append(&events).unwrap();
+    assert_eq!(store.dead_letters().unwrap(), vec![dl.clone()]);
     let stats = store.stats();
     assert_eq!(stats.events, 61);
     assert_eq!(stats.dead_letters, 1);
@@ -63,6 +64,15 @@ fn dead_letters_retention_stats_and_credentials() {
     let all = SearchRequest::new(parse("").unwrap());
     assert_eq!(store.search(&all).unwrap().total, 1);
     assert_eq!(store.stats().dead_letters, 1, "today's dead letter stays");
+    let with_retention =
+        ClickHouseStore::open_with_retention(&server.database("ops"), Some(30)).unwrap();
+    with_retention.append(&sample()).unwrap();
+    with_retention.commit().unwrap();
+    assert_eq!(
+        with_retention.search(&all).unwrap().total,
+        1,
+        "commit applies store.retention_days"
+    );
 
     let mut wrong = server.database("ops");
     wrong.password = Some("not-the-password".into());

@@ -7,7 +7,6 @@ use anyhow::Context;
 use haechi_ingest::dedup::SharedDeduplicator;
 use haechi_ingest::reader::{Limits, ReadStats, read_file};
 use haechi_ingest::{Format, ParseContext};
-use haechi_store::EventStore;
 use haechi_store::state::RecordStats;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -26,8 +26,11 @@ pub mod search;
 pub mod serve;
 
 use crate::config::Config;
+use haechi_store::clickhouse::ClickHouseStore;
 use haechi_store::embedded::EmbeddedStore;
+use haechi_store::{Backend, EventStore};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Loads the configuration and applies a `--data-dir` override.
 pub fn load_config(config: Option<&Path>, data_dir: Option<PathBuf>) -> anyhow::Result<Config> {
@@ -38,18 +41,41 @@ pub fn load_config(config: Option<&Path>, data_dir: Option<PathBuf>) -> anyhow::
     Ok(c)
 }
 
-/// Opens the embedded store of a configuration.
-pub fn open_store(config: &Config) -> anyhow::Result<EmbeddedStore> {
+/// Opens the event store of a configuration: the embedded one in the data directory, or
+/// the ClickHouse server of `[store.clickhouse]` with `[store] backend = "clickhouse"`.
+pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn EventStore>> {
+    if let Some(clickhouse) = open_clickhouse(config)? {
+        return Ok(clickhouse);
+    }
     let dir = config.store_dir();
-    EmbeddedStore::open(&dir, config.store.clone())
-        .map_err(|e| anyhow::anyhow!("cannot open the store in {}: {e}", dir.display()))
+    let store = EmbeddedStore::open(&dir, config.store.clone())
+        .map_err(|e| anyhow::anyhow!("cannot open the store in {}: {e}", dir.display()))?;
+    Ok(Arc::new(store))
+}
+
+fn open_clickhouse(config: &Config) -> anyhow::Result<Option<Arc<dyn EventStore>>> {
+    if config.store.backend != Backend::ClickHouse {
+        return Ok(None);
+    }
+    let c = &config.store.clickhouse;
+    let store =
+        ClickHouseStore::open_with_retention(c, config.store.retention_days).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open the ClickHouse store (database {}): {e}",
+                c.database
+            )
+        })?;
+    Ok(Some(Arc::new(store)))
 }
 
 /// Opens the embedded store for searching. When no other process writes it, it is
 /// opened normally, which replays a write-ahead log left by a crash (so events a crashed
 /// server acknowledged are found); beside a running `haechi serve` it is opened read-only
 /// and sees what that server has committed.
-pub fn open_store_read_only(config: &Config) -> anyhow::Result<EmbeddedStore> {
+pub fn open_store_read_only(config: &Config) -> anyhow::Result<Arc<dyn EventStore>> {
+    if let Some(clickhouse) = open_clickhouse(config)? {
+        return Ok(clickhouse);
+    }
     let dir = config.store_dir();
     if !dir.join("events").is_dir() {
         anyhow::bail!(
@@ -61,7 +87,9 @@ pub fn open_store_read_only(config: &Config) -> anyhow::Result<EmbeddedStore> {
         Err(haechi_store::StoreError::Locked(_)) => EmbeddedStore::open_read_only(&dir),
         other => other,
     };
-    opened.map_err(|e| anyhow::anyhow!("cannot open the store in {}: {e}", dir.display()))
+    let store =
+        opened.map_err(|e| anyhow::anyhow!("cannot open the store in {}: {e}", dir.display()))?;
+    Ok(Arc::new(store))
 }
 
 /// The progress bar of commands that read files: bytes done of `total_bytes` (drawn on a

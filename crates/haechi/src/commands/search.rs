@@ -83,7 +83,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     if args.histogram {
         let interval = match &args.interval {
             Some(i) => parse_interval(i)?,
-            None => auto_interval(&store, &request)?,
+            None => auto_interval(store.as_ref(), &request)?,
         };
         let buckets = store.histogram(&request, interval)?;
         let max = buckets.iter().map(|b| b.count).max().unwrap_or(1).max(1);

@@ -86,7 +86,7 @@ pub fn run_with(
         });
     }
     let access = open_access(&config)?;
-    let store: Arc<dyn EventStore> = Arc::new(open_store(&config)?);
+    let store: Arc<dyn EventStore> = open_store(&config)?;
     let hub = open_hub(&config)?;
     let hub_in_use = !hub
         .store

@@ -93,7 +93,7 @@ fn schema(database: &str) -> [String; 3] {
     ]
 }
 
-#[derive(Debug, ::clickhouse::Row, serde::Serialize)]
+#[derive(Debug, ::clickhouse::Row, serde::Serialize, serde::Deserialize)]
 struct DeadLetterRow {
     received: i64,
     org: String,
@@ -129,12 +129,24 @@ pub struct ClickHouseStore {
     database: String,
     version: String,
     runtime: Option<tokio::runtime::Runtime>,
+    /// `store.retention_days`, applied by `commit` at most once an hour.
+    retention_days: Option<u32>,
+    retention_checked: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl ClickHouseStore {
     /// Connects, checks the server answers, and creates the database and tables when
     /// missing.
     pub fn open(config: &ClickHouseConfig) -> Result<ClickHouseStore> {
+        Self::open_with_retention(config, None)
+    }
+
+    /// [`ClickHouseStore::open`], dropping day partitions older than `retention_days`
+    /// (checked by [`EventStore::commit`] at most once an hour).
+    pub fn open_with_retention(
+        config: &ClickHouseConfig,
+        retention_days: Option<u32>,
+    ) -> Result<ClickHouseStore> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("clickhouse")
@@ -155,6 +167,8 @@ impl ClickHouseStore {
             database: config.database.clone(),
             version: String::new(),
             runtime: Some(runtime),
+            retention_days,
+            retention_checked: std::sync::Mutex::new(None),
         };
         if !valid_identifier(&config.database) {
             return Err(StoreError::Invalid(format!(
@@ -386,9 +400,49 @@ impl EventStore for ClickHouseStore {
         )
     }
 
-    /// Inserted rows are visible at once.
+    /// Inserted rows are visible at once; this only applies retention (hourly).
     fn commit(&self) -> Result<()> {
+        let Some(days) = self.retention_days else {
+            return Ok(());
+        };
+        {
+            let mut checked = self
+                .retention_checked
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if checked.is_some_and(|t| t.elapsed() < Duration::from_secs(3600)) {
+                return Ok(());
+            }
+            *checked = Some(std::time::Instant::now());
+        }
+        let dropped = self.drop_older_than(days)?;
+        if dropped > 0 {
+            tracing::info!(
+                partitions = dropped,
+                days,
+                "retention dropped old day partitions"
+            );
+        }
         Ok(())
+    }
+
+    fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
+        Ok(self
+            .fetch_all::<DeadLetterRow>(
+                "SELECT received, org, day, source, format, reason, record FROM dead_letters \
+                 ORDER BY received"
+                    .into(),
+            )?
+            .into_iter()
+            .map(|r| DeadLetter {
+                received: haechi_event::Timestamp(r.received),
+                tenant: r.org,
+                source: r.source,
+                format: r.format,
+                reason: r.reason,
+                record: r.record,
+            })
+            .collect())
     }
 
     fn search(&self, request: &SearchRequest) -> Result<SearchResult> {

@@ -44,6 +44,10 @@ use tantivy::{
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
+    /// Which backend keeps the events: `embedded` (default) or `clickhouse`.
+    pub backend: crate::Backend,
+    /// The ClickHouse server, for `backend = "clickhouse"` (`[store.clickhouse]`).
+    pub clickhouse: crate::clickhouse::ClickHouseConfig,
     /// Drop day partitions older than this many days (none: keep forever).
     pub retention_days: Option<u32>,
     /// Drop the oldest day partitions while the store is larger than this (bytes).
@@ -59,6 +63,8 @@ pub struct StoreConfig {
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
+            backend: crate::Backend::Embedded,
+            clickhouse: Default::default(),
             retention_days: None,
             max_bytes: None,
             writer_memory_bytes: 128 << 20,
@@ -187,10 +193,6 @@ impl EmbeddedStore {
     }
 
     /// Every dead letter kept.
-    pub fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
-        self.dead_letters.read_all()
-    }
-
     /// Re-adds logged events that their partition has not committed yet.
     fn replay(&self, records: Vec<crate::wal::WalRecord>) -> Result<()> {
         if records.is_empty() {
@@ -625,6 +627,10 @@ impl EventStore for EmbeddedStore {
         self.dead_letter_count
             .fetch_add(letters.len() as u64, Ordering::Relaxed);
         Ok(())
+    }
+
+    fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
+        self.dead_letters.read_all()
     }
 
     fn commit(&self) -> Result<()> {
