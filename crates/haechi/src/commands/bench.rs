@@ -35,7 +35,9 @@ pub struct BenchArgs {
     /// with incident grouping, and the console's listings over them), `stix` (50,000 STIX
     /// indicators into the object store, and TAXII-sized pages out of it), `ot` (tshark
     /// packets parsed, the OT model scoring events), `cloudtrail` (a 100 MB CloudTrail
-    /// delivery file read and unpacked).
+    /// delivery file read and unpacked), `clickhouse` (not run by default: the `store`
+    /// input into a ClickHouse server the stage starts with scripts/clickhouse-server;
+    /// rows/s, rows per server CPU-second, compression against NDJSON, one-IP search).
     #[arg(
         long,
         value_delimiter = ',',
@@ -196,6 +198,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if stage("store") && args.store_events > 0 {
         bench_store(&args, &ctx)?;
     }
+    if stage("clickhouse") && args.store_events > 0 {
+        super::bench_clickhouse::run(&args, &ctx)?;
+    }
     if stage("hunt") {
         bench_hunt(&args)?;
     }
@@ -301,25 +306,7 @@ fn collect_evtx(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// the same reader `haechi ingest` uses, into a fresh embedded store (with its log).
 fn bench_store(args: &BenchArgs, ctx: &ParseContext) -> anyhow::Result<()> {
     let dir = tempfile_dir()?;
-    let sample = args
-        .data
-        .join("logs/access_logs/elastic_examples_apache_access_2015.log");
-    let lines = corpus(Format::Clf, &sample, 1)?;
-    let per_file = lines.len();
-    let file = dir.join("input.log");
-    {
-        use std::io::Write;
-        let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
-        let mut written = 0;
-        // Vary the lines so that de-duplication keeps them all.
-        while written < args.store_events {
-            for (i, l) in lines.iter().enumerate() {
-                writeln!(w, "{l} r{}", written + i)?;
-            }
-            written += per_file;
-        }
-    }
-    let bytes = std::fs::metadata(&file)?.len() as usize;
+    let (sample, file, bytes) = store_input(args, &dir)?;
     // Bulk is how `haechi ingest` loads (committed at the end); logged is the path of
     // `haechi serve`, where every batch is in the write-ahead log and synced first.
     for (logged, stage) in [
@@ -362,7 +349,7 @@ fn bench_store(args: &BenchArgs, ctx: &ParseContext) -> anyhow::Result<()> {
             secs,
         );
         if !logged {
-            bench_search(args, &store, stats.events)?;
+            bench_search(args, "embedded", &store, stats.events)?;
             bench_retro_hunt(args, &store, stats.events)?;
         }
         drop(store);
@@ -372,8 +359,40 @@ fn bench_store(args: &BenchArgs, ctx: &ParseContext) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The store stages' input: the Apache access log repeated to `--store-events` lines, each
+/// line varied so that de-duplication keeps them all. Returns (sample, file, bytes).
+pub(crate) fn store_input(
+    args: &BenchArgs,
+    dir: &Path,
+) -> anyhow::Result<(PathBuf, PathBuf, usize)> {
+    let sample = args
+        .data
+        .join("logs/access_logs/elastic_examples_apache_access_2015.log");
+    let lines = corpus(Format::Clf, &sample, 1)?;
+    let per_file = lines.len();
+    let file = dir.join("input.log");
+    {
+        use std::io::Write;
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
+        let mut written = 0;
+        while written < args.store_events {
+            for (i, l) in lines.iter().enumerate() {
+                writeln!(w, "{l} r{}", written + i)?;
+            }
+            written += per_file;
+        }
+    }
+    let bytes = std::fs::metadata(&file)?.len() as usize;
+    Ok((sample, file, bytes))
+}
+
 /// One IP among everything stored (the address occurs once per copy of the sample).
-fn bench_search(args: &BenchArgs, store: &EmbeddedStore, stored: u64) -> anyhow::Result<()> {
+pub(crate) fn bench_search(
+    args: &BenchArgs,
+    backend: &str,
+    store: &dyn EventStore,
+    stored: u64,
+) -> anyhow::Result<()> {
     let query = haechi_query::parse("source.ip:83.149.9.216")?;
     let mut best = f64::MAX;
     let mut matches = 0;
@@ -386,11 +405,11 @@ fn bench_search(args: &BenchArgs, store: &EmbeddedStore, stored: u64) -> anyhow:
     if args.json {
         println!(
             "{}",
-            serde_json::json!({"bench": "search-one-ip", "stored": stored, "matches": matches, "ms": best})
+            serde_json::json!({"bench": "search-one-ip", "backend": backend, "stored": stored, "matches": matches, "ms": best})
         );
     } else {
         println!(
-            "search source.ip over {stored} stored events: {matches} matches in {best:.1} ms (best of 5; newest 100 returned)"
+            "search source.ip ({backend}) over {stored} stored events: {matches} matches in {best:.1} ms (best of 5; newest 100 returned)"
         );
     }
     Ok(())

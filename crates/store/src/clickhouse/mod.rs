@@ -225,6 +225,20 @@ impl ClickHouseStore {
         Ok(dropped)
     }
 
+    /// Merges the tables' parts now (the server does it in the background anyway);
+    /// the bench calls it before it reads the bytes on disk.
+    pub fn optimize(&self) -> Result<()> {
+        for table in ["events", "dead_letters"] {
+            self.execute(format!("OPTIMIZE TABLE {}.{table} FINAL", self.database))?;
+        }
+        Ok(())
+    }
+
+    /// Drops the store's database with everything in it (the bench cleans up with it).
+    pub fn drop_database(&self) -> Result<()> {
+        self.execute(format!("DROP DATABASE IF EXISTS {}", self.database))
+    }
+
     /// Runs `fut` on the store's runtime and waits for it.
     fn run<T: Send + 'static>(
         &self,
