@@ -29,6 +29,8 @@ pub struct Config {
     pub risk: RiskSection,
     pub auth: AuthConfig,
     pub respond: RespondConfig,
+    /// `[cluster]`: the scale-out roles over NATS JetStream (none: one process, no NATS).
+    pub cluster: Option<haechi_cluster::ClusterConfig>,
     /// The file this configuration was read from (a reload reads it again).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -328,6 +330,7 @@ impl Default for Config {
             risk: RiskSection::default(),
             auth: AuthConfig::default(),
             respond: RespondConfig::default(),
+            cluster: None,
             source: None,
             cli_rules: Vec::new(),
         }

@@ -34,6 +34,8 @@ enum Command {
     Demo(commands::demo::DemoArgs),
     /// Run the control center: syslog listeners (UDP/TCP/TLS), HTTP ingest, the store.
     Serve(commands::serve::ServeArgs),
+    /// The scale-out transport (`[cluster]`): `status` shows the stream and its consumers.
+    Cluster(commands::cluster::ClusterArgs),
     /// Parse, normalize and store log files (syslog, CEF, LEEF, JSON, Suricata, Zeek, EVTX, access logs, key=value, CloudTrail, Kubernetes audit, Windows agent JSON).
     Ingest(commands::ingest::IngestArgs),
     /// Search stored events with the query language; count by field; histogram over time.
@@ -97,6 +99,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(a) => commands::serve::run(a),
+        Command::Cluster(a) => commands::cluster::run(a),
         Command::Demo(a) => commands::demo::run(a),
         Command::Ingest(a) => commands::ingest::run(a),
         Command::Search(a) => commands::search::run(a),

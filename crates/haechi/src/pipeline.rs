@@ -90,6 +90,15 @@ pub struct Pipeline {
     pub json_mapping: Arc<JsonMapping>,
     /// Sigma rules and indicators every event meets (`None` without rules).
     pub detection: Option<Arc<Detection>>,
+    /// With `[cluster]`: batches go to NATS JetStream instead of detection and the store
+    /// (the `detector` and `store` roles take them from there).
+    pub bus: Option<Arc<ClusterSink>>,
+}
+
+/// The NATS side of a collector: the bus, and the runtime its calls run on.
+pub struct ClusterSink {
+    pub bus: haechi_cluster::Bus,
+    pub runtime: tokio::runtime::Handle,
 }
 
 impl Pipeline {
@@ -134,14 +143,30 @@ impl Pipeline {
         if fixed.is_none() {
             self.tenants.retag_by_hostname(&mut batch.events);
         }
-        let alerts = match &self.detection {
-            Some(d) => {
-                let alerts = d.detect(&mut batch.events);
-                d.count_into(&self.metrics);
-                alerts
+        if let Some(sink) = &self.bus {
+            // Acknowledged once JetStream holds the batch; detection and the store take
+            // it from there. Dead letters stay with the collector's store.
+            let result = sink
+                .runtime
+                .block_on(sink.bus.publish(&mut batch.events, received))
+                .map_err(|e| e.to_string())
+                .and_then(|_| {
+                    self.store
+                        .append_dead_letters(&batch.dead_letters)
+                        .map_err(|e| e.to_string())
+                });
+            match &result {
+                Ok(()) => self.count(&listener, &stats, &label),
+                Err(e) => {
+                    tracing::error!(listener = %listener, error = %e, "publishing a batch failed")
+                }
             }
-            None => Vec::new(),
-        };
+            if let Some(ack) = ack {
+                let _ = ack.send(result.map(|_| stats));
+            }
+            return;
+        }
+        let alerts = self.detect(&mut batch.events);
         let result = self
             .store
             .append(&batch.events)
@@ -149,7 +174,8 @@ impl Pipeline {
         match &result {
             Ok(()) => {
                 self.count(&listener, &stats, &label);
-                self.record_alerts(&alerts, received);
+                // A failure is logged where it happens; the events are stored.
+                let _ = self.record_alerts(&alerts, received);
             }
             Err(e) => tracing::error!(listener = %listener, error = %e, "storing a batch failed"),
         }
@@ -158,11 +184,45 @@ impl Pipeline {
         }
     }
 
-    /// Stores the alerts of a stored batch (after the events, which they reference).
-    fn record_alerts(&self, alerts: &[haechi_event::Alert], received: haechi_event::Timestamp) {
-        let Some(d) = &self.detection else { return };
+    fn detect(&self, events: &mut [Event]) -> Vec<haechi_event::Alert> {
+        match &self.detection {
+            Some(d) => {
+                let alerts = d.detect(events);
+                d.count_into(&self.metrics);
+                alerts
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// The `detector` role's work on a batch from the bus: detection, then the alerts
+    /// into the state store. Errors make the bus deliver the batch again.
+    pub fn detect_delivered(&self, mut delivered: haechi_cluster::Delivered) -> Result<(), String> {
+        let alerts = self.detect(&mut delivered.events);
         if alerts.is_empty() {
-            return;
+            return Ok(());
+        }
+        self.record_alerts(&alerts, delivered.received)
+    }
+
+    /// The `store` role's work on a batch from the bus.
+    pub fn store_delivered(&self, delivered: haechi_cluster::Delivered) -> Result<(), String> {
+        self.store
+            .append(&delivered.events)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Stores the alerts of a stored batch (after the events, which they reference).
+    fn record_alerts(
+        &self,
+        alerts: &[haechi_event::Alert],
+        received: haechi_event::Timestamp,
+    ) -> Result<(), String> {
+        let Some(d) = &self.detection else {
+            return Ok(());
+        };
+        if alerts.is_empty() {
+            return Ok(());
         }
         for a in alerts {
             self.metrics
@@ -174,11 +234,16 @@ impl Pipeline {
                 .inc();
         }
         match d.record(alerts) {
-            Ok(_) => self
-                .metrics
-                .alert_latency
-                .observe((haechi_event::Timestamp::now().0 - received.0).max(0) as f64 / 1e9),
-            Err(e) => tracing::error!(error = %e, alerts = alerts.len(), "alerts not stored"),
+            Ok(_) => {
+                self.metrics
+                    .alert_latency
+                    .observe((haechi_event::Timestamp::now().0 - received.0).max(0) as f64 / 1e9);
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, alerts = alerts.len(), "alerts not stored");
+                Err(format!("{e:#}"))
+            }
         }
     }
 

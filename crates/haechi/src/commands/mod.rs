@@ -10,6 +10,7 @@ pub mod bench_state;
 pub mod bench_stix;
 pub mod bench_stream;
 pub mod blocklist;
+pub mod cluster;
 pub mod deadletter;
 pub mod demo;
 pub mod hunt;

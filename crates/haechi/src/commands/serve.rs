@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// `detect.rules`). Reload with SIGHUP or `POST /api/rules/reload`.
     #[arg(long)]
     pub rules: Vec<PathBuf>,
+    /// With `[cluster]`: the roles this process runs, comma-separated (`collector`,
+    /// `detector`, `store`, `api`); overrides `cluster.roles`. Default: all.
+    #[arg(long, value_delimiter = ',')]
+    pub role: Vec<haechi_cluster::Role>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -41,6 +45,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     config.cli_rules = args.rules.clone();
     config.detect.rules.extend(args.rules);
+    if !args.role.is_empty() {
+        match config.cluster.as_mut() {
+            Some(c) => c.roles = args.role,
+            None => anyhow::bail!("--role needs a [cluster] section in the configuration"),
+        }
+    }
     run_with(config, None)
 }
 
@@ -111,6 +121,10 @@ pub fn run_with(
         }
         None => None,
     };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let bus = connect_bus(&config, &runtime)?;
     let metrics = Arc::new(Metrics::new());
     let limits = Limits {
         max_record_bytes: config.pipeline.max_record_bytes,
@@ -129,13 +143,14 @@ pub fn run_with(
         keep_original: config.parse.keep_original,
         json_mapping: Arc::new(config.parse.json.clone()),
         detection,
+        bus: bus.clone(),
     });
     let (sender, receiver) = tokio::sync::mpsc::channel(config.pipeline.queue_depth.max(1));
     let workers = start_workers(pipeline.clone(), receiver, config.pipeline.workers);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     let shutdown = CancellationToken::new();
+    if let (Some(sink), Some(cluster)) = (&bus, &config.cluster) {
+        spawn_cluster_workers(&runtime, sink, cluster, &pipeline)?;
+    }
     let watcher = pipeline.detection.clone().map(|d| {
         crate::hub::spawn_watcher(
             hub.store.clone(),
@@ -174,6 +189,66 @@ pub fn run_with(
         stats.events, stats.dead_letters
     );
     served.map(|_| ExitCode::SUCCESS)
+}
+
+/// With `[cluster]`: connects to NATS (creating the site's stream and consumers).
+fn connect_bus(
+    config: &crate::config::Config,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<Option<Arc<crate::pipeline::ClusterSink>>> {
+    let Some(cluster) = &config.cluster else {
+        return Ok(None);
+    };
+    let node = format!(
+        "{}-{}",
+        std::env::var("HOSTNAME").unwrap_or_else(|_| "node".into()),
+        std::process::id()
+    );
+    let bus = runtime
+        .block_on(haechi_cluster::Bus::connect(cluster, &node))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "cluster site {} at {} (roles: {})",
+        cluster.site,
+        cluster.nats,
+        if cluster.roles.is_empty() {
+            "all".to_owned()
+        } else {
+            format!("{:?}", cluster.roles).to_lowercase()
+        }
+    );
+    Ok(Some(Arc::new(crate::pipeline::ClusterSink {
+        bus,
+        runtime: runtime.handle().clone(),
+    })))
+}
+
+/// The `detector` and `store` roles: workers on the site's shared consumers.
+fn spawn_cluster_workers(
+    runtime: &tokio::runtime::Runtime,
+    sink: &Arc<crate::pipeline::ClusterSink>,
+    cluster: &haechi_cluster::ClusterConfig,
+    pipeline: &Arc<Pipeline>,
+) -> anyhow::Result<()> {
+    use haechi_cluster::Role;
+    if cluster.runs(Role::Store) {
+        let (sink, p) = (sink.clone(), pipeline.clone());
+        runtime.spawn(async move { sink.bus.work("store", move |d| p.store_delivered(d)).await });
+    }
+    if cluster.runs(Role::Detector) {
+        if pipeline.detection.is_none() {
+            anyhow::bail!(
+                "the detector role needs detection (rules, feeds, models or device alerts)"
+            );
+        }
+        let (sink, p) = (sink.clone(), pipeline.clone());
+        runtime.spawn(async move {
+            sink.bus
+                .work("detect", move |d| p.detect_delivered(d))
+                .await
+        });
+    }
+    Ok(())
 }
 
 /// The TAXII sharing hub over the intel store of the data directory.

@@ -1,0 +1,127 @@
+//! # Scale-out transport
+//!
+//! The arrows between Haechi's stages crossed as function calls in one process; with
+//! `[cluster]` configured they cross NATS JetStream instead, so that collectors, detection
+//! workers and store writers can run as separate processes on separate machines, any
+//! number of each (`docs/design/scale-out.md`).
+//!
+//! * A collector parses and normalizes, then [`Bus::publish`]es each batch as one message
+//!   on `haechi.<site>.events.<node>` with a `Nats-Msg-Id`, so a retried publish is
+//!   dropped by the server as a duplicate. When the stream is full the publish waits:
+//!   back-pressure reaches the senders instead of losing events.
+//! * The `EVENTS` stream keeps a batch until both durable pull consumers, `detect` and
+//!   `store`, have acknowledged it (interest retention). Workers of one kind share one
+//!   consumer and acknowledge a batch only once their work is durable ([`Bus::work`]);
+//!   a batch not acknowledged within `ack_wait_secs` is delivered again (at least once).
+//! * Every event leaves the collector with an `event.id`, so the alerts a detector
+//!   raises reference exactly the events the store writer keeps.
+//!
+//! [`codec`] is the message format; [`Bus`] the connection, streams and consumers.
+
+pub mod bus;
+pub mod codec;
+
+pub use bus::{Bus, ConsumerStatus, Delivered, Status};
+
+/// `[cluster]`: where the NATS server is and how this site's streams are sized.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// The NATS server, `nats://host:port`.
+    pub nats: String,
+    /// This site's name (letters, digits, `-`, `_`): its subjects are `haechi.<site>.…`.
+    pub site: String,
+    /// Bytes the events stream may hold; when it is full, publishing waits.
+    pub events_max_bytes: i64,
+    /// Seconds a worker has to acknowledge a batch before it is delivered again.
+    pub ack_wait_secs: u64,
+    /// Batches a consumer hands out without acknowledgement, across its workers.
+    pub max_ack_pending: i64,
+    /// The roles this process runs; empty: all of them.
+    pub roles: Vec<Role>,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            nats: "nats://127.0.0.1:4222".into(),
+            site: "center".into(),
+            events_max_bytes: 10 << 30,
+            ack_wait_secs: 30,
+            max_ack_pending: 64,
+            roles: Vec::new(),
+        }
+    }
+}
+
+impl ClusterConfig {
+    /// Refuses names NATS subjects and stream names cannot hold.
+    pub fn validate(&self) -> Result<(), ClusterError> {
+        let ok = !self.site.is_empty()
+            && self.site.len() <= 64
+            && self
+                .site
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !ok {
+            return Err(ClusterError::Config(format!(
+                "cluster.site {:?}: use 1-64 letters, digits, '-' or '_'",
+                self.site
+            )));
+        }
+        if self.ack_wait_secs == 0 || self.max_ack_pending <= 0 || self.events_max_bytes <= 0 {
+            return Err(ClusterError::Config(
+                "cluster.ack_wait_secs, max_ack_pending and events_max_bytes must be positive"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// True when this process runs `role` (every role when none is named).
+    pub fn runs(&self, role: Role) -> bool {
+        self.roles.is_empty() || self.roles.contains(&role)
+    }
+}
+
+/// What a process does in a scale-out site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Listeners and `POST /api/ingest`: parse, normalize, publish.
+    Collector,
+    /// Detection on the shared `detect` consumer; alerts into the state store.
+    Detector,
+    /// The store writer on the shared `store` consumer.
+    Store,
+    /// The API and console.
+    Api,
+}
+
+impl std::str::FromStr for Role {
+    type Err = ClusterError;
+    fn from_str(s: &str) -> Result<Role, ClusterError> {
+        match s {
+            "collector" => Ok(Role::Collector),
+            "detector" => Ok(Role::Detector),
+            "store" => Ok(Role::Store),
+            "api" => Ok(Role::Api),
+            other => Err(ClusterError::Config(format!(
+                "unknown role {other:?}: collector, detector, store or api"
+            ))),
+        }
+    }
+}
+
+/// Errors of the transport, each naming what failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("cluster configuration: {0}")]
+    Config(String),
+    #[error("cannot reach NATS at {url}: {message}")]
+    Connect { url: String, message: String },
+    #[error("JetStream {what}: {message}")]
+    JetStream { what: String, message: String },
+    #[error("a batch message is unreadable: {0}")]
+    Codec(String),
+}
