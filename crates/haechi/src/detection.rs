@@ -206,13 +206,35 @@ impl Detection {
             .alerts
             .record(alerts)
             .map_err(|e| anyhow::anyhow!("storing alerts: {e}"))?;
+        Ok(self.hand_over(alerts, stats, ids))
+    }
+
+    /// [`Detection::record`] for the alerts of one batch of the scale-out bus: a batch
+    /// delivered again records and hands over nothing (`None`).
+    pub fn record_batch(
+        &self,
+        batch_id: &str,
+        alerts: &[Alert],
+    ) -> anyhow::Result<Option<RecordStats>> {
+        let Some((stats, ids)) = self
+            .alerts
+            .record_batch(batch_id, alerts)
+            .map_err(|e| anyhow::anyhow!("storing alerts: {e}"))?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(self.hand_over(alerts, stats, ids)))
+    }
+
+    /// After recording: hub sightings, the live feed and the playbooks.
+    fn hand_over(&self, alerts: &[Alert], stats: RecordStats, ids: Vec<i64>) -> RecordStats {
         note_hub_hits(
             alerts,
             &mut self.sightings.lock().unwrap_or_else(|e| e.into_inner()),
         );
         let responder = self.responder.get();
         if alerts.is_empty() || (responder.is_none() && self.live.receiver_count() == 0) {
-            return Ok(stats);
+            return stats;
         }
         let stored: Vec<Alert> = alerts
             .iter()
@@ -231,7 +253,7 @@ impl Detection {
                 alerts.len()
             );
         }
-        Ok(stats)
+        stats
     }
 
     /// Takes the hub indicator hits gathered since the last call.

@@ -197,24 +197,87 @@ impl Pipeline {
 
     /// The `detector` role's work on a batch from the bus: detection, then the alerts
     /// into the state store. Errors make the bus deliver the batch again.
+    /// A batch delivered again records its alerts no second time (the state store keeps
+    /// the ids of recorded batches).
     pub fn detect_delivered(&self, mut delivered: haechi_cluster::Delivered) -> Result<(), String> {
         let alerts = self.detect(&mut delivered.events);
         if alerts.is_empty() {
             return Ok(());
         }
-        self.record_alerts(&alerts, delivered.received)
+        self.record_alerts_of(Some(&delivered.id), &alerts, delivered.received)
     }
 
-    /// The `store` role's work on a batch from the bus.
+    /// The `store` role's work on a batch from the bus. A batch delivered again (its
+    /// writer died before acknowledging) stores only the events not stored yet, found
+    /// by the `event.id` every event left its collector with.
     pub fn store_delivered(&self, delivered: haechi_cluster::Delivered) -> Result<(), String> {
-        self.store
-            .append(&delivered.events)
-            .map_err(|e| e.to_string())
+        let events = if delivered.redelivered {
+            let stored = self.stored_ids(&delivered.events)?;
+            let missing: Vec<Event> = delivered
+                .events
+                .into_iter()
+                .filter(|e| {
+                    e.get_str(ecs::EVENT_ID)
+                        .is_none_or(|id| !stored.contains(id))
+                })
+                .collect();
+            tracing::info!(batch = %delivered.id, missing = missing.len(), "a batch delivered again");
+            missing
+        } else {
+            delivered.events
+        };
+        // A later delivery comes after `ack_wait_secs`, long after the commit loop made
+        // these searchable (and a restart replays the embedded store's log first).
+        self.store.append(&events).map_err(|e| e.to_string())
+    }
+
+    /// The `event.id`s of `events` the store already holds.
+    fn stored_ids(&self, events: &[Event]) -> Result<std::collections::HashSet<String>, String> {
+        let ids: Vec<&str> = events
+            .iter()
+            .filter_map(|e| e.get_str(ecs::EVENT_ID))
+            .collect();
+        let mut found = std::collections::HashSet::new();
+        for chunk in ids.chunks(500) {
+            let query = format!(
+                "event.id:({})",
+                chunk
+                    .iter()
+                    .map(|id| format!("\"{}\"", id.replace('\\', "\\\\").replace('"', "\\\"")))
+                    .collect::<Vec<_>>()
+                    .join(" OR ")
+            );
+            let mut request = haechi_store::SearchRequest::new(
+                haechi_query::parse(&query).map_err(|e| e.to_string())?,
+            );
+            request.limit = chunk.len() * 2;
+            for e in self
+                .store
+                .search(&request)
+                .map_err(|e| e.to_string())?
+                .events
+            {
+                if let Some(id) = e.get_str(ecs::EVENT_ID) {
+                    found.insert(id.to_owned());
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// Stores the alerts of a stored batch (after the events, which they reference).
     fn record_alerts(
         &self,
+        alerts: &[haechi_event::Alert],
+        received: haechi_event::Timestamp,
+    ) -> Result<(), String> {
+        self.record_alerts_of(None, alerts, received)
+    }
+
+    /// Stores alerts; with the id of a bus batch, at most once per batch.
+    fn record_alerts_of(
+        &self,
+        batch: Option<&str>,
         alerts: &[haechi_event::Alert],
         received: haechi_event::Timestamp,
     ) -> Result<(), String> {
@@ -233,8 +296,12 @@ impl Pipeline {
                 })
                 .inc();
         }
-        match d.record(alerts) {
-            Ok(_) => {
+        let recorded = match batch {
+            Some(id) => d.record_batch(id, alerts).map(|_| ()),
+            None => d.record(alerts).map(|_| ()),
+        };
+        match recorded {
+            Ok(()) => {
                 self.metrics
                     .alert_latency
                     .observe((haechi_event::Timestamp::now().0 - received.0).max(0) as f64 / 1e9);
@@ -307,4 +374,74 @@ pub fn start_workers(
                 .unwrap_or_else(|e| panic!("cannot start a pipeline thread: {e}"))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use haechi_event::{Timestamp, Value};
+    use haechi_store::embedded::{EmbeddedStore, StoreConfig};
+
+    fn pipeline(dir: &std::path::Path) -> Pipeline {
+        let config = Config::default();
+        let store = EmbeddedStore::open(
+            &dir.join("store"),
+            StoreConfig {
+                writer_threads: 1,
+                writer_memory_bytes: 15 << 20,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        Pipeline {
+            store: Arc::new(store),
+            metrics: Arc::new(Metrics::new()),
+            tenants: TenantResolver::new(&config).unwrap(),
+            dedup: SharedDeduplicator::new(0),
+            limits: Limits::default(),
+            timezone: chrono_tz::UTC,
+            year: None,
+            keep_original: true,
+            json_mapping: Arc::new(config.parse.json.clone()),
+            detection: None,
+            bus: None,
+        }
+    }
+
+    fn delivered(redelivered: bool) -> haechi_cluster::Delivered {
+        let events = (0..10)
+            .map(|i| {
+                let mut e = Event::new(Timestamp(1_714_557_600_000_000_000 + i), "seoul".into(), 2);
+                e.push(ecs::EVENT_ID, Value::Str(format!("batch-a-{i:05x}")));
+                e.push(ecs::MESSAGE, format!("event {i}"));
+                e
+            })
+            .collect();
+        haechi_cluster::Delivered {
+            events,
+            received: Timestamp::now(),
+            id: "center.node.a.0".into(),
+            redelivered,
+        }
+    }
+
+    /// A store writer that stored a batch and died before acknowledging gets the batch
+    /// again: it stores only what is missing.
+    #[test]
+    fn a_batch_stored_then_delivered_again_is_not_stored_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = pipeline(dir.path());
+        let mut first = delivered(false);
+        first.events.truncate(6);
+        p.store_delivered(first).unwrap();
+        p.store.commit().unwrap();
+        p.store_delivered(delivered(true)).unwrap();
+        p.store.commit().unwrap();
+        let all = haechi_store::SearchRequest::new(haechi_query::Query::All);
+        assert_eq!(
+            p.store.search(&all).unwrap().total,
+            10,
+            "6 before, the 4 missing after"
+        );
+    }
 }

@@ -69,7 +69,16 @@ CREATE TABLE IF NOT EXISTS risk_status (
     computed    INTEGER NOT NULL,
     status      TEXT    NOT NULL
 );
+CREATE TABLE IF NOT EXISTS applied_batches (
+    id          TEXT    PRIMARY KEY,
+    at          INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS applied_batches_at ON applied_batches (at);
 ";
+
+/// How long the ids of recorded bus batches are kept (a redelivery comes within
+/// minutes; a week covers a worker that was down for days).
+const APPLIED_BATCH_KEEP_NANOS: i64 = 7 * 86_400 * 1_000_000_000;
 
 /// Version 2: alerts have a triage state, an assignee and a disposition.
 const MIGRATE_TO_2: &str = "
@@ -313,13 +322,49 @@ impl AlertStore {
     /// Stores a batch of alerts in one transaction, merging each into an earlier
     /// identical alert within the window. Returns the ids in the order of `alerts`.
     pub fn record(&self, alerts: &[Alert]) -> Result<(RecordStats, Vec<i64>)> {
+        Ok(self.record_once(None, alerts)?.unwrap_or_default())
+    }
+
+    /// [`AlertStore::record`] for the alerts of one batch of the scale-out bus, at most
+    /// once: the batch's id is kept in the same transaction, so a batch delivered again
+    /// (its worker died before acknowledging) records nothing and returns `None`.
+    pub fn record_batch(
+        &self,
+        batch_id: &str,
+        alerts: &[Alert],
+    ) -> Result<Option<(RecordStats, Vec<i64>)>> {
+        self.record_once(Some(batch_id), alerts)
+    }
+
+    fn record_once(
+        &self,
+        batch_id: Option<&str>,
+        alerts: &[Alert],
+    ) -> Result<Option<(RecordStats, Vec<i64>)>> {
         let mut stats = RecordStats::default();
         let mut ids = Vec::with_capacity(alerts.len());
         if alerts.is_empty() {
-            return Ok((stats, ids));
+            return Ok(Some((stats, ids)));
         }
         let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         let tx = conn.transaction().map_err(sql_err(&self.path))?;
+        if let Some(batch) = batch_id {
+            let now = Timestamp::now().0;
+            let fresh = tx
+                .execute(
+                    "INSERT OR IGNORE INTO applied_batches (id, at) VALUES (?1, ?2)",
+                    rusqlite::params![batch, now],
+                )
+                .map_err(sql_err(&self.path))?;
+            if fresh == 0 {
+                return Ok(None);
+            }
+            tx.execute(
+                "DELETE FROM applied_batches WHERE at < ?1",
+                [now - APPLIED_BATCH_KEEP_NANOS],
+            )
+            .map_err(sql_err(&self.path))?;
+        }
         for alert in alerts {
             let id = match self.find_mergeable(&tx, alert)? {
                 Some(existing) => {
@@ -337,7 +382,7 @@ impl AlertStore {
             ids.push(id);
         }
         tx.commit().map_err(sql_err(&self.path))?;
-        Ok((stats, ids))
+        Ok(Some((stats, ids)))
     }
 
     fn find_mergeable(&self, tx: &rusqlite::Transaction<'_>, alert: &Alert) -> Result<Option<i64>> {
@@ -1045,6 +1090,32 @@ mod tests {
                 ("t2".into(), "r1".into())
             ]
         );
+    }
+
+    #[test]
+    fn a_bus_batch_delivered_again_records_its_alerts_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            AlertStore::open(&dir.path().join("state.db"), Duration::from_secs(600)).unwrap();
+        let batch = [alert("t1", "r1", "host.name=a", 0)];
+        let first = store.record_batch("center.node.1", &batch).unwrap();
+        assert_eq!(first.map(|(s, _)| s.inserted), Some(1));
+        assert!(
+            store
+                .record_batch("center.node.1", &batch)
+                .unwrap()
+                .is_none(),
+            "the same batch again records nothing"
+        );
+        let again = store.record_batch("center.node.2", &batch).unwrap();
+        assert_eq!(
+            again.map(|(s, _)| s.merged),
+            Some(1),
+            "another batch merges"
+        );
+        let all = store.list(&AlertFilter::default()).unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].count, 2, "counted once per batch, not per delivery");
     }
 
     #[test]
