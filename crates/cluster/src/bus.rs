@@ -270,37 +270,106 @@ impl Bus {
         }
     }
 
+    /// [`Bus::work`] for workers that gain from large units, the store writer above all
+    /// (an `INSERT` of 1,000 rows costs ClickHouse several times more per row than one of
+    /// 50,000): waits up to `max_wait` to gather batches of up to `max_events` events,
+    /// hands them over together, and acknowledges all of them when `handler` succeeds.
+    pub async fn work_gathered<F>(
+        &self,
+        consumer: &str,
+        max_events: usize,
+        max_wait: Duration,
+        handler: F,
+    ) -> Result<(), ClusterError>
+    where
+        F: Fn(Vec<Delivered>) -> Result<(), String> + Send + Sync + 'static,
+    {
+        let handler = Arc::new(handler);
+        let consumer: PullConsumer = self
+            .js
+            .get_stream(STREAM)
+            .await
+            .map_err(|e| js_err("opening the EVENTS stream")(&e))?
+            .get_consumer(consumer)
+            .await
+            .map_err(|e| js_err("opening a consumer")(&e))?;
+        let max_messages = (self.config.max_ack_pending as usize).clamp(1, 256);
+        loop {
+            let mut batch = match consumer
+                .batch()
+                .max_messages(max_messages)
+                .expires(max_wait)
+                .messages()
+                .await
+            {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot pull batches; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            let mut messages = Vec::new();
+            let mut gathered = Vec::new();
+            let mut events = 0;
+            while let Some(next) = batch.next().await {
+                let message = match next {
+                    Ok(m) => m,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "pulling batches failed");
+                        break;
+                    }
+                };
+                match decode_delivered(&message) {
+                    Ok(d) => {
+                        events += d.events.len();
+                        gathered.push(d);
+                        messages.push(message);
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "an unreadable batch message is dropped");
+                        let _ = message.ack_with(AckKind::Term).await;
+                    }
+                }
+                if events >= max_events {
+                    break;
+                }
+            }
+            if gathered.is_empty() {
+                continue;
+            }
+            let h = handler.clone();
+            let outcome = tokio::task::spawn_blocking(move || h(gathered)).await;
+            let ok = matches!(outcome, Ok(Ok(())));
+            if !ok {
+                tracing::warn!(batches = messages.len(), outcome = ?outcome.map(|r| r.err()), "batches not processed; they will be delivered again");
+            }
+            for m in &messages {
+                let acked = if ok {
+                    m.ack().await
+                } else {
+                    m.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await
+                };
+                if let Err(e) = acked {
+                    tracing::warn!(error = %e, "acknowledging a batch failed");
+                }
+            }
+        }
+    }
+
     async fn handle<F>(&self, message: &jetstream::Message, handler: Arc<F>)
     where
         F: Fn(Delivered) -> Result<(), String> + Send + Sync + 'static,
     {
-        let header = |name: &str| {
-            message
-                .headers
-                .as_ref()
-                .and_then(|h| h.get(name))
-                .map(|v| v.as_str().to_owned())
-        };
-        let id = header("Nats-Msg-Id").unwrap_or_default();
-        let redelivered = message.info().map(|i| i.delivered > 1).unwrap_or(false);
-        let events = match codec::decode(&message.payload) {
-            Ok(events) => events,
+        let delivered = match decode_delivered(message) {
+            Ok(d) => d,
             Err(e) => {
-                tracing::error!(id, error = %e, "an unreadable batch message is dropped");
+                tracing::error!(error = %e, "an unreadable batch message is dropped");
                 let _ = message.ack_with(AckKind::Term).await;
                 return;
             }
         };
-        let received = header(HEADER_RECEIVED)
-            .and_then(|v| v.parse().ok())
-            .map(Timestamp)
-            .unwrap_or_else(Timestamp::now);
-        let delivered = Delivered {
-            events,
-            received,
-            id: id.clone(),
-            redelivered,
-        };
+        let id = delivered.id.clone();
         let outcome = tokio::task::spawn_blocking(move || handler(delivered)).await;
         let acked = match outcome {
             Ok(Ok(())) => message.ack().await,
@@ -366,6 +435,29 @@ impl Bus {
             consumers,
         })
     }
+}
+
+/// A message as a worker gets it: its events and what the headers say.
+fn decode_delivered(message: &jetstream::Message) -> Result<Delivered, ClusterError> {
+    let header = |name: &str| {
+        message
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(name))
+            .map(|v| v.as_str().to_owned())
+    };
+    let id = header("Nats-Msg-Id").unwrap_or_default();
+    let events = codec::decode(&message.payload)
+        .map_err(|e| ClusterError::Codec(format!("batch {id}: {e}")))?;
+    Ok(Delivered {
+        events,
+        received: header(HEADER_RECEIVED)
+            .and_then(|v| v.parse().ok())
+            .map(Timestamp)
+            .unwrap_or_else(Timestamp::now),
+        redelivered: message.info().map(|i| i.delivered > 1).unwrap_or(false),
+        id,
+    })
 }
 
 /// A random number from the operating system (message ids of two runs must differ).

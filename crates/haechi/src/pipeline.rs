@@ -207,28 +207,36 @@ impl Pipeline {
         self.record_alerts_of(Some(&delivered.id), &alerts, delivered.received)
     }
 
-    /// The `store` role's work on a batch from the bus. A batch delivered again (its
-    /// writer died before acknowledging) stores only the events not stored yet, found
-    /// by the `event.id` every event left its collector with.
-    pub fn store_delivered(&self, delivered: haechi_cluster::Delivered) -> Result<(), String> {
-        let events = if delivered.redelivered {
-            let stored = self.stored_ids(&delivered.events)?;
-            let missing: Vec<Event> = delivered
-                .events
-                .into_iter()
-                .filter(|e| {
-                    e.get_str(ecs::EVENT_ID)
-                        .is_none_or(|id| !stored.contains(id))
-                })
-                .collect();
-            tracing::info!(batch = %delivered.id, missing = missing.len(), "a batch delivered again");
-            missing
-        } else {
-            delivered.events
-        };
-        // A later delivery comes after `ack_wait_secs`, long after the commit loop made
-        // these searchable (and a restart replays the embedded store's log first).
+    /// The `store` role's work on several batches from the bus: one append for all. A
+    /// batch delivered again (its writer died before acknowledging) adds only the events
+    /// not stored yet, found by the `event.id` every event left its collector with; a
+    /// later delivery comes after `ack_wait_secs`, long after the commit loop made the
+    /// first one searchable (and a restart replays the embedded store's log first).
+    pub fn store_gathered(&self, gathered: Vec<haechi_cluster::Delivered>) -> Result<(), String> {
+        let mut events = Vec::with_capacity(gathered.iter().map(|d| d.events.len()).sum());
+        for d in gathered {
+            events.extend(self.not_yet_stored(d)?);
+        }
         self.store.append(&events).map_err(|e| e.to_string())
+    }
+
+    /// The events of a batch the store does not hold yet: all of them on a first
+    /// delivery; on a later one, those whose `event.id` is not found.
+    fn not_yet_stored(&self, delivered: haechi_cluster::Delivered) -> Result<Vec<Event>, String> {
+        if !delivered.redelivered {
+            return Ok(delivered.events);
+        }
+        let stored = self.stored_ids(&delivered.events)?;
+        let missing: Vec<Event> = delivered
+            .events
+            .into_iter()
+            .filter(|e| {
+                e.get_str(ecs::EVENT_ID)
+                    .is_none_or(|id| !stored.contains(id))
+            })
+            .collect();
+        tracing::info!(batch = %delivered.id, missing = missing.len(), "a batch delivered again");
+        Ok(missing)
     }
 
     /// The `event.id`s of `events` the store already holds.
@@ -433,9 +441,9 @@ mod tests {
         let p = pipeline(dir.path());
         let mut first = delivered(false);
         first.events.truncate(6);
-        p.store_delivered(first).unwrap();
+        p.store_gathered(vec![first]).unwrap();
         p.store.commit().unwrap();
-        p.store_delivered(delivered(true)).unwrap();
+        p.store_gathered(vec![delivered(true)]).unwrap();
         p.store.commit().unwrap();
         let all = haechi_store::SearchRequest::new(haechi_query::Query::All);
         assert_eq!(

@@ -37,7 +37,10 @@ pub struct BenchArgs {
     /// packets parsed, the OT model scoring events), `cloudtrail` (a 100 MB CloudTrail
     /// delivery file read and unpacked), `clickhouse` (not run by default: the `store`
     /// input into a ClickHouse server the stage starts with scripts/clickhouse-server;
-    /// rows/s, rows per server CPU-second, compression against NDJSON, one-IP search).
+    /// rows/s, rows per server CPU-second, compression against NDJSON, one-IP search),
+    /// `cluster` (not run by default: the `stream` load through `[cluster]` over a NATS
+    /// server and into a ClickHouse server the stage starts; events/s, stored, duplicates,
+    /// p99 send-to-alert delay, ClickHouse rows per CPU-second, compression).
     #[arg(
         long,
         value_delimiter = ',',
@@ -200,6 +203,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     if stage("clickhouse") && args.store_events > 0 {
         super::bench_clickhouse::run(&args, &ctx)?;
+    }
+    if stage("cluster") {
+        super::bench_cluster::run(&args)?;
     }
     if stage("hunt") {
         bench_hunt(&args)?;

@@ -129,7 +129,7 @@ fn measure(
 }
 
 /// Starts `scripts/clickhouse-server` (stopped when this process ends) and waits for it.
-fn start_server(dir: &Path) -> anyhow::Result<(Child, ClickHouseConfig)> {
+pub(crate) fn start_server(dir: &Path) -> anyhow::Result<(Child, ClickHouseConfig)> {
     let port = |()| -> anyhow::Result<u16> {
         Ok(std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
@@ -171,7 +171,7 @@ fn start_server(dir: &Path) -> anyhow::Result<(Child, ClickHouseConfig)> {
 }
 
 /// The process whose command line names this server's configuration file.
-fn server_pid(dir: &Path) -> Option<u32> {
+pub(crate) fn server_pid(dir: &Path) -> Option<u32> {
     let config = dir.canonicalize().ok()?.join("config.xml");
     let needle = format!("--config-file={}", config.display());
     std::fs::read_dir("/proc").ok()?.flatten().find_map(|p| {
@@ -185,7 +185,7 @@ fn server_pid(dir: &Path) -> Option<u32> {
 }
 
 /// User plus system CPU time of a process, in seconds (from `/proc/PID/stat`).
-fn process_cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+pub(crate) fn process_cpu_seconds(pid: u32) -> anyhow::Result<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // Fields after the command name (which may hold spaces) start after the last ')'.
     let rest = stat

@@ -25,7 +25,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 /// SigmaHQ `rules/linux/builtin/sshd/lnx_sshd_susp_ssh.yml`.
-const SSHD_RULE: &str = "e76b413a-83d0-4b94-8e4c-85db4a5b8bdc";
+pub(crate) const SSHD_RULE: &str = "e76b413a-83d0-4b94-8e4c-85db4a5b8bdc";
 /// One attack line per this many events.
 const ATTACK_EVERY: usize = 1_000;
 
@@ -159,7 +159,7 @@ fn device_line(buf: &mut Vec<u8>, n: usize) -> std::io::Result<()> {
     )
 }
 
-fn stream_config(args: &BenchArgs, dir: &std::path::Path) -> Config {
+pub(crate) fn stream_config(args: &BenchArgs, dir: &std::path::Path) -> Config {
     let mut config = Config {
         data_dir: dir.to_owned(),
         ..Config::default()
@@ -186,7 +186,7 @@ fn stream_config(args: &BenchArgs, dir: &std::path::Path) -> Config {
 }
 
 /// The real OpenSSH lines of the loghub sample, as a relay forwards them.
-fn benign_lines(args: &BenchArgs) -> anyhow::Result<Vec<String>> {
+pub(crate) fn benign_lines(args: &BenchArgs) -> anyhow::Result<Vec<String>> {
     let path = args.data.join("logs/loghub/OpenSSH_2k.log");
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
@@ -199,7 +199,7 @@ fn benign_lines(args: &BenchArgs) -> anyhow::Result<Vec<String>> {
 
 /// Writes lines at the target rate in 10 ms slices; returns (events sent, attack lines
 /// sent, device lines sent, seconds).
-fn send_steady(
+pub(crate) fn send_steady(
     addr: std::net::SocketAddr,
     benign: &[String],
     args: &BenchArgs,

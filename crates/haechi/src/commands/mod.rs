@@ -4,6 +4,7 @@ pub mod access;
 pub mod alerts;
 pub mod bench;
 pub mod bench_clickhouse;
+pub mod bench_cluster;
 pub mod bench_ml;
 pub mod bench_ot;
 pub mod bench_state;

@@ -233,7 +233,15 @@ fn spawn_cluster_workers(
     use haechi_cluster::Role;
     if cluster.runs(Role::Store) {
         let (sink, p) = (sink.clone(), pipeline.clone());
-        runtime.spawn(async move { sink.bus.work("store", move |d| p.store_delivered(d)).await });
+        // Batches gathered up to 50,000 events or 200 ms per append: one ClickHouse
+        // INSERT per pipeline batch made small parts the server kept merging.
+        runtime.spawn(async move {
+            sink.bus
+                .work_gathered("store", 50_000, Duration::from_millis(200), move |d| {
+                    p.store_gathered(d)
+                })
+                .await
+        });
     }
     if cluster.runs(Role::Detector) {
         if pipeline.detection.is_none() {

@@ -234,6 +234,17 @@ impl ClickHouseStore {
         Ok(())
     }
 
+    /// Events stored, and how many distinct `event.id`s they carry (the scale-out bench
+    /// counts duplicates with it).
+    pub fn id_counts(&self) -> Result<(u64, u64)> {
+        let row = self.fetch_all::<IdCounts>(
+            "SELECT count() AS events, uniqExact(arrayElement(fv, indexOf(fk, 'event.id'))) AS ids \
+             FROM events"
+                .into(),
+        )?;
+        Ok(row.first().map_or((0, 0), |r| (r.events, r.ids)))
+    }
+
     /// Drops the store's database with everything in it (the bench cleans up with it).
     pub fn drop_database(&self) -> Result<()> {
         self.execute(format!("DROP DATABASE IF EXISTS {}", self.database))
@@ -358,6 +369,12 @@ impl Drop for ClickHouseStore {
             rt.shutdown_background();
         }
     }
+}
+
+#[derive(Debug, ::clickhouse::Row, serde::Deserialize)]
+struct IdCounts {
+    events: u64,
+    ids: u64,
 }
 
 #[derive(Debug, ::clickhouse::Row, serde::Deserialize)]
