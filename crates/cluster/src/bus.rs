@@ -156,6 +156,45 @@ impl Bus {
         Ok(())
     }
 
+    /// Adds a durable consumer of the whole stream (the scale-out bench drains a backlog
+    /// with its own consumers). Create it before publishing what it should see.
+    pub async fn add_consumer(&self, name: &str) -> Result<(), ClusterError> {
+        self.js
+            .get_stream(STREAM)
+            .await
+            .map_err(|e| js_err("opening the EVENTS stream")(&e))?
+            .get_or_create_consumer::<pull::Config>(
+                name,
+                pull::Config {
+                    durable_name: Some(name.into()),
+                    ack_policy: AckPolicy::Explicit,
+                    ack_wait: Duration::from_secs(self.config.ack_wait_secs),
+                    max_ack_pending: self.config.max_ack_pending,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| js_err("creating a consumer")(&e))?;
+        Ok(())
+    }
+
+    /// Pending and unacknowledged batches of one consumer.
+    pub async fn backlog(&self, consumer: &str) -> Result<(u64, usize), ClusterError> {
+        let mut c: PullConsumer = self
+            .js
+            .get_stream(STREAM)
+            .await
+            .map_err(|e| js_err("opening the EVENTS stream")(&e))?
+            .get_consumer(consumer)
+            .await
+            .map_err(|e| js_err("opening a consumer")(&e))?;
+        let info = c
+            .info()
+            .await
+            .map_err(|e| js_err("reading a consumer")(&e))?;
+        Ok((info.num_pending, info.num_ack_pending))
+    }
+
     /// Publishes a batch (split into messages under 1 MiB), giving every event without an
     /// `event.id` one first. Returns once JetStream has stored every message; waits while
     /// the stream is full (back-pressure), up to two minutes.

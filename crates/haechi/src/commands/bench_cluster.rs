@@ -5,7 +5,8 @@
 //! crosses JetStream to the detection worker and the store writer. Reported: events/s
 //! sent and accepted, events stored, duplicates (stored minus distinct `event.id`s), the
 //! p99 delay from sending an attack line to its stored alert, rows per ClickHouse
-//! CPU-second and the bytes on disk against the events as NDJSON.
+//! CPU-second and the bytes on disk against the events as NDJSON; then the scaling of
+//! detection workers over a preloaded backlog (one worker, then two).
 
 use super::bench::{BenchArgs, tempfile_dir};
 use super::bench_clickhouse::{process_cpu_seconds, server_pid, start_server};
@@ -94,6 +95,7 @@ fn measure(
     let ch_cpu = process_cpu_seconds(ch_pid)? - cpu_before;
     ready.shutdown.cancel();
     let _ = server.join();
+    let scale = scaling(args, dir, nats_url, &benign)?;
     let mut delays: Vec<f64> = found
         .iter()
         .map(|a| (a.stored.0 - a.first_seen.0) as f64 / 1e9)
@@ -121,8 +123,10 @@ fn measure(
         "alerts": found.len(),
         "p50_alert_seconds": pct(0.5),
         "p99_alert_seconds": pct(0.99),
-        "scaling_efficiency": serde_json::Value::Null,
-        "scaling_note": "not measured yet: needs detectors pinned to separate cores over a preloaded backlog",
+        "scaling_efficiency": scale.efficiency(),
+        "scaling_backlog_events": scale.events,
+        "scaling_one_worker_seconds": scale.one,
+        "scaling_two_workers_seconds": scale.two,
         "clickhouse_rows_per_cpu_second": rows_per_cpu,
         "clickhouse_cpu_seconds": ch_cpu,
         "compression_ratio": compression,
@@ -135,15 +139,125 @@ fn measure(
         println!("{report}");
     } else {
         println!(
-            "cluster (collector → JetStream → detector + store writer → ClickHouse, all SigmaHQ rules): {sent} events in {send_secs:.1}s ({rate:.0} events/s sent and accepted); {stored} stored, {} duplicates, {} lost; {} of {attacks} attack lines alerted, delay p50 {:.3}s p99 {:.3}s; ClickHouse {rows_per_cpu:.0} rows per CPU-second, {compression:.1}x smaller than NDJSON",
+            "cluster (collector → JetStream → detector + store writer → ClickHouse, all SigmaHQ rules): {sent} events in {send_secs:.1}s ({rate:.0} events/s sent and accepted); {stored} stored, {} duplicates, {} lost; {} of {attacks} attack lines alerted, delay p50 {:.3}s p99 {:.3}s; ClickHouse {rows_per_cpu:.0} rows per CPU-second, {compression:.1}x smaller than NDJSON; draining {} events: 1 detection worker {:.1}s, 2 workers {:.1}s, scaling efficiency {:.2}",
             stored.saturating_sub(ids),
             (sent as u64).saturating_sub(ids),
             found.len(),
             pct(0.5),
             pct(0.99),
+            scale.events,
+            scale.one,
+            scale.two,
+            scale.efficiency(),
         );
     }
     Ok(())
+}
+
+/// Events in the backlog the scaling measurement drains.
+const SCALING_BACKLOG: usize = 1_000_000;
+
+/// Draining one backlog with one detection worker, then with two.
+struct Scaling {
+    events: usize,
+    one: f64,
+    two: f64,
+}
+
+impl Scaling {
+    /// T1 / (2 · T2): 1.0 when two workers drain twice as fast as one.
+    fn efficiency(&self) -> f64 {
+        self.one / (2.0 * self.two)
+    }
+}
+
+/// A backlog of the load's events published once for two consumers, drained by one
+/// detection worker and then by two (each worker's detection on one thread), as
+/// detector processes on separate cores would; the servers share the same cores.
+fn scaling(
+    args: &BenchArgs,
+    dir: &Path,
+    nats_url: &str,
+    benign: &[String],
+) -> anyhow::Result<Scaling> {
+    let config = stream_config(args, &dir.join("scale"));
+    let (detection, _) =
+        crate::detection::Detection::start(&config, false)?.context("detection is off")?;
+    let detection = std::sync::Arc::new(detection);
+    let cluster = haechi_cluster::ClusterConfig {
+        nats: nats_url.to_owned(),
+        site: "bench".into(),
+        ..Default::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let bus = haechi_cluster::Bus::connect(&cluster, "backlog").await?;
+        for c in ["scale-one", "scale-two"] {
+            bus.add_consumer(c).await?;
+        }
+        let ctx = ParseContext::new("bench");
+        let mut parser = haechi_ingest::new_parser(Format::Syslog);
+        let base: Vec<haechi_event::Event> = benign
+            .iter()
+            .filter_map(|l| parser.parse(l.trim_end(), &ctx).ok().flatten())
+            .collect();
+        let mut events = 0;
+        while events < SCALING_BACKLOG {
+            let mut batch: Vec<haechi_event::Event> = base
+                .iter()
+                .cycle()
+                .skip(events % base.len())
+                .take(4096)
+                .cloned()
+                .collect();
+            bus.publish(&mut batch, haechi_event::Timestamp::now())
+                .await?;
+            events += batch.len();
+        }
+        let one = drain(&cluster, "scale-one", 1, &detection).await?;
+        let two = drain(&cluster, "scale-two", 2, &detection).await?;
+        Ok::<_, anyhow::Error>(Scaling { events, one, two })
+    })
+}
+
+/// Seconds until `workers` detection workers have taken every batch of `consumer`.
+async fn drain(
+    cluster: &haechi_cluster::ClusterConfig,
+    consumer: &str,
+    workers: usize,
+    detection: &std::sync::Arc<crate::detection::Detection>,
+) -> anyhow::Result<f64> {
+    let monitor = haechi_cluster::Bus::connect(cluster, "scale-monitor").await?;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let bus = haechi_cluster::Bus::connect(cluster, &format!("scale-{w}")).await?;
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+        let d = detection.clone();
+        let consumer = consumer.to_owned();
+        tasks.push(tokio::spawn(async move {
+            bus.work(&consumer, move |mut b| {
+                pool.install(|| std::hint::black_box(d.detect(&mut b.events)));
+                Ok(())
+            })
+            .await
+        }));
+    }
+    loop {
+        let (pending, unacked) = monitor.backlog(consumer).await?;
+        if pending == 0 && unacked == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    for t in tasks {
+        t.abort();
+    }
+    Ok(secs)
 }
 
 /// The average size of the load's events as NDJSON (with the `event.id` a collector
