@@ -1,15 +1,16 @@
-//! The connection to NATS: the site's `EVENTS` stream, its two durable pull consumers,
-//! publishing batches and working through them.
+//! The connection to NATS: the site's `EVENTS` stream and its two durable pull consumers,
+//! the `ALERTS` stream and its alert writer's consumer, publishing to both and working
+//! through them.
 
 use crate::{ClusterConfig, ClusterError, codec};
 use async_nats::HeaderMap;
-use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull};
+use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull, push};
 use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream::{DiscardPolicy, RetentionPolicy, StorageType};
 use async_nats::jetstream::{self, AckKind};
 use futures_util::StreamExt;
-use haechi_event::{Event, Timestamp, Value, ecs};
+use haechi_event::{Alert, Event, Timestamp, Value, ecs};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -20,6 +21,45 @@ pub const STREAM: &str = "EVENTS";
 pub const DETECT: &str = "detect";
 /// The durable consumer store writers share.
 pub const STORE: &str = "store";
+/// The stream of the alerts detection workers raise, one message per event batch.
+pub const ALERTS: &str = "ALERTS";
+/// The durable consumer of the site's single alert writer (the `api` role).
+pub const RECORD: &str = "record";
+/// A tower's durable consumer the center's streams source through.
+pub const TOWER_CONSUMER: &str = "center";
+
+/// True when the stream's settings Haechi chooses differ from those it has.
+fn stream_differs(have: &jetstream::stream::Config, want: &jetstream::stream::Config) -> bool {
+    let sources = |c: &jetstream::stream::Config| -> Vec<(String, String)> {
+        c.sources
+            .iter()
+            .flatten()
+            .map(|s| {
+                (
+                    s.external
+                        .as_ref()
+                        .map(|e| e.api_prefix.clone())
+                        .unwrap_or_default(),
+                    s.consumer
+                        .as_ref()
+                        .map(|c| c.deliver_subject.clone())
+                        .unwrap_or_default(),
+                )
+            })
+            .collect()
+    };
+    have.subjects != want.subjects
+        || have.max_bytes != want.max_bytes
+        || have.max_message_size != want.max_message_size
+        || have.duplicate_window != want.duplicate_window
+        || sources(have) != sources(want)
+}
+
+/// Where a tower's `center` consumer delivers: a subject no stream captures, which the
+/// leaf-node link carries to the center's server.
+fn deliver_subject(tower: &str, kind: &str) -> String {
+    format!("haechi.{tower}.to-center.{kind}")
+}
 
 /// A batch message stays under the server's default `max_payload` (1 MiB); a larger
 /// batch is split.
@@ -33,6 +73,18 @@ const PUBLISH_PATIENCE: Duration = Duration::from_secs(120);
 const HEADER_ENCODING: &str = "Haechi-Encoding";
 const HEADER_EVENTS: &str = "Haechi-Events";
 const HEADER_RECEIVED: &str = "Haechi-Received";
+
+/// The alerts of one event batch as the alert writer receives them.
+#[derive(Debug)]
+pub struct DeliveredAlerts {
+    pub alerts: Vec<Alert>,
+    /// When the collector received the batch the alerts were raised on.
+    pub received: Timestamp,
+    /// `alerts.<the event batch's id>.<part>`: the same however often the event batch
+    /// was detected again, so the writer records it once.
+    pub id: String,
+    pub redelivered: bool,
+}
 
 /// A batch as a worker receives it.
 #[derive(Debug)]
@@ -50,9 +102,64 @@ pub struct Delivered {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Status {
     pub site: String,
+    /// This site is a control tower (its streams keep what the center has not taken).
+    pub tower: bool,
+    pub streams: Vec<StreamStatus>,
+    /// At a center: each tower's link.
+    pub towers: Vec<TowerStatus>,
+}
+
+/// A tower as the center sees it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TowerStatus {
+    pub site: String,
+    pub domain: String,
+    pub tenants: Vec<String>,
+    /// `up` (every stream heard from within [`LINK_DOWN_AFTER`]), `down`, or `never`
+    /// (not heard from since the center's server started).
+    pub link: String,
+    pub sources: Vec<SourceStatus>,
+}
+
+/// One of the center's streams sourcing a tower's.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SourceStatus {
     pub stream: String,
+    /// Messages the center knows it has not taken yet (while the link is up; the
+    /// tower's `center` consumer counts them during a cut).
+    pub lag: u64,
+    /// Seconds since the tower last answered on this stream.
+    pub last_seen_secs: Option<f64>,
+    pub error: Option<String>,
+}
+
+/// A tower not heard from for this long is shown as cut off (its consumers send a
+/// heartbeat every second).
+pub const LINK_DOWN_AFTER: Duration = Duration::from_secs(10);
+
+fn link_state(sources: &[SourceStatus]) -> &'static str {
+    let seen: Vec<f64> = sources.iter().filter_map(|s| s.last_seen_secs).collect();
+    if sources.is_empty() || seen.is_empty() {
+        "never"
+    } else if seen.len() == sources.len()
+        && seen.iter().all(|s| *s < LINK_DOWN_AFTER.as_secs_f64())
+        && sources.iter().all(|s| s.error.is_none())
+    {
+        "up"
+    } else {
+        "down"
+    }
+}
+
+/// One stream: what it holds and how far its consumers are.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StreamStatus {
+    pub name: String,
+    /// Messages held (event batches, or the alerts of one batch each).
     pub messages: u64,
     pub bytes: u64,
+    /// The sequence of the last message stored (every message ever, kept or not).
+    pub last_sequence: u64,
     pub consumers: Vec<ConsumerStatus>,
 }
 
@@ -67,6 +174,10 @@ pub struct ConsumerStatus {
     pub redelivered: usize,
     /// Workers waiting for batches.
     pub waiting: usize,
+    /// The stream sequence below which every message is acknowledged.
+    pub ack_floor: u64,
+    /// The stream sequence of the last message delivered.
+    pub delivered: u64,
 }
 
 /// A connection to the site's JetStream.
@@ -120,40 +231,144 @@ impl Bus {
     }
 
     async fn ensure_stream(&self) -> Result<(), ClusterError> {
-        let stream = self
-            .js
-            .get_or_create_stream(jetstream::stream::Config {
-                name: STREAM.into(),
-                subjects: vec![format!("haechi.{}.events.>", self.config.site)],
-                // Kept until both consumers have it; a full stream refuses new batches.
-                retention: RetentionPolicy::Interest,
-                discard: DiscardPolicy::New,
-                max_bytes: self.config.events_max_bytes,
-                max_message_size: MAX_MESSAGE_BYTES,
-                duplicate_window: DUPLICATE_WINDOW,
-                storage: StorageType::File,
+        self.ensure(
+            STREAM,
+            "events",
+            self.config.events_max_bytes,
+            &[DETECT, STORE],
+        )
+        .await?;
+        self.ensure(ALERTS, "alerts", self.config.alerts_max_bytes, &[RECORD])
+            .await
+    }
+
+    /// One stream, its durable pull consumers, and the federation: a tower's durable
+    /// `center` consumer, a center's sources. Messages are kept until every consumer has
+    /// acknowledged them (interest retention); a full stream refuses new ones, so
+    /// publishers wait.
+    async fn ensure(
+        &self,
+        name: &str,
+        kind: &str,
+        max_bytes: i64,
+        consumers: &[&str],
+    ) -> Result<(), ClusterError> {
+        let what = format!("creating the {name} stream");
+        let sources = self
+            .config
+            .towers
+            .iter()
+            .map(|t| jetstream::stream::Source {
+                name: name.into(),
+                // The tower's JetStream API, reached over the leaf-node link.
+                external: Some(jetstream::stream::External {
+                    api_prefix: format!("$JS.{}.API", t.domain()),
+                    delivery_prefix: None,
+                }),
+                consumer: Some(jetstream::stream::StreamConsumerSource::new(
+                    TOWER_CONSUMER,
+                    deliver_subject(&t.site, kind),
+                )),
                 ..Default::default()
             })
-            .await
-            .map_err(|e| js_err("creating the EVENTS stream")(&e))?;
+            .collect();
+        let wanted = jetstream::stream::Config {
+            name: name.into(),
+            subjects: vec![format!("haechi.{}.{kind}.>", self.config.site)],
+            retention: RetentionPolicy::Interest,
+            discard: DiscardPolicy::New,
+            max_bytes,
+            max_message_size: MAX_MESSAGE_BYTES,
+            duplicate_window: DUPLICATE_WINDOW,
+            storage: StorageType::File,
+            sources: Some(sources),
+            ..Default::default()
+        };
+        // A stream in use is updated only when its configuration changed (a tower added):
+        // an update of an interest stream makes the server re-check which messages
+        // still have interest.
+        match self.js.get_stream(name).await {
+            Ok(mut stream) => {
+                let have = stream
+                    .info()
+                    .await
+                    .map_err(|e| js_err(&what)(&e))?
+                    .config
+                    .clone();
+                if have.retention != RetentionPolicy::Interest {
+                    return Err(ClusterError::Config(format!(
+                        "stream {name} was made by an earlier Haechi with {:?} retention, which cannot be changed: delete it on the NATS server (it holds only batches in transit)",
+                        have.retention
+                    )));
+                }
+                if stream_differs(&have, &wanted) {
+                    tracing::info!(stream = name, have = ?have.sources, want = ?wanted.sources, "updating the stream's configuration");
+                    self.js
+                        .update_stream(wanted)
+                        .await
+                        .map_err(|e| js_err(&what)(&e))?;
+                }
+            }
+            Err(_) => {
+                self.js
+                    .create_stream(wanted)
+                    .await
+                    .map_err(|e| js_err(&what)(&e))?;
+            }
+        }
         // Consumers exist before anything is published: an interest stream drops a
-        // message that no consumer wants.
-        for name in [DETECT, STORE] {
-            stream
-                .get_or_create_consumer::<pull::Config>(
-                    name,
-                    pull::Config {
-                        durable_name: Some(name.into()),
-                        ack_policy: AckPolicy::Explicit,
-                        ack_wait: Duration::from_secs(self.config.ack_wait_secs),
-                        max_ack_pending: self.config.max_ack_pending,
-                        ..Default::default()
-                    },
-                )
+        // message that no consumer wants. One in use is left as it is unless its
+        // configuration changed.
+        let stream = self
+            .js
+            .get_stream(name)
+            .await
+            .map_err(|e| js_err(&what)(&e))?;
+        for consumer in consumers {
+            let config = self.consumer_config(consumer);
+            if let Ok(info) = stream.consumer_info(consumer).await
+                && info.config.ack_wait == config.ack_wait
+                && info.config.max_ack_pending == config.max_ack_pending
+                && info.config.filter_subject.is_empty()
+            {
+                continue;
+            }
+            self.js
+                .create_consumer_on_stream(config, name)
                 .await
                 .map_err(|e| js_err("creating a consumer")(&e))?;
         }
+        if self.config.tower && stream.consumer_info(TOWER_CONSUMER).await.is_err() {
+            // The center sources through this consumer (ADR-58 durable sourcing): it
+            // holds the stream's interest while the link is down, and the center's
+            // server acknowledges what it stored by flow control.
+            self.js
+                .create_consumer_on_stream(
+                    push::Config {
+                        durable_name: Some(TOWER_CONSUMER.into()),
+                        deliver_subject: deliver_subject(&self.config.site, kind),
+                        ack_policy: AckPolicy::FlowControl,
+                        flow_control: true,
+                        idle_heartbeat: Duration::from_secs(1),
+                        max_deliver: -1,
+                        ..Default::default()
+                    },
+                    name,
+                )
+                .await
+                .map_err(|e| js_err("creating the center's consumer")(&e))?;
+        }
         Ok(())
+    }
+
+    fn consumer_config(&self, name: &str) -> pull::Config {
+        pull::Config {
+            durable_name: Some(name.into()),
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: Duration::from_secs(self.config.ack_wait_secs),
+            max_ack_pending: self.config.max_ack_pending,
+            ..Default::default()
+        }
     }
 
     /// Adds a durable consumer of the whole stream (the scale-out bench drains a backlog
@@ -163,16 +378,7 @@ impl Bus {
             .get_stream(STREAM)
             .await
             .map_err(|e| js_err("opening the EVENTS stream")(&e))?
-            .get_or_create_consumer::<pull::Config>(
-                name,
-                pull::Config {
-                    durable_name: Some(name.into()),
-                    ack_policy: AckPolicy::Explicit,
-                    ack_wait: Duration::from_secs(self.config.ack_wait_secs),
-                    max_ack_pending: self.config.max_ack_pending,
-                    ..Default::default()
-                },
-            )
+            .get_or_create_consumer::<pull::Config>(name, self.consumer_config(name))
             .await
             .map_err(|e| js_err("creating a consumer")(&e))?;
         Ok(())
@@ -221,7 +427,35 @@ impl Bus {
                 continue;
             }
             let id = format!("{}.{}.{prefix}.{sent}", self.config.site, self.node);
-            self.publish_message(&id, part.len(), received, payload)
+            self.publish_message("events", &id, part.len(), received, payload)
+                .await?;
+            sent += 1;
+        }
+        Ok(sent)
+    }
+
+    /// Publishes the alerts a detection worker raised on one event batch, for the site's
+    /// alert writer. Their message id derives from the batch's: when the batch is
+    /// detected again (its worker died before acknowledging), JetStream drops the repeat
+    /// within its duplicate window and the writer's record of batches after it.
+    pub async fn publish_alerts(
+        &self,
+        batch_id: &str,
+        alerts: &[Alert],
+        received: Timestamp,
+    ) -> Result<usize, ClusterError> {
+        let mut sent = 0;
+        let mut parts: Vec<&[Alert]> = vec![alerts];
+        while let Some(part) = parts.pop() {
+            let payload = codec::encode_alerts(part);
+            if payload.len() > MESSAGE_TARGET_BYTES && part.len() > 1 {
+                let (a, b) = part.split_at(part.len() / 2);
+                parts.push(b);
+                parts.push(a);
+                continue;
+            }
+            let id = format!("alerts.{batch_id}.{sent}");
+            self.publish_message("alerts", &id, part.len(), received, payload)
                 .await?;
             sent += 1;
         }
@@ -230,12 +464,13 @@ impl Bus {
 
     async fn publish_message(
         &self,
+        kind: &str,
         id: &str,
         events: usize,
         received: Timestamp,
         payload: Vec<u8>,
     ) -> Result<(), ClusterError> {
-        let subject = format!("haechi.{}.events.{}", self.config.site, self.node);
+        let subject = format!("haechi.{}.{kind}.{}", self.config.site, self.node);
         let mut headers = HeaderMap::new();
         headers.insert(HEADER_ENCODING, codec::ENCODING);
         headers.insert(HEADER_EVENTS, events.to_string().as_str());
@@ -278,12 +513,41 @@ impl Bus {
     where
         F: Fn(Delivered) -> Result<(), String> + Send + Sync + 'static,
     {
+        self.work_on(STREAM, consumer, decode_delivered, handler)
+            .await
+    }
+
+    /// The alert writer: [`Bus::work`] on the `ALERTS` stream's `record` consumer.
+    pub async fn work_alerts<F>(&self, handler: F) -> Result<(), ClusterError>
+    where
+        F: Fn(DeliveredAlerts) -> Result<(), String> + Send + Sync + 'static,
+    {
+        self.work_on(ALERTS, RECORD, decode_delivered_alerts, handler)
+            .await
+    }
+
+    async fn work_on<T, F>(
+        &self,
+        stream: &str,
+        consumer: &str,
+        decode: fn(&jetstream::Message) -> Result<T, ClusterError>,
+        handler: F,
+    ) -> Result<(), ClusterError>
+    where
+        T: Send + 'static,
+        F: Fn(T) -> Result<(), String> + Send + Sync + 'static,
+    {
         let handler = Arc::new(handler);
+        // Detection takes this site's own batches only (a tower's alerts arrive on ALERTS).
+        // A subject filter on the consumer would do the same, but on an interest stream
+        // nats-server 2.15 then keeps the sourced batches after the store writer acked them.
+        let skip_foreign = stream == STREAM && consumer == DETECT;
+        let own = format!("haechi.{}.events.", self.config.site);
         let consumer: PullConsumer = self
             .js
-            .get_stream(STREAM)
+            .get_stream(stream)
             .await
-            .map_err(|e| js_err("opening the EVENTS stream")(&e))?
+            .map_err(|e| js_err("opening a stream")(&e))?
             .get_consumer(consumer)
             .await
             .map_err(|e| js_err("opening a consumer")(&e))?;
@@ -304,7 +568,14 @@ impl Bus {
                         break;
                     }
                 };
-                self.handle(&message, handler.clone()).await;
+                if skip_foreign && !message.subject.starts_with(own.as_str()) {
+                    // A tower's batch at the center: detected at the tower already.
+                    if let Err(e) = message.ack().await {
+                        tracing::warn!(error = %e, "acknowledging a tower's batch failed");
+                    }
+                    continue;
+                }
+                self.handle(&message, decode, handler.clone()).await;
             }
         }
     }
@@ -332,33 +603,48 @@ impl Bus {
             .get_consumer(consumer)
             .await
             .map_err(|e| js_err("opening a consumer")(&e))?;
-        let max_messages = (self.config.max_ack_pending as usize).clamp(1, 256);
-        loop {
-            let mut batch = match consumer
-                .batch()
-                .max_messages(max_messages)
-                .expires(max_wait)
-                .messages()
-                .await
-            {
-                Ok(b) => b,
+        // One continuous pull, gathered here: fetching with short-lived `batch` requests
+        // lost batches with nats-server 2.15.1 when a killed writer's last request was
+        // still open as they arrived (they were neither redelivered nor kept).
+        let mut stream = loop {
+            match consumer.messages().await {
+                Ok(m) => break m,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot pull batches; retrying");
                     tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
                 }
-            };
+            }
+        };
+        loop {
             let mut messages = Vec::new();
             let mut gathered = Vec::new();
             let mut events = 0;
-            while let Some(next) = batch.next().await {
+            let mut deadline: Option<tokio::time::Instant> = None;
+            while events < max_events {
+                let next = match deadline {
+                    // Waits as long as it takes for the first batch, then `max_wait`.
+                    None => stream.next().await,
+                    Some(d) => match tokio::time::timeout_at(d, stream.next()).await {
+                        Ok(next) => next,
+                        Err(_) => break,
+                    },
+                };
                 let message = match next {
-                    Ok(m) => m,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "pulling batches failed");
+                    Some(Ok(m)) => m,
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "pulling batches failed; pulling again");
+                        break;
+                    }
+                    None => {
+                        tracing::warn!("the pull ended; pulling again");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        if let Ok(m) = consumer.messages().await {
+                            stream = m;
+                        }
                         break;
                     }
                 };
+                deadline.get_or_insert_with(|| tokio::time::Instant::now() + max_wait);
                 match decode_delivered(&message) {
                     Ok(d) => {
                         events += d.events.len();
@@ -369,9 +655,6 @@ impl Bus {
                         tracing::error!(error = %e, "an unreadable batch message is dropped");
                         let _ = message.ack_with(AckKind::Term).await;
                     }
-                }
-                if events >= max_events {
-                    break;
                 }
             }
             if gathered.is_empty() {
@@ -396,19 +679,24 @@ impl Bus {
         }
     }
 
-    async fn handle<F>(&self, message: &jetstream::Message, handler: Arc<F>)
-    where
-        F: Fn(Delivered) -> Result<(), String> + Send + Sync + 'static,
+    async fn handle<T, F>(
+        &self,
+        message: &jetstream::Message,
+        decode: fn(&jetstream::Message) -> Result<T, ClusterError>,
+        handler: Arc<F>,
+    ) where
+        T: Send + 'static,
+        F: Fn(T) -> Result<(), String> + Send + Sync + 'static,
     {
-        let delivered = match decode_delivered(message) {
+        let delivered = match decode(message) {
             Ok(d) => d,
             Err(e) => {
-                tracing::error!(error = %e, "an unreadable batch message is dropped");
+                tracing::error!(error = %e, "an unreadable message is dropped");
                 let _ = message.ack_with(AckKind::Term).await;
                 return;
             }
         };
-        let id = delivered.id.clone();
+        let id = header(message, "Nats-Msg-Id").unwrap_or_default();
         let outcome = tokio::task::spawn_blocking(move || handler(delivered)).await;
         let acked = match outcome {
             Ok(Ok(())) => message.ack().await,
@@ -435,13 +723,94 @@ impl Bus {
         }
     }
 
-    /// The stream's and consumers' counters.
+    /// The streams' and consumers' counters, and at a center the link to each tower.
     pub async fn status(&self) -> Result<Status, ClusterError> {
+        let mut with_center = vec![DETECT, STORE];
+        let mut alerts_consumers = vec![RECORD];
+        if self.config.tower {
+            with_center.push(TOWER_CONSUMER);
+            alerts_consumers.push(TOWER_CONSUMER);
+        }
+        let streams = vec![
+            self.stream_status(STREAM, &with_center).await?,
+            self.stream_status(ALERTS, &alerts_consumers).await?,
+        ];
+        let mut towers: Vec<TowerStatus> = self
+            .config
+            .towers
+            .iter()
+            .map(|t| TowerStatus {
+                site: t.site.clone(),
+                domain: t.domain().to_owned(),
+                tenants: t.tenants.clone(),
+                link: "never".into(),
+                sources: Vec::new(),
+            })
+            .collect();
+        for stream in [STREAM, ALERTS] {
+            for (api, source) in self.sources(stream).await? {
+                if let Some(t) = towers
+                    .iter_mut()
+                    .find(|t| api == format!("$JS.{}.API", t.domain))
+                {
+                    t.sources.push(source);
+                }
+            }
+        }
+        for t in &mut towers {
+            t.link = link_state(&t.sources).into();
+        }
+        Ok(Status {
+            site: self.config.site.clone(),
+            tower: self.config.tower,
+            streams,
+            towers,
+        })
+    }
+
+    /// The sources of a stream as the server reports them, by the API prefix of their
+    /// domain (the client's typed stream info leaves the prefix out, and every tower's
+    /// stream has the same name).
+    async fn sources(&self, stream: &str) -> Result<Vec<(String, SourceStatus)>, ClusterError> {
+        let info: jetstream::response::Response<serde_json::Value> = self
+            .js
+            .request(format!("STREAM.INFO.{stream}"), &serde_json::json!({}))
+            .await
+            .map_err(|e| js_err("reading the stream's sources")(&e))?;
+        let info = match info {
+            jetstream::response::Response::Ok(v) => v,
+            jetstream::response::Response::Err { error } => {
+                return Err(js_err("reading the stream's sources")(&error));
+            }
+        };
+        let mut out = Vec::new();
+        for s in info["sources"].as_array().into_iter().flatten() {
+            let api = s["external"]["api"].as_str().unwrap_or_default().to_owned();
+            // `active`: nanoseconds since the source last heard from its origin; -1 never.
+            let active = s["active"].as_i64().filter(|n| *n >= 0);
+            out.push((
+                api,
+                SourceStatus {
+                    stream: stream.into(),
+                    lag: s["lag"].as_u64().unwrap_or(0),
+                    last_seen_secs: active.map(|n| n as f64 / 1e9),
+                    error: s["error"]["description"].as_str().map(str::to_owned),
+                },
+            ));
+        }
+        Ok(out)
+    }
+
+    async fn stream_status(
+        &self,
+        name: &str,
+        consumer_names: &[&str],
+    ) -> Result<StreamStatus, ClusterError> {
         let mut stream = self
             .js
-            .get_stream(STREAM)
+            .get_stream(name)
             .await
-            .map_err(|e| js_err("opening the EVENTS stream")(&e))?;
+            .map_err(|e| js_err("opening a stream")(&e))?;
         let state = stream
             .info()
             .await
@@ -449,52 +818,73 @@ impl Bus {
             .state
             .clone();
         let mut consumers = Vec::new();
-        for name in [DETECT, STORE] {
-            let mut c: PullConsumer = stream
-                .get_consumer(name)
-                .await
-                .map_err(|e| js_err("opening a consumer")(&e))?;
-            let info = c
-                .info()
+        for name in consumer_names {
+            let info = stream
+                .consumer_info(name)
                 .await
                 .map_err(|e| js_err("reading a consumer")(&e))?;
             consumers.push(ConsumerStatus {
-                name: name.into(),
+                name: (*name).into(),
                 pending: info.num_pending,
                 ack_pending: info.num_ack_pending,
                 redelivered: info.num_redelivered,
                 waiting: info.num_waiting,
+                ack_floor: info.ack_floor.stream_sequence,
+                delivered: info.delivered.stream_sequence,
             });
         }
-        Ok(Status {
-            site: self.config.site.clone(),
-            stream: STREAM.into(),
+        Ok(StreamStatus {
+            name: name.into(),
             messages: state.messages,
             bytes: state.bytes,
+            last_sequence: state.last_sequence,
             consumers,
         })
     }
 }
 
+fn header(message: &jetstream::Message, name: &str) -> Option<String> {
+    message
+        .headers
+        .as_ref()
+        .and_then(|h| h.get(name))
+        .map(|v| v.as_str().to_owned())
+}
+
+/// When the collector received the records of a message's batch.
+fn received(message: &jetstream::Message) -> Timestamp {
+    header(message, HEADER_RECEIVED)
+        .and_then(|v| v.parse().ok())
+        .map(Timestamp)
+        .unwrap_or_else(Timestamp::now)
+}
+
+fn redelivered(message: &jetstream::Message) -> bool {
+    message.info().map(|i| i.delivered > 1).unwrap_or(false)
+}
+
 /// A message as a worker gets it: its events and what the headers say.
 fn decode_delivered(message: &jetstream::Message) -> Result<Delivered, ClusterError> {
-    let header = |name: &str| {
-        message
-            .headers
-            .as_ref()
-            .and_then(|h| h.get(name))
-            .map(|v| v.as_str().to_owned())
-    };
-    let id = header("Nats-Msg-Id").unwrap_or_default();
+    let id = header(message, "Nats-Msg-Id").unwrap_or_default();
     let events = codec::decode(&message.payload)
         .map_err(|e| ClusterError::Codec(format!("batch {id}: {e}")))?;
     Ok(Delivered {
         events,
-        received: header(HEADER_RECEIVED)
-            .and_then(|v| v.parse().ok())
-            .map(Timestamp)
-            .unwrap_or_else(Timestamp::now),
-        redelivered: message.info().map(|i| i.delivered > 1).unwrap_or(false),
+        received: received(message),
+        redelivered: redelivered(message),
+        id,
+    })
+}
+
+/// An alerts message as the alert writer gets it.
+fn decode_delivered_alerts(message: &jetstream::Message) -> Result<DeliveredAlerts, ClusterError> {
+    let id = header(message, "Nats-Msg-Id").unwrap_or_default();
+    let alerts = codec::decode_alerts(&message.payload)
+        .map_err(|e| ClusterError::Codec(format!("{id}: {e}")))?;
+    Ok(DeliveredAlerts {
+        alerts,
+        received: received(message),
+        redelivered: redelivered(message),
         id,
     })
 }

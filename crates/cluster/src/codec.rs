@@ -3,7 +3,7 @@
 //! names it, so a faster codec can replace it without new subjects.
 
 use crate::ClusterError;
-use haechi_event::{Event, event_from_json, write_event_json};
+use haechi_event::{Alert, Event, event_from_json, write_event_json};
 use std::io::Read;
 
 /// The value of the `Haechi-Encoding` header for this format.
@@ -24,17 +24,7 @@ pub fn encode(events: &[Event]) -> Vec<u8> {
 
 /// The events of a message body.
 pub fn decode(payload: &[u8]) -> Result<Vec<Event>, ClusterError> {
-    let mut ndjson = Vec::new();
-    zstd::stream::read::Decoder::new(payload)
-        .map_err(|e| ClusterError::Codec(format!("not zstd: {e}")))?
-        .take(MAX_DECODED_BYTES + 1)
-        .read_to_end(&mut ndjson)
-        .map_err(|e| ClusterError::Codec(format!("zstd: {e}")))?;
-    if ndjson.len() as u64 > MAX_DECODED_BYTES {
-        return Err(ClusterError::Codec(format!(
-            "unpacks to more than {MAX_DECODED_BYTES} bytes"
-        )));
-    }
+    let ndjson = unpack(payload)?;
     let mut events = Vec::new();
     for (i, line) in ndjson.split(|b| *b == b'\n').enumerate() {
         if line.is_empty() {
@@ -47,6 +37,35 @@ pub fn decode(payload: &[u8]) -> Result<Vec<Event>, ClusterError> {
         events.push(event);
     }
     Ok(events)
+}
+
+/// A detector's alerts of one batch as one compressed message body (a JSON array: the
+/// alert writer reads every field back, ids and all).
+pub fn encode_alerts(alerts: &[Alert]) -> Vec<u8> {
+    let json = serde_json::to_vec(alerts).unwrap_or_else(|_| unreachable!("alerts serialize"));
+    zstd::bulk::compress(&json, 1).unwrap_or_else(|_| unreachable!("in-memory zstd"))
+}
+
+/// The alerts of a message body.
+pub fn decode_alerts(payload: &[u8]) -> Result<Vec<Alert>, ClusterError> {
+    let json = unpack(payload)?;
+    serde_json::from_slice(&json).map_err(|e| ClusterError::Codec(format!("alerts: {e}")))
+}
+
+/// A zstd body, refused when it unpacks past [`MAX_DECODED_BYTES`].
+fn unpack(payload: &[u8]) -> Result<Vec<u8>, ClusterError> {
+    let mut out = Vec::new();
+    zstd::stream::read::Decoder::new(payload)
+        .map_err(|e| ClusterError::Codec(format!("not zstd: {e}")))?
+        .take(MAX_DECODED_BYTES + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| ClusterError::Codec(format!("zstd: {e}")))?;
+    if out.len() as u64 > MAX_DECODED_BYTES {
+        return Err(ClusterError::Codec(format!(
+            "unpacks to more than {MAX_DECODED_BYTES} bytes"
+        )));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -15,13 +15,20 @@
 //!   a batch not acknowledged within `ack_wait_secs` is delivered again (at least once).
 //! * Every event leaves the collector with an `event.id`, so the alerts a detector
 //!   raises reference exactly the events the store writer keeps.
+//! * A detector publishes the alerts of a batch as one message on
+//!   `haechi.<site>.alerts.<node>` ([`Bus::publish_alerts`]) before it acknowledges the
+//!   batch; the site's single alert writer (the `api` role) records them in the state
+//!   store the console reads ([`Bus::work_alerts`]), once per batch.
 //!
 //! [`codec`] is the message format; [`Bus`] the connection, streams and consumers.
 
 pub mod bus;
 pub mod codec;
 
-pub use bus::{Bus, ConsumerStatus, Delivered, Status};
+pub use bus::{
+    Bus, ConsumerStatus, Delivered, DeliveredAlerts, SourceStatus, Status, StreamStatus,
+    TowerStatus,
+};
 
 /// `[cluster]`: where the NATS server is and how this site's streams are sized.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -33,12 +40,41 @@ pub struct ClusterConfig {
     pub site: String,
     /// Bytes the events stream may hold; when it is full, publishing waits.
     pub events_max_bytes: i64,
+    /// Bytes the alerts stream may hold (alerts waiting for the alert writer).
+    pub alerts_max_bytes: i64,
     /// Seconds a worker has to acknowledge a batch before it is delivered again.
     pub ack_wait_secs: u64,
     /// Batches a consumer hands out without acknowledgement, across its workers.
     pub max_ack_pending: i64,
     /// The roles this process runs; empty: all of them.
     pub roles: Vec<Role>,
+    /// This site is a control tower: its streams keep every batch and alert until the
+    /// center has sourced it (a durable `center` consumer per stream), so a cut link
+    /// loses nothing. Set it before the site's first start.
+    pub tower: bool,
+    /// At the center: the towers whose streams the center's streams source.
+    pub towers: Vec<TowerConfig>,
+}
+
+/// `[[cluster.towers]]`: one control tower, as the center sees it.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TowerConfig {
+    /// The tower's `cluster.site`.
+    pub site: String,
+    /// The JetStream domain of the tower's NATS server; default: the site's name.
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// The institutions the tower watches (shown in the console; those whose alerts
+    /// arrive from the tower are added as they come).
+    #[serde(default)]
+    pub tenants: Vec<String>,
+}
+
+impl TowerConfig {
+    pub fn domain(&self) -> &str {
+        self.domain.as_deref().unwrap_or(&self.site)
+    }
 }
 
 impl Default for ClusterConfig {
@@ -47,9 +83,12 @@ impl Default for ClusterConfig {
             nats: "nats://127.0.0.1:4222".into(),
             site: "center".into(),
             events_max_bytes: 10 << 30,
+            alerts_max_bytes: 1 << 30,
             ack_wait_secs: 30,
             max_ack_pending: 64,
             roles: Vec::new(),
+            tower: false,
+            towers: Vec::new(),
         }
     }
 }
@@ -57,21 +96,41 @@ impl Default for ClusterConfig {
 impl ClusterConfig {
     /// Refuses names NATS subjects and stream names cannot hold.
     pub fn validate(&self) -> Result<(), ClusterError> {
-        let ok = !self.site.is_empty()
-            && self.site.len() <= 64
-            && self
-                .site
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !ok {
+        let name_ok = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        };
+        if !name_ok(&self.site) {
             return Err(ClusterError::Config(format!(
                 "cluster.site {:?}: use 1-64 letters, digits, '-' or '_'",
                 self.site
             )));
         }
-        if self.ack_wait_secs == 0 || self.max_ack_pending <= 0 || self.events_max_bytes <= 0 {
+        let mut seen = std::collections::BTreeSet::new();
+        for t in &self.towers {
+            if !name_ok(&t.site) || !name_ok(t.domain()) {
+                return Err(ClusterError::Config(format!(
+                    "cluster.towers: site {:?} / domain {:?}: use 1-64 letters, digits, '-' or '_'",
+                    t.site,
+                    t.domain()
+                )));
+            }
+            if t.site == self.site || !seen.insert(t.site.as_str()) {
+                return Err(ClusterError::Config(format!(
+                    "cluster.towers: site {:?} is named twice (or is this site)",
+                    t.site
+                )));
+            }
+        }
+        if self.ack_wait_secs == 0
+            || self.max_ack_pending <= 0
+            || self.events_max_bytes <= 0
+            || self.alerts_max_bytes <= 0
+        {
             return Err(ClusterError::Config(
-                "cluster.ack_wait_secs, max_ack_pending and events_max_bytes must be positive"
+                "cluster.ack_wait_secs, max_ack_pending, events_max_bytes and alerts_max_bytes must be positive"
                     .into(),
             ));
         }
@@ -90,11 +149,12 @@ impl ClusterConfig {
 pub enum Role {
     /// Listeners and `POST /api/ingest`: parse, normalize, publish.
     Collector,
-    /// Detection on the shared `detect` consumer; alerts into the state store.
+    /// Detection on the shared `detect` consumer; alerts onto the `ALERTS` stream.
     Detector,
     /// The store writer on the shared `store` consumer.
     Store,
-    /// The API and console.
+    /// The API and console, and the site's single alert writer (`ALERTS` into the
+    /// state store the API reads).
     Api,
 }
 

@@ -1,6 +1,7 @@
 //! The transport on a real nats-server: every published event reaches both consumers
 //! with the same `event.id`; a batch a worker fails on comes back; workers of one kind
-//! share the batches; a full stream makes the publisher wait instead of losing events.
+//! share the batches; a full stream makes the publisher wait instead of losing events;
+//! the alerts of a batch reach the alert writer once.
 
 #[path = "common/nats.rs"]
 mod nats;
@@ -129,11 +130,14 @@ async fn both_consumers_get_every_event_with_the_same_ids() {
         .collect();
     assert_eq!(ids.len(), sent, "every event has its own id");
     let status = collector.status().await.unwrap();
-    assert_eq!(status.consumers.len(), 2);
+    let events = &status.streams[0];
+    assert_eq!(events.name, "EVENTS");
+    assert_eq!(events.consumers.len(), 2);
     assert!(
-        status.consumers.iter().all(|c| c.redelivered == 0),
+        events.consumers.iter().all(|c| c.redelivered == 0),
         "{status:?}"
     );
+    assert_eq!(status.streams[1].name, "ALERTS");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -212,4 +216,89 @@ async fn a_full_stream_makes_the_publisher_wait_and_loses_nothing() {
         Duration::from_secs(30),
         || stored.lock().unwrap().len() == 600 && detected.lock().unwrap().len() == 600,
     );
+}
+
+fn alert(i: usize, filler: usize) -> haechi_event::Alert {
+    haechi_event::Alert {
+        id: 0,
+        tenant: "seoul".into(),
+        source: haechi_event::AlertSource::Sigma,
+        rule_id: "rule-1".into(),
+        rule_title: format!("Path traversal {}", noise(i, filler)),
+        level: haechi_event::Level::High,
+        author: None,
+        status: None,
+        references: Vec::new(),
+        tags: vec!["attack.t1190".into()],
+        entity: format!("source.ip=198.51.100.{}", i % 250),
+        first_seen: Timestamp(1_714_557_600_000_000_000),
+        last_seen: Timestamp(1_714_557_600_000_000_000),
+        count: 1,
+        events: Vec::new(),
+        details: Default::default(),
+        stored: Timestamp(0),
+        triage: Default::default(),
+    }
+}
+
+/// A detector that dies after publishing a batch's alerts detects the batch again and
+/// publishes them again: the alert writer gets them once. Alerts over 1 MiB are split
+/// into several messages, each with its own id, none lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_alerts_of_a_batch_reach_the_alert_writer_once() {
+    let server = nats::NatsServer::start();
+    let detector = Bus::connect(&config(&server), "detect-1").await.unwrap();
+    let small: Vec<_> = (0..3).map(|i| alert(i, 0)).collect();
+    detector
+        .publish_alerts("test.collector.a.0", &small, Timestamp::now())
+        .await
+        .unwrap();
+    // The same batch detected again, by another worker.
+    let again = Bus::connect(&config(&server), "detect-2").await.unwrap();
+    again
+        .publish_alerts("test.collector.a.0", &small, Timestamp::now())
+        .await
+        .unwrap();
+    // 600 alerts of 4 KB of random letters: over 1 MiB compressed, several messages.
+    let large: Vec<_> = (0..600).map(|i| alert(i, 4000)).collect();
+    let parts = detector
+        .publish_alerts("test.collector.a.1", &large, Timestamp::now())
+        .await
+        .unwrap();
+    assert!(parts >= 2, "{parts} messages");
+    let got: Arc<Mutex<Vec<(String, usize)>>> = Default::default();
+    let writer = Bus::connect(&config(&server), "api-1").await.unwrap();
+    let g = got.clone();
+    tokio::spawn(async move {
+        writer
+            .work_alerts(move |d| {
+                g.lock().unwrap().push((d.id, d.alerts.len()));
+                Ok(())
+            })
+            .await
+    });
+    let total = || got.lock().unwrap().iter().map(|(_, n)| n).sum::<usize>();
+    wait_until("every alert", Duration::from_secs(20), || total() >= 603);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got = got.lock().unwrap().clone();
+    assert_eq!(total_of(&got), 603, "{got:?}");
+    let ids: BTreeSet<&str> = got.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids.len(), got.len(), "each message once: {got:?}");
+    assert!(ids.contains("alerts.test.collector.a.0.0"), "{ids:?}");
+    // Acknowledged alerts leave the stream (interest retention).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = detector.status().await.unwrap();
+        let alerts = &status.streams[1];
+        assert_eq!(alerts.name, "ALERTS");
+        if alerts.messages == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{status:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn total_of(got: &[(String, usize)]) -> usize {
+    got.iter().map(|(_, n)| n).sum()
 }

@@ -551,6 +551,8 @@ async function boardPage(main) {
     tactics: panel('tactics', 'ATT&CK tactics per institution', true),
     ingest: panel('ingest', 'Ingest health per source', true),
   };
+  // Only a scale-out center (and a center-wide user) has towers to show.
+  let towersPanel = null;
   const draw = async () => {
     const n = Number(hours.value);
     const { board, ingest } = await api('/api/board' + query({ hours: n }));
@@ -563,8 +565,15 @@ async function boardPage(main) {
     const cell = new Map(board.tactics.map(c => [c.tenant + '|' + c.tactic, c.alerts]));
     const rows = [...new Set(board.tactics.map(c => c.tenant))].sort();
     clear(p.tactics).appendChild(Charts.heatmap(rows, TACTICS, (r, c) => cell.get(r + '|' + c) || 0));
-    await drawRisk(p.risk, n);
+    const cluster = await api('/api/cluster').catch(() => null);
+    const towerOf = new Map();
+    for (const t of (cluster && cluster.towers) || []) for (const tenant of t.tenants) towerOf.set(tenant, t.site);
+    await drawRisk(p.risk, n, cluster ? (tenant => towerOf.get(tenant) || cluster.site) : null);
     drawIngest(p.ingest, ingest);
+    if (cluster && cluster.towers.length) {
+      if (!towersPanel) towersPanel = panel('towers', 'Control towers', true);
+      drawTowers(towersPanel, cluster);
+    }
     $('#board-updated').textContent = `updated ${fmtTime(new Date().toISOString())}`;
   };
   hours.addEventListener('change', () => draw().catch(e => toast(e.message, 'error')));
@@ -572,7 +581,26 @@ async function boardPage(main) {
   session.refresh = setInterval(() => draw().catch(() => {}), 10000);
 }
 
-async function drawRisk(el, hours) {
+// Each tower's link as the center sees it: state, what it has not taken yet, and when
+// it last heard from the tower.
+function drawTowers(el, cluster) {
+  clear(el);
+  const behind = (t, stream) => { const s = t.sources.find(x => x.stream === stream); return s ? s.lag : null; };
+  const heard = t => {
+    const secs = t.sources.map(s => s.last_seen_secs).filter(v => v !== null && v !== undefined);
+    return secs.length ? `${Math.max(...secs).toFixed(0)} s ago` : 'never';
+  };
+  el.appendChild(h('table', { class: 'grid compact', id: 'towers-table' },
+    h('thead', {}, h('tr', {}, ['Tower', 'Institutions', 'Link', 'Events behind', 'Alerts behind', 'Last heard'].map(t => h('th', {}, t)))),
+    h('tbody', {}, cluster.towers.map(t => h('tr', { class: t.link === 'up' ? '' : 'stale', 'data-tower': t.site },
+      h('td', {}, t.site), h('td', {}, t.tenants.join(', ') || '—'),
+      h('td', { class: t.link === 'up' ? '' : 'hot' }, t.link),
+      h('td', { class: 'num' }, behind(t, 'EVENTS') ?? '—'), h('td', { class: 'num' }, behind(t, 'ALERTS') ?? '—'),
+      h('td', {}, heard(t)))))));
+  el.appendChild(h('p', { class: 'muted' }, `Center ${cluster.site}. While a link is down, each tower keeps what the center has not taken and alerts on its own; “behind” counts only what the center can see.`));
+}
+
+async function drawRisk(el, hours, towerOf) {
   const since = new Date(Date.now() - hours * 3600e3).toISOString();
   const [{ institutions }, { series }] = await Promise.all([api('/api/risk'), api('/api/risk/series' + query({ since }))]);
   const byTenant = new Map();
@@ -582,9 +610,9 @@ async function drawRisk(el, hours) {
   }
   clear(el).appendChild(Charts.lines([...byTenant].sort().map(([name, points]) => ({ name, points })), { maxY: 100, spanHours: hours }));
   el.appendChild(h('table', { class: 'grid compact', id: 'risk-table' },
-    h('thead', {}, h('tr', {}, ['Institution', 'Index', 'Trend', 'Anomaly', 'Incident probability', 'Main driver'].map(t => h('th', {}, t)))),
+    h('thead', {}, h('tr', {}, ['Institution', ...(towerOf ? ['Site'] : []), 'Index', 'Trend', 'Anomaly', 'Incident probability', 'Main driver'].map(t => h('th', {}, t)))),
     h('tbody', {}, institutions.map(s => h('tr', {},
-      h('td', {}, s.tenant), h('td', { class: 'num' }, s.index.toFixed(1)),
+      h('td', {}, s.tenant), ...(towerOf ? [h('td', {}, towerOf(s.tenant))] : []), h('td', { class: 'num' }, s.index.toFixed(1)),
       h('td', {}, `${s.trend.direction} (${s.trend.slope_per_hour >= 0 ? '+' : ''}${s.trend.slope_per_hour.toFixed(1)}/h)`),
       h('td', { class: 'num' }, s.anomaly.toFixed(1)),
       h('td', { class: 'num' + (s.over_threshold ? ' hot' : '') }, s.incident_probability === null || s.incident_probability === undefined ? '—' : (100 * s.incident_probability).toFixed(0) + ' %'),

@@ -196,15 +196,35 @@ impl Pipeline {
     }
 
     /// The `detector` role's work on a batch from the bus: detection, then the alerts
-    /// into the state store. Errors make the bus deliver the batch again.
-    /// A batch delivered again records its alerts no second time (the state store keeps
-    /// the ids of recorded batches).
+    /// onto the `ALERTS` stream for the site's alert writer. Errors make the bus deliver
+    /// the batch again; its alerts then carry the same message id, so they are recorded
+    /// once.
     pub fn detect_delivered(&self, mut delivered: haechi_cluster::Delivered) -> Result<(), String> {
         let alerts = self.detect(&mut delivered.events);
         if alerts.is_empty() {
             return Ok(());
         }
-        self.record_alerts_of(Some(&delivered.id), &alerts, delivered.received)
+        let sink = self
+            .bus
+            .as_ref()
+            .ok_or("the detector role needs [cluster]")?;
+        sink.runtime
+            .block_on(
+                sink.bus
+                    .publish_alerts(&delivered.id, &alerts, delivered.received),
+            )
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    /// The alert writer's work (the `api` role): the alerts of one event batch into the
+    /// state store, at most once per message id (the state store keeps the ids of
+    /// recorded ones).
+    pub fn record_delivered_alerts(
+        &self,
+        delivered: haechi_cluster::DeliveredAlerts,
+    ) -> Result<(), String> {
+        self.record_alerts_of(Some(&delivered.id), &delivered.alerts, delivered.received)
     }
 
     /// The `store` role's work on several batches from the bus: one append for all. A
@@ -295,21 +315,23 @@ impl Pipeline {
         if alerts.is_empty() {
             return Ok(());
         }
-        for a in alerts {
-            self.metrics
-                .alerts
-                .get_or_create(&haechi_ingest::metrics::AlertLabel {
-                    source: a.source.as_str().to_owned(),
-                    level: a.level.as_str().to_owned(),
-                })
-                .inc();
-        }
         let recorded = match batch {
-            Some(id) => d.record_batch(id, alerts).map(|_| ()),
-            None => d.record(alerts).map(|_| ()),
+            Some(id) => d.record_batch(id, alerts).map(|r| r.is_some()),
+            None => d.record(alerts).map(|_| true),
         };
         match recorded {
-            Ok(()) => {
+            // Recorded before (a batch delivered again): counted then.
+            Ok(false) => Ok(()),
+            Ok(true) => {
+                for a in alerts {
+                    self.metrics
+                        .alerts
+                        .get_or_create(&haechi_ingest::metrics::AlertLabel {
+                            source: a.source.as_str().to_owned(),
+                            level: a.level.as_str().to_owned(),
+                        })
+                        .inc();
+                }
                 self.metrics
                     .alert_latency
                     .observe((haechi_event::Timestamp::now().0 - received.0).max(0) as f64 / 1e9);

@@ -149,9 +149,13 @@ fn events_and_alerts_cross_jetstream_between_the_roles() {
             return Err(describe(&out));
         }
         let v: Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
-        let idle = v["messages"] == 0
-            && v["consumers"].as_array().is_some_and(|c| {
-                c.len() == 2 && c.iter().all(|c| c["pending"] == 0 && c["ack_pending"] == 0)
+        let streams = v["streams"].as_array().cloned().unwrap_or_default();
+        let idle = streams.len() == 2
+            && streams.iter().all(|s| {
+                s["messages"] == 0
+                    && s["consumers"].as_array().is_some_and(|c| {
+                        c.iter().all(|c| c["pending"] == 0 && c["ack_pending"] == 0)
+                    })
             });
         if idle { Ok(v) } else { Err(v.to_string()) }
     });
@@ -218,7 +222,8 @@ fn a_killed_worker_loses_nothing_and_repeats_nothing() {
         ]);
         let v: Value =
             serde_json::from_slice(&out.stdout).map_err(|e| format!("{e}: {}", describe(&out)))?;
-        if v["messages"] == 0 {
+        let streams = v["streams"].as_array().cloned().unwrap_or_default();
+        if !streams.is_empty() && streams.iter().all(|s| s["messages"] == 0) {
             Ok(())
         } else {
             Err(v.to_string())

@@ -25,6 +25,7 @@ pub mod alerts;
 pub mod auth;
 pub mod blocklists;
 pub mod board;
+pub mod cluster;
 pub mod console;
 pub mod events;
 pub mod evidence;
@@ -88,6 +89,8 @@ pub struct AppState {
     pub live: Option<live::LiveFeed>,
     /// The TAXII 2.1 sharing hub (`None`: no intel store).
     pub taxii: Option<taxii::Taxii>,
+    /// The scale-out site's status (`None`: no `[cluster]`).
+    pub cluster: Option<std::sync::Arc<cluster::StatusFn>>,
 }
 
 /// Every route: method, path (axum syntax), and whether it needs credentials. The
@@ -105,6 +108,7 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
     ("POST", "/api/auth/logout", true),
     ("GET", "/api/auth/me", true),
     ("GET", "/api/alerts", true),
+    ("GET", "/api/cluster", true),
     ("GET", "/api/alerts/stream", true),
     ("GET", "/api/alerts/{id}", true),
     ("POST", "/api/alerts/triage", true),
@@ -208,6 +212,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/events", get(events::search))
         .route("/api/tenants", get(events::tenants))
         .route("/api/board", get(board::board))
+        .route("/api/cluster", get(cluster::status))
         .route("/api/users", get(admin::users).post(admin::add_user))
         .route("/api/users/{name}/disable", post(admin::disable_user))
         .route("/api/users/{name}/enable", post(admin::enable_user))

@@ -16,7 +16,7 @@ pub struct NatsServer {
     _dir: tempfile::TempDir,
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -29,9 +29,25 @@ fn script() -> PathBuf {
 
 impl NatsServer {
     pub fn start() -> NatsServer {
+        NatsServer::start_with("")
+    }
+
+    /// A server with extra configuration (a JetStream domain, leaf nodes), given as the
+    /// text of a nats-server configuration file.
+    pub fn start_with(config: &str) -> NatsServer {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let mut child = Command::new(script())
-            .arg(dir.path())
+        let mut command = Command::new(script());
+        if !config.is_empty() {
+            let file = dir.path().join("extra.conf");
+            std::fs::write(&file, config).expect("write the server configuration");
+            command
+                .arg(dir.path().join("server"))
+                .arg("--config")
+                .arg(file);
+        } else {
+            command.arg(dir.path());
+        }
+        let mut child = command
             .args(["--port", &free_port().to_string()])
             .args(["--monitor-port", &free_port().to_string()])
             .args(["--watch", &std::process::id().to_string()])

@@ -210,6 +210,7 @@ fn taxii_over_http(
             store,
             haechi_server::taxii::TaxiiConfig::default(),
         )),
+        cluster: None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -12,7 +12,7 @@ pub struct ClusterArgs {
 
 #[derive(clap::Subcommand)]
 pub enum ClusterCommand {
-    /// The site's event stream and its consumers: batches held, pending, unacknowledged and redelivered.
+    /// The site's streams (EVENTS, ALERTS) and their consumers: messages held, pending, unacknowledged and redelivered; at a center, each tower's link.
     Status {
         /// The configuration with the `[cluster]` section.
         #[arg(long)]
@@ -42,14 +42,49 @@ pub fn run(args: ClusterArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "site {} at {}: stream {} holds {} batches ({} bytes)",
-        status.site, cluster.nats, status.stream, status.messages, status.bytes
+        "site {}{} at {}",
+        status.site,
+        if status.tower { " (tower)" } else { "" },
+        cluster.nats
     );
-    for c in &status.consumers {
+    for s in &status.streams {
         println!(
-            "  consumer {:<7} pending {:>8}  unacknowledged {:>5}  redelivered {:>5}  workers waiting {:>3}",
-            c.name, c.pending, c.ack_pending, c.redelivered, c.waiting
+            "  stream {:<6} holds {:>8} messages ({} bytes)",
+            s.name, s.messages, s.bytes
         );
+        for c in &s.consumers {
+            println!(
+                "    consumer {:<7} pending {:>8}  unacknowledged {:>5}  redelivered {:>5}  workers waiting {:>3}",
+                c.name, c.pending, c.ack_pending, c.redelivered, c.waiting
+            );
+        }
+    }
+    for t in &status.towers {
+        println!(
+            "  tower {} (domain {}): link {}, institutions {}",
+            t.site,
+            t.domain,
+            t.link,
+            if t.tenants.is_empty() {
+                "-".to_owned()
+            } else {
+                t.tenants.join(", ")
+            }
+        );
+        for s in &t.sources {
+            println!(
+                "    {:<6} behind {:>8} messages, last heard {}{}",
+                s.stream,
+                s.lag,
+                s.last_seen_secs
+                    .map(|v| format!("{v:.1} s ago"))
+                    .unwrap_or_else(|| "never".into()),
+                s.error
+                    .as_deref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default()
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@ use crate::DataDirArg;
 use crate::detection::Detection;
 use crate::pipeline::{Pipeline, TenantResolver, start_workers};
 use anyhow::Context;
+use haechi_cluster::Role;
 use haechi_ingest::dedup::SharedDeduplicator;
 use haechi_ingest::listen::{ListenContext, start};
 use haechi_ingest::metrics::Metrics;
@@ -95,6 +96,7 @@ pub fn run_with(
             role: None,
         });
     }
+    check_roles(&config)?;
     let access = open_access(&config)?;
     let store: Arc<dyn EventStore> = open_store(&config)?;
     let hub = open_hub(&config)?;
@@ -103,7 +105,14 @@ pub fn run_with(
         .collections()
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .is_empty();
-    let detection = match Detection::start(&config, hub_in_use)? {
+    // A collector or store writer alone detects nothing: no rules to load.
+    let detects = runs(&config, Role::Detector) || runs(&config, Role::Api);
+    let started = if detects {
+        Detection::start(&config, hub_in_use)?
+    } else {
+        None
+    };
+    let detection = match started {
         Some((d, report)) => {
             println!(
                 "detection {} rules loaded ({} not loaded), {} indicators from {} feeds ({} MiB) in {:.1}s",
@@ -151,16 +160,21 @@ pub fn run_with(
     if let (Some(sink), Some(cluster)) = (&bus, &config.cluster) {
         spawn_cluster_workers(&runtime, sink, cluster, &pipeline)?;
     }
-    let watcher = pipeline.detection.clone().map(|d| {
-        crate::hub::spawn_watcher(
-            hub.store.clone(),
-            d,
-            store.clone(),
-            config.intel.limits,
-            config.intel.retro_hunt_days,
-            shutdown.clone(),
-        )
-    });
+    // Retro-hunts record alerts: only where the alert writer is.
+    let watcher = pipeline
+        .detection
+        .clone()
+        .filter(|_| runs(&config, Role::Api))
+        .map(|d| {
+            crate::hub::spawn_watcher(
+                hub.store.clone(),
+                d,
+                store.clone(),
+                config.intel.limits,
+                config.intel.retro_hunt_days,
+                shutdown.clone(),
+            )
+        });
     let served = runtime.block_on(serve(
         &config,
         hub,
@@ -189,6 +203,24 @@ pub fn run_with(
         stats.events, stats.dead_letters
     );
     served.map(|_| ExitCode::SUCCESS)
+}
+
+/// True when this process runs `role`: always without `[cluster]`.
+fn runs(config: &crate::config::Config, role: Role) -> bool {
+    config.cluster.as_ref().is_none_or(|c| c.runs(role))
+}
+
+/// Refuses role splits that cannot work: the embedded store is one process's directory,
+/// so its writer and the API that searches it must be the same process.
+fn check_roles(config: &crate::config::Config) -> anyhow::Result<()> {
+    if config.store.backend == haechi_store::Backend::Embedded
+        && runs(config, Role::Store) != runs(config, Role::Api)
+    {
+        anyhow::bail!(
+            "roles store and api are in different processes: that needs [store] backend = \"clickhouse\" (the embedded store belongs to one process)"
+        );
+    }
+    Ok(())
 }
 
 /// With `[cluster]`: connects to NATS (creating the site's stream and consumers).
@@ -223,14 +255,27 @@ fn connect_bus(
     })))
 }
 
-/// The `detector` and `store` roles: workers on the site's shared consumers.
+/// The `detector` and `store` roles: workers on the site's shared consumers; the `api`
+/// role: the alert writer.
 fn spawn_cluster_workers(
     runtime: &tokio::runtime::Runtime,
     sink: &Arc<crate::pipeline::ClusterSink>,
     cluster: &haechi_cluster::ClusterConfig,
     pipeline: &Arc<Pipeline>,
 ) -> anyhow::Result<()> {
-    use haechi_cluster::Role;
+    if cluster.runs(Role::Api) {
+        if pipeline.detection.is_none() {
+            anyhow::bail!(
+                "the api role writes the site's alerts: it needs detection configured as on the detectors"
+            );
+        }
+        let (sink, p) = (sink.clone(), pipeline.clone());
+        runtime.spawn(async move {
+            sink.bus
+                .work_alerts(move |d| p.record_delivered_alerts(d))
+                .await
+        });
+    }
     if cluster.runs(Role::Store) {
         let (sink, p) = (sink.clone(), pipeline.clone());
         // Batches gathered up to 50,000 events or 200 ms per append: one ClickHouse
@@ -294,12 +339,14 @@ async fn serve(
         shutdown: shutdown.clone(),
     };
     let mut bound = Vec::new();
-    for l in &config.listeners {
+    let collector = runs(config, Role::Collector);
+    let api = runs(config, Role::Api);
+    for l in config.listeners.iter().filter(|_| collector) {
         let addr = start(l.clone(), ctx.clone()).await?;
         println!("listening {} {:?} {addr}", l.name, l.protocol);
         bound.push((l.name.clone(), addr));
     }
-    for w in &config.watch {
+    for w in config.watch.iter().filter(|_| collector) {
         tokio::spawn(haechi_ingest::watch::run(
             w.clone(),
             ctx.clone(),
@@ -319,7 +366,12 @@ async fn serve(
         tenants: Arc::new(config.known_tenants()),
         max_body_bytes: config.http.max_body_bytes,
         max_lines: config.http.max_lines,
-        alerts: pipeline.detection.as_ref().map(|d| d.alerts.clone()),
+        // The alerts are the alert writer's: other roles' state stores hold none.
+        alerts: pipeline
+            .detection
+            .as_ref()
+            .filter(|_| api)
+            .map(|d| d.alerts.clone()),
         reload: pipeline.detection.clone().map(|d| {
             let f: Arc<haechi_server::alerts::ReloadFn> = Arc::new(move || {
                 d.reload()
@@ -329,8 +381,22 @@ async fn serve(
             f
         }),
         responder: None,
-        live: pipeline.detection.as_ref().map(|d| d.live()),
+        live: pipeline
+            .detection
+            .as_ref()
+            .filter(|_| api)
+            .map(|d| d.live()),
         taxii: Some(hub),
+        cluster: pipeline.bus.clone().map(|sink| {
+            let f: Arc<haechi_server::cluster::StatusFn> = Arc::new(move || {
+                let sink = sink.clone();
+                Box::pin(async move {
+                    let status = sink.bus.status().await.map_err(|e| e.to_string())?;
+                    serde_json::to_value(status).map_err(|e| e.to_string())
+                })
+            });
+            f
+        }),
     };
     if let Some(hangup) = hangup {
         tokio::spawn(reload_on_sighup(
@@ -339,7 +405,7 @@ async fn serve(
             shutdown.clone(),
         ));
     }
-    for r in &config.intel.remotes {
+    for r in config.intel.remotes.iter().filter(|_| api) {
         let remote =
             haechi_intel::remote::Remote::new(r.clone()).map_err(|e| anyhow::anyhow!(e))?;
         let store = state
@@ -354,7 +420,7 @@ async fn serve(
         ));
     }
     let mut state = state;
-    if let Some(detection) = pipeline.detection.clone() {
+    if let Some(detection) = pipeline.detection.clone().filter(|_| api) {
         state.responder = Some(start_responder(
             config,
             &detection,
@@ -390,7 +456,7 @@ async fn serve(
                 .find(|t| t.tenant.is_none())
                 .map(|t| t.token.clone())
                 .unwrap_or_default(),
-            alerts: pipeline.detection.as_ref().map(|d| d.alerts.clone()),
+            alerts: state.alerts.clone(),
             shutdown: shutdown.clone(),
         });
     }
