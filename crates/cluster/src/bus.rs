@@ -28,6 +28,24 @@ pub const RECORD: &str = "record";
 /// A tower's durable consumer the center's streams source through.
 pub const TOWER_CONSUMER: &str = "center";
 
+/// A continuous pull whose requests expire within seconds: nats-server 2.15.1 keeps
+/// handing batches (first deliveries and redeliveries) to the open request of a worker
+/// that was killed, until that request expires, so the request must not outlive a
+/// fraction of `ack_wait`.
+async fn pull(
+    consumer: &PullConsumer,
+) -> Result<
+    async_nats::jetstream::consumer::pull::Stream,
+    async_nats::jetstream::consumer::StreamError,
+> {
+    consumer
+        .stream()
+        .expires(Duration::from_secs(2))
+        .heartbeat(Duration::from_millis(500))
+        .messages()
+        .await
+}
+
 /// True when the stream's settings Haechi chooses differ from those it has.
 fn stream_differs(have: &jetstream::stream::Config, want: &jetstream::stream::Config) -> bool {
     let sources = |c: &jetstream::stream::Config| -> Vec<(String, String)> {
@@ -73,6 +91,8 @@ const PUBLISH_PATIENCE: Duration = Duration::from_secs(120);
 const HEADER_ENCODING: &str = "Haechi-Encoding";
 const HEADER_EVENTS: &str = "Haechi-Events";
 const HEADER_RECEIVED: &str = "Haechi-Received";
+/// Set on a batch published only after a failed attempt.
+const HEADER_RETRIED: &str = "Haechi-Retried";
 
 /// The alerts of one event batch as the alert writer receives them.
 #[derive(Debug)]
@@ -94,7 +114,8 @@ pub struct Delivered {
     pub received: Timestamp,
     /// The batch's `Nats-Msg-Id`: the same on every delivery of it.
     pub id: String,
-    /// True when this batch was delivered before (a worker died or did not acknowledge).
+    /// True when this batch may have been handled before: delivered before (a worker died
+    /// or did not acknowledge), or published by a retry.
     pub redelivered: bool,
 }
 
@@ -500,6 +521,10 @@ impl Bus {
                 return Err(js_err("publishing a batch")(&error));
             }
             tracing::debug!(id, error = %error, "publish refused (stream full or server away); retrying");
+            // The server may hold the first attempt and no longer know its id (it lost
+            // its duplicate window in a crash, or a worker already took the batch): the
+            // workers then check a retried batch like one delivered again.
+            headers.insert(HEADER_RETRIED, "1");
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(2));
         }
@@ -552,7 +577,7 @@ impl Bus {
             .await
             .map_err(|e| js_err("opening a consumer")(&e))?;
         loop {
-            let mut messages = match consumer.messages().await {
+            let mut messages = match pull(&consumer).await {
                 Ok(m) => m,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot pull batches; retrying");
@@ -607,7 +632,7 @@ impl Bus {
         // lost batches with nats-server 2.15.1 when a killed writer's last request was
         // still open as they arrived (they were neither redelivered nor kept).
         let mut stream = loop {
-            match consumer.messages().await {
+            match pull(&consumer).await {
                 Ok(m) => break m,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot pull batches; retrying");
@@ -631,14 +656,17 @@ impl Bus {
                 };
                 let message = match next {
                     Some(Ok(m)) => m,
-                    Some(Err(e)) => {
-                        tracing::warn!(error = %e, "pulling batches failed; pulling again");
-                        break;
-                    }
-                    None => {
-                        tracing::warn!("the pull ended; pulling again");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        if let Ok(m) = consumer.messages().await {
+                    // The server went away or the pull broke: pull anew (what was
+                    // gathered is handled below; what was in flight comes again).
+                    failed => {
+                        match failed {
+                            Some(Err(e)) => {
+                                tracing::warn!(error = %e, "pulling batches failed; pulling again")
+                            }
+                            _ => tracing::warn!("the pull ended; pulling again"),
+                        }
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        if let Ok(m) = pull(&consumer).await {
                             stream = m;
                         }
                         break;
@@ -859,8 +887,10 @@ fn received(message: &jetstream::Message) -> Timestamp {
         .unwrap_or_else(Timestamp::now)
 }
 
+/// Delivered before, or published by a retry (either may repeat a batch already handled).
 fn redelivered(message: &jetstream::Message) -> bool {
     message.info().map(|i| i.delivered > 1).unwrap_or(false)
+        || header(message, HEADER_RETRIED).is_some()
 }
 
 /// A message as a worker gets it: its events and what the headers say.

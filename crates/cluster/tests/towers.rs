@@ -6,7 +6,6 @@
 
 #[path = "common/link.rs"]
 mod link;
-#[allow(dead_code)]
 #[path = "common/nats.rs"]
 mod nats;
 

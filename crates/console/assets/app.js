@@ -585,7 +585,8 @@ async function boardPage(main) {
 // it last heard from the tower.
 function drawTowers(el, cluster) {
   clear(el);
-  const behind = (t, stream) => { const s = t.sources.find(x => x.stream === stream); return s ? s.lag : null; };
+  // Unknown until the center has heard from the tower on that stream.
+  const behind = (t, stream) => { const s = t.sources.find(x => x.stream === stream); return s && s.last_seen_secs !== null && s.last_seen_secs !== undefined ? s.lag : null; };
   const heard = t => {
     const secs = t.sources.map(s => s.last_seen_secs).filter(v => v !== null && v !== undefined);
     return secs.length ? `${Math.max(...secs).toFixed(0)} s ago` : 'never';
@@ -597,7 +598,7 @@ function drawTowers(el, cluster) {
       h('td', { class: t.link === 'up' ? '' : 'hot' }, t.link),
       h('td', { class: 'num' }, behind(t, 'EVENTS') ?? '—'), h('td', { class: 'num' }, behind(t, 'ALERTS') ?? '—'),
       h('td', {}, heard(t)))))));
-  el.appendChild(h('p', { class: 'muted' }, `Center ${cluster.site}. While a link is down, each tower keeps what the center has not taken and alerts on its own; “behind” counts only what the center can see.`));
+  el.appendChild(h('p', { class: 'muted' }, `This center: ${cluster.site}. While a link is down, each tower keeps what the center has not taken and alerts on its own; “behind” counts only what the center can see.`));
 }
 
 async function drawRisk(el, hours, towerOf) {

@@ -93,6 +93,36 @@ pub struct Pipeline {
     /// With `[cluster]`: batches go to NATS JetStream instead of detection and the store
     /// (the `detector` and `store` roles take them from there).
     pub bus: Option<Arc<ClusterSink>>,
+    /// The ids of the bus batches this store writer stored last: a batch published
+    /// twice (a retry the server did not recognise) often arrives before the first copy
+    /// is searchable.
+    pub recent_batches: Mutex<RecentBatches>,
+}
+
+/// The last [`RecentBatches::CAPACITY`] batch ids, oldest dropped first.
+#[derive(Default)]
+pub struct RecentBatches {
+    order: std::collections::VecDeque<String>,
+    ids: std::collections::HashSet<String>,
+}
+
+impl RecentBatches {
+    const CAPACITY: usize = 65_536;
+
+    fn contains(&self, id: &str) -> bool {
+        self.ids.contains(id)
+    }
+
+    fn insert(&mut self, id: String) {
+        if self.ids.insert(id.clone()) {
+            self.order.push_back(id);
+            if self.order.len() > Self::CAPACITY
+                && let Some(old) = self.order.pop_front()
+            {
+                self.ids.remove(&old);
+            }
+        }
+    }
 }
 
 /// The NATS side of a collector: the bus, and the runtime its calls run on.
@@ -234,10 +264,31 @@ impl Pipeline {
     /// first one searchable (and a restart replays the embedded store's log first).
     pub fn store_gathered(&self, gathered: Vec<haechi_cluster::Delivered>) -> Result<(), String> {
         let mut events = Vec::with_capacity(gathered.iter().map(|d| d.events.len()).sum());
+        let mut ids = Vec::with_capacity(gathered.len());
         for d in gathered {
+            let seen = {
+                let recent = self
+                    .recent_batches
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                recent.contains(&d.id) || ids.contains(&d.id)
+            };
+            if seen {
+                tracing::info!(batch = %d.id, "a batch stored moments ago came again");
+                continue;
+            }
+            ids.push(d.id.clone());
             events.extend(self.not_yet_stored(d)?);
         }
-        self.store.append(&events).map_err(|e| e.to_string())
+        self.store.append(&events).map_err(|e| e.to_string())?;
+        let mut recent = self
+            .recent_batches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for id in ids {
+            recent.insert(id);
+        }
+        Ok(())
     }
 
     /// The events of a batch the store does not hold yet: all of them on a first
@@ -265,32 +316,15 @@ impl Pipeline {
             .iter()
             .filter_map(|e| e.get_str(ecs::EVENT_ID))
             .collect();
-        let mut found = std::collections::HashSet::new();
-        for chunk in ids.chunks(500) {
-            let query = format!(
-                "event.id:({})",
-                chunk
-                    .iter()
-                    .map(|id| format!("\"{}\"", id.replace('\\', "\\\\").replace('"', "\\\"")))
-                    .collect::<Vec<_>>()
-                    .join(" OR ")
-            );
-            let mut request = haechi_store::SearchRequest::new(
-                haechi_query::parse(&query).map_err(|e| e.to_string())?,
-            );
-            request.limit = chunk.len() * 2;
-            for e in self
-                .store
-                .search(&request)
-                .map_err(|e| e.to_string())?
-                .events
-            {
-                if let Some(id) = e.get_str(ecs::EVENT_ID) {
-                    found.insert(id.to_owned());
-                }
-            }
-        }
-        Ok(found)
+        let (Some(from), Some(to)) = (
+            events.iter().map(|e| e.timestamp).min(),
+            events.iter().map(|e| e.timestamp).max(),
+        ) else {
+            return Ok(Default::default());
+        };
+        self.store
+            .stored_event_ids(&ids, from, to)
+            .map_err(|e| e.to_string())
     }
 
     /// Stores the alerts of a stored batch (after the events, which they reference).
@@ -435,6 +469,7 @@ mod tests {
             json_mapping: Arc::new(config.parse.json.clone()),
             detection: None,
             bus: None,
+            recent_batches: Default::default(),
         }
     }
 
@@ -456,7 +491,8 @@ mod tests {
     }
 
     /// A store writer that stored a batch and died before acknowledging gets the batch
-    /// again: it stores only what is missing.
+    /// again: it stores only what is missing. The same batch again in the same process
+    /// (a retried publish) is skipped whole.
     #[test]
     fn a_batch_stored_then_delivered_again_is_not_stored_twice() {
         let dir = tempfile::tempdir().unwrap();
@@ -465,6 +501,8 @@ mod tests {
         first.events.truncate(6);
         p.store_gathered(vec![first]).unwrap();
         p.store.commit().unwrap();
+        // As after a restart: the writer no longer remembers the batch.
+        *p.recent_batches.lock().unwrap() = Default::default();
         p.store_gathered(vec![delivered(true)]).unwrap();
         p.store.commit().unwrap();
         let all = haechi_store::SearchRequest::new(haechi_query::Query::All);
@@ -473,5 +511,8 @@ mod tests {
             10,
             "6 before, the 4 missing after"
         );
+        p.store_gathered(vec![delivered(false)]).unwrap();
+        p.store.commit().unwrap();
+        assert_eq!(p.store.search(&all).unwrap().total, 10, "remembered");
     }
 }

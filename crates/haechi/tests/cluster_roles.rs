@@ -201,3 +201,76 @@ fn an_embedded_store_is_not_split_across_processes() {
         "{err}"
     );
 }
+
+/// `kill -9` of the store writer while batches stream in, on ClickHouse: some of its
+/// inserts were in ClickHouse and not yet acknowledged to JetStream. After its restart
+/// every event is stored exactly once (the batches delivered again store only the
+/// events ClickHouse lacks, found by `event.id`).
+#[test]
+fn a_store_writer_killed_mid_stream_stores_everything_once_on_clickhouse() {
+    let nats = nats::NatsServer::start();
+    let clickhouse = clickhouse_server::ClickHouseServer::start();
+    let ch = clickhouse.database("killed");
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::copy(sample(PATH_TRAVERSAL), rules.join("pt.yml")).unwrap();
+    let admin = create_token(&dir.path().join("front"), "ops", "admin", None);
+    let front_cfg = role_config(
+        dir.path(),
+        "front",
+        "\"collector\", \"detector\", \"api\"",
+        &rules,
+        &nats.url,
+        &ch,
+    );
+    let store_cfg = role_config(dir.path(), "store", "\"store\"", &rules, &nats.url, &ch);
+    let front = Server::start(&front_cfg, &dir.path().join("front.stderr"));
+    let mut store = Server::start(&store_cfg, &dir.path().join("store-1.stderr"));
+    for chunk in 0..20u32 {
+        if chunk == 10 {
+            store.kill_hard();
+            store = Server::start(&store_cfg, &dir.path().join("store-2.stderr"));
+        }
+        let lines: Vec<String> = (0..1000u32)
+            .map(|i| access_line("203.0.113.7", chunk * 1000 + i, i == 500))
+            .collect();
+        let r = front.request(
+            "POST",
+            "/api/ingest?tenant=seoul&format=clf",
+            &[("Authorization", &format!("Bearer {admin}"))],
+            lines.join("\n").as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    wait_for("20,000 events in ClickHouse", PATIENCE, || {
+        let v = get(&front, &admin, "/api/events?q=&limit=1");
+        if v["total"] == 20_000 {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} {}",
+                v["total"],
+                get(&front, &admin, "/api/cluster")
+            ))
+        }
+    });
+    // Everything acknowledged, then once more: nothing came twice.
+    wait_for("the store writer acknowledged everything", PATIENCE, || {
+        let v = get(&front, &admin, "/api/cluster");
+        let events = &v["streams"][0];
+        if events["messages"] == 0 {
+            Ok(())
+        } else {
+            Err(v.to_string())
+        }
+    });
+    assert_eq!(
+        get(&front, &admin, "/api/events?q=&limit=1")["total"],
+        20_000
+    );
+    for s in [front, store] {
+        let (status, stderr) = s.terminate();
+        assert!(status.success(), "{stderr}");
+    }
+}

@@ -246,3 +246,71 @@ fn a_killed_worker_loses_nothing_and_repeats_nothing() {
     let (status, _) = server.terminate();
     assert!(status.success());
 }
+
+/// `kill -9` of nats-server itself while a collector is being sent to: requests sent
+/// while it is away wait for it (the collector retries its publish), and after it is
+/// back on its storage every event is stored once and every attack counted once.
+#[test]
+fn a_killed_nats_server_loses_nothing_and_repeats_nothing() {
+    let mut nats = nats::NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("center");
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::copy(sample(PATH_TRAVERSAL), rules.join("pt.yml")).unwrap();
+    let admin = create_token(&data, "ops", "admin", None);
+    let cfg = config_with(dir.path(), &data, &rules, &nats.url, 5);
+    let server = Server::start(&cfg, &dir.path().join("serve.stderr"));
+    let request = |chunk: u32| -> Vec<String> {
+        (0..1000u32)
+            .map(|i| {
+                access_line(
+                    &format!("198.51.100.{}", chunk + 1),
+                    chunk * 1000 + i,
+                    i == 500,
+                )
+            })
+            .collect()
+    };
+    for chunk in 0..10 {
+        ingest(&server, &admin, "seoul", &request(chunk));
+    }
+    nats.kill_hard();
+    // Sent while the server is away: answered once it is back.
+    std::thread::scope(|s| {
+        let sender = s.spawn(|| {
+            for chunk in 10..20 {
+                ingest(&server, &admin, "seoul", &request(chunk));
+            }
+        });
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        nats.restart();
+        sender.join().unwrap();
+    });
+    wait_for("20,000 events, each once", PATIENCE, || {
+        let v = get(&server, &admin, "/api/events?q=&limit=1");
+        if v["total"] == 20_000 {
+            Ok(())
+        } else {
+            Err(v["total"].to_string())
+        }
+    });
+    let counted = wait_for("20 attacks counted", PATIENCE, || {
+        let v = get(&server, &admin, "/api/alerts");
+        let list = v["alerts"].as_array().cloned().unwrap_or_default();
+        let counted: u64 = list.iter().map(|a| a["count"].as_u64().unwrap_or(0)).sum();
+        if counted >= 20 {
+            Ok(counted)
+        } else {
+            Err(v.to_string())
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(counted, 20, "each attack counted once");
+    assert_eq!(
+        get(&server, &admin, "/api/events?q=&limit=1")["total"],
+        20_000
+    );
+    let (status, stderr) = server.terminate();
+    assert!(status.success(), "{stderr}");
+}

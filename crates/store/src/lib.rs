@@ -164,4 +164,40 @@ pub trait EventStore: Send + Sync {
         interval_secs: u64,
     ) -> Result<Vec<HistogramBucket>>;
     fn stats(&self) -> StoreStats;
+
+    /// Which of `ids` (`event.id` values of events stamped between `from` and `to`,
+    /// inclusive) the store already holds. The scale-out store writer asks before it
+    /// stores a batch delivered again. Default: searches of at most 500 ids each, over
+    /// all times (a backend may use the range to read less).
+    fn stored_event_ids(
+        &self,
+        ids: &[&str],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<std::collections::HashSet<String>> {
+        let mut found = std::collections::HashSet::new();
+        for chunk in ids.chunks(500) {
+            let query = Query::Or(
+                chunk
+                    .iter()
+                    .map(|id| Query::Field {
+                        field: "event.id".into(),
+                        predicate: haechi_query::Predicate::Phrase((*id).into()),
+                    })
+                    .collect(),
+            );
+            // The range is not passed on: on the embedded store, a search bounded to the
+            // redelivered batch's times made later commits of a running `serve` invisible
+            // (seen in the tower test; not yet understood — see the issue 15 note).
+            let _ = (from, to);
+            let mut request = SearchRequest::new(query);
+            request.limit = chunk.len() * 2;
+            for e in self.search(&request)?.events {
+                if let Some(id) = e.get_str("event.id") {
+                    found.insert(id.to_owned());
+                }
+            }
+        }
+        Ok(found)
+    }
 }

@@ -23,6 +23,7 @@ fn conformance_with_the_reference_semantics() {
     common::limit_tenants_and_time_window(&open(&server, "window"));
     common::count_by_and_histogram(&open(&server, "counts"));
     common::events_round_trip(&open(&server, "round_trip"));
+    common::stored_event_ids_finds_exactly_the_stored(&open(&server, "stored_ids"));
 }
 
 #[test]

@@ -46,6 +46,12 @@ fn events_round_trip() {
     common::events_round_trip(&open(dir.path()));
 }
 
+#[test]
+fn stored_event_ids_finds_exactly_the_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    common::stored_event_ids_finds_exactly_the_stored(&open(dir.path()));
+}
+
 /// Set in the child process that appends and then dies without committing.
 const CRASH_DIR_ENV: &str = "HAECHI_TEST_CRASH_DIR";
 

@@ -153,6 +153,7 @@ pub fn run_with(
         json_mapping: Arc::new(config.parse.json.clone()),
         detection,
         bus: bus.clone(),
+        recent_batches: Default::default(),
     });
     let (sender, receiver) = tokio::sync::mpsc::channel(config.pipeline.queue_depth.max(1));
     let workers = start_workers(pipeline.clone(), receiver, config.pipeline.workers);

@@ -20,7 +20,7 @@ use crate::{
     EventStore, HistogramBucket, Result, SearchRequest, SearchResult, StoreError, StoreStats,
 };
 use compile::{Condition, lit};
-use haechi_event::{DeadLetter, Event};
+use haechi_event::{DeadLetter, Event, Timestamp};
 use row::{EventRow, READ_COLUMNS, StoredRow};
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -372,6 +372,11 @@ impl Drop for ClickHouseStore {
 }
 
 #[derive(Debug, ::clickhouse::Row, serde::Deserialize)]
+struct Value {
+    value: String,
+}
+
+#[derive(Debug, ::clickhouse::Row, serde::Deserialize)]
 struct IdCounts {
     events: u64,
     ids: u64,
@@ -581,6 +586,30 @@ impl EventStore for ClickHouseStore {
             })?;
         }
         Ok(crate::embedded::fill_gaps(buckets, width))
+    }
+
+    /// One query over the time range (the sort key's second column), with every id as
+    /// a literal: the generic search ORs 500 array lookups per row and took 13 s per
+    /// chunk on 18.16.
+    fn stored_event_ids(
+        &self,
+        ids: &[&str],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<std::collections::HashSet<String>> {
+        let mut found = std::collections::HashSet::new();
+        for chunk in ids.chunks(5_000) {
+            let list = chunk.iter().map(|id| lit(id)).collect::<Vec<_>>();
+            let rows = self.fetch_all::<Value>(format!(
+                "SELECT DISTINCT arrayElement(fv, indexOf(fk, 'event.id')) AS value FROM events \
+                 WHERE ts >= {} AND ts <= {} AND value IN ({})",
+                from.0,
+                to.0,
+                list.join(", ")
+            ))?;
+            found.extend(rows.into_iter().map(|r| r.value));
+        }
+        Ok(found)
     }
 
     fn stats(&self) -> StoreStats {
