@@ -13,23 +13,10 @@ mod common;
 mod nats;
 
 use common::*;
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 const PATH_TRAVERSAL: &str =
     "sigma/rules/web/webserver_generic/web_path_traversal_exploitation_attempt.yml";
-
-fn access_line(ip: &str, second: u32, attack: bool) -> String {
-    let path = if attack {
-        "/dl?file=../../../etc/passwd"
-    } else {
-        "/index.html"
-    };
-    format!(
-        "{ip} - - [{}] \"GET {path} HTTP/1.1\" 200 512 \"-\" \"curl/8.5.0\"",
-        clf_time(second.into())
-    )
-}
 
 /// The configuration of one process: its own data directory, the shared servers.
 fn role_config(
@@ -58,17 +45,6 @@ fn role_config(
             clickhouse.password.as_deref().unwrap_or_default(),
         ),
     )
-}
-
-fn get(server: &Server, token: &str, path: &str) -> Value {
-    let r = server.request(
-        "GET",
-        path,
-        &[("Authorization", &format!("Bearer {token}"))],
-        b"",
-    );
-    assert_eq!(r.status, 200, "{path}: {}", r.text());
-    r.json()
 }
 
 #[test]
@@ -124,7 +100,7 @@ fn a_site_of_separate_processes_answers_like_one() {
         "4,000 events searchable in the API process",
         PATIENCE,
         || {
-            let v = get(api, &admin, "/api/events?q=&limit=1");
+            let v = api.get_json(&admin, "/api/events?q=&limit=1");
             if v["total"] == 4000 {
                 Ok(())
             } else {
@@ -133,7 +109,7 @@ fn a_site_of_separate_processes_answers_like_one() {
         },
     );
     let alerts = wait_for("20 attacks alerted in the API process", PATIENCE, || {
-        let v = get(api, &admin, "/api/alerts");
+        let v = api.get_json(&admin, "/api/alerts");
         let list = v["alerts"].as_array().cloned().unwrap_or_default();
         let counted: u64 = list.iter().map(|a| a["count"].as_u64().unwrap_or(0)).sum();
         if counted >= 20 {
@@ -152,15 +128,15 @@ fn a_site_of_separate_processes_answers_like_one() {
     // The alerts reference the events the store writer keeps.
     let a = &alerts[0];
     let id = a["events"][0]["id"].as_str().unwrap();
-    let found = get(api, &admin, &format!("/api/events?q=event.id:{id}"));
+    let found = api.get_json(&admin, &format!("/api/events?q=event.id:{id}"));
     assert_eq!(found["total"], 1, "{found}");
     assert_eq!(found["events"][0]["organization.id"], a["tenant"]);
     // An institution's officer sees its own events and alerts only.
-    let own = get(api, &seoul, "/api/events?q=&limit=1");
+    let own = api.get_json(&seoul, "/api/events?q=&limit=1");
     assert_eq!(own["total"], 2000, "{own}");
-    let other = get(api, &seoul, "/api/events?q=organization.id:busan&limit=1");
+    let other = api.get_json(&seoul, "/api/events?q=organization.id:busan&limit=1");
     assert_eq!(other["total"], 0, "{other}");
-    let own_alerts = get(api, &seoul, "/api/alerts");
+    let own_alerts = api.get_json(&seoul, "/api/alerts");
     assert!(
         own_alerts["alerts"]
             .as_array()
@@ -244,20 +220,20 @@ fn a_store_writer_killed_mid_stream_stores_everything_once_on_clickhouse() {
         assert_eq!(r.status, 200, "{}", r.text());
     }
     wait_for("20,000 events in ClickHouse", PATIENCE, || {
-        let v = get(&front, &admin, "/api/events?q=&limit=1");
+        let v = front.get_json(&admin, "/api/events?q=&limit=1");
         if v["total"] == 20_000 {
             Ok(())
         } else {
             Err(format!(
                 "{} {}",
                 v["total"],
-                get(&front, &admin, "/api/cluster")
+                front.get_json(&admin, "/api/cluster")
             ))
         }
     });
     // Everything acknowledged, then once more: nothing came twice.
     wait_for("the store writer acknowledged everything", PATIENCE, || {
-        let v = get(&front, &admin, "/api/cluster");
+        let v = front.get_json(&admin, "/api/cluster");
         let events = &v["streams"][0];
         if events["messages"] == 0 {
             Ok(())
@@ -266,7 +242,7 @@ fn a_store_writer_killed_mid_stream_stores_everything_once_on_clickhouse() {
         }
     });
     assert_eq!(
-        get(&front, &admin, "/api/events?q=&limit=1")["total"],
+        front.get_json(&admin, "/api/events?q=&limit=1")["total"],
         20_000
     );
     for s in [front, store] {

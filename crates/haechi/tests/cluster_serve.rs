@@ -14,18 +14,6 @@ use std::path::Path;
 const PATH_TRAVERSAL: &str =
     "sigma/rules/web/webserver_generic/web_path_traversal_exploitation_attempt.yml";
 
-fn access_line(ip: &str, second: u32, attack: bool) -> String {
-    let path = if attack {
-        "/dl?file=../../../etc/passwd"
-    } else {
-        "/index.html"
-    };
-    format!(
-        "{ip} - - [{}] \"GET {path} HTTP/1.1\" 200 512 \"-\" \"curl/8.5.0\"",
-        clf_time(second.into())
-    )
-}
-
 fn config(dir: &Path, data: &Path, rules: &Path, nats: &str) -> std::path::PathBuf {
     config_with(dir, data, rules, nats, 5)
 }
@@ -48,17 +36,6 @@ fn config_with(
             toml_path(rules)
         ),
     )
-}
-
-fn get(server: &Server, token: &str, path: &str) -> Value {
-    let r = server.request(
-        "GET",
-        path,
-        &[("Authorization", &format!("Bearer {token}"))],
-        b"",
-    );
-    assert_eq!(r.status, 200, "{path}: {}", r.text());
-    r.json()
 }
 
 fn ingest(server: &Server, token: &str, tenant: &str, lines: &[String]) {
@@ -93,7 +70,7 @@ fn events_and_alerts_cross_jetstream_between_the_roles() {
         }
     }
     let total = wait_for("600 events stored by the store worker", PATIENCE, || {
-        let v = get(&server, &admin, "/api/events?q=&limit=1");
+        let v = server.get_json(&admin, "/api/events?q=&limit=1");
         if v["total"] == 600 {
             Ok(v)
         } else {
@@ -105,7 +82,7 @@ fn events_and_alerts_cross_jetstream_between_the_roles() {
         "an alert per institution from the detection worker",
         PATIENCE,
         || {
-            let v = get(&server, &admin, "/api/alerts");
+            let v = server.get_json(&admin, "/api/alerts");
             let list = v["alerts"].as_array().cloned().unwrap_or_default();
             let counted: u64 = list.iter().map(|a| a["count"].as_u64().unwrap_or(0)).sum();
             if list.len() == 2 && counted == 6 {
@@ -120,7 +97,7 @@ fn events_and_alerts_cross_jetstream_between_the_roles() {
         assert!(!refs.is_empty(), "{a}");
         for r in refs {
             let id = r["id"].as_str().unwrap();
-            let found = get(&server, &admin, &format!("/api/events?q=event.id:{id}"));
+            let found = server.get_json(&admin, &format!("/api/events?q=event.id:{id}"));
             assert_eq!(
                 found["total"], 1,
                 "the alert's event {id} is the stored one: {found}"
@@ -129,11 +106,7 @@ fn events_and_alerts_cross_jetstream_between_the_roles() {
         }
     }
     // Every stored event carries an id the collector gave it.
-    let without = get(
-        &server,
-        &admin,
-        "/api/events?q=NOT%20_exists_:event.id&limit=1",
-    );
+    let without = server.get_json(&admin, "/api/events?q=NOT%20_exists_:event.id&limit=1");
     assert_eq!(without["total"], 0, "{without}");
     // `haechi cluster status`: both consumers have acknowledged everything, and the
     // stream, which keeps a batch only until both have it, is empty.
@@ -194,7 +167,7 @@ fn a_killed_worker_loses_nothing_and_repeats_nothing() {
     server.kill_hard();
     let server = Server::start(&cfg, &dir.path().join("serve-2.stderr"));
     wait_for("40,000 events, each once", PATIENCE, || {
-        let v = get(&server, &admin, "/api/events?q=&limit=1");
+        let v = server.get_json(&admin, "/api/events?q=&limit=1");
         if v["total"] == 40_000 {
             Ok(())
         } else {
@@ -202,7 +175,7 @@ fn a_killed_worker_loses_nothing_and_repeats_nothing() {
         }
     });
     let counted = wait_for("20 attacks counted", PATIENCE, || {
-        let v = get(&server, &admin, "/api/alerts");
+        let v = server.get_json(&admin, "/api/alerts");
         let list = v["alerts"].as_array().cloned().unwrap_or_default();
         let counted: u64 = list.iter().map(|a| a["count"].as_u64().unwrap_or(0)).sum();
         if counted >= 20 {
@@ -231,11 +204,11 @@ fn a_killed_worker_loses_nothing_and_repeats_nothing() {
     });
     std::thread::sleep(std::time::Duration::from_secs(1));
     assert_eq!(
-        get(&server, &admin, "/api/events?q=&limit=1")["total"],
+        server.get_json(&admin, "/api/events?q=&limit=1")["total"],
         40_000
     );
     assert_eq!(counted, 20, "each attack counted once");
-    let v = get(&server, &admin, "/api/alerts");
+    let v = server.get_json(&admin, "/api/alerts");
     let total: u64 = v["alerts"]
         .as_array()
         .unwrap()
@@ -288,7 +261,7 @@ fn a_killed_nats_server_loses_nothing_and_repeats_nothing() {
         sender.join().unwrap();
     });
     wait_for("20,000 events, each once", PATIENCE, || {
-        let v = get(&server, &admin, "/api/events?q=&limit=1");
+        let v = server.get_json(&admin, "/api/events?q=&limit=1");
         if v["total"] == 20_000 {
             Ok(())
         } else {
@@ -296,7 +269,7 @@ fn a_killed_nats_server_loses_nothing_and_repeats_nothing() {
         }
     });
     let counted = wait_for("20 attacks counted", PATIENCE, || {
-        let v = get(&server, &admin, "/api/alerts");
+        let v = server.get_json(&admin, "/api/alerts");
         let list = v["alerts"].as_array().cloned().unwrap_or_default();
         let counted: u64 = list.iter().map(|a| a["count"].as_u64().unwrap_or(0)).sum();
         if counted >= 20 {
@@ -308,7 +281,7 @@ fn a_killed_nats_server_loses_nothing_and_repeats_nothing() {
     std::thread::sleep(std::time::Duration::from_secs(2));
     assert_eq!(counted, 20, "each attack counted once");
     assert_eq!(
-        get(&server, &admin, "/api/events?q=&limit=1")["total"],
+        server.get_json(&admin, "/api/events?q=&limit=1")["total"],
         20_000
     );
     let (status, stderr) = server.terminate();

@@ -19,18 +19,6 @@ const PATH_TRAVERSAL: &str =
     "sigma/rules/web/webserver_generic/web_path_traversal_exploitation_attempt.yml";
 const TENANT: &str = "gangnam-hospital";
 
-fn access_line(second: u32, attack: bool) -> String {
-    let path = if attack {
-        "/dl?file=../../../etc/passwd"
-    } else {
-        "/index.html"
-    };
-    format!(
-        "203.0.113.9 - - [{}] \"GET {path} HTTP/1.1\" 200 512 \"-\" \"curl/8.5.0\"",
-        clf_time(second.into())
-    )
-}
-
 fn site_config(
     dir: &Path,
     name: &str,
@@ -51,22 +39,11 @@ fn site_config(
     )
 }
 
-fn get(server: &Server, token: &str, path: &str) -> Value {
-    let r = server.request(
-        "GET",
-        path,
-        &[("Authorization", &format!("Bearer {token}"))],
-        b"",
-    );
-    assert_eq!(r.status, 200, "{path}: {}", r.text());
-    r.json()
-}
-
 /// 2,000 lines at the tower, 10 of them attacks; `round` keeps their times apart.
 fn send_round(tower: &Server, token: &str, round: u32) {
     for chunk in 0..10u32 {
         let lines: Vec<String> = (0..200u32)
-            .map(|i| access_line(round * 2000 + chunk * 200 + i, i == 100))
+            .map(|i| access_line("203.0.113.9", round * 2000 + chunk * 200 + i, i == 100))
             .collect();
         let r = tower.request(
             "POST",
@@ -79,13 +56,13 @@ fn send_round(tower: &Server, token: &str, round: u32) {
 }
 
 fn events(server: &Server, token: &str) -> u64 {
-    get(server, token, "/api/events?q=&limit=1")["total"]
+    server.get_json(token, "/api/events?q=&limit=1")["total"]
         .as_u64()
         .unwrap()
 }
 
 fn alerts_counted(server: &Server, token: &str) -> u64 {
-    let v = get(server, token, "/api/alerts");
+    let v = server.get_json(token, "/api/alerts");
     v["alerts"]
         .as_array()
         .map(|l| l.iter().map(|a| a["count"].as_u64().unwrap_or(0)).sum())
@@ -93,7 +70,7 @@ fn alerts_counted(server: &Server, token: &str) -> u64 {
 }
 
 fn tower_link(center: &Server, token: &str) -> Value {
-    let v = get(center, token, "/api/cluster");
+    let v = center.get_json(token, "/api/cluster");
     v["towers"][0].clone()
 }
 
@@ -226,14 +203,14 @@ fn a_tower_alerts_alone_while_cut_off_and_the_center_gets_everything_once() {
         } else {
             Err(format!(
                 "{e} events, {a} alerts {}",
-                get(&center, &center_token, "/api/cluster")
+                center.get_json(&center_token, "/api/cluster")
             ))
         }
     });
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(events(&center, &center_token), 6000, "no event twice");
     assert_eq!(alerts_counted(&center, &center_token), 30, "no alert twice");
-    let at_center = get(&center, &center_token, "/api/alerts");
+    let at_center = center.get_json(&center_token, "/api/alerts");
     assert!(
         at_center["alerts"]
             .as_array()

@@ -361,6 +361,18 @@ impl Server {
         http_request(self.http, method, path, headers, body)
     }
 
+    /// `GET path` with a bearer token; fails the test unless it answers 200 with JSON.
+    pub fn get_json(&self, token: &str, path: &str) -> serde_json::Value {
+        let r = self.request(
+            "GET",
+            path,
+            &[("Authorization", &format!("Bearer {token}"))],
+            b"",
+        );
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        r.json()
+    }
+
     /// The `/metrics` text, read with `token`.
     pub fn metrics(&self, token: &str) -> String {
         let auth = format!("Bearer {token}");
@@ -413,6 +425,20 @@ pub fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
 }
 
 /// Writes `text` to `dir/name` and returns the path.
+/// A combined-log-format access line from `ip`, `second`s after the test epoch; with
+/// `attack`, a path traversal the SigmaHQ web rule detects.
+pub fn access_line(ip: &str, second: u32, attack: bool) -> String {
+    let path = if attack {
+        "/dl?file=../../../etc/passwd"
+    } else {
+        "/index.html"
+    };
+    format!(
+        "{ip} - - [{}] \"GET {path} HTTP/1.1\" 200 512 \"-\" \"curl/8.5.0\"",
+        clf_time(second.into())
+    )
+}
+
 pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).expect("write a test file");
