@@ -15,13 +15,15 @@
 
 pub mod compile;
 pub mod row;
+pub mod statements;
 
 use crate::{
     EventStore, HistogramBucket, Result, SearchRequest, SearchResult, StoreError, StoreStats,
 };
-use compile::{Condition, lit};
+use compile::lit;
 use haechi_event::{DeadLetter, Event, Timestamp};
-use row::{EventRow, READ_COLUMNS, StoredRow};
+use row::{EventRow, StoredRow};
+use statements::Dialect;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::path::PathBuf;
@@ -72,27 +74,6 @@ impl ClickHouseConfig {
     }
 }
 
-/// The `CREATE TABLE` statements, in the dialect every server since 18.16 reads.
-fn schema(database: &str) -> [String; 3] {
-    [
-        format!("CREATE DATABASE IF NOT EXISTS {database}"),
-        format!(
-            "CREATE TABLE IF NOT EXISTS {database}.events (\
-             ts Int64, org String, day Date, \
-             source_ip FixedString(16), destination_ip FixedString(16), \
-             fk Array(String), fv Array(String), ft Array(UInt8), fnum Array(Float64), \
-             fip Array(FixedString(16)), mw Array(String), ow Array(String)\
-             ) ENGINE = MergeTree PARTITION BY day ORDER BY (org, ts)"
-        ),
-        format!(
-            "CREATE TABLE IF NOT EXISTS {database}.dead_letters (\
-             received Int64, org String, day Date, source String, format String, \
-             reason String, record String\
-             ) ENGINE = MergeTree PARTITION BY day ORDER BY (org, received)"
-        ),
-    ]
-}
-
 #[derive(Debug, ::clickhouse::Row, serde::Serialize, serde::Deserialize)]
 struct DeadLetterRow {
     received: i64,
@@ -128,6 +109,7 @@ pub struct ClickHouseStore {
     url: String,
     database: String,
     version: String,
+    dialect: Dialect,
     runtime: Option<tokio::runtime::Runtime>,
     /// `store.retention_days`, applied by `commit` at most once an hour.
     retention_days: Option<u32>,
@@ -166,6 +148,7 @@ impl ClickHouseStore {
             url: config.url.clone(),
             database: config.database.clone(),
             version: String::new(),
+            dialect: Dialect::default(),
             runtime: Some(runtime),
             retention_days,
             retention_checked: std::sync::Mutex::new(None),
@@ -182,8 +165,14 @@ impl ClickHouseStore {
             .next()
             .map(|r| r.version)
             .unwrap_or_default();
-        for statement in schema(&config.database) {
+        store.dialect = Dialect::for_version(&store.version);
+        for statement in statements::schema(&config.database) {
             store.execute(statement)?;
+        }
+        if let Some(days) = retention_days {
+            for statement in statements::retention_ttl(store.dialect, &config.database, days) {
+                store.execute(statement)?;
+            }
         }
         store.client = store.client.clone().with_database(&config.database);
         Ok(store)
@@ -203,20 +192,17 @@ impl ClickHouseStore {
         let cutoff = today - i64::from(days);
         let mut dropped = 0;
         for table in ["events", "dead_letters"] {
-            let parts = self.fetch_all::<PartitionRow>(format!(
-                "SELECT DISTINCT partition FROM system.parts WHERE database = {} AND table = {} AND active",
-                lit(&self.database),
-                lit(table)
-            ))?;
+            let parts =
+                self.fetch_all::<PartitionRow>(statements::partitions(&self.database, table))?;
             for p in parts {
                 let Some(day) = day_number(&p.partition) else {
                     continue;
                 };
                 if day < cutoff {
-                    self.execute(format!(
-                        "ALTER TABLE {}.{table} DROP PARTITION {}",
-                        self.database,
-                        lit(&p.partition)
+                    self.execute(statements::drop_partition(
+                        &self.database,
+                        table,
+                        &p.partition,
                     ))?;
                     dropped += 1;
                 }
@@ -237,11 +223,7 @@ impl ClickHouseStore {
     /// Events stored, and how many distinct `event.id`s they carry (the scale-out bench
     /// counts duplicates with it).
     pub fn id_counts(&self) -> Result<(u64, u64)> {
-        let row = self.fetch_all::<IdCounts>(
-            "SELECT count() AS events, uniqExact(arrayElement(fv, indexOf(fk, 'event.id'))) AS ids \
-             FROM events"
-                .into(),
-        )?;
+        let row = self.fetch_all::<IdCounts>(statements::ID_COUNTS.into())?;
         Ok(row.first().map_or((0, 0), |r| (r.events, r.ids)))
     }
 
@@ -312,41 +294,11 @@ impl ClickHouseStore {
         })
     }
 
-    /// The `WHERE` clause of a request (institutions, time window, query) and whether
-    /// the query part is exact.
-    fn where_clause(&self, request: &SearchRequest) -> (String, bool) {
-        let Condition { sql, exact } = compile::compile(&request.query);
-        let mut parts = vec![sql];
-        if let Some(tenants) = &request.tenants {
-            parts.push(if tenants.is_empty() {
-                "0".into()
-            } else {
-                format!(
-                    "org IN ({})",
-                    tenants
-                        .iter()
-                        .map(|t| lit(t))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            });
-        }
-        if let Some(from) = request.from {
-            parts.push(format!("ts >= {}", from.0));
-        }
-        if let Some(to) = request.to {
-            parts.push(format!("ts < {}", to.0));
-        }
-        (parts.join(" AND "), exact)
-    }
-
     /// Matching events newest first, post-filtered; calls `visit` until it returns false.
     /// Returns how many matched.
     fn scan(&self, request: &SearchRequest, mut visit: impl FnMut(Event) -> bool) -> Result<u64> {
-        let (clause, _) = self.where_clause(request);
-        let rows = self.fetch_all::<StoredRow>(format!(
-            "SELECT {READ_COLUMNS} FROM events WHERE {clause} ORDER BY ts DESC LIMIT {MAX_SCAN}"
-        ))?;
+        let (clause, _) = statements::where_clause(request);
+        let rows = self.fetch_all::<StoredRow>(statements::select_events(&clause, MAX_SCAN))?;
         let mut matched = 0;
         let mut wanted = true;
         for row in rows {
@@ -482,7 +434,7 @@ impl EventStore for ClickHouseStore {
     }
 
     fn search(&self, request: &SearchRequest) -> Result<SearchResult> {
-        let (clause, exact) = self.where_clause(request);
+        let (clause, exact) = statements::where_clause(request);
         let mut result = SearchResult::default();
         if !exact {
             let events = &mut result.events;
@@ -495,17 +447,12 @@ impl EventStore for ClickHouseStore {
             return Ok(result);
         }
         result.total = self
-            .fetch_all::<CountRow>(format!(
-                "SELECT count() AS count FROM events WHERE {clause}"
-            ))?
+            .fetch_all::<CountRow>(statements::count(&clause))?
             .first()
             .map_or(0, |r| r.count);
         if request.limit > 0 && result.total > 0 {
             result.events = self
-                .fetch_all::<StoredRow>(format!(
-                    "SELECT {READ_COLUMNS} FROM events WHERE {clause} ORDER BY ts DESC LIMIT {}",
-                    request.limit
-                ))?
+                .fetch_all::<StoredRow>(statements::select_events(&clause, request.limit))?
                 .into_iter()
                 .map(StoredRow::into_event)
                 .collect();
@@ -519,7 +466,7 @@ impl EventStore for ClickHouseStore {
         field: &str,
         top: usize,
     ) -> Result<Vec<(String, u64)>> {
-        let (clause, exact) = self.where_clause(request);
+        let (clause, exact) = statements::where_clause(request);
         if !exact {
             let mut counts: HashMap<String, u64> = HashMap::new();
             self.scan(request, |e| {
@@ -533,21 +480,7 @@ impl EventStore for ClickHouseStore {
             sorted.truncate(top);
             return Ok(sorted);
         }
-        let sql = if field == haechi_event::ecs::ORGANIZATION_ID {
-            format!(
-                "SELECT org AS value, count() AS count FROM events WHERE {clause} \
-                 GROUP BY value ORDER BY count DESC, value LIMIT {top}"
-            )
-        } else {
-            // Each event counts once per distinct value, as in the embedded store.
-            format!(
-                "SELECT value, count() AS count FROM (\
-                 SELECT arrayDistinct(arrayFilter((v, k) -> k = {key}, fv, fk)) AS vs \
-                 FROM events WHERE {clause} AND has(fk, {key})) \
-                 ARRAY JOIN vs AS value GROUP BY value ORDER BY count DESC, value LIMIT {top}",
-                key = lit(field)
-            )
-        };
+        let sql = statements::count_by(&clause, field, top);
         Ok(self
             .fetch_all::<Count>(sql)?
             .into_iter()
@@ -566,13 +499,10 @@ impl EventStore for ClickHouseStore {
             ));
         }
         let width = interval_secs as i64 * 1_000_000_000;
-        let (clause, exact) = self.where_clause(request);
+        let (clause, exact) = statements::where_clause(request);
         let mut buckets: BTreeMap<i64, u64> = BTreeMap::new();
         if exact {
-            for b in self.fetch_all::<Bucket>(format!(
-                "SELECT intDiv(ts, {width}) * {width} AS start, count() AS count \
-                 FROM events WHERE {clause} GROUP BY start"
-            ))? {
+            for b in self.fetch_all::<Bucket>(statements::histogram(&clause, width))? {
                 *buckets
                     .entry(b.start.div_euclid(width) * width)
                     .or_default() += b.count;
@@ -599,14 +529,7 @@ impl EventStore for ClickHouseStore {
     ) -> Result<std::collections::HashSet<String>> {
         let mut found = std::collections::HashSet::new();
         for chunk in ids.chunks(5_000) {
-            let list = chunk.iter().map(|id| lit(id)).collect::<Vec<_>>();
-            let rows = self.fetch_all::<Value>(format!(
-                "SELECT DISTINCT arrayElement(fv, indexOf(fk, 'event.id')) AS value FROM events \
-                 WHERE ts >= {} AND ts <= {} AND value IN ({})",
-                from.0,
-                to.0,
-                list.join(", ")
-            ))?;
+            let rows = self.fetch_all::<Value>(statements::stored_event_ids(chunk, from, to))?;
             found.extend(rows.into_iter().map(|r| r.value));
         }
         Ok(found)
