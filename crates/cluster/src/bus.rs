@@ -4,7 +4,7 @@
 
 use crate::{ClusterConfig, ClusterError, codec};
 use async_nats::HeaderMap;
-use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull, push};
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull, push};
 use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream::{DiscardPolicy, RetentionPolicy, StorageType};
@@ -28,10 +28,8 @@ pub const RECORD: &str = "record";
 /// A tower's durable consumer the center's streams source through.
 pub const TOWER_CONSUMER: &str = "center";
 
-/// A continuous pull whose requests expire within seconds: nats-server 2.15.1 keeps
-/// handing batches (first deliveries and redeliveries) to the open request of a worker
-/// that was killed, until that request expires, so the request must not outlive a
-/// fraction of `ack_wait`.
+/// A continuous pull whose requests expire within seconds, so that a killed worker's
+/// open request does not stay on the server for long.
 async fn pull(
     consumer: &PullConsumer,
 ) -> Result<
@@ -340,24 +338,50 @@ impl Bus {
         // Consumers exist before anything is published: an interest stream drops a
         // message that no consumer wants. One in use is left as it is unless its
         // configuration changed.
-        let stream = self
+        let mut stream = self
             .js
             .get_stream(name)
             .await
             .map_err(|e| js_err(&what)(&e))?;
+        let start_after = self.retire_legacy_consumers(&mut stream, consumers).await?;
         for consumer in consumers {
-            let config = self.consumer_config(consumer);
-            if let Ok(info) = stream.consumer_info(consumer).await
-                && info.config.ack_wait == config.ack_wait
-                && info.config.max_ack_pending == config.max_ack_pending
-                && info.config.filter_subject.is_empty()
-            {
-                continue;
+            let durable = self.durable(consumer);
+            let mut config = self.consumer_config(&durable);
+            match stream.consumer_info(&durable).await {
+                Ok(info)
+                    if info.config.ack_wait == config.ack_wait
+                        && info.config.max_ack_pending == config.max_ack_pending
+                        && info.config.filter_subject.is_empty() =>
+                {
+                    continue;
+                }
+                Ok(info) => config.deliver_policy = info.config.deliver_policy,
+                Err(_) => {
+                    if let Some(last) = start_after {
+                        // What the retired consumers acknowledged is done.
+                        config.deliver_policy = DeliverPolicy::ByStartSequence {
+                            start_sequence: last + 1,
+                        };
+                    }
+                }
             }
             self.js
                 .create_consumer_on_stream(config, name)
                 .await
                 .map_err(|e| js_err("creating a consumer")(&e))?;
+        }
+        for consumer in consumers {
+            if stream.consumer_info(*consumer).await.is_ok() {
+                stream
+                    .delete_consumer(consumer)
+                    .await
+                    .map_err(|e| js_err("deleting a retired consumer")(&e))?;
+                tracing::info!(
+                    stream = name,
+                    consumer,
+                    "retired a consumer of an earlier Haechi"
+                );
+            }
         }
         if self.config.tower && stream.consumer_info(TOWER_CONSUMER).await.is_err() {
             // The center sources through this consumer (ADR-58 durable sourcing): it
@@ -380,6 +404,51 @@ impl Bus {
                 .map_err(|e| js_err("creating the center's consumer")(&e))?;
         }
         Ok(())
+    }
+
+    /// The durable name of one of this site's consumers (`store` → `store-center`).
+    ///
+    /// Site-qualified because acknowledgements are plain subjects
+    /// (`$JS.ACK.<stream>.<consumer>.…`) that cross a leaf-node link like any other:
+    /// with the same names at a tower and the center, the tower's workers acknowledged
+    /// the center's copies of their batches (same stream sequences), and batches that
+    /// reached the center while its workers were down were lost.
+    pub fn durable(&self, consumer: &str) -> String {
+        format!("{consumer}-{}", self.config.site)
+    }
+
+    /// Consumers named without the site by an earlier Haechi: refused while they hold
+    /// batches (finish them with that version first), else returned for deletion along
+    /// with the stream's last sequence, after which the new consumers start.
+    async fn retire_legacy_consumers(
+        &self,
+        stream: &mut jetstream::stream::Stream,
+        consumers: &[&str],
+    ) -> Result<Option<u64>, ClusterError> {
+        let mut found = false;
+        for consumer in consumers {
+            let Ok(info) = stream.consumer_info(*consumer).await else {
+                continue;
+            };
+            let held = info.num_pending + info.num_ack_pending as u64;
+            if held > 0 {
+                return Err(ClusterError::Config(format!(
+                    "consumer {consumer:?} of stream {}, made by an earlier Haechi, still holds {held} batches: let that version finish them (haechi cluster status shows 0 pending), then start this one",
+                    info.stream_name
+                )));
+            }
+            found = true;
+        }
+        if !found {
+            return Ok(None);
+        }
+        let last = stream
+            .info()
+            .await
+            .map_err(|e| js_err("reading the stream")(&e))?
+            .state
+            .last_sequence;
+        Ok(Some(last))
     }
 
     fn consumer_config(&self, name: &str) -> pull::Config {
@@ -573,7 +642,7 @@ impl Bus {
             .get_stream(stream)
             .await
             .map_err(|e| js_err("opening a stream")(&e))?
-            .get_consumer(consumer)
+            .get_consumer(&self.durable(consumer))
             .await
             .map_err(|e| js_err("opening a consumer")(&e))?;
         loop {
@@ -625,12 +694,10 @@ impl Bus {
             .get_stream(STREAM)
             .await
             .map_err(|e| js_err("opening the EVENTS stream")(&e))?
-            .get_consumer(consumer)
+            .get_consumer(&self.durable(consumer))
             .await
             .map_err(|e| js_err("opening a consumer")(&e))?;
-        // One continuous pull, gathered here: fetching with short-lived `batch` requests
-        // lost batches with nats-server 2.15.1 when a killed writer's last request was
-        // still open as they arrived (they were neither redelivered nor kept).
+        // One continuous pull, gathered here.
         let mut stream = loop {
             match pull(&consumer).await {
                 Ok(m) => break m,
@@ -753,11 +820,11 @@ impl Bus {
 
     /// The streams' and consumers' counters, and at a center the link to each tower.
     pub async fn status(&self) -> Result<Status, ClusterError> {
-        let mut with_center = vec![DETECT, STORE];
-        let mut alerts_consumers = vec![RECORD];
+        let mut with_center = vec![self.durable(DETECT), self.durable(STORE)];
+        let mut alerts_consumers = vec![self.durable(RECORD)];
         if self.config.tower {
-            with_center.push(TOWER_CONSUMER);
-            alerts_consumers.push(TOWER_CONSUMER);
+            with_center.push(TOWER_CONSUMER.into());
+            alerts_consumers.push(TOWER_CONSUMER.into());
         }
         let streams = vec![
             self.stream_status(STREAM, &with_center).await?,
@@ -832,7 +899,7 @@ impl Bus {
     async fn stream_status(
         &self,
         name: &str,
-        consumer_names: &[&str],
+        consumer_names: &[String],
     ) -> Result<StreamStatus, ClusterError> {
         let mut stream = self
             .js
@@ -852,7 +919,7 @@ impl Bus {
                 .await
                 .map_err(|e| js_err("reading a consumer")(&e))?;
             consumers.push(ConsumerStatus {
-                name: (*name).into(),
+                name: name.clone(),
                 pending: info.num_pending,
                 ack_pending: info.num_ack_pending,
                 redelivered: info.num_redelivered,

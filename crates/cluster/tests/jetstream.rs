@@ -302,3 +302,94 @@ async fn the_alerts_of_a_batch_reach_the_alert_writer_once() {
 fn total_of(got: &[(String, usize)]) -> usize {
     got.iter().map(|(_, n)| n).sum()
 }
+
+/// A store writer killed while its pull request is still open on the server: the
+/// batches published before that request expires must reach the writer that replaces
+/// it (delivered again after the ack wait), not vanish with the dead connection.
+#[test]
+fn batches_published_while_a_dead_worker_s_pull_is_open_are_not_lost() {
+    let server = nats::NatsServer::start();
+    let cfg = config(&server);
+    let main = tokio::runtime::Runtime::new().unwrap();
+    let bus = main.block_on(Bus::connect(&cfg, "node")).unwrap();
+    // The first writer: its own runtime and connection, dropped as a kill would.
+    let doomed = tokio::runtime::Runtime::new().unwrap();
+    let first: Seen = Default::default();
+    let worker = doomed.block_on(Bus::connect(&cfg, "store-1")).unwrap();
+    let record = recorder(first.clone());
+    doomed.spawn(async move {
+        worker
+            .work_gathered("store", 50_000, Duration::from_millis(200), move |g| {
+                g.into_iter().try_for_each(&record)
+            })
+            .await
+    });
+    let mut batch = events(0, 10, 0);
+    main.block_on(bus.publish(&mut batch, Timestamp::now()))
+        .unwrap();
+    wait_until("the first writer works", Duration::from_secs(20), || {
+        first.lock().unwrap().len() == 10
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    doomed.shutdown_background();
+    for b in 1..=10 {
+        let mut batch = events(b, 10, 0);
+        main.block_on(bus.publish(&mut batch, Timestamp::now()))
+            .unwrap();
+    }
+    let second: Seen = Default::default();
+    let worker = main.block_on(Bus::connect(&cfg, "store-2")).unwrap();
+    let record = recorder(second.clone());
+    main.spawn(async move {
+        worker
+            .work_gathered("store", 50_000, Duration::from_millis(200), move |g| {
+                g.into_iter().try_for_each(&record)
+            })
+            .await
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while second.lock().unwrap().len() < 100 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = main.block_on(bus.status()).unwrap();
+    assert_eq!(
+        second.lock().unwrap().len(),
+        100,
+        "every batch published after the kill reaches the new writer; {status:?}"
+    );
+}
+
+/// Consumers named without the site by an earlier Haechi are retired when they hold
+/// nothing, and refused (with what to do) while they hold batches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumers_of_an_earlier_haechi_are_retired_only_when_drained() {
+    let server = nats::NatsServer::start();
+    let cfg = config(&server);
+    let bus = Bus::connect(&cfg, "node").await.unwrap();
+    bus.add_consumer("detect").await.unwrap();
+    Bus::connect(&cfg, "node").await.unwrap();
+    let status = bus.status().await.unwrap();
+    assert_eq!(
+        status.streams[0]
+            .consumers
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>(),
+        ["detect-test", "store-test"]
+    );
+    let client = async_nats::connect(&server.url).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let stream = js.get_stream("EVENTS").await.unwrap();
+    assert!(
+        stream.consumer_info("detect").await.is_err(),
+        "the empty legacy consumer is gone"
+    );
+    bus.add_consumer("store").await.unwrap();
+    let mut batch = events(1, 10, 0);
+    bus.publish(&mut batch, Timestamp::now()).await.unwrap();
+    let refused = Bus::connect(&cfg, "node").await.err().unwrap().to_string();
+    assert!(
+        refused.contains("\"store\"") && refused.contains("still holds 1 batches"),
+        "{refused}"
+    );
+}

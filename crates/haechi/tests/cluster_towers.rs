@@ -1,8 +1,8 @@
 //! Control towers with `haechi serve`: a tower is a full Haechi with its own NATS server
 //! (its own JetStream domain) linked to the center's by a leaf node. The tower alerts
-//! on its own while the link is cut; after healing the center holds all of the tower's
-//! events and alerts, each once, and `/api/cluster` shows the tower's link and
-//! institutions.
+//! on its own while the link is cut; after healing, and across a `kill -9` of the
+//! center, the center holds all of the tower's events and alerts, each once, and
+//! `/api/cluster` shows the tower's link and institutions.
 
 mod common;
 #[path = "../../cluster/tests/common/link.rs"]
@@ -112,7 +112,7 @@ fn a_tower_alerts_alone_while_cut_off_and_the_center_gets_everything_once() {
     );
     let center_token = create_token(&dir.path().join("center"), "ops", "admin", None);
     let tower_token = create_token(&dir.path().join("gangnam"), "ops", "admin", None);
-    let center = Server::start(&center_cfg, &dir.path().join("center.stderr"));
+    let mut center = Server::start(&center_cfg, &dir.path().join("center-1.stderr"));
     let tower = Server::start(&tower_cfg, &dir.path().join("gangnam.stderr"));
 
     // Linked: the tower's events and alerts reach the center.
@@ -180,7 +180,7 @@ fn a_tower_alerts_alone_while_cut_off_and_the_center_gets_everything_once() {
         "the tower keeps round 1 for the center: {status}"
     );
 
-    // Healed, then the center killed while the tower sends round 2, then restarted.
+    // Healed: the center catches up on round 1.
     link.heal();
     let healed = Instant::now();
     wait_for("the center catches up on round 1", CATCH_UP, || {
@@ -192,10 +192,10 @@ fn a_tower_alerts_alone_while_cut_off_and_the_center_gets_everything_once() {
         }
     });
     eprintln!("catch-up after the cut: {:?}", healed.elapsed());
-    // Round 2 with the link up again. (A `kill -9` of the center here, restarted while
-    // the tower sends, was flaky: see the issue 15 note; the kill of a worker is tested
-    // in cluster_serve and cluster_roles.)
+    // Round 2 while the center's Haechi is killed, then restarted on its data.
+    center.kill_hard();
     send_round(&tower, &tower_token, 2);
+    center = Server::start(&center_cfg, &dir.path().join("center-2.stderr"));
     wait_for("the center has everything", PATIENCE, || {
         let (e, a) = (
             events(&center, &center_token),
