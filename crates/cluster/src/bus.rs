@@ -468,7 +468,10 @@ impl Bus {
             .get_stream(STREAM)
             .await
             .map_err(|e| js_err("opening the EVENTS stream")(&e))?
-            .get_or_create_consumer::<pull::Config>(name, self.consumer_config(name))
+            .get_or_create_consumer::<pull::Config>(
+                &self.durable(name),
+                self.consumer_config(&self.durable(name)),
+            )
             .await
             .map_err(|e| js_err("creating a consumer")(&e))?;
         Ok(())
@@ -481,7 +484,7 @@ impl Bus {
             .get_stream(STREAM)
             .await
             .map_err(|e| js_err("opening the EVENTS stream")(&e))?
-            .get_consumer(consumer)
+            .get_consumer(&self.durable(consumer))
             .await
             .map_err(|e| js_err("opening a consumer")(&e))?;
         let info = c

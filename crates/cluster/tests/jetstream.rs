@@ -366,7 +366,16 @@ async fn consumers_of_an_earlier_haechi_are_retired_only_when_drained() {
     let server = nats::NatsServer::start();
     let cfg = config(&server);
     let bus = Bus::connect(&cfg, "node").await.unwrap();
-    bus.add_consumer("detect").await.unwrap();
+    let client = async_nats::connect(&server.url).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let legacy = |name: &str| async_nats::jetstream::consumer::pull::Config {
+        durable_name: Some(name.into()),
+        ack_policy: async_nats::jetstream::consumer::AckPolicy::Explicit,
+        ..Default::default()
+    };
+    js.create_consumer_on_stream(legacy("detect"), "EVENTS")
+        .await
+        .unwrap();
     Bus::connect(&cfg, "node").await.unwrap();
     let status = bus.status().await.unwrap();
     assert_eq!(
@@ -377,14 +386,14 @@ async fn consumers_of_an_earlier_haechi_are_retired_only_when_drained() {
             .collect::<Vec<_>>(),
         ["detect-test", "store-test"]
     );
-    let client = async_nats::connect(&server.url).await.unwrap();
-    let js = async_nats::jetstream::new(client);
     let stream = js.get_stream("EVENTS").await.unwrap();
     assert!(
         stream.consumer_info("detect").await.is_err(),
         "the empty legacy consumer is gone"
     );
-    bus.add_consumer("store").await.unwrap();
+    js.create_consumer_on_stream(legacy("store"), "EVENTS")
+        .await
+        .unwrap();
     let mut batch = events(1, 10, 0);
     bus.publish(&mut batch, Timestamp::now()).await.unwrap();
     let refused = Bus::connect(&cfg, "node").await.err().unwrap().to_string();

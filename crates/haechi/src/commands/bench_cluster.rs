@@ -155,7 +155,7 @@ fn measure(
 }
 
 /// Events in the backlog the scaling measurement drains.
-const SCALING_BACKLOG: usize = 1_000_000;
+const SCALING_BACKLOG: usize = 2_000_000;
 
 /// Draining one backlog with one detection worker, then with two.
 struct Scaling {
@@ -172,8 +172,9 @@ impl Scaling {
 }
 
 /// A backlog of the load's events published once for two consumers, drained by one
-/// detection worker and then by two (each worker's detection on one thread), as
-/// detector processes on separate cores would; the servers share the same cores.
+/// detection worker and then by two (each worker's detection on one thread pinned to a
+/// core of its own), as detector processes on separate cores would; the servers and the
+/// decoding share the same cores.
 fn scaling(
     args: &BenchArgs,
     dir: &Path,
@@ -235,7 +236,13 @@ async fn drain(
     let mut tasks = Vec::new();
     for w in 0..workers {
         let bus = haechi_cluster::Bus::connect(cluster, &format!("scale-{w}")).await?;
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+        // Each worker's detection thread on a core of its own, as detector processes
+        // started with `taskset` would be (the servers and the runtime roam).
+        let cpu = w % cores();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .start_handler(move |_| pin_to_cpu(cpu))
+            .build()?;
         let d = detection.clone();
         let consumer = consumer.to_owned();
         tasks.push(tokio::spawn(async move {
@@ -258,6 +265,26 @@ async fn drain(
         t.abort();
     }
     Ok(secs)
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Pins the calling thread to one CPU (Linux `sched_setaffinity`); elsewhere, or if the
+/// CPU is not allowed, the thread stays unpinned.
+fn pin_to_cpu(cpu: usize) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: `set` is a zeroed, properly sized `cpu_set_t` that only this call reads.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            tracing::warn!(cpu, "could not pin a detection worker to its CPU");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cpu;
 }
 
 /// The average size of the load's events as NDJSON (with the `event.id` a collector
