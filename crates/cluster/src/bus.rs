@@ -565,7 +565,12 @@ impl Bus {
     ) -> Result<(), ClusterError> {
         let subject = format!("haechi.{}.{kind}.{}", self.config.site, self.node);
         let mut headers = HeaderMap::new();
-        headers.insert(HEADER_ENCODING, codec::ENCODING);
+        let encoding = if kind == "alerts" {
+            codec::ENCODING_ALERTS
+        } else {
+            codec::ENCODING
+        };
+        headers.insert(HEADER_ENCODING, encoding);
         headers.insert(HEADER_EVENTS, events.to_string().as_str());
         headers.insert(HEADER_RECEIVED, received.0.to_string().as_str());
         let payload = bytes::Bytes::from(payload);
@@ -966,7 +971,8 @@ fn redelivered(message: &jetstream::Message) -> bool {
 /// A message as a worker gets it: its events and what the headers say.
 fn decode_delivered(message: &jetstream::Message) -> Result<Delivered, ClusterError> {
     let id = header(message, "Nats-Msg-Id").unwrap_or_default();
-    let events = codec::decode(&message.payload)
+    let encoding = header(message, HEADER_ENCODING);
+    let events = codec::decode(&message.payload, encoding.as_deref())
         .map_err(|e| ClusterError::Codec(format!("batch {id}: {e}")))?;
     Ok(Delivered {
         events,
