@@ -172,9 +172,8 @@ impl Scaling {
 }
 
 /// A backlog of the load's events published once for two consumers, drained by one
-/// detection worker and then by two (each worker's detection on one thread pinned to a
-/// core of its own), as detector processes on separate cores would; the servers and the
-/// decoding share the same cores.
+/// detection worker and then by two, each pinned to a core of its own as detector
+/// processes started with `taskset` would be; the servers share the same cores.
 fn scaling(
     args: &BenchArgs,
     dir: &Path,
@@ -224,7 +223,10 @@ fn scaling(
     })
 }
 
-/// Seconds until `workers` detection workers have taken every batch of `consumer`.
+/// Seconds until `workers` detection workers have taken every batch of `consumer`. Each
+/// worker is a thread pinned to a core of its own with its own connection and runtime,
+/// and detects on a one-thread pool that inherits the pinning, as a detector process
+/// started with `taskset -c N` would (the servers roam).
 async fn drain(
     cluster: &haechi_cluster::ClusterConfig,
     consumer: &str,
@@ -233,24 +235,29 @@ async fn drain(
 ) -> anyhow::Result<f64> {
     let monitor = haechi_cluster::Bus::connect(cluster, "scale-monitor").await?;
     let started = Instant::now();
-    let mut tasks = Vec::new();
+    let mut stops = Vec::new();
+    let mut threads = Vec::new();
     for w in 0..workers {
-        let bus = haechi_cluster::Bus::connect(cluster, &format!("scale-{w}")).await?;
-        // Each worker's detection thread on a core of its own, as detector processes
-        // started with `taskset` would be (the servers and the runtime roam).
-        let cpu = w % cores();
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(1)
-            .start_handler(move |_| pin_to_cpu(cpu))
-            .build()?;
-        let d = detection.clone();
-        let consumer = consumer.to_owned();
-        tasks.push(tokio::spawn(async move {
-            bus.work(&consumer, move |mut b| {
-                pool.install(|| std::hint::black_box(d.detect(&mut b.events)));
-                Ok(())
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        stops.push(stop);
+        let (cluster, consumer, d) = (cluster.clone(), consumer.to_owned(), detection.clone());
+        threads.push(std::thread::spawn(move || -> anyhow::Result<()> {
+            pin_to_cpu(w % cores());
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async move {
+                let bus = haechi_cluster::Bus::connect(&cluster, &format!("scale-{w}")).await?;
+                let work = bus.work(&consumer, move |mut b| {
+                    pool.install(|| std::hint::black_box(d.detect(&mut b.events)));
+                    Ok(())
+                });
+                tokio::select! {
+                    done = work => done.map_err(anyhow::Error::from),
+                    _ = stopped => Ok(()),
+                }
             })
-            .await
         }));
     }
     loop {
@@ -261,8 +268,12 @@ async fn drain(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let secs = started.elapsed().as_secs_f64();
-    for t in tasks {
-        t.abort();
+    for stop in stops {
+        let _ = stop.send(());
+    }
+    for t in threads {
+        t.join()
+            .map_err(|_| anyhow::anyhow!("a detection worker panicked"))??;
     }
     Ok(secs)
 }
