@@ -48,6 +48,9 @@ pub struct ClusterConfig {
     pub max_ack_pending: i64,
     /// The roles this process runs; empty: all of them.
     pub roles: Vec<Role>,
+    /// Detection workers in this process (with the `detector` role), each taking one
+    /// batch at a time from the shared consumer: more use more cores.
+    pub detect_workers: usize,
     /// This site is a control tower: its streams keep every batch and alert until the
     /// center has sourced it (a durable `center` consumer per stream), so a cut link
     /// loses nothing. Set it before the site's first start.
@@ -87,6 +90,7 @@ impl Default for ClusterConfig {
             ack_wait_secs: 30,
             max_ack_pending: 64,
             roles: Vec::new(),
+            detect_workers: 1,
             tower: false,
             towers: Vec::new(),
         }
@@ -123,6 +127,12 @@ impl ClusterConfig {
                     t.site
                 )));
             }
+        }
+        if !(1..=64).contains(&self.detect_workers) {
+            return Err(ClusterError::Config(format!(
+                "cluster.detect_workers {}: use 1 to 64",
+                self.detect_workers
+            )));
         }
         if self.ack_wait_secs == 0
             || self.max_ack_pending <= 0

@@ -58,6 +58,8 @@ fn measure(
     config.cluster = Some(haechi_cluster::ClusterConfig {
         nats: nats_url.to_owned(),
         site: "bench".into(),
+        // Two detection workers, as the end-to-end run asks.
+        detect_workers: 2,
         ..Default::default()
     });
     let ch_pid = server_pid(&dir.join("clickhouse")).context("the ClickHouse server process")?;

@@ -295,12 +295,14 @@ fn spawn_cluster_workers(
                 "the detector role needs detection (rules, feeds, models or device alerts)"
             );
         }
-        let (sink, p) = (sink.clone(), pipeline.clone());
-        runtime.spawn(async move {
-            sink.bus
-                .work("detect", move |d| p.detect_delivered(d))
-                .await
-        });
+        for _ in 0..cluster.detect_workers {
+            let (sink, p) = (sink.clone(), pipeline.clone());
+            runtime.spawn(async move {
+                sink.bus
+                    .work("detect", move |d| p.detect_delivered(d))
+                    .await
+            });
+        }
     }
     Ok(())
 }
