@@ -283,7 +283,7 @@ fn spawn_cluster_workers(
         // INSERT per pipeline batch made small parts the server kept merging.
         runtime.spawn(async move {
             sink.bus
-                .work_gathered("store", 50_000, Duration::from_millis(200), move |d| {
+                .work_gathered("store", 100_000, Duration::from_millis(1000), move |d| {
                     p.store_gathered(d)
                 })
                 .await
