@@ -720,7 +720,10 @@ impl Bus {
             let mut gathered = Vec::new();
             let mut events = 0;
             let mut deadline: Option<tokio::time::Instant> = None;
-            while events < max_events {
+            // The server hands out at most `max_ack_pending` unacknowledged batches:
+            // once they are here, waiting for more only delays the insert.
+            let most = usize::try_from(self.config.max_ack_pending).unwrap_or(usize::MAX);
+            while events < max_events && messages.len() < most {
                 let next = match deadline {
                     // Waits as long as it takes for the first batch, then `max_wait`.
                     None => stream.next().await,

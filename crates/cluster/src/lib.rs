@@ -88,7 +88,7 @@ impl Default for ClusterConfig {
             events_max_bytes: 10 << 30,
             alerts_max_bytes: 1 << 30,
             ack_wait_secs: 30,
-            max_ack_pending: 64,
+            max_ack_pending: 256,
             roles: Vec::new(),
             detect_workers: 1,
             tower: false,
