@@ -33,6 +33,11 @@ pub const MAX_DECODED_BYTES: u64 = 256 << 20;
 /// Lists nest at most this deep (the parsers make one level).
 const MAX_LIST_DEPTH: u32 = 8;
 
+/// The most room reserved ahead for events, fields or list items from a count the
+/// message states (vectors grow past it as items really arrive): a forged count must
+/// not reserve gigabytes.
+const MAX_RESERVE: usize = 4096;
+
 /// A field written by name instead of by its number in the message's table (past
 /// 65,535 distinct names in one batch).
 const SPELLED_OUT: u16 = u16::MAX;
@@ -116,7 +121,7 @@ fn decode_binary(body: &[u8]) -> Result<Vec<Event>, ClusterError> {
         .map(|_| r.str("a field name").map(intern))
         .collect::<Result<Vec<FieldName>, _>>()?;
     let count = r.u32("the event count")? as usize;
-    let mut events = Vec::with_capacity(count.min(r.left() / 16));
+    let mut events = Vec::with_capacity(count.min(MAX_RESERVE));
     let mut tenant: Arc<str> = Arc::from("");
     for i in 0..count {
         let at = |e: ClusterError| ClusterError::Codec(format!("event {i}: {e}"));
@@ -126,7 +131,7 @@ fn decode_binary(body: &[u8]) -> Result<Vec<Event>, ClusterError> {
             tenant = Arc::from(t);
         }
         let n = r.u32("the field count").map_err(at)? as usize;
-        let mut event = Event::new(Timestamp(ts), tenant.clone(), n.min(r.left() / 3));
+        let mut event = Event::new(Timestamp(ts), tenant.clone(), n.min(MAX_RESERVE));
         for _ in 0..n {
             let name = match r.u16("a field").map_err(at)? {
                 SPELLED_OUT => Cow::Owned(r.str("a field name").map_err(at)?.to_owned()),
@@ -275,7 +280,7 @@ impl<'a> Reader<'a> {
             ))),
             TAG_LIST if depth < MAX_LIST_DEPTH => {
                 let n = self.u32("a list's length")? as usize;
-                let mut items = Vec::with_capacity(n.min(self.left()));
+                let mut items = Vec::with_capacity(n.min(MAX_RESERVE));
                 for _ in 0..n {
                     items.push(self.value(depth + 1)?);
                 }
@@ -376,6 +381,15 @@ mod tests {
         }
         let err = decode_binary(&deep).unwrap_err().to_string();
         assert!(err.contains("nest deeper"), "{err}");
+        // Counts far past what the message holds are refused without reserving them.
+        let mut forged = Vec::new();
+        put_u32(&mut forged, 0);
+        put_u32(&mut forged, u32::MAX);
+        forged.extend_from_slice(&0i64.to_le_bytes());
+        put_str(&mut forged, "seoul");
+        put_u32(&mut forged, u32::MAX);
+        let err = decode_binary(&forged).unwrap_err().to_string();
+        assert!(err.contains("event 0"), "{err}");
     }
 
     #[test]

@@ -182,9 +182,20 @@ async fn a_cut_link_delays_the_center_and_loses_nothing() {
         || count(&center_stored) == sent,
     )
     .await;
-    let status = center.status().await.unwrap();
-    assert_eq!(status.towers.len(), 1);
-    assert_eq!(status.towers[0].link, "up", "{status:?}");
+    // Both streams' sourcing reports in (the alerts message, or a heartbeat within 1 s).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = center.status().await.unwrap();
+        assert_eq!(status.towers.len(), 1);
+        if status.towers[0].link == "up" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the link never showed up: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // Cut: the tower keeps working; the center hears nothing and says so.
     s.link.cut();
