@@ -279,8 +279,9 @@ fn spawn_cluster_workers(
     }
     if cluster.runs(Role::Store) {
         let (sink, p) = (sink.clone(), pipeline.clone());
-        // Batches gathered up to 50,000 events or 200 ms per append: one ClickHouse
-        // INSERT per pipeline batch made small parts the server kept merging.
+        // Batches gathered up to 100,000 events or 1 s per append (or until the consumer
+        // has handed out all it will): one ClickHouse INSERT per pipeline batch made
+        // small parts the server kept merging.
         runtime.spawn(async move {
             sink.bus
                 .work_gathered("store", 100_000, Duration::from_millis(1000), move |d| {
