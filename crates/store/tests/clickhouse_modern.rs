@@ -18,7 +18,7 @@ use haechi_query::{Query, parse};
 use haechi_store::clickhouse::compile::{fixed16, lit};
 use haechi_store::clickhouse::row::{EventRow, StoredRow};
 use haechi_store::clickhouse::statements::{self, Dialect};
-use haechi_store::embedded::{EmbeddedStore, StoreConfig};
+use haechi_store::embedded::EmbeddedStore;
 use haechi_store::{EventStore, SearchRequest};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
@@ -136,15 +136,7 @@ fn events_of(result: &Json) -> Vec<Event> {
 
 fn embedded_reference(events: &[Event]) -> (tempfile::TempDir, EmbeddedStore) {
     let dir = tempfile::tempdir().unwrap();
-    let store = EmbeddedStore::open(
-        dir.path(),
-        StoreConfig {
-            writer_threads: 1,
-            writer_memory_bytes: 15 << 20,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let store = common::open_embedded(dir.path());
     store.append(events).unwrap();
     store.commit().unwrap();
     (dir, store)

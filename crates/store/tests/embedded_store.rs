@@ -11,15 +11,7 @@ use haechi_store::embedded::{EmbeddedStore, StoreConfig};
 use haechi_store::{EventStore, SearchRequest};
 
 fn open(dir: &std::path::Path) -> EmbeddedStore {
-    EmbeddedStore::open(
-        dir,
-        StoreConfig {
-            writer_threads: 1,
-            writer_memory_bytes: 15 << 20,
-            ..Default::default()
-        },
-    )
-    .unwrap()
+    common::open_embedded(dir)
 }
 
 #[test]

@@ -8,7 +8,21 @@ pub mod clickhouse;
 
 use haechi_event::{Event, Timestamp, Value, parse_rfc3339};
 use haechi_query::parse;
+use haechi_store::embedded::{EmbeddedStore, StoreConfig};
 use haechi_store::{EventStore, SearchRequest};
+
+/// The embedded store under `dir`, small enough for tests (one writer thread, 15 MB).
+pub fn open_embedded(dir: &std::path::Path) -> EmbeddedStore {
+    EmbeddedStore::open(
+        dir,
+        StoreConfig {
+            writer_threads: 1,
+            writer_memory_bytes: 15 << 20,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
 
 pub fn ev(ts: &str, tenant: &str, fields: &[(&'static str, Value)]) -> Event {
     let mut e = Event::new(parse_rfc3339(ts).unwrap(), tenant.into(), fields.len());
