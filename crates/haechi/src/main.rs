@@ -75,6 +75,9 @@ enum Command {
     /// Risk index, trend, forecast and incident probability per institution (`risk eval`:
     /// evaluate the incident model on replayed attack samples).
     Risk(commands::risk::RiskArgs),
+    /// Vulnerability management: `db import PATH…` advisories (OSV, KEV, SSVC, EPSS),
+    /// `db status`, `scan [--json] FILE…` SBOMs and lockfiles against them.
+    Vuln(commands::vuln::VulnArgs),
 }
 
 /// The data directory option every command shares.
@@ -114,6 +117,7 @@ fn main() -> std::process::ExitCode {
         Command::Eval(a) => commands::ml::eval(a),
         Command::Predict(a) => commands::ml::predict(a),
         Command::Risk(a) => commands::risk::run(a),
+        Command::Vuln(a) => commands::vuln::run(a),
         Command::Models => commands::ml::models(),
         Command::User(a) => commands::access::user(a),
         Command::Token(a) => commands::access::token(a),

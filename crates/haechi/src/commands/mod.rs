@@ -27,6 +27,7 @@ pub mod risk;
 pub mod rules;
 pub mod search;
 pub mod serve;
+pub mod vuln;
 
 use crate::config::Config;
 use haechi_store::clickhouse::ClickHouseStore;
