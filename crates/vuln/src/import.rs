@@ -1,7 +1,8 @@
 //! Importing advisories and exploitation data from files and folders, offline: OSV in
 //! JSON (RustSec's export, Go's vulndb, GitHub's, an array or one object per file) and in
-//! YAML (PyPA), the CISA KEV catalog, SSVC inputs from Vulnrichment (CSV) and EPSS scores
-//! (CSV). The format is recognised by content, not by name; every file that is not
+//! YAML (PyPA), RubySec, FriendsOfPHP and Node.js security WG advisories (converted to
+//! OSV by [`crate::convert`]), the CISA KEV catalog, SSVC inputs from Vulnrichment (CSV)
+//! and EPSS scores (CSV). The format is recognised by content, not by name; every file that is not
 //! imported is named with the reason.
 
 use crate::advisory::Advisory;
@@ -24,6 +25,9 @@ pub struct ImportReport {
     pub advisories_unchanged: usize,
     /// Advisories imported that are marked withdrawn (kept, never matched).
     pub withdrawn: usize,
+    /// Advisories converted from another format whose ranges could only be approximated
+    /// in OSV (each says how in `database_specific.haechi_approximations`).
+    pub approximated: usize,
     pub kev: usize,
     pub ssvc: usize,
     pub epss: usize,
@@ -84,7 +88,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 /// What a file holds, recognised by its content.
 enum Content {
-    Osv(Vec<Advisory>),
+    /// Advisories, and how many of them were approximated in conversion.
+    Osv(Vec<Advisory>, usize),
     Kev(Vec<KevEntry>),
     Ssvc(Vec<(String, KnownInputs)>),
     Epss(Vec<(String, Epss)>),
@@ -143,7 +148,8 @@ fn store(
     report: &mut ImportReport,
 ) -> Result<()> {
     match content {
-        Content::Osv(advisories) => {
+        Content::Osv(advisories, approximated) => {
+            report.approximated += approximated;
             for a in advisories {
                 if a.withdrawn.is_some() {
                     report.withdrawn += 1;
@@ -198,7 +204,7 @@ fn recognise(path: &Path, text: &str) -> std::result::Result<Content, String> {
         .unwrap_or_default();
     match ext.as_str() {
         "json" => recognise_json(text),
-        "yaml" | "yml" => recognise_yaml(text),
+        "yaml" | "yml" => recognise_yaml(path, text),
         "csv" => recognise_csv(text),
         _ => Ok(Content::NotAdvisories(format!(
             "not an advisory format (extension '.{ext}')"
@@ -221,8 +227,11 @@ fn recognise_json(text: &str) -> std::result::Result<Content, String> {
             .iter()
             .map(|v| osv(v.clone()))
             .collect::<std::result::Result<Vec<_>, _>>()
-            .map(Content::Osv),
-        v if is_osv(v) => osv(value).map(|a| Content::Osv(vec![a])),
+            .map(|a| Content::Osv(a, 0)),
+        v if is_osv(v) => osv(value.clone()).map(|a| Content::Osv(vec![a], 0)),
+        v if v.get("module_name").is_some() && v.get("vulnerable_versions").is_some() => {
+            converted(crate::convert::nodejs_wg(v))
+        }
         _ => Ok(Content::NotAdvisories(
             "JSON that is neither OSV nor the KEV catalog".into(),
         )),
@@ -242,14 +251,40 @@ fn check_advisory(a: Advisory) -> std::result::Result<Advisory, String> {
     Ok(a)
 }
 
-fn recognise_yaml(text: &str) -> std::result::Result<Content, String> {
+fn converted(
+    result: std::result::Result<(Advisory, Vec<String>), String>,
+) -> std::result::Result<Content, String> {
+    let (a, notes) = result?;
+    check_advisory(a).map(|a| Content::Osv(vec![a], usize::from(!notes.is_empty())))
+}
+
+fn recognise_yaml(path: &Path, text: &str) -> std::result::Result<Content, String> {
     let value: serde_json::Value =
         yaml_serde::from_str(text).map_err(|e| format!("invalid YAML: {e}"))?;
     if value.get("id").is_some() && value.get("affected").is_some() {
         // Typed reading keeps unquoted versions (`1.10`) as the text written.
         let a: Advisory =
             yaml_serde::from_str(text).map_err(|e| format!("not a valid OSV advisory: {e}"))?;
-        return check_advisory(a).map(|a| Content::Osv(vec![a]));
+        return check_advisory(a).map(|a| Content::Osv(vec![a], 0));
+    }
+    if value.get("gem").is_some() {
+        return converted(crate::convert::rubysec(&value));
+    }
+    if value.get("engine").is_some() && value.get("patched_versions").is_some() {
+        return Ok(Content::NotAdvisories(
+            "a RubySec advisory for a Ruby interpreter, not a gem".into(),
+        ));
+    }
+    if value
+        .get("reference")
+        .and_then(|r| r.as_str())
+        .is_some_and(|r| r.starts_with("composer://"))
+    {
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        return converted(crate::convert::friendsofphp(&value, &stem));
     }
     Ok(Content::NotAdvisories(
         "YAML that is not an OSV advisory".into(),

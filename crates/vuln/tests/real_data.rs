@@ -247,20 +247,29 @@ fn db() -> &'static (tempfile::TempDir, Matcher) {
                 vulns("rustsec_osv/crates"),
                 vulns("pypa_advisory_db/vulns"),
                 vulns("golang_vulndb/data/osv"),
+                vulns("rubysec_advisory_db"),
+                vulns("friendsofphp_security_advisories"),
+                vulns("nodejs_security_wg"),
                 vulns("cisa_kev/known_exploited_vulnerabilities.json"),
                 vulns("vulnrichment/ssvc_vulnrichment.csv"),
             ],
         )
         .unwrap();
         assert!(report.errors.is_empty(), "{:?}", report.errors);
-        assert_eq!(report.advisories_added, 1206 + 2661 + 2486);
+        // RustSec, PyPA, Go; RubySec gems, FriendsOfPHP, Node.js WG npm (converted).
+        let published = 1206 + 2661 + 2486 + 1234 + 1592 + 467;
+        assert_eq!(report.advisories_added, published);
         assert_eq!(report.withdrawn, 13 + 10 + 8);
+        // RubySec's interpreter advisories are named, not silently dropped.
+        let rubies = report
+            .skipped
+            .iter()
+            .filter(|s| s.reason.contains("Ruby interpreter"))
+            .count();
+        assert_eq!(rubies, 147);
         assert_eq!((report.kev, report.ssvc), (1404, 1185));
         let counts = db.counts().unwrap();
-        assert_eq!(
-            counts["advisories"] + counts["withdrawn"],
-            1206 + 2661 + 2486
-        );
+        assert_eq!(counts["advisories"] + counts["withdrawn"], published as i64);
         let matcher = Matcher::new(db.snapshot().unwrap());
         (dir, matcher)
     })
@@ -412,4 +421,38 @@ fn the_ssvc_table_equals_cert_cc_s_published_csv() {
         rows += 1;
     }
     assert_eq!(rows, 36);
+}
+
+#[test]
+fn converted_advisories_match_gemfile_composer_and_npm_lockfiles() {
+    let cases = [
+        (
+            "lockfiles/diaspora_v0.7.14.0/Gemfile.lock",
+            "RubyGems",
+            "RUBYSEC-",
+        ),
+        (
+            "lockfiles/bookstack_v0.30.0/composer.lock",
+            "Packagist",
+            "FRIENDSOFPHP-",
+        ),
+        ("lockfiles/thelounge_v4.0.0/yarn.lock", "npm", "NSWG-ECO-"),
+    ];
+    for (file, ecosystem, prefix) in cases {
+        let (findings, summary) = scan(file, Exposure::Internal);
+        let converted: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| f.id.starts_with(prefix))
+            .collect();
+        assert!(
+            !converted.is_empty(),
+            "{file}: no {prefix} findings ({} in all)",
+            findings.len()
+        );
+        for f in &converted {
+            assert_eq!(f.ecosystem, ecosystem);
+            assert_eq!(f.evidence.range.range_type, "ECOSYSTEM");
+        }
+        assert_eq!(summary.findings, findings.len());
+    }
 }
