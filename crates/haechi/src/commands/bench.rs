@@ -40,11 +40,12 @@ pub struct BenchArgs {
     /// rows/s, rows per server CPU-second, compression against NDJSON, one-IP search),
     /// `cluster` (not run by default: the `stream` load through `[cluster]` over a NATS
     /// server and into a ClickHouse server the stage starts; events/s, stored, duplicates,
-    /// p99 send-to-alert delay, ClickHouse rows per CPU-second, compression).
+    /// p99 send-to-alert delay, ClickHouse rows per CPU-second, compression), `vuln`
+    /// (every staged advisory database imported, a 10,000-component SBOM scanned).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "parse,evtx,ot,cloudtrail,store,hunt,stream,ml,state,stix"
+        default_value = "parse,evtx,ot,cloudtrail,store,hunt,stream,ml,state,stix,vuln"
     )]
     pub stages: Vec<String>,
     /// `hunt`: how many times the EVTX sample set is scanned (Hayabusa's reference run
@@ -221,6 +222,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     if stage("stix") {
         super::bench_stix::run(&args)?;
+    }
+    if stage("vuln") {
+        super::bench_vuln::run(&args)?;
     }
     eprintln!("peak memory: {} MiB", peak_rss_kib() / 1024);
     Ok(ExitCode::SUCCESS)

@@ -10,6 +10,7 @@ pub mod bench_ot;
 pub mod bench_state;
 pub mod bench_stix;
 pub mod bench_stream;
+pub mod bench_vuln;
 pub mod blocklist;
 pub mod cluster;
 pub mod deadletter;
