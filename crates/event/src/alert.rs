@@ -27,6 +27,9 @@ pub enum AlertSource {
     /// The security equipment reported a detection of its own (an IPS signature, an
     /// anti-virus finding, a WAF block), mapped to Haechi's levels.
     Device,
+    /// A vulnerability found in an institution's inventory (KEV-listed, or on an
+    /// internet-facing system).
+    Vuln,
 }
 
 impl AlertSource {
@@ -37,6 +40,7 @@ impl AlertSource {
             AlertSource::Indicator => "indicator",
             AlertSource::Model => "model",
             AlertSource::Device => "device",
+            AlertSource::Vuln => "vuln",
         }
     }
 
@@ -47,6 +51,7 @@ impl AlertSource {
             "indicator" => AlertSource::Indicator,
             "model" => AlertSource::Model,
             "device" => AlertSource::Device,
+            "vuln" => AlertSource::Vuln,
             _ => return None,
         })
     }

@@ -78,6 +78,9 @@ enum Command {
     /// Vulnerability management: `db import PATH…` advisories (OSV, KEV, SSVC, EPSS),
     /// `db status`, `scan [--json] FILE…` SBOMs and lockfiles against them.
     Vuln(commands::vuln::VulnArgs),
+    /// The institutions' inventories: `add --tenant ID --system NAME [--exposure E]
+    /// [--owner O] FILE…` SBOMs or lockfiles, `list`, `remove ID`.
+    Sbom(commands::vuln::SbomArgs),
 }
 
 /// The data directory option every command shares.
@@ -118,6 +121,7 @@ fn main() -> std::process::ExitCode {
         Command::Predict(a) => commands::ml::predict(a),
         Command::Risk(a) => commands::risk::run(a),
         Command::Vuln(a) => commands::vuln::run(a),
+        Command::Sbom(a) => commands::vuln::run_sbom(a),
         Command::Models => commands::ml::models(),
         Command::User(a) => commands::access::user(a),
         Command::Token(a) => commands::access::token(a),

@@ -143,3 +143,187 @@ fn scan_json_prints_findings_with_evidence_and_a_summary() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(describe(&bad).contains("internet-facing, internal or unknown"));
 }
+
+fn ok(out: std::process::Output) -> String {
+    assert!(out.status.success(), "{}", describe(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Inventories per institution: a KEV hit raises an alert even on an internal system;
+/// advisories imported later are matched against the stored SBOMs at once, and only
+/// new findings raise alerts; one institution's findings are not another's.
+#[test]
+fn stored_inventories_are_rematched_and_raise_vuln_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let vulns = sample("vulns");
+    let v = |rel: &str| vulns.join(rel).to_str().unwrap().to_owned();
+    ok(run(
+        &data,
+        &[
+            "vuln",
+            "db",
+            "import",
+            &v("friendsofphp_security_advisories"),
+            &v("cisa_kev"),
+            &v("vulnrichment"),
+        ],
+    ));
+    let added = ok(run(
+        &data,
+        &[
+            "sbom",
+            "add",
+            "--tenant",
+            "seoul-city",
+            "--system",
+            "wiki",
+            "--exposure",
+            "internal",
+            "--owner",
+            "it-team",
+            &v("lockfiles/bookstack_v0.30.0/composer.lock"),
+        ],
+    ));
+    assert!(
+        added.contains("1 alerts"),
+        "the KEV hit raises one alert: {added}"
+    );
+    // The Go SBOM is stored before any Go advisory is known: nothing found yet.
+    let added = ok(run(
+        &data,
+        &[
+            "sbom",
+            "add",
+            "--tenant",
+            "busan-port",
+            "--system",
+            "gateway",
+            "--exposure",
+            "internet-facing",
+            &v("sbom_real/terraform-provider-aci_v2.18.0_spdx_2.3/sbom.spdx.json"),
+        ],
+    ));
+    assert!(added.contains(" 0 findings"), "{added}");
+
+    let import = ok(run(
+        &data,
+        &[
+            "vuln",
+            "db",
+            "import",
+            "--json",
+            &v("golang_vulndb/data/osv"),
+        ],
+    ));
+    let report: Value = serde_json::from_str(import.trim()).unwrap();
+    let new = report["new_findings"].as_u64().unwrap();
+    assert!(
+        new >= 4,
+        "the Go advisories reach the stored SBOM: {report}"
+    );
+    assert_eq!(
+        report["alerts"].as_u64().unwrap(),
+        new,
+        "internet-facing: every new finding alerts"
+    );
+    let again = ok(run(
+        &data,
+        &[
+            "vuln",
+            "db",
+            "import",
+            "--json",
+            &v("golang_vulndb/data/osv"),
+        ],
+    ));
+    let again: Value = serde_json::from_str(again.trim()).unwrap();
+    assert_eq!(
+        again["new_findings"], 0,
+        "nothing changed, nothing new: {again}"
+    );
+
+    let alerts = |tenant: &str| -> Vec<Value> {
+        ok(run(
+            &data,
+            &["alerts", "--tenant", tenant, "--source", "vuln", "--json"],
+        ))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+    };
+    let seoul = alerts("seoul-city");
+    assert_eq!(seoul.len(), 1, "{seoul:?}");
+    assert!(
+        seoul[0]["rule_id"]
+            .as_str()
+            .unwrap()
+            .contains("facade/ignition"),
+        "{}",
+        seoul[0]
+    );
+    assert_eq!(
+        seoul[0]["level"], "critical",
+        "KEV + exploitation → Act → critical"
+    );
+    let busan = alerts("busan-port");
+    assert_eq!(busan.len() as u64, new);
+    assert!(busan.iter().any(|a| a["rule_id"] == "GO-2025-3754"));
+
+    let findings = |tenant: &str| -> Vec<Value> {
+        ok(run(
+            &data,
+            &["vuln", "findings", "--tenant", tenant, "--json"],
+        ))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+    };
+    let seoul = findings("seoul-city");
+    assert!(!seoul.is_empty());
+    assert!(
+        seoul
+            .iter()
+            .all(|f| f["tenant"] == "seoul-city" && f["system"] == "wiki")
+    );
+    assert!(seoul.iter().any(|f| f["finding"]["kev"] == true));
+    assert!(
+        findings("busan-port")
+            .iter()
+            .all(|f| f["finding"]["ecosystem"] == "Go")
+    );
+
+    let list = ok(run(&data, &["sbom", "list", "--json"]));
+    let sboms: Vec<Value> = list
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(sboms.len(), 2);
+    let go = sboms.iter().find(|b| b["tenant"] == "busan-port").unwrap();
+    assert_eq!(go["exposure"], "internet-facing");
+    ok(run(&data, &["sbom", "remove", &go["id"].to_string()]));
+    assert!(
+        findings("busan-port").is_empty(),
+        "removing an SBOM removes its findings"
+    );
+    let audit = ok(run(&data, &["audit", "list"]));
+    assert!(
+        audit.contains("sbom.add") && audit.contains("sbom.remove"),
+        "{audit}"
+    );
+
+    let bad = run(
+        &data,
+        &[
+            "sbom",
+            "add",
+            "--tenant",
+            "bad tenant!",
+            "--system",
+            "x",
+            &v("lockfiles/caddy_v2.0.0/go.mod"),
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(describe(&bad).contains("not a valid id"));
+}

@@ -223,7 +223,10 @@ pub fn compute(
                     acc.model = acc.model.saturating_add(count);
                 }
             }
-            AlertSource::Sigma | AlertSource::Correlation | AlertSource::Device => {}
+            AlertSource::Sigma
+            | AlertSource::Correlation
+            | AlertSource::Device
+            | AlertSource::Vuln => {}
         }
     }
 

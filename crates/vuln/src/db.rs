@@ -53,7 +53,7 @@ pub struct KevEntry {
 }
 
 /// An EPSS score.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Epss {
     pub score: f64,
     pub percentile: f64,
@@ -102,21 +102,28 @@ impl AdvisoryDb {
             .map_err(err)?;
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
             .map_err(err)?;
+        conn.execute_batch("PRAGMA foreign_keys=ON;").map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
+        conn.execute_batch(crate::assets::SCHEMA).map_err(err)?;
         Ok(AdvisoryDb {
             conn: Mutex::new(conn),
             path: path.to_owned(),
         })
     }
 
-    fn err(&self) -> impl Fn(rusqlite::Error) -> VulnError + '_ {
+    pub(crate) fn err(&self) -> impl Fn(rusqlite::Error) -> VulnError + '_ {
         move |e| VulnError::Db {
             path: self.path.display().to_string(),
             message: e.to_string(),
         }
     }
 
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -264,6 +271,14 @@ pub struct Tx<'a> {
 }
 
 impl Tx<'_> {
+    pub(crate) fn raw(&self) -> &rusqlite::Transaction<'_> {
+        self.tx
+    }
+
+    pub(crate) fn error(&self) -> impl Fn(rusqlite::Error) -> VulnError + '_ {
+        self.err()
+    }
+
     fn err(&self) -> impl Fn(rusqlite::Error) -> VulnError + '_ {
         move |e| VulnError::Db {
             path: self.path.display().to_string(),

@@ -35,6 +35,9 @@ pub struct ImportReport {
     pub skipped: Vec<Skipped>,
     /// Files that look like advisory data but could not be read, with the reason.
     pub errors: Vec<Skipped>,
+    /// The ids of the advisories added or changed (to match against stored inventories).
+    #[serde(skip)]
+    pub changed: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -157,8 +160,12 @@ fn store(
                 match tx.upsert_advisory(source, &a)? {
                     Upsert::Added => report.advisories_added += 1,
                     Upsert::Updated => report.advisories_updated += 1,
-                    Upsert::Unchanged => report.advisories_unchanged += 1,
+                    Upsert::Unchanged => {
+                        report.advisories_unchanged += 1;
+                        continue;
+                    }
                 }
+                report.changed.push(a.id);
             }
         }
         Content::Kev(entries) => {

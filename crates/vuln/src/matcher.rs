@@ -8,7 +8,7 @@ use crate::db::{Epss, KevEntry, Snapshot};
 use crate::inventory::{Component, Inventory, SkippedComponent};
 use crate::ssvc::{self, Exposure, KnownInputs, Outcome};
 use crate::{Ecosystem, version};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
 struct Entry {
@@ -19,6 +19,7 @@ struct Entry {
 /// Advisories compiled for matching, with the exploitation data.
 pub struct Matcher {
     advisories: Vec<Advisory>,
+    by_id: HashMap<String, usize>,
     index: HashMap<(Ecosystem, String), Vec<Entry>>,
     kev: HashMap<String, KevEntry>,
     ssvc: HashMap<String, KnownInputs>,
@@ -38,7 +39,7 @@ pub struct IndexStats {
 }
 
 /// One vulnerable component, one advisory.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Finding {
     pub package: String,
     pub version: String,
@@ -53,7 +54,7 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kev_due_date: Option<String>,
     /// The SSVC decision: Track, Track*, Attend or Act.
-    pub ssvc: &'static str,
+    pub ssvc: String,
     pub ssvc_tree: Outcome,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cvss: Option<String>,
@@ -66,11 +67,11 @@ pub struct Finding {
     pub evidence: Evidence,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Evidence {
     /// How the component was identified: `purl` (an SBOM's package URL) or `lockfile`
     /// (the lockfile's ecosystem); both exact, CPEs are never used for these findings.
-    pub matched_by: &'static str,
+    pub matched_by: String,
     pub range: RangeEvidence,
     pub source: String,
     /// Where the component appears in the file (every place, if several).
@@ -150,8 +151,15 @@ impl Matcher {
             }
         }
         stats.packages = index.len();
+        let by_id = snapshot
+            .advisories
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.id.clone(), i))
+            .collect();
         Matcher {
             advisories: snapshot.advisories,
+            by_id,
             index,
             kev: snapshot.kev,
             ssvc: snapshot.ssvc,
@@ -225,6 +233,54 @@ impl Matcher {
         }
     }
 
+    /// Matches advisories (new or changed ones, by id) against every stored component
+    /// of their packages: a new advisory reaches every inventory without a sweep.
+    pub fn rematch(
+        &self,
+        db: &crate::AdvisoryDb,
+        ids: &[String],
+    ) -> crate::Result<Vec<(crate::assets::Placement, Finding)>> {
+        let mut out = Vec::new();
+        for id in ids {
+            let Some(&idx) = self.by_id.get(id) else {
+                continue; // withdrawn, or of an ecosystem without an order
+            };
+            let mut packages: Vec<(Ecosystem, String)> = Vec::new();
+            for affected in &self.advisories[idx].affected {
+                if let Some(eco) = Ecosystem::from_osv_name(&affected.package.ecosystem) {
+                    let key = (eco, eco.name_key(&affected.package.name));
+                    if !packages.contains(&key) {
+                        packages.push(key);
+                    }
+                }
+            }
+            for key in packages {
+                let Some(entries) = self.index.get(&key) else {
+                    continue;
+                };
+                for (placement, c) in db.components_of(key.0, &key.1)? {
+                    let Ok(parsed) = version::parse(c.ecosystem, &c.version) else {
+                        continue;
+                    };
+                    let hit = entries
+                        .iter()
+                        .filter(|e| e.advisory == idx)
+                        .find_map(|e| e.affected.affects(&parsed, &c.version).map(|r| (e, r)));
+                    if let Some((e, range)) = hit {
+                        let inv = Inventory {
+                            source: placement.source.clone(),
+                            format: placement.format.clone(),
+                            ..Inventory::default()
+                        };
+                        let f = self.finding(&c, &[&c], e, range, &inv, placement.exposure);
+                        out.push((placement, f));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     fn finding(
         &self,
         c: &Component,
@@ -253,7 +309,7 @@ impl Matcher {
             fixed: e.affected.fixed_versions(),
             kev: kev.is_some(),
             kev_due_date: kev.map(|k| k.due_date.clone()),
-            ssvc: outcome.decision.as_str(),
+            ssvc: outcome.decision.as_str().to_owned(),
             ssvc_tree: outcome,
             cvss: a.cvss_vector().map(str::to_owned),
             epss: a.cves().find_map(|cve| self.epss.get(cve)).copied(),
@@ -261,9 +317,9 @@ impl Matcher {
             evidence: Evidence {
                 matched_by: if inv.format.starts_with("cyclonedx") || inv.format.starts_with("spdx")
                 {
-                    "purl"
+                    "purl".to_owned()
                 } else {
-                    "lockfile"
+                    "lockfile".to_owned()
                 },
                 range,
                 source: inv.source.clone(),

@@ -4,9 +4,9 @@
 //! Vulnrichment records and the KEV catalog; missing inputs take the cautious value and
 //! say so, so a decision is never better than the evidence.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Exploitation {
     None,
@@ -15,7 +15,7 @@ pub enum Exploitation {
     Active,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TechnicalImpact {
     Partial,
@@ -23,7 +23,7 @@ pub enum TechnicalImpact {
 }
 
 /// Mission and well-being impact of the system the component runs in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MissionImpact {
     Low,
@@ -32,7 +32,7 @@ pub enum MissionImpact {
 }
 
 /// Where the system is reachable from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Exposure {
     InternetFacing,
@@ -62,7 +62,7 @@ impl Exposure {
 }
 
 /// The four outcomes, in increasing urgency.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Decision {
     Track,
     #[serde(rename = "Track*")]
@@ -91,7 +91,7 @@ pub struct KnownInputs {
 }
 
 /// A decision with the path through the tree that produced it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {
     pub decision: Decision,
     pub exploitation: Exploitation,
@@ -99,8 +99,8 @@ pub struct Outcome {
     pub technical_impact: TechnicalImpact,
     pub mission_impact: MissionImpact,
     /// Inputs that were not known and took the cautious value.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub assumed: Vec<&'static str>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assumed: Vec<String>,
 }
 
 /// Decides. A KEV listing means active exploitation whatever Vulnrichment says.
@@ -114,7 +114,7 @@ pub fn decide(known: &KnownInputs, in_kev: bool, exposure: Exposure) -> Outcome 
             Some("poc" | "public poc") => Exploitation::PublicPoc,
             Some("none") => Exploitation::None,
             _ => {
-                assumed.push("exploitation");
+                assumed.push("exploitation".to_owned());
                 Exploitation::None
             }
         }
@@ -123,7 +123,7 @@ pub fn decide(known: &KnownInputs, in_kev: bool, exposure: Exposure) -> Outcome 
         Some("yes") => true,
         Some("no") => false,
         _ => {
-            assumed.push("automatable");
+            assumed.push("automatable".to_owned());
             true
         }
     };
@@ -131,12 +131,12 @@ pub fn decide(known: &KnownInputs, in_kev: bool, exposure: Exposure) -> Outcome 
         Some("total") => TechnicalImpact::Total,
         Some("partial") => TechnicalImpact::Partial,
         _ => {
-            assumed.push("technical_impact");
+            assumed.push("technical_impact".to_owned());
             TechnicalImpact::Total
         }
     };
     if exposure == Exposure::Unknown {
-        assumed.push("mission_impact");
+        assumed.push("mission_impact".to_owned());
     }
     let mission_impact = exposure.mission_impact();
     Outcome {

@@ -383,7 +383,7 @@ fn a_kev_listed_cve_is_flagged_and_decided_act_when_internet_facing() {
         for f in findings.iter().filter(|f| f.kev) {
             assert!(f.kev_due_date.is_some());
             assert!(
-                matches!(f.ssvc, "Attend" | "Act"),
+                matches!(f.ssvc.as_str(), "Attend" | "Act"),
                 "{} {}: {}",
                 f.package,
                 f.id,

@@ -1,9 +1,18 @@
 //! `haechi vuln`: the vulnerability management center from the command line —
 //! `db import` advisories (OSV JSON/YAML, KEV, SSVC inputs, EPSS) into the data
-//! directory, `db status`, and `scan` SBOMs and lockfiles against them.
+//! directory, `db status`, `scan` SBOMs and lockfiles against them, and `findings` on
+//! the institutions' stored inventories; `haechi sbom` keeps those inventories. New
+//! findings of a KEV-listed vulnerability or on an internet-facing system raise alerts
+//! (origin `vuln`) in the institution's queue.
 
+use super::access::cli_actor;
 use super::load_config;
+use crate::config::Config;
 use anyhow::Context;
+use haechi_access::{AccessStore, AuditEntry};
+use haechi_event::{Alert, AlertSource, Level, Timestamp};
+use haechi_store::state::AlertStore;
+use haechi_vuln::assets::StoredFinding;
 use haechi_vuln::db::AdvisoryDb;
 use haechi_vuln::inventory;
 use haechi_vuln::matcher::{Finding, Matcher, ScanSummary};
@@ -45,6 +54,17 @@ enum VulnCommand {
         #[arg(long, default_value = "unknown", value_parser = parse_exposure)]
         exposure: Exposure,
     },
+    /// The findings recorded on the institutions' stored SBOMs (`haechi sbom add`).
+    Findings {
+        /// Only this institution's.
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        /// One JSON object per finding per line.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(clap::Subcommand)]
@@ -75,7 +95,7 @@ pub fn run(args: VulnArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         VulnCommand::Db {
             command: DbCommand::Import { paths, json },
-        } => import(&db, &paths, json),
+        } => import(&config, &db, &paths, json),
         VulnCommand::Db {
             command: DbCommand::Status,
         } => {
@@ -88,14 +108,59 @@ pub fn run(args: VulnArgs) -> anyhow::Result<ExitCode> {
             json,
             exposure,
         } => scan(&db, &files, json, exposure),
+        VulnCommand::Findings {
+            tenant,
+            limit,
+            json,
+        } => {
+            for f in db.findings(tenant.as_deref(), limit)? {
+                if json {
+                    println!("{}", serde_json::to_string(&f)?);
+                } else {
+                    println!(
+                        "{:<7} {:<20} {} {} in {}/{} ({:?}) first seen {}",
+                        f.finding.ssvc,
+                        f.finding.id,
+                        f.finding.package,
+                        f.finding.version,
+                        f.tenant,
+                        f.system,
+                        f.exposure,
+                        f.first_seen
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
-fn import(db: &AdvisoryDb, paths: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
+fn import(
+    config: &Config,
+    db: &AdvisoryDb,
+    paths: &[PathBuf],
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let report = haechi_vuln::import::import_paths(db, paths)?;
+    // New and changed advisories meet every stored inventory at once.
+    let mut rematched = 0;
+    let mut alerts = 0;
+    if !report.changed.is_empty() && !db.sboms(None)?.is_empty() {
+        let matcher = Matcher::new(db.snapshot()?);
+        let found = matcher.rematch(db, &report.changed)?;
+        let new = db.record_findings(found)?;
+        rematched = new.len();
+        alerts = raise_alerts(config, &new)?;
+    }
     if json {
-        println!("{}", serde_json::to_string(&report)?);
+        let mut v = serde_json::to_value(&report)?;
+        v["new_findings"] = json!(rematched);
+        v["alerts"] = json!(alerts);
+        println!("{v}");
     } else {
+        if rematched > 0 {
+            println!("{rematched} new findings on stored SBOMs, {alerts} alerts raised");
+        }
         println!(
             "{} files: {} advisories added, {} updated, {} unchanged ({} withdrawn); KEV {}, SSVC {}, EPSS {}",
             report.files,
@@ -224,4 +289,220 @@ fn print_table(out: &mut impl Write, findings: &[Finding], s: &ScanSummary) -> s
         writeln!(out, "  skipped {n}: {reason}")?;
     }
     Ok(())
+}
+
+/// The alert level of an SSVC decision.
+fn level(ssvc: &str) -> Level {
+    match ssvc {
+        "Act" => Level::Critical,
+        "Attend" => Level::High,
+        "Track*" => Level::Medium,
+        _ => Level::Low,
+    }
+}
+
+/// Alerts for new findings that are KEV-listed or on an internet-facing system, one per
+/// (institution, advisory, system); returns how many were raised.
+pub fn raise_alerts(config: &Config, new: &[StoredFinding]) -> anyhow::Result<usize> {
+    let now = Timestamp::now();
+    let alerts: Vec<Alert> = new
+        .iter()
+        .filter(|f| f.finding.kev || f.exposure == Exposure::InternetFacing)
+        .map(|f| vuln_alert(f, now))
+        .collect();
+    if alerts.is_empty() {
+        return Ok(0);
+    }
+    let path = config.state_db();
+    let store = AlertStore::open(&path, std::time::Duration::from_secs(600))
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+    store
+        .record(&alerts)
+        .map_err(|e| anyhow::anyhow!("recording vulnerability alerts: {e}"))?;
+    Ok(alerts.len())
+}
+
+fn vuln_alert(f: &StoredFinding, now: Timestamp) -> Alert {
+    let x = &f.finding;
+    let mut details = serde_json::Map::new();
+    details.insert("finding".into(), json!(x));
+    details.insert("system".into(), json!(f.system));
+    details.insert("sbom".into(), json!(f.sbom));
+    let title = if x.summary.is_empty() {
+        format!("{} in {} {} ({})", x.id, x.package, x.version, f.system)
+    } else {
+        format!(
+            "{}: {} — {} {} ({})",
+            x.id, x.summary, x.package, x.version, f.system
+        )
+    };
+    Alert {
+        id: 0,
+        tenant: f.tenant.clone(),
+        source: AlertSource::Vuln,
+        rule_id: x.id.clone(),
+        rule_title: title.chars().take(300).collect(),
+        level: level(&x.ssvc),
+        author: None,
+        status: None,
+        references: Vec::new(),
+        tags: if x.kev {
+            vec!["kev".into()]
+        } else {
+            Vec::new()
+        },
+        entity: format!("system={}", f.system),
+        first_seen: now,
+        last_seen: now,
+        count: 1,
+        events: Vec::new(),
+        details,
+        stored: Timestamp(0),
+        triage: Default::default(),
+    }
+}
+
+#[derive(clap::Args)]
+pub struct SbomArgs {
+    #[command(subcommand)]
+    command: SbomCommand,
+    /// A configuration file (for `data_dir`).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Where Haechi keeps its data (default: `data_dir` of the configuration, else ./haechi-data).
+    #[arg(long, env = "HAECHI_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Subcommand)]
+enum SbomCommand {
+    /// Store SBOMs or lockfiles as the inventory of one system of an institution; they
+    /// are matched at once and again whenever advisories are imported.
+    Add {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        system: String,
+        /// Where the system is reachable from: internet-facing, internal, unknown.
+        #[arg(long, default_value = "unknown", value_parser = parse_exposure)]
+        exposure: Exposure,
+        /// Who answers for the system.
+        #[arg(long, default_value = "")]
+        owner: String,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// The stored SBOMs (of one institution).
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a stored SBOM with its findings.
+    Remove { id: i64 },
+}
+
+pub fn run_sbom(args: SbomArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(args.config.as_deref(), args.data_dir.clone())?;
+    let db = AdvisoryDb::open(&AdvisoryDb::path_in(&config.data_dir))?;
+    let audit = || -> anyhow::Result<AccessStore> {
+        let p = AccessStore::path_in(&config.data_dir);
+        AccessStore::open(&p).with_context(|| format!("cannot open {}", p.display()))
+    };
+    match args.command {
+        SbomCommand::Add {
+            tenant,
+            system,
+            exposure,
+            owner,
+            files,
+        } => {
+            anyhow::ensure!(
+                haechi_server::valid_tenant(&tenant),
+                "--tenant '{tenant}' is not a valid id"
+            );
+            let snapshot = db.snapshot()?;
+            let matcher = Matcher::new(snapshot);
+            let mut failed = 0;
+            for file in &files {
+                let inv = match inventory::read_file(file) {
+                    Ok(inv) => inv,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        failed += 1;
+                        continue;
+                    }
+                };
+                let id = db.add_sbom(&tenant, &system, exposure, &owner, &inv)?;
+                let placement = db
+                    .placement(id)?
+                    .context("the SBOM just stored is missing")?;
+                let mut findings = Vec::new();
+                let mut summary = ScanSummary::default();
+                matcher.scan(&inv, exposure, &mut findings, &mut summary);
+                let new = db.record_findings(
+                    findings
+                        .into_iter()
+                        .map(|f| (placement.clone(), f))
+                        .collect(),
+                )?;
+                let alerts = raise_alerts(&config, &new)?;
+                audit()?.audit(
+                    &AuditEntry::new(cli_actor(), "sbom.add", format!("sbom:{id}")).after(json!({
+                        "tenant": tenant, "system": system, "exposure": exposure,
+                        "source": inv.source, "format": inv.format,
+                        "components": inv.components.len(), "skipped": inv.skipped.len(),
+                    })),
+                )?;
+                println!(
+                    "sbom {id}: {} ({}) for {tenant}/{system}: {} components, {} skipped, {} findings, {alerts} alerts",
+                    inv.source,
+                    inv.format,
+                    inv.components.len(),
+                    inv.skipped.len(),
+                    new.len()
+                );
+            }
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        SbomCommand::List { tenant, json } => {
+            for b in db.sboms(tenant.as_deref())? {
+                if json {
+                    println!("{}", serde_json::to_string(&b)?);
+                } else {
+                    println!(
+                        "{:>5} {}/{} ({:?}) {} [{}] {} components, {} skipped, added {}",
+                        b.id,
+                        b.tenant,
+                        b.system,
+                        b.exposure,
+                        b.source,
+                        b.format,
+                        b.components,
+                        b.skipped,
+                        b.added
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        SbomCommand::Remove { id } => {
+            let before = db.placement(id)?;
+            anyhow::ensure!(db.remove_sbom(id)?, "no SBOM {id}");
+            audit()?.audit(
+                &AuditEntry::new(cli_actor(), "sbom.remove", format!("sbom:{id}")).before(json!(
+                    before.map(
+                        |p| json!({"tenant": p.tenant, "system": p.system, "source": p.source})
+                    )
+                )),
+            )?;
+            println!("removed sbom {id}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
