@@ -112,4 +112,33 @@ fn the_scenario_raises_the_starter_rules_alerts_and_a_cross_institution_campaign
     }
     let all = describe(&out);
     assert!(all.contains(" events stored, 0 dead letters"), "{all}");
+    // The water works' public portal is an inventory with a KEV-listed finding, and its
+    // findings are in the institution's queue as `vuln` alerts.
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("inventory: water-works/public-portal")
+                && l.contains("KEV: CVE-2021-3129 in facade/ignition 1.16.3")),
+        "{stdout}"
+    );
+    let out = haechi(&[
+        "alerts",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--tenant",
+        "water-works",
+        "--source",
+        "vuln",
+        "--json",
+    ]);
+    let alerts: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(alerts.len(), 5, "{alerts:?}");
+    let kev = alerts
+        .iter()
+        .find(|a| a["rule_id"] == "FRIENDSOFPHP-facade/ignition-CVE-2021-3129")
+        .expect("the KEV finding is an alert");
+    assert_eq!(kev["level"], "critical");
 }

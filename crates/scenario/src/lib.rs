@@ -48,6 +48,38 @@ pub const DEMO_INDICATORS: &str = "# Haechi demo indicators (documentation addre
 update-check.example-cdn.net\n";
 
 /// The starter Sigma rule pack: file name and text.
+/// The demo's vulnerability inventory (`vuln/` in this crate, see its README): the water
+/// works' public portal as a composer.lock, with real FriendsOfPHP advisories for five
+/// of its packages and the KEV catalog's entry for one of them (CVE-2021-3129). The
+/// advisories keep FriendsOfPHP's `vendor/package/ID.yaml` layout, which their ids use.
+pub const DEMO_VULN_FILES: &[(&str, &str)] = &[
+    ("composer.lock", include_str!("../vuln/composer.lock")),
+    (
+        "advisories/facade/ignition/CVE-2021-3129.yaml",
+        include_str!("../vuln/facade-ignition-CVE-2021-3129.yaml"),
+    ),
+    (
+        "advisories/dompdf/dompdf/CVE-2023-23924.yaml",
+        include_str!("../vuln/dompdf-dompdf-CVE-2023-23924.yaml"),
+    ),
+    (
+        "advisories/guzzlehttp/guzzle/CVE-2022-31042.yaml",
+        include_str!("../vuln/guzzlehttp-guzzle-CVE-2022-31042.yaml"),
+    ),
+    (
+        "advisories/laravel/framework/CVE-2021-43808.yaml",
+        include_str!("../vuln/laravel-framework-CVE-2021-43808.yaml"),
+    ),
+    (
+        "advisories/symfony/http-kernel/CVE-2022-24894.yaml",
+        include_str!("../vuln/symfony-http-kernel-CVE-2022-24894.yaml"),
+    ),
+    (
+        "advisories/kev-excerpt.json",
+        include_str!("../vuln/kev-excerpt.json"),
+    ),
+];
+
 pub const STARTER_RULES: &[(&str, &str)] = &[
     (
         "firewall_denied_admin_ports.yml",

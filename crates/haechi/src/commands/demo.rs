@@ -86,6 +86,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         Some(data) => Some(load_feeds(data)?),
         None => None,
     };
+    let config_for_inventory = config.clone();
     let (tx, rx) = std::sync::mpsc::channel();
     let server = std::thread::spawn(move || run_with(config, Some(tx)));
     let ready = match rx.recv_timeout(Duration::from_secs(600)) {
@@ -97,6 +98,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 .context("the demo server did not start");
         }
     };
+    match seed_inventory(&config_for_inventory) {
+        Ok(line) => println!("{line}"),
+        Err(e) => eprintln!("the demo inventory could not be set up: {e:#}"),
+    }
     println!();
     println!("  console   http://{}/", ready.http);
     println!("  user      admin");
@@ -135,6 +140,64 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .map_err(|_| anyhow::anyhow!("the demo server panicked"))?;
     let _ = follower.join();
     served
+}
+
+/// The water works' public portal as a stored inventory, matched against the embedded
+/// advisories: its KEV-listed finding (CVE-2021-3129 in facade/ignition) and the others
+/// become alerts of origin `vuln` in the queue. Returns the line to print.
+fn seed_inventory(config: &Config) -> anyhow::Result<String> {
+    use haechi_vuln::matcher::{Matcher, ScanSummary};
+    let dir = config.data_dir.join("demo").join("vuln");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    for (name, text) in haechi_scenario::DEMO_VULN_FILES {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().expect("a file in a folder"))?;
+        std::fs::write(path, text)?;
+    }
+    let db = haechi_vuln::AdvisoryDb::open(&haechi_vuln::AdvisoryDb::path_in(&config.data_dir))?;
+    haechi_vuln::import::import_paths(&db, &[dir.join("advisories")])?;
+    let system = "public-portal";
+    let tenant = "water-works";
+    if db.sboms(Some(tenant))?.iter().any(|b| b.system == system) {
+        return Ok(format!(
+            "inventory: {tenant}/{system} already stored (haechi vuln findings)"
+        ));
+    }
+    let inv = haechi_vuln::inventory::read_file(&dir.join("composer.lock"))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let exposure = haechi_vuln::ssvc::Exposure::InternetFacing;
+    let id = db.add_sbom(tenant, system, exposure, "web team", &inv)?;
+    let placement = db.placement(id)?.context("the stored SBOM is missing")?;
+    let matcher = Matcher::new(db.snapshot()?);
+    let mut findings = Vec::new();
+    matcher.scan(&inv, exposure, &mut findings, &mut ScanSummary::default());
+    let kev: Vec<String> = findings
+        .iter()
+        .filter(|f| f.kev)
+        .map(|f| {
+            format!(
+                "{} in {} {}",
+                f.aliases.first().unwrap_or(&f.id),
+                f.package,
+                f.version
+            )
+        })
+        .collect();
+    let new = db.record_findings(
+        findings
+            .into_iter()
+            .map(|f| (placement.clone(), f))
+            .collect(),
+    )?;
+    let alerts = super::vuln::raise_alerts(config, &new)?;
+    Ok(format!(
+        "inventory: {tenant}/{system} (internet-facing), {} components, {} findings, KEV: {}; {alerts} vuln alerts",
+        inv.components.len(),
+        new.len(),
+        kev.join(", ")
+    ))
 }
 
 /// The administrator's password for this run: `HAECHI_ADMIN_PASSWORD`, or a new one
