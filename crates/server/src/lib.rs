@@ -38,6 +38,7 @@ pub mod report;
 pub mod risk;
 pub mod taxii;
 pub mod tls;
+pub mod vuln;
 
 pub use auth::{ApiToken, Caller};
 
@@ -91,6 +92,8 @@ pub struct AppState {
     pub taxii: Option<taxii::Taxii>,
     /// The scale-out site's status (`None`: no `[cluster]`).
     pub cluster: Option<std::sync::Arc<cluster::StatusFn>>,
+    /// The vulnerability center (`None`: not in this process).
+    pub vuln: Option<vuln::VulnApi>,
 }
 
 /// Every route: method, path (axum syntax), and whether it needs credentials. The
@@ -153,6 +156,10 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
     ("POST", "/api/tokens", true),
     ("POST", "/api/tokens/{name}/revoke", true),
     ("GET", "/api/audit", true),
+    ("GET", "/api/vuln/sboms", true),
+    ("POST", "/api/vuln/sboms", true),
+    ("POST", "/api/vuln/sboms/{id}/remove", true),
+    ("GET", "/api/vuln/findings", true),
 ];
 
 /// The HTTP application.
@@ -219,6 +226,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/tokens", get(admin::tokens).post(admin::create_token))
         .route("/api/tokens/{name}/revoke", post(admin::revoke_token))
         .route("/api/audit", get(admin::audit))
+        .route("/api/vuln/sboms", get(vuln::sboms).post(vuln::upload))
+        .route("/api/vuln/sboms/{id}/remove", post(vuln::remove))
+        .route("/api/vuln/findings", get(vuln::findings))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         // After the REST limit: TAXII bodies are limited by max_content_length.
         .merge(taxii::routes())

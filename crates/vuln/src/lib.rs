@@ -7,6 +7,7 @@
 //! vulnerable when the ecosystem's own rules put its version inside an advisory's range.
 
 pub mod advisory;
+pub mod alerts;
 pub mod assets;
 pub mod convert;
 pub mod db;

@@ -211,6 +211,7 @@ fn taxii_over_http(
             haechi_server::taxii::TaxiiConfig::default(),
         )),
         cluster: None,
+        vuln: None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -401,6 +401,20 @@ async fn serve(
             });
             f
         }),
+        vuln: Some(haechi_server::vuln::VulnApi {
+            db: Arc::new(
+                haechi_vuln::AdvisoryDb::open(&haechi_vuln::AdvisoryDb::path_in(&config.data_dir))
+                    .context("opening the vulnerability database")?,
+            ),
+            record: pipeline.detection.clone().filter(|_| api).map(|d| {
+                let f: Arc<haechi_server::vuln::RecordFn> = Arc::new(move |alerts| {
+                    d.record(alerts)
+                        .map(|_| alerts.len())
+                        .map_err(|e| format!("{e:#}"))
+                });
+                f
+            }),
+        }),
     };
     if let Some(hangup) = hangup {
         tokio::spawn(reload_on_sighup(

@@ -10,7 +10,7 @@ use super::load_config;
 use crate::config::Config;
 use anyhow::Context;
 use haechi_access::{AccessStore, AuditEntry};
-use haechi_event::{Alert, AlertSource, Level, Timestamp};
+use haechi_event::Timestamp;
 use haechi_store::state::AlertStore;
 use haechi_vuln::assets::StoredFinding;
 use haechi_vuln::db::AdvisoryDb;
@@ -291,25 +291,10 @@ fn print_table(out: &mut impl Write, findings: &[Finding], s: &ScanSummary) -> s
     Ok(())
 }
 
-/// The alert level of an SSVC decision.
-fn level(ssvc: &str) -> Level {
-    match ssvc {
-        "Act" => Level::Critical,
-        "Attend" => Level::High,
-        "Track*" => Level::Medium,
-        _ => Level::Low,
-    }
-}
-
-/// Alerts for new findings that are KEV-listed or on an internet-facing system, one per
-/// (institution, advisory, system); returns how many were raised.
+/// Alerts for new findings that are KEV-listed or on an internet-facing system (see
+/// `haechi_vuln::alerts`), recorded in the state store; returns how many were raised.
 pub fn raise_alerts(config: &Config, new: &[StoredFinding]) -> anyhow::Result<usize> {
-    let now = Timestamp::now();
-    let alerts: Vec<Alert> = new
-        .iter()
-        .filter(|f| f.finding.kev || f.exposure == Exposure::InternetFacing)
-        .map(|f| vuln_alert(f, now))
-        .collect();
+    let alerts = haechi_vuln::alerts::for_new_findings(new, Timestamp::now());
     if alerts.is_empty() {
         return Ok(0);
     }
@@ -320,46 +305,6 @@ pub fn raise_alerts(config: &Config, new: &[StoredFinding]) -> anyhow::Result<us
         .record(&alerts)
         .map_err(|e| anyhow::anyhow!("recording vulnerability alerts: {e}"))?;
     Ok(alerts.len())
-}
-
-fn vuln_alert(f: &StoredFinding, now: Timestamp) -> Alert {
-    let x = &f.finding;
-    let mut details = serde_json::Map::new();
-    details.insert("finding".into(), json!(x));
-    details.insert("system".into(), json!(f.system));
-    details.insert("sbom".into(), json!(f.sbom));
-    let title = if x.summary.is_empty() {
-        format!("{} in {} {} ({})", x.id, x.package, x.version, f.system)
-    } else {
-        format!(
-            "{}: {} — {} {} ({})",
-            x.id, x.summary, x.package, x.version, f.system
-        )
-    };
-    Alert {
-        id: 0,
-        tenant: f.tenant.clone(),
-        source: AlertSource::Vuln,
-        rule_id: x.id.clone(),
-        rule_title: title.chars().take(300).collect(),
-        level: level(&x.ssvc),
-        author: None,
-        status: None,
-        references: Vec::new(),
-        tags: if x.kev {
-            vec!["kev".into()]
-        } else {
-            Vec::new()
-        },
-        entity: format!("system={}", f.system),
-        first_seen: now,
-        last_seen: now,
-        count: 1,
-        events: Vec::new(),
-        details,
-        stored: Timestamp(0),
-        triage: Default::default(),
-    }
 }
 
 #[derive(clap::Args)]
