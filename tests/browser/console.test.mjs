@@ -7,6 +7,7 @@
 //   INGEST_TOKEN an API token that may ingest for any institution
 //   BUSAN_ATTACKER  an address only Busan's events carry (already stored)
 //   SCREENSHOTS  where the screenshots go (one per page)
+//   VULN_LOCKFILE  a real composer.lock with a KEV-listed vulnerability
 // Exits non-zero with the reason at the first expectation that does not hold.
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
@@ -178,6 +179,23 @@ try {
   await page.waitForSelector('#attackers svg');
   expect(!(await page.textContent('#board-updated, .board')).includes(env('BUSAN_ATTACKER')), 'the board shows nothing of busan');
   await shot('10-institution-board');
+
+  // 9. The institution uploads its portal's lockfile: the KEV finding heads the list.
+  await page.click('nav a[data-page=vulns]');
+  await page.waitForSelector('#sbom-form');
+  expect((await page.locator('#sbom-tenant option').allTextContents()).join() === 'seoul', 'the analyst uploads for seoul only');
+  await page.fill('#sbom-system', 'public-portal');
+  await page.selectOption('#sbom-exposure', 'internet-facing');
+  await page.setInputFiles('#sbom-file', env('VULN_LOCKFILE'));
+  await page.click('#sbom-form button[type=submit]');
+  await page.waitForSelector('#findings-table tbody tr');
+  const first = await page.locator('#findings-table tbody tr').first().textContent();
+  expect(first.includes('KEV') && first.includes('facade/ignition') && first.includes('Act'), `the KEV finding comes first: ${first}`);
+  expect((await page.textContent('#sboms-table')).includes('composer.lock'), 'the inventory is listed');
+  await shot('11-institution-vulns');
+  await page.click('nav a[data-page=queue]');
+  await page.waitForSelector('#alerts tbody tr.alert-row');
+  expect((await page.textContent('#alerts')).includes('CVE-2021-3129'), 'the KEV finding is an alert in the queue');
   expect(errors.length === 0, `no script errors: ${errors}`);
   console.log('console browser test: all expectations held');
 } finally {

@@ -1,7 +1,7 @@
 // Haechi console: a single-page application over the authenticated JSON API.
 // Pages (by URL hash): #/queue (live alert queue), #/incidents, #/incidents/ID,
 // #/board (situation board), #/search (event search), #/response (playbook runs
-// awaiting approval, block lists). Data is put in the page with textContent only
+// awaiting approval, block lists), #/vulns (inventories and their findings). Data is put in the page with textContent only
 // (never innerHTML), so an attacker-controlled field cannot inject markup.
 'use strict';
 
@@ -146,7 +146,7 @@ function route() {
   const parts = location.hash.replace(/^#\/?/, '').split('/');
   for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.dataset.page === parts[0]);
   const main = clear($('#main'));
-  const pages = { queue: queuePage, incidents: incidentsPage, board: boardPage, search: searchPage, response: responsePage };
+  const pages = { queue: queuePage, incidents: incidentsPage, board: boardPage, search: searchPage, response: responsePage, vulns: vulnsPage };
   const page = pages[parts[0]] || queuePage;
   page(main, parts.slice(1)).catch(e => {
     main.appendChild(h('p', { class: 'error' }, e.message));
@@ -761,6 +761,81 @@ async function decide(id, verdict) {
   try {
     await api(`/api/playbook-runs/${id}/${verdict}`, { method: 'POST', body: {} });
     toast(`Run ${id} ${verdict === 'approve' ? 'approved' : 'rejected'}`);
+    route();
+  } catch (e) { toast(e.message, 'error'); }
+}
+
+// ---- vulnerabilities: inventories and findings ------------------------------------------
+
+const SSVC_ORDER = { 'Act': 0, 'Attend': 1, 'Track*': 2, 'Track': 3 };
+
+function ssvcBadge(d) {
+  const cls = { 'Act': 'critical', 'Attend': 'high', 'Track*': 'medium', 'Track': 'low' }[d] || 'low';
+  return h('span', { class: `level ${cls} ssvc` }, d);
+}
+
+async function vulnsPage(main) {
+  main.appendChild(h('div', { class: 'page-head' }, h('h1', {}, 'Vulnerabilities')));
+  const ts = await tenants();
+  const form = h('form', { id: 'sbom-form', class: 'filters' },
+    label('Institution', select('sbom-tenant', session.me.tenant ? [[session.me.tenant, session.me.tenant]] : ts.map(t => [t, t]), session.me.tenant || ts[0])),
+    label('System', h('input', { id: 'sbom-system', required: true, maxlength: 200, placeholder: 'public-portal' })),
+    label('Exposure', select('sbom-exposure', [['internet-facing', 'internet-facing'], ['internal', 'internal'], ['unknown', 'unknown']], 'unknown')),
+    label('Owner', h('input', { id: 'sbom-owner', maxlength: 200 })),
+    label('SBOM or lockfile', h('input', { id: 'sbom-file', type: 'file', required: true })),
+    h('button', { type: 'submit' }, 'Upload'));
+  const readOnly = session.me.role === 'viewer';
+  if (!readOnly) main.appendChild(h('section', { id: 'sbom-upload' }, h('h2', {}, 'Add an inventory'), form,
+    h('p', { class: 'muted' }, 'CycloneDX or SPDX SBOMs, or lockfiles (Cargo.lock, package-lock.json, yarn.lock, pnpm-lock.yaml, poetry.lock, Pipfile.lock, requirements.txt, go.mod, composer.lock, Gemfile.lock, pom.xml). The file is read, never run.')));
+  const sbomsEl = h('section', { id: 'sboms' });
+  const findingsEl = h('section', { id: 'vuln-findings' });
+  main.appendChild(sbomsEl);
+  main.appendChild(findingsEl);
+  const load = async () => {
+    const { sboms } = await api('/api/vuln/sboms');
+    clear(sbomsEl).appendChild(h('h2', {}, 'Inventories'));
+    if (!sboms.length) sbomsEl.appendChild(h('p', { class: 'muted' }, 'No inventory stored yet.'));
+    else sbomsEl.appendChild(h('table', { class: 'grid compact', id: 'sboms-table' },
+      h('thead', {}, h('tr', {}, ['#', 'Institution', 'System', 'Exposure', 'File', 'Format', 'Components', 'Skipped', 'Added', ''].map(t => h('th', {}, t)))),
+      h('tbody', {}, sboms.map(b => h('tr', { 'data-sbom': b.id },
+        h('td', {}, b.id), h('td', {}, b.tenant), h('td', {}, b.system), h('td', {}, b.exposure), h('td', {}, b.source),
+        h('td', {}, b.format), h('td', {}, b.components), h('td', {}, b.skipped), h('td', {}, fmtTime(b.added)),
+        h('td', {}, readOnly ? '' : h('button', { class: 'secondary remove-sbom', onclick: () => removeSbom(b.id) }, 'Remove')))))));
+    const { findings } = await api('/api/vuln/findings' + query({ limit: 2000 }));
+    findings.sort((a, b) => (SSVC_ORDER[a.finding.ssvc] - SSVC_ORDER[b.finding.ssvc]) || (b.finding.kev - a.finding.kev));
+    clear(findingsEl).appendChild(h('h2', {}, 'Findings'));
+    const kev = findings.filter(f => f.finding.kev).length;
+    findingsEl.appendChild(h('p', { class: 'muted', id: 'findings-count' }, `${findings.length} findings, ${kev} in CISA's KEV catalog`));
+    if (findings.length) findingsEl.appendChild(h('table', { class: 'grid compact', id: 'findings-table' },
+      h('thead', {}, h('tr', {}, ['SSVC', 'Advisory', 'Package', 'Version', 'Ecosystem', 'Fixed in', 'Institution', 'System', 'First seen'].map(t => h('th', {}, t)))),
+      h('tbody', {}, findings.map(f => h('tr', { class: f.finding.kev ? 'kev' : '' },
+        h('td', {}, ssvcBadge(f.finding.ssvc), f.finding.kev ? h('span', { class: 'badge kev-badge', title: `KEV, due ${f.finding.kev_due_date || ''}` }, 'KEV') : ''),
+        h('td', { title: f.finding.summary }, f.finding.id, f.finding.aliases.length ? h('div', { class: 'muted' }, f.finding.aliases.slice(0, 2).join(', ')) : ''),
+        h('td', {}, f.finding.package), h('td', {}, f.finding.version), h('td', {}, f.finding.ecosystem),
+        h('td', {}, f.finding.fixed.join(', ') || 'no fix'), h('td', {}, f.tenant), h('td', {}, f.system), h('td', {}, fmtTime(f.first_seen)))))));
+  };
+  form.addEventListener('submit', async ev => {
+    ev.preventDefault();
+    const file = $('#sbom-file').files[0];
+    if (!file) return;
+    try {
+      const text = await file.text();
+      const r = await api('/api/vuln/sboms' + query({
+        tenant: $('#sbom-tenant').value, system: $('#sbom-system').value, exposure: $('#sbom-exposure').value,
+        owner: $('#sbom-owner').value, file: file.name,
+      }), { method: 'POST', body: text, headers: { 'Content-Type': 'application/octet-stream' } });
+      toast(`${file.name}: ${r.components} components, ${r.new_findings} new findings, ${r.alerts} alerts`);
+      form.reset();
+      await load();
+    } catch (e) { toast(e.message, 'error'); }
+  });
+  await load();
+}
+
+async function removeSbom(id) {
+  try {
+    await api(`/api/vuln/sboms/${id}/remove`, { method: 'POST' });
+    toast(`Inventory ${id} removed`);
     route();
   } catch (e) { toast(e.message, 'error'); }
 }

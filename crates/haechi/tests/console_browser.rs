@@ -2,7 +2,8 @@
 //! driving Debian's `chromium`, both installed by `scripts/setup-test-tools`) logs in,
 //! sees an alert appear live, acknowledges it, works its incident, approves a playbook
 //! run and sees the block list change, reads the situation board and searches, then logs
-//! in as an institution analyst and finds nothing of another institution. This test
+//! in as an institution analyst, finds nothing of another institution and uploads a
+//! lockfile whose KEV finding heads the Vulnerabilities page and the queue. This test
 //! starts the real server for it and keeps the screenshots under
 //! `tests/browser/screenshots/` (ignored by git) for people to look at.
 
@@ -61,6 +62,22 @@ fn the_console_works_in_a_real_browser() {
         "",
     );
     let ingest = create_token(&data, "collector", "center", None);
+    // Advisories for the institution's upload on the Vulnerabilities page.
+    let vulns = sample("vulns");
+    cli(
+        &data,
+        &[
+            "vuln",
+            "db",
+            "import",
+            vulns
+                .join("friendsofphp_security_advisories")
+                .to_str()
+                .unwrap(),
+            vulns.join("cisa_kev").to_str().unwrap(),
+        ],
+        "",
+    );
     let rules = repo().join("rules/starter/web_path_traversal.yml");
     let config = write_file(
         dir.path(),
@@ -98,6 +115,10 @@ fn the_console_works_in_a_real_browser() {
         .env("INGEST_TOKEN", &ingest)
         .env("BUSAN_ATTACKER", BUSAN_ATTACKER)
         .env("SCREENSHOTS", &shots)
+        .env(
+            "VULN_LOCKFILE",
+            vulns.join("lockfiles/bookstack_v0.30.0/composer.lock"),
+        )
         .env("CHROMIUM", &chromium);
     let mut child = node
         .stdout(std::process::Stdio::piped())
@@ -129,6 +150,7 @@ fn the_console_works_in_a_real_browser() {
         "08-search",
         "09-institution-queue",
         "10-institution-board",
+        "11-institution-vulns",
     ] {
         let png = std::fs::read(shots.join(format!("{name}.png"))).unwrap_or_default();
         assert!(

@@ -234,13 +234,18 @@ impl CompiledAffected {
         self.ranges.iter().find_map(|r| r.affects(version))
     }
 
-    /// Every `fixed` boundary of the entry, in version order (the upgrade targets).
+    /// Every `fixed` boundary of the entry, in version order (the upgrade targets). A
+    /// Composer bound `X-dev` (how Composer reads `<X`) is the release `X` to upgrade to.
     pub fn fixed_versions(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for r in &self.ranges {
             for (kind, _, text) in &r.events {
-                if *kind == EventKind::Fixed && !out.contains(text) {
-                    out.push(text.clone());
+                let text = match self.ecosystem {
+                    Ecosystem::Packagist => text.strip_suffix("-dev").unwrap_or(text),
+                    _ => text,
+                };
+                if *kind == EventKind::Fixed && !out.iter().any(|o| o == text) {
+                    out.push(text.to_owned());
                 }
             }
         }
