@@ -136,6 +136,40 @@ fn scan_json_prints_findings_with_evidence_and_a_summary() {
             .contains("neither a known lockfile nor an SBOM")
     );
 
+    // A VEX statement closes the regex finding; the findings go out as OpenVEX.
+    let vex = dir.path().join("regex.openvex.json");
+    std::fs::write(
+        &vex,
+        r#"{"@context": "https://openvex.dev/ns/v0.2.0", "@id": "urn:t", "author": "kim", "timestamp": "2026-12-06T00:00:00Z", "version": 1,
+            "statements": [{"vulnerability": {"name": "RUSTSEC-2022-0013"}, "products": [{"@id": "pkg:cargo/regex@1.3.1"}],
+                            "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path"}]}"#,
+    )
+    .unwrap();
+    let out_vex = dir.path().join("out.openvex.json");
+    let scan = run(
+        &data,
+        &[
+            "vuln",
+            "scan",
+            "--json",
+            "--vex",
+            vex.to_str().unwrap(),
+            "--vex-out",
+            out_vex.to_str().unwrap(),
+            lock.to_str().unwrap(),
+        ],
+    );
+    assert!(scan.status.success(), "{}", describe(&scan));
+    let all = lines(&scan);
+    let (summary, open) = all.split_last().unwrap();
+    assert_eq!(summary["summary"]["suppressed_by_vex"], 1);
+    assert!(!open.iter().any(|f| f["id"] == "RUSTSEC-2022-0013"));
+    let written: Value = serde_json::from_slice(&std::fs::read(&out_vex).unwrap()).unwrap();
+    let statements = written["statements"].as_array().unwrap();
+    assert_eq!(statements.len(), open.len() + 1);
+    assert!(statements.iter().any(|s| s["status"] == "not_affected"
+        && s["justification"] == "vulnerable_code_not_in_execute_path"));
+
     let bad = run(
         &data,
         &["vuln", "scan", "--exposure", "dmz", lock.to_str().unwrap()],

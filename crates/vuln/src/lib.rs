@@ -17,6 +17,7 @@ pub mod inventory;
 pub mod matcher;
 pub mod ssvc;
 pub mod version;
+pub mod vex;
 
 pub use advisory::Advisory;
 pub use db::AdvisoryDb;

@@ -65,6 +65,9 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub informational: Option<String>,
     pub evidence: Evidence,
+    /// A VEX statement applied to it (`haechi vuln scan --vex`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vex: Option<crate::vex::VexApplied>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -89,6 +92,8 @@ pub struct ScanSummary {
     pub skipped_by_reason: BTreeMap<String, usize>,
     /// Every component that was not matched, with its reason.
     pub skipped_components: Vec<SkippedComponent>,
+    /// Findings a VEX statement closed (not affected, fixed); KEV-listed ones never are.
+    pub suppressed_by_vex: usize,
 }
 
 impl ScanSummary {
@@ -325,6 +330,7 @@ impl Matcher {
                 source: inv.source.clone(),
                 locations: places.iter().map(|p| p.location.clone()).collect(),
             },
+            vex: None,
         }
     }
 }

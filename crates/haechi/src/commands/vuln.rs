@@ -53,6 +53,13 @@ enum VulnCommand {
         /// `unknown`): the SSVC decision weighs it.
         #[arg(long, default_value = "unknown", value_parser = parse_exposure)]
         exposure: Exposure,
+        /// VEX documents (CycloneDX VEX or OpenVEX) to apply: `not_affected` and `fixed`
+        /// close a finding (a KEV-listed one is only annotated).
+        #[arg(long)]
+        vex: Vec<PathBuf>,
+        /// Write the findings, open and closed, as an OpenVEX document.
+        #[arg(long)]
+        vex_out: Option<PathBuf>,
     },
     /// The findings recorded on the institutions' stored SBOMs (`haechi sbom add`).
     Findings {
@@ -107,7 +114,9 @@ pub fn run(args: VulnArgs) -> anyhow::Result<ExitCode> {
             files,
             json,
             exposure,
-        } => scan(&db, &files, json, exposure),
+            vex,
+            vex_out,
+        } => scan(&db, &files, json, exposure, &vex, vex_out.as_deref()),
         VulnCommand::Findings {
             tenant,
             limit,
@@ -197,7 +206,19 @@ fn scan(
     files: &[PathBuf],
     json: bool,
     exposure: Exposure,
+    vex: &[PathBuf],
+    vex_out: Option<&std::path::Path>,
 ) -> anyhow::Result<ExitCode> {
+    let mut statements = Vec::new();
+    let mut unresolved = Vec::new();
+    for path in vex {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the VEX document {}", path.display()))?;
+        let (s, u) = haechi_vuln::vex::read(&path.display().to_string(), &text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        statements.extend(s);
+        unresolved.extend(u);
+    }
     let snapshot = db.snapshot()?;
     anyhow::ensure!(
         !snapshot.advisories.is_empty(),
@@ -212,6 +233,23 @@ fn scan(
             Ok(inv) => matcher.scan(&inv, exposure, &mut findings, &mut summary),
             Err(e) => failed.push(e),
         }
+    }
+    let suppressed = haechi_vuln::vex::apply(&statements, &mut findings);
+    summary.suppressed_by_vex = suppressed.len();
+    summary.findings = findings.len();
+    if let Some(out) = vex_out {
+        let all: Vec<&Finding> = findings.iter().chain(&suppressed).collect();
+        let stamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let doc = haechi_vuln::vex::to_openvex("Haechi", &stamp, &all);
+        std::fs::write(out, serde_json::to_string_pretty(&doc)? + "\n")
+            .with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    if !unresolved.is_empty() {
+        eprintln!(
+            "note: {} VEX product references are not package URLs and were not applied: {}",
+            unresolved.len(),
+            unresolved.join(", ")
+        );
     }
     match write_report(&findings, &summary, &matcher, &failed, json) {
         // A reader that stops early (`| head`) is not an error.
