@@ -361,3 +361,89 @@ fn stored_inventories_are_rematched_and_raise_vuln_alerts() {
     assert!(!bad.status.success());
     assert!(describe(&bad).contains("not a valid id"));
 }
+
+#[test]
+fn fix_writes_a_patched_requirements_file_that_scans_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let vulns = sample("vulns");
+    ok(run(
+        &data,
+        &[
+            "vuln",
+            "db",
+            "import",
+            vulns.join("pypa_advisory_db/vulns").to_str().unwrap(),
+        ],
+    ));
+    let req = vulns.join("lockfiles/netbox_v2.10.0/requirements.txt");
+    let patched = dir.path().join("requirements.txt");
+    let out = ok(run(
+        &data,
+        &[
+            "vuln",
+            "fix",
+            "--json",
+            "--strategy",
+            "minimal",
+            "--out",
+            patched.to_str().unwrap(),
+            req.to_str().unwrap(),
+        ],
+    ));
+    let all: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let (summary, plans) = all.split_last().unwrap();
+    let s = &summary["summary"];
+    assert_eq!(s["plans"].as_u64().unwrap() as usize, plans.len());
+    assert_eq!(s["validated"], s["with_target"], "{s}");
+    let django = plans.iter().find(|p| p["package"] == "Django").unwrap();
+    assert_eq!(
+        (django["current"].as_str(), django["target"].as_str()),
+        (Some("3.1.3"), Some("3.1.14"))
+    );
+    assert_eq!(django["compatible"], true);
+    assert!(
+        django["command"]
+            .as_str()
+            .unwrap()
+            .contains("Django==3.1.14")
+    );
+    // The patched file scans clean for everything that had a target.
+    let scan = run(
+        &data,
+        &["vuln", "scan", "--json", patched.to_str().unwrap()],
+    );
+    let left: Vec<Value> = String::from_utf8(scan.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(left.last().unwrap()["summary"]["findings"], 0, "{left:?}");
+    let bad = run(
+        &data,
+        &["vuln", "fix", "--strategy", "newest", req.to_str().unwrap()],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    let bad = run(
+        &data,
+        &[
+            "vuln",
+            "fix",
+            "--out",
+            patched.to_str().unwrap(),
+            vulns
+                .join("lockfiles/caddy_v2.0.0/go.mod")
+                .to_str()
+                .unwrap(),
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(
+        describe(&bad).contains("requirements.txt files only"),
+        "{}",
+        describe(&bad)
+    );
+}

@@ -173,6 +173,50 @@ impl Matcher {
         }
     }
 
+    /// The advisories (ids) whose ranges hold this version of a package.
+    pub fn advisories_affecting(
+        &self,
+        ecosystem: Ecosystem,
+        name: &str,
+        version: &str,
+    ) -> Vec<String> {
+        let Ok(parsed) = version::parse(ecosystem, version) else {
+            return Vec::new();
+        };
+        let mut ids: Vec<String> = Vec::new();
+        for e in self
+            .index
+            .get(&(ecosystem, ecosystem.name_key(name)))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
+            let id = &self.advisories[e.advisory].id;
+            if !ids.contains(id) && e.affected.affects(&parsed, version).is_some() {
+                ids.push(id.clone());
+            }
+        }
+        ids
+    }
+
+    /// Every version any advisory names as fixing something in this package: the
+    /// versions known to exist that an upgrade can aim at, offline.
+    pub fn known_fixed_versions(&self, ecosystem: Ecosystem, name: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for e in self
+            .index
+            .get(&(ecosystem, ecosystem.name_key(name)))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
+            for v in e.affected.fixed_versions() {
+                if !out.contains(&v) {
+                    out.push(v);
+                }
+            }
+        }
+        out
+    }
+
     /// Scans one inventory; findings are added to `out` and counts to `summary`.
     pub fn scan(
         &self,

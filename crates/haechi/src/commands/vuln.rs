@@ -61,6 +61,24 @@ enum VulnCommand {
         #[arg(long)]
         vex_out: Option<PathBuf>,
     },
+    /// Patch plans for a lockfile or SBOM: the upgrade that removes every known
+    /// advisory of each vulnerable package, validated by scanning the patched
+    /// inventory again.
+    Fix {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// `minimal`: the smallest clean version; `latest`: the highest clean version the
+        /// advisories name.
+        #[arg(long, default_value = "minimal", value_parser = parse_strategy)]
+        strategy: haechi_vuln::fix::Strategy,
+        /// One JSON object per plan per line, then `{"summary": {...}}`.
+        #[arg(long)]
+        json: bool,
+        /// Write the patched file here (pinned requirements.txt only; other formats
+        /// change through their tool: see each plan's command).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// The findings recorded on the institutions' stored SBOMs (`haechi sbom add`).
     Findings {
         /// Only this institution's.
@@ -87,6 +105,11 @@ enum DbCommand {
     },
     /// What the database holds.
     Status,
+}
+
+fn parse_strategy(s: &str) -> Result<haechi_vuln::fix::Strategy, String> {
+    haechi_vuln::fix::Strategy::parse(s)
+        .ok_or_else(|| format!("'{s}' is not a strategy; use minimal or latest"))
 }
 
 fn parse_exposure(s: &str) -> Result<Exposure, String> {
@@ -117,6 +140,12 @@ pub fn run(args: VulnArgs) -> anyhow::Result<ExitCode> {
             vex,
             vex_out,
         } => scan(&db, &files, json, exposure, &vex, vex_out.as_deref()),
+        VulnCommand::Fix {
+            files,
+            strategy,
+            json,
+            out,
+        } => fix(&db, &files, strategy, json, out.as_deref()),
         VulnCommand::Findings {
             tenant,
             limit,
@@ -488,4 +517,107 @@ pub fn run_sbom(args: SbomArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn fix(
+    db: &AdvisoryDb,
+    files: &[PathBuf],
+    strategy: haechi_vuln::fix::Strategy,
+    json: bool,
+    out: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    use haechi_vuln::fix;
+    let snapshot = db.snapshot()?;
+    anyhow::ensure!(
+        !snapshot.advisories.is_empty(),
+        "the advisory database is empty: run `haechi vuln db import PATH…` first"
+    );
+    anyhow::ensure!(
+        out.is_none() || files.len() == 1,
+        "--out writes one patched file: give one input"
+    );
+    let matcher = Matcher::new(snapshot);
+    let (mut total, mut targets, mut validated, mut compatible) = (0, 0, 0, 0);
+    for file in files {
+        let inv = inventory::read_file(file).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut before = Vec::new();
+        matcher.scan(
+            &inv,
+            Exposure::Unknown,
+            &mut before,
+            &mut ScanSummary::default(),
+        );
+        let mut plans = fix::plan(&matcher, &before, strategy);
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        let requirements = name.starts_with("requirements") && name.ends_with(".txt");
+        let left = if requirements {
+            // The patched requirements are written out and read back through the parser.
+            let text = std::fs::read_to_string(file)?;
+            let rewritten = fix::rewrite_requirements(&text, &plans);
+            let patched = inventory::read_text(&name, &inv.source, &rewritten)
+                .map_err(|e| anyhow::anyhow!("the patched requirements do not read back: {e}"))?;
+            if let Some(out) = out {
+                std::fs::write(out, &rewritten)
+                    .with_context(|| format!("cannot write {}", out.display()))?;
+            }
+            fix::validate(&matcher, &before, &patched, &mut plans)
+        } else {
+            anyhow::ensure!(
+                out.is_none(),
+                "--out rewrites pinned requirements.txt files only; apply the plans' commands to {}",
+                file.display()
+            );
+            fix::validate(&matcher, &before, &fix::patched(&inv, &plans), &mut plans)
+        };
+        total += plans.len();
+        targets += plans.iter().filter(|p| p.target.is_some()).count();
+        validated += plans.iter().filter(|p| p.validated).count();
+        compatible += plans.iter().filter(|p| p.compatible).count();
+        for p in &plans {
+            if json {
+                let mut v = serde_json::to_value(p)?;
+                v["source"] = json!(inv.source);
+                println!("{v}");
+            } else {
+                println!(
+                    "{} {} {} -> {} ({} advisories){}{}",
+                    p.ecosystem,
+                    p.package,
+                    p.current,
+                    p.target.as_deref().unwrap_or("no clean version known"),
+                    p.fixes.len(),
+                    if p.validated { ", validated" } else { "" },
+                    p.command
+                        .as_deref()
+                        .map(|c| format!("\n    {c}"))
+                        .unwrap_or_default()
+                );
+                if let Some(n) = &p.note {
+                    println!("    note: {n}");
+                }
+            }
+        }
+        if !json {
+            println!(
+                "{}: {} findings before, {} after the validated upgrades",
+                inv.source,
+                before.len(),
+                left.len()
+            );
+        }
+    }
+    if json {
+        println!(
+            "{}",
+            json!({"summary": {"plans": total, "with_target": targets, "validated": validated, "compatible": compatible}})
+        );
+    } else {
+        println!(
+            "{total} plans: {targets} with a target, {validated} validated, {compatible} within the compatible range"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
