@@ -12,6 +12,7 @@ pub mod assets;
 pub mod convert;
 pub mod db;
 pub mod ecosystem;
+pub mod export;
 pub mod fix;
 pub mod import;
 pub mod inventory;

@@ -79,6 +79,30 @@ enum VulnCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Share the recorded findings (of one institution, or of one advisory across
+    /// institutions) as CSAF 2.0 (`csaf_vex`), CycloneDX 1.6 VEX or OpenVEX.
+    Export {
+        /// `csaf`, `cyclonedx` or `openvex`.
+        #[arg(long, value_parser = ["csaf", "cyclonedx", "openvex"])]
+        format: String,
+        /// Only this institution's findings.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only this advisory's findings.
+        #[arg(long)]
+        advisory: Option<String>,
+        /// The TLP marking (CSAF's `distribution.tlp`): white, green, amber (default), red.
+        #[arg(long, default_value = "amber", value_parser = parse_tlp)]
+        tlp: haechi_vuln::export::Tlp,
+        /// The publisher's name and namespace (a URL of the center).
+        #[arg(long, default_value = "Haechi control center")]
+        publisher: String,
+        #[arg(long, default_value = "https://haechi.invalid")]
+        namespace: String,
+        /// Where to write (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// The findings recorded on the institutions' stored SBOMs (`haechi sbom add`).
     Findings {
         /// Only this institution's.
@@ -105,6 +129,11 @@ enum DbCommand {
     },
     /// What the database holds.
     Status,
+}
+
+fn parse_tlp(s: &str) -> Result<haechi_vuln::export::Tlp, String> {
+    haechi_vuln::export::Tlp::parse(s)
+        .ok_or_else(|| format!("'{s}' is not a TLP label; use white, green, amber or red"))
 }
 
 fn parse_strategy(s: &str) -> Result<haechi_vuln::fix::Strategy, String> {
@@ -146,6 +175,73 @@ pub fn run(args: VulnArgs) -> anyhow::Result<ExitCode> {
             json,
             out,
         } => fix(&db, &files, strategy, json, out.as_deref()),
+        VulnCommand::Export {
+            format,
+            tenant,
+            advisory,
+            tlp,
+            publisher,
+            namespace,
+            out,
+        } => {
+            let stored = db.findings(tenant.as_deref(), 1_000_000)?;
+            let findings: Vec<&Finding> = stored
+                .iter()
+                .map(|s| &s.finding)
+                .filter(|f| {
+                    advisory
+                        .as_deref()
+                        .is_none_or(|a| f.id == a || f.aliases.iter().any(|x| x == a))
+                })
+                .collect();
+            anyhow::ensure!(
+                !findings.is_empty(),
+                "no recorded finding{}{}: nothing to export",
+                tenant
+                    .as_deref()
+                    .map(|t| format!(" of {t}"))
+                    .unwrap_or_default(),
+                advisory
+                    .as_deref()
+                    .map(|a| format!(" for {a}"))
+                    .unwrap_or_default()
+            );
+            let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let scope = match (&tenant, &advisory) {
+                (Some(t), Some(a)) => format!("{a} at {t}"),
+                (Some(t), None) => format!("vulnerabilities of {t}"),
+                (None, Some(a)) => a.clone(),
+                (None, None) => "all recorded vulnerabilities".to_owned(),
+            };
+            let tracking = format!(
+                "HAECHI-{}-{}",
+                now.get(..10).unwrap_or("").replace('-', ""),
+                scope
+                    .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+                    .to_ascii_uppercase()
+            );
+            let title = format!("Haechi VEX: {scope}");
+            let meta = haechi_vuln::export::Meta {
+                publisher: &publisher,
+                namespace: &namespace,
+                title: &title,
+                tracking_id: &tracking,
+                now: &now,
+                tlp,
+            };
+            let doc = match format.as_str() {
+                "csaf" => haechi_vuln::export::to_csaf(&meta, &findings),
+                "cyclonedx" => haechi_vuln::export::to_cyclonedx(&meta, &findings),
+                _ => haechi_vuln::vex::to_openvex(&publisher, &now, &findings),
+            };
+            let text = serde_json::to_string_pretty(&doc)? + "\n";
+            match out {
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => print!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         VulnCommand::Findings {
             tenant,
             limit,
