@@ -69,10 +69,22 @@ for (const file of process.argv.slice(2)) {
     }
   }
   if (!line) {
-    const result = await validate(tests, doc)
+    // One test at a time, so that a test that throws (some do on documents far from
+    // CSAF, e.g. `null`) is reported as that test's failure and the others still run.
+    let isValid = true
     const errors = []
-    for (const test of result.tests) {
-      for (const err of test.errors) {
+    for (const test of tests) {
+      let result
+      try {
+        result = (await validate([test], doc)).tests[0]
+      } catch (e) {
+        result = {
+          isValid: false,
+          errors: [{ instancePath: '', message: `the test threw: ${e}` }],
+        }
+      }
+      isValid &&= result.isValid
+      for (const err of result.errors) {
         const e = {
           test: test.name,
           instancePath: err.instancePath,
@@ -81,14 +93,12 @@ for (const file of process.argv.slice(2)) {
         if (err.params && Object.keys(err.params).length) e.params = err.params
         errors.push(e)
       }
-    }
-    // A failed test always explains itself, but make sure a failure is never silent.
-    for (const test of result.tests) {
-      if (!test.isValid && test.errors.length === 0) {
+      // A failed test always explains itself, but make sure a failure is never silent.
+      if (!result.isValid && result.errors.length === 0) {
         errors.push({ test: test.name, instancePath: '', message: 'test failed' })
       }
     }
-    line = { file, isValid: result.isValid, errors }
+    line = { file, isValid, errors }
   }
   allValid &&= line.isValid
   console.log(JSON.stringify(line))

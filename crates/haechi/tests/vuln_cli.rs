@@ -327,6 +327,77 @@ fn stored_inventories_are_rematched_and_raise_vuln_alerts() {
             .all(|f| f["finding"]["ecosystem"] == "Go")
     );
 
+    // Sharing: seoul's findings as CSAF and CycloneDX VEX, valid for the reference
+    // validators, TLP-marked, with nothing of busan; one advisory across institutions.
+    let csaf = dir.path().join("seoul.csaf.json");
+    let cdx = dir.path().join("seoul.cdx.json");
+    for (format, path) in [("csaf", &csaf), ("cyclonedx", &cdx)] {
+        ok(run(
+            &data,
+            &[
+                "vuln",
+                "export",
+                "--format",
+                format,
+                "--tenant",
+                "seoul-city",
+                "--tlp",
+                "amber",
+                "--out",
+                path.to_str().unwrap(),
+            ],
+        ));
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(text.contains("pkg:composer/facade/ignition@1.16.3"));
+        assert!(
+            !text.contains("pkg:golang/"),
+            "busan's components leaked into seoul's {format}"
+        );
+    }
+    let doc: Value = serde_json::from_slice(&std::fs::read(&csaf).unwrap()).unwrap();
+    assert_eq!(doc["document"]["distribution"]["tlp"]["label"], "AMBER");
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    for (program, script, file) in [
+        ("node", "tests/csaf/validate.mjs", &csaf),
+        ("python3", "scripts/validate-cyclonedx.py", &cdx),
+    ] {
+        let out = std::process::Command::new(program)
+            .arg(script)
+            .arg(file)
+            .current_dir(&repo)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{script}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    let one = ok(run(
+        &data,
+        &[
+            "vuln",
+            "export",
+            "--format",
+            "openvex",
+            "--advisory",
+            "GO-2025-3754",
+        ],
+    ));
+    let one: Value = serde_json::from_str(&one).unwrap();
+    assert!(
+        one["statements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["vulnerability"]["name"] == "GO-2025-3754")
+    );
+    let none = run(
+        &data,
+        &["vuln", "export", "--format", "csaf", "--tenant", "nowhere"],
+    );
+    assert!(!none.status.success() && describe(&none).contains("nothing to export"));
+
     let list = ok(run(&data, &["sbom", "list", "--json"]));
     let sboms: Vec<Value> = list
         .lines()

@@ -165,3 +165,83 @@ fn openvex_closes_findings_but_never_a_kev_one_and_round_trips() {
         "the open findings are affected, the KEV one keeps its statement"
     );
 }
+
+/// Runs a reference validator over files; panics with its report unless all are valid.
+fn reference_valid(program: &str, args: &[&str], files: &[&std::path::Path]) {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = std::process::Command::new(program)
+        .args(args)
+        .args(files)
+        .current_dir(&repo)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} does not run ({e}): run scripts/setup-test-tools"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} refused the documents: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn csaf_and_cyclonedx_exports_pass_the_reference_validators() {
+    use haechi_vuln::export::{Meta, Tlp, to_csaf, to_cyclonedx};
+    let (_dir, m) = matcher(
+        &[
+            vulns("rustsec_osv/crates"),
+            vulns("friendsofphp_security_advisories"),
+            vulns("cisa_kev"),
+        ],
+        Some(JACKSON_OSV),
+    );
+    let mut findings = scan(
+        &m,
+        &[
+            "cargo_lock/fd_v7.4.0.Cargo.lock",
+            "lockfiles/bookstack_v0.30.0/composer.lock",
+            "cyclonedx/VEX__bom.json",
+        ],
+    );
+    // Statuses of every kind: the jackson one not affected (CycloneDX's example), regex
+    // fixed, thread_local under investigation, the rest affected.
+    let text = std::fs::read_to_string(vulns("cyclonedx/VEX__vex.json")).unwrap();
+    let (mut statements, _) = vex::read("VEX__vex.json", &text).unwrap();
+    let (more, _) = vex::read(
+        "t",
+        r#"{"@context": "https://openvex.dev/ns/v0.2.0", "@id": "urn:t", "author": "t", "timestamp": "2026-12-06T00:00:00Z", "version": 1,
+            "statements": [
+              {"vulnerability": {"name": "RUSTSEC-2022-0013"}, "products": [{"@id": "pkg:cargo/regex"}], "status": "fixed"},
+              {"vulnerability": {"name": "RUSTSEC-2022-0006"}, "products": [{"@id": "pkg:cargo/thread_local"}], "status": "under_investigation"}]}"#,
+    )
+    .unwrap();
+    statements.extend(more);
+    let closed = vex::apply(&statements, &mut findings);
+    assert_eq!(closed.len(), 2);
+    let all: Vec<&Finding> = findings.iter().chain(&closed).collect();
+    let meta = Meta {
+        publisher: "Seoul CERT",
+        namespace: "https://cert.seoul.example",
+        title: "Haechi VEX test",
+        tracking_id: "HAECHI-TEST-1",
+        now: "2026-12-06T00:00:00Z",
+        tlp: Tlp::Amber,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let csaf = dir.path().join("test.csaf.json");
+    let doc = to_csaf(&meta, &all);
+    assert_eq!(doc["document"]["distribution"]["tlp"]["label"], "AMBER");
+    let statuses = doc["vulnerabilities"].to_string();
+    for key in [
+        "known_affected",
+        "known_not_affected",
+        "fixed",
+        "under_investigation",
+    ] {
+        assert!(statuses.contains(key), "{key} missing");
+    }
+    std::fs::write(&csaf, doc.to_string()).unwrap();
+    let cdx = dir.path().join("test.cdx.json");
+    std::fs::write(&cdx, to_cyclonedx(&meta, &all).to_string()).unwrap();
+    reference_valid("node", &["tests/csaf/validate.mjs"], &[&csaf]);
+    reference_valid("python3", &["scripts/validate-cyclonedx.py"], &[&cdx]);
+}
