@@ -76,10 +76,12 @@ enum Command {
     /// evaluate the incident model on replayed attack samples).
     Risk(commands::risk::RiskArgs),
     /// Vulnerability management: `db import PATH…` advisories (OSV, KEV, SSVC, EPSS),
-    /// `db status`, `scan [--json] FILE…` SBOMs and lockfiles against them.
+    /// `db status`, `scan [--json] FILE…` SBOMs and lockfiles against them, `fix` (patch
+    /// plans), `export` (CSAF, CycloneDX VEX, OpenVEX), `findings`.
     Vuln(commands::vuln::VulnArgs),
     /// The institutions' inventories: `add --tenant ID --system NAME [--exposure E]
-    /// [--owner O] FILE…` SBOMs or lockfiles, `list`, `remove ID`.
+    /// [--owner O] FILE…` SBOMs or lockfiles, `list`, `remove ID`; `generate` a CycloneDX
+    /// SBOM from lockfiles.
     Sbom(commands::vuln::SbomArgs),
 }
 

@@ -323,3 +323,73 @@ fn cyclonedx_justification(j: &str) -> &'static str {
         _ => "code_not_reachable",
     }
 }
+
+/// A CycloneDX 1.6 SBOM of inventories read from lockfiles and manifests (SBOM
+/// generation for those who have none): one component per distinct package URL, with
+/// where it was found; the subject as `metadata.component`.
+pub fn to_cyclonedx_sbom(
+    subject: &str,
+    subject_version: &str,
+    now: &str,
+    inventories: &[crate::inventory::Inventory],
+) -> Value {
+    let mut seen: BTreeMap<&str, Value> = BTreeMap::new();
+    for inv in inventories {
+        for c in &inv.components {
+            if seen.contains_key(c.purl.as_str()) {
+                continue;
+            }
+            let (group, name) = split_name(c.ecosystem, &c.name);
+            let mut v = json!({
+                "type": "library",
+                "bom-ref": c.purl,
+                "name": name,
+                "version": c.version,
+                "purl": c.purl,
+                "properties": [
+                    {"name": "haechi:source", "value": inv.source},
+                    {"name": "haechi:location", "value": c.location},
+                ],
+            });
+            if let Some(g) = group {
+                v["group"] = json!(g);
+            }
+            seen.insert(c.purl.as_str(), v);
+        }
+    }
+    let mut subject_component =
+        json!({"type": "application", "bom-ref": "subject", "name": subject});
+    if !subject_version.is_empty() {
+        subject_component["version"] = json!(subject_version);
+    }
+    json!({
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "serialNumber": format!("urn:uuid:{}", uuid(subject, now)),
+        "version": 1,
+        "metadata": {
+            "timestamp": now,
+            "tools": {"components": [{"type": "application", "name": "Haechi", "version": env!("CARGO_PKG_VERSION")}]},
+            "component": subject_component,
+        },
+        "components": seen.into_values().collect::<Vec<_>>(),
+    })
+}
+
+/// CycloneDX's group and name: Maven `group:artifact`, npm `@scope/name`, Composer
+/// `vendor/package`; others (Go module paths included) keep their whole name.
+fn split_name(eco: crate::Ecosystem, name: &str) -> (Option<&str>, &str) {
+    use crate::Ecosystem;
+    match eco {
+        Ecosystem::Maven => name
+            .split_once(':')
+            .map_or((None, name), |(g, a)| (Some(g), a)),
+        Ecosystem::Npm if name.starts_with('@') => name
+            .split_once('/')
+            .map_or((None, name), |(g, a)| (Some(g), a)),
+        Ecosystem::Packagist => name
+            .split_once('/')
+            .map_or((None, name), |(g, a)| (Some(g), a)),
+        _ => (None, name),
+    }
+}

@@ -509,6 +509,19 @@ enum SbomCommand {
     },
     /// Remove a stored SBOM with its findings.
     Remove { id: i64 },
+    /// Make a CycloneDX 1.6 SBOM from lockfiles and manifests (for those who have none).
+    Generate {
+        /// The product the SBOM describes.
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        version: String,
+        /// Where to write (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 pub fn run_sbom(args: SbomArgs) -> anyhow::Result<ExitCode> {
@@ -596,6 +609,40 @@ pub fn run_sbom(args: SbomArgs) -> anyhow::Result<ExitCode> {
                         b.added
                     );
                 }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        SbomCommand::Generate {
+            name,
+            version,
+            out,
+            files,
+        } => {
+            let mut inventories = Vec::new();
+            for f in &files {
+                let inv = inventory::read_file(f).map_err(|e| anyhow::anyhow!("{e}"))?;
+                if !inv.skipped.is_empty() {
+                    eprintln!(
+                        "{}: {} components left out: {}",
+                        inv.source,
+                        inv.skipped.len(),
+                        inv.skipped
+                            .iter()
+                            .take(5)
+                            .map(|s| format!("{} ({})", s.name, s.reason))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                }
+                inventories.push(inv);
+            }
+            let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let doc = haechi_vuln::export::to_cyclonedx_sbom(&name, &version, &now, &inventories);
+            let text = serde_json::to_string_pretty(&doc)? + "\n";
+            match out {
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => print!("{text}"),
             }
             Ok(ExitCode::SUCCESS)
         }
