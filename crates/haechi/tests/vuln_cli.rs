@@ -373,6 +373,88 @@ fn stored_inventories_are_rematched_and_raise_vuln_alerts() {
             String::from_utf8_lossy(&out.stdout)
         );
     }
+    // STIX 2.1: a bundle the OASIS validator accepts, and objects in a hub collection.
+    let bundle = dir.path().join("busan.stix.json");
+    ok(run(
+        &data,
+        &[
+            "vuln",
+            "export",
+            "--format",
+            "stix",
+            "--tenant",
+            "busan-port",
+            "--tlp",
+            "green",
+            "--out",
+            bundle.to_str().unwrap(),
+        ],
+    ));
+    let check = std::process::Command::new("python3")
+        .args(["-c", "import sys\nfrom stix2validator import validate_file, print_results\nr = validate_file(sys.argv[1])\nprint_results(r)\nsys.exit(0 if r.is_valid else 1)\n"])
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "stix2-validator: {}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let b: Value = serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+    let objects = b["objects"].as_array().unwrap();
+    assert!(objects.iter().any(|o| {
+        o["type"] == "vulnerability"
+            && o["external_references"]
+                .to_string()
+                .contains("GO-2025-3754")
+    }));
+    assert!(
+        objects
+            .iter()
+            .filter(|o| o["type"] != "marking-definition")
+            .all(|o| o["object_marking_refs"]
+                .to_string()
+                .contains("marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb")),
+        "every object is TLP:GREEN"
+    );
+    ok(run(
+        &data,
+        &[
+            "intel",
+            "collection",
+            "add",
+            "vulns",
+            "--title",
+            "Vulnerabilities",
+        ],
+    ));
+    let published = ok(run(
+        &data,
+        &[
+            "vuln",
+            "export",
+            "--format",
+            "stix",
+            "--tenant",
+            "busan-port",
+            "--collection",
+            "vulns",
+        ],
+    ));
+    assert!(published.contains("into collection vulns"), "{published}");
+    let listed = ok(run(
+        &data,
+        &[
+            "intel",
+            "list",
+            "--collection",
+            "vulns",
+            "--type",
+            "vulnerability",
+        ],
+    ));
+    assert!(listed.contains("vulnerability--"), "{listed}");
     let one = ok(run(
         &data,
         &[

@@ -368,3 +368,103 @@ pub fn bundle(objects: &[StixObject]) -> String {
     })
     .to_string()
 }
+
+/// What one advisory's findings contribute to the hub (gathered by the caller from the
+/// vulnerability center, so that this crate needs none of it).
+#[derive(Debug, Clone, Default)]
+pub struct VulnerabilityFacts {
+    /// The advisory id (`GHSA-…`, `RUSTSEC-…`, `CVE-…`).
+    pub id: String,
+    pub aliases: Vec<String>,
+    pub summary: String,
+    /// The affected software: (package, version, package URL).
+    pub affected: Vec<(String, String, String)>,
+    /// Versions that fix it.
+    pub fixed: Vec<String>,
+}
+
+/// The STIX objects vulnerabilities are shared as, all marked `tlp` and created by the
+/// identity `creator`: per advisory a `vulnerability` (named by its CVE when it has one,
+/// with the advisory and its aliases as external references), the affected `software`
+/// with `related-to` relationships to it (the package URL in the relationship's
+/// description, as STIX's software object has no field for one), and a
+/// `course-of-action` that `mitigates` it when fixed versions are known.
+pub fn vulnerability_objects(
+    facts: &[VulnerabilityFacts],
+    tlp: Tlp,
+    creator: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<StixObject>, BuildError> {
+    let ts = timestamp(now);
+    let mut me = identity(creator, "organization", now)?.json;
+    me["object_marking_refs"] = json!([tlp.marking_id()]);
+    let me = StixObject::from_json(me).map_err(BuildError::Invalid)?;
+    let me_id = me.id.clone();
+    let marked = |mut json: Value| -> Result<StixObject, BuildError> {
+        json["spec_version"] = json!("2.1");
+        if json["type"] != "software" {
+            json["created"] = json!(ts);
+            json["modified"] = json!(ts);
+            json["created_by_ref"] = json!(me_id);
+        }
+        json["object_marking_refs"] = json!([tlp.marking_id()]);
+        StixObject::from_json(json).map_err(BuildError::Invalid)
+    };
+    let mut objects = vec![tlp_marking(tlp), me];
+    for f in facts {
+        let cve = std::iter::once(f.id.as_str())
+            .chain(f.aliases.iter().map(String::as_str))
+            .find(|a| a.starts_with("CVE-"));
+        let mut refs: Vec<Value> = Vec::new();
+        if let Some(c) = cve {
+            refs.push(json!({"source_name": "cve", "external_id": c}));
+        }
+        for a in std::iter::once(&f.id).chain(&f.aliases) {
+            if Some(a.as_str()) != cve {
+                refs.push(json!({"source_name": a.split('-').next().unwrap_or("osv").to_ascii_lowercase(), "external_id": a}));
+            }
+        }
+        let vulnerability = marked(json!({
+            "type": "vulnerability",
+            "id": format!("vulnerability--{}", new_uuid()),
+            "name": cve.unwrap_or(&f.id),
+            "description": if f.summary.is_empty() { f.id.clone() } else { f.summary.clone() },
+            "external_references": refs,
+        }))?;
+        for (package, version, purl) in &f.affected {
+            let software = marked(json!({
+                "type": "software",
+                "id": format!("software--{}", new_uuid()),
+                "name": package,
+                "version": version,
+            }))?;
+            objects.push(marked(json!({
+                "type": "relationship",
+                "id": format!("relationship--{}", new_uuid()),
+                "relationship_type": "related-to",
+                "source_ref": software.id,
+                "target_ref": vulnerability.id,
+                "description": format!("{purl} is affected"),
+            }))?);
+            objects.push(software);
+        }
+        if !f.fixed.is_empty() {
+            let action = marked(json!({
+                "type": "course-of-action",
+                "id": format!("course-of-action--{}", new_uuid()),
+                "name": format!("Upgrade to {}", f.fixed.join(" or ")),
+                "description": format!("Versions that fix {}: {}.", f.id, f.fixed.join(", ")),
+            }))?;
+            objects.push(marked(json!({
+                "type": "relationship",
+                "id": format!("relationship--{}", new_uuid()),
+                "relationship_type": "mitigates",
+                "source_ref": action.id,
+                "target_ref": vulnerability.id,
+            }))?);
+            objects.push(action);
+        }
+        objects.push(vulnerability);
+    }
+    Ok(objects)
+}

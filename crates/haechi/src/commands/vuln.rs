@@ -82,9 +82,14 @@ enum VulnCommand {
     /// Share the recorded findings (of one institution, or of one advisory across
     /// institutions) as CSAF 2.0 (`csaf_vex`), CycloneDX 1.6 VEX or OpenVEX.
     Export {
-        /// `csaf`, `cyclonedx` or `openvex`.
-        #[arg(long, value_parser = ["csaf", "cyclonedx", "openvex"])]
+        /// `csaf`, `cyclonedx`, `openvex` or `stix` (a STIX 2.1 bundle).
+        #[arg(long, value_parser = ["csaf", "cyclonedx", "openvex", "stix"])]
         format: String,
+        /// With `--format stix`: store the objects in this collection of the sharing hub
+        /// (partners pull them over TAXII within their TLP entitlement) instead of
+        /// writing a bundle.
+        #[arg(long)]
+        collection: Option<String>,
         /// Only this institution's findings.
         #[arg(long)]
         tenant: Option<String>,
@@ -177,6 +182,7 @@ pub fn run(args: VulnArgs) -> anyhow::Result<ExitCode> {
         } => fix(&db, &files, strategy, json, out.as_deref()),
         VulnCommand::Export {
             format,
+            collection,
             tenant,
             advisory,
             tlp,
@@ -229,6 +235,20 @@ pub fn run(args: VulnArgs) -> anyhow::Result<ExitCode> {
                 now: &now,
                 tlp,
             };
+            anyhow::ensure!(
+                collection.is_none() || format == "stix",
+                "--collection goes with --format stix"
+            );
+            if format == "stix" {
+                return export_stix(
+                    &config,
+                    &publisher,
+                    tlp,
+                    &findings,
+                    collection.as_deref(),
+                    out.as_deref(),
+                );
+            }
             let doc = match format.as_str() {
                 "csaf" => haechi_vuln::export::to_csaf(&meta, &findings),
                 "cyclonedx" => haechi_vuln::export::to_cyclonedx(&meta, &findings),
@@ -761,6 +781,82 @@ fn fix(
         println!(
             "{total} plans: {targets} with a target, {validated} validated, {compatible} within the compatible range"
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Findings as STIX 2.1 `vulnerability` objects with the affected software, into a hub
+/// collection (audited) or as a bundle.
+fn export_stix(
+    config: &Config,
+    publisher: &str,
+    tlp: haechi_vuln::export::Tlp,
+    findings: &[&Finding],
+    collection: Option<&str>,
+    out: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    use haechi_intel::build::{VulnerabilityFacts, bundle, vulnerability_objects};
+    use haechi_vuln::export::Tlp as CsafTlp;
+    let stix_tlp = match tlp {
+        CsafTlp::White => haechi_intel::tlp::Tlp::Clear,
+        CsafTlp::Green => haechi_intel::tlp::Tlp::Green,
+        CsafTlp::Amber => haechi_intel::tlp::Tlp::Amber,
+        CsafTlp::Red => haechi_intel::tlp::Tlp::Red,
+    };
+    let mut facts: Vec<VulnerabilityFacts> = Vec::new();
+    for f in findings {
+        let i = match facts.iter().position(|x| x.id == f.id) {
+            Some(i) => i,
+            None => {
+                facts.push(VulnerabilityFacts {
+                    id: f.id.clone(),
+                    aliases: f.aliases.clone(),
+                    summary: f.summary.clone(),
+                    affected: Vec::new(),
+                    fixed: f.fixed.clone(),
+                });
+                facts.len() - 1
+            }
+        };
+        let entry = (f.package.clone(), f.version.clone(), f.purl.clone());
+        if !facts[i].affected.contains(&entry) {
+            facts[i].affected.push(entry);
+        }
+    }
+    let objects = vulnerability_objects(&facts, stix_tlp, publisher, chrono::Utc::now())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    match collection {
+        Some(name) => {
+            let path = haechi_intel::store::IntelStore::path_in(&config.data_dir);
+            let store =
+                haechi_intel::store::IntelStore::open(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let c = store.collection(name).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let actor = cli_actor();
+            let report = store
+                .add_objects(&c.id, &objects, &actor)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let access = AccessStore::open(&AccessStore::path_in(&config.data_dir))?;
+            access.audit(
+                &AuditEntry::new(actor, "vuln.publish", format!("collection:{name}")).after(json!({
+                    "advisories": facts.len(), "objects": objects.len(), "stored": report.stored, "tlp": stix_tlp.as_str(),
+                })),
+            )?;
+            println!(
+                "{} advisories as {} STIX objects into collection {name} ({} stored, TLP:{})",
+                facts.len(),
+                objects.len(),
+                report.stored,
+                stix_tlp.name()
+            );
+        }
+        None => {
+            let text = bundle(&objects) + "\n";
+            match out {
+                Some(path) => std::fs::write(path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => print!("{text}"),
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
