@@ -31,12 +31,35 @@ pub struct Config {
     pub respond: RespondConfig,
     /// `[cluster]`: the scale-out roles over NATS JetStream (none: one process, no NATS).
     pub cluster: Option<haechi_cluster::ClusterConfig>,
+    /// `[vuln]`: the vulnerability center's watched advisory folder.
+    pub vuln: VulnConfig,
     /// The file this configuration was read from (a reload reads it again).
     #[serde(skip)]
     pub source: Option<PathBuf>,
     /// Rule paths given on the command line (`--rules`), kept across reloads.
     #[serde(skip)]
     pub cli_rules: Vec<PathBuf>,
+}
+
+/// The vulnerability center in `haechi serve` (`[vuln]`).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VulnConfig {
+    /// A folder of advisory files (OSV, RubySec, FriendsOfPHP, Node.js WG, KEV, SSVC,
+    /// EPSS) that a sync job keeps current; new and changed files are imported every
+    /// `poll_secs` and matched against the stored inventories (none: not watched).
+    pub advisories: Option<PathBuf>,
+    /// Seconds between two looks at the folder (1 to 86,400).
+    pub poll_secs: u64,
+}
+
+impl Default for VulnConfig {
+    fn default() -> Self {
+        VulnConfig {
+            advisories: None,
+            poll_secs: 300,
+        }
+    }
 }
 
 /// Automated response (`[respond]`).
@@ -328,6 +351,7 @@ impl Default for Config {
             intel: IntelConfig::default(),
             ml: MlConfig::default(),
             risk: RiskSection::default(),
+            vuln: VulnConfig::default(),
             auth: AuthConfig::default(),
             respond: RespondConfig::default(),
             cluster: None,
@@ -450,6 +474,9 @@ impl Config {
         names.sort();
         if names.windows(2).any(|w| w[0] == w[1]) {
             bail!("intel.remotes: two remotes have the same name");
+        }
+        if !(1..=86_400).contains(&self.vuln.poll_secs) {
+            bail!("vuln.poll_secs: 1 to 86400");
         }
         if !(1..=24 * 30).contains(&self.auth.session_hours) {
             bail!("auth.session_hours: 1 to 720");

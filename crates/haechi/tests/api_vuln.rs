@@ -198,3 +198,62 @@ fn institutions_upload_inventories_and_see_only_their_own_findings() {
     );
     server.terminate();
 }
+
+/// An advisory dropped into the watched folder reaches the stored inventories without
+/// anyone running a command: the KEV-listed one becomes an alert in the queue.
+#[test]
+fn an_advisory_dropped_into_the_watched_folder_alerts_on_stored_inventories() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::copy(sample(RULE), rules.join("pt.yml")).unwrap();
+    let feed = dir.path().join("feed");
+    std::fs::create_dir_all(&feed).unwrap();
+    let data = dir.path().join("data");
+    let config = write_file(
+        dir.path(),
+        "haechi.toml",
+        &format!(
+            "data_dir = {}\nlisteners = []\n[http]\nlisten = \"127.0.0.1:0\"\ntokens = [{{ token = \"{SEOUL}\", tenant = \"seoul\", name = \"kim\" }}]\n[detect]\nrules = [{}]\n[vuln]\nadvisories = {}\npoll_secs = 1\n",
+            toml_path(&data),
+            toml_path(&rules),
+            toml_path(&feed)
+        ),
+    );
+    let server = Server::start(&config, &dir.path().join("serve.stderr"));
+    let vulns = sample("vulns");
+    let lock = std::fs::read(vulns.join("lockfiles/bookstack_v0.30.0/composer.lock")).unwrap();
+    let (status, body) = call(
+        &server,
+        SEOUL,
+        "POST",
+        "/api/vuln/sboms?system=wiki&file=composer.lock",
+        &lock,
+    );
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["new_findings"], 0, "no advisory is known yet: {body}");
+    // A sync job drops the feed's files in.
+    let src = vulns.join("friendsofphp_security_advisories/facade/ignition/CVE-2021-3129.yaml");
+    std::fs::create_dir_all(feed.join("facade/ignition")).unwrap();
+    std::fs::copy(&src, feed.join("facade/ignition/CVE-2021-3129.yaml")).unwrap();
+    std::fs::copy(
+        vulns.join("cisa_kev/known_exploited_vulnerabilities.json"),
+        feed.join("kev.json"),
+    )
+    .unwrap();
+    let alert = wait_for("the KEV alert from the watched folder", PATIENCE, || {
+        let alerts = server.get_json(SEOUL, "/api/alerts?source=vuln");
+        alerts["alerts"]
+            .as_array()
+            .and_then(|a| a.first().cloned())
+            .ok_or_else(|| format!("no vuln alert yet: {alerts}"))
+    });
+    assert_eq!(
+        alert["rule_id"],
+        "FRIENDSOFPHP-facade/ignition-CVE-2021-3129"
+    );
+    assert_eq!(alert["level"], "critical");
+    let findings = server.get_json(SEOUL, "/api/vuln/findings");
+    assert_eq!(findings["findings"].as_array().unwrap().len(), 1);
+    server.terminate();
+}

@@ -20,6 +20,7 @@ pub mod matcher;
 pub mod ssvc;
 pub mod version;
 pub mod vex;
+pub mod watch;
 
 pub use advisory::Advisory;
 pub use db::AdvisoryDb;

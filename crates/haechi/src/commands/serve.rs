@@ -485,6 +485,15 @@ async fn serve(
         Duration::from_millis(config.pipeline.commit_interval_ms.max(10)),
         shutdown.clone(),
     ));
+    if let (Some(dir), Some(vuln)) = (config.vuln.advisories.clone(), state.vuln.clone()) {
+        println!("watching advisories {}", dir.display());
+        tokio::spawn(super::vuln::watch_advisories(
+            dir,
+            Duration::from_secs(config.vuln.poll_secs),
+            vuln,
+            shutdown.clone(),
+        ));
+    }
     if let Some(alerts) = state.alerts.clone() {
         tokio::spawn(compute_risk_periodically(
             config.clone(),

@@ -860,3 +860,60 @@ fn export_stix(
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `[vuln] advisories`: every `every`, imports the new and changed advisory files, matches
+/// the advisories they add or change against the stored inventories, and records the
+/// alerts the new findings raise (through detection, when this process writes alerts).
+pub async fn watch_advisories(
+    dir: PathBuf,
+    every: std::time::Duration,
+    vuln: haechi_server::vuln::VulnApi,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let watch = std::sync::Arc::new(std::sync::Mutex::new(
+        haechi_vuln::watch::AdvisoryWatch::new(&dir),
+    ));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let (w, api) = (watch.clone(), vuln.clone());
+        let result = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<(usize, usize, usize)>> {
+            let mut w = w.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(report) = w.poll(&api.db)? else {
+                return Ok(None);
+            };
+            for e in &report.errors {
+                tracing::warn!(file = %e.path, reason = %e.reason, "advisory file not imported");
+            }
+            let mut new = Vec::new();
+            if !report.changed.is_empty() && !api.db.sboms(None)?.is_empty() {
+                let matcher = Matcher::new(api.db.snapshot()?);
+                new = api.db.record_findings(matcher.rematch(&api.db, &report.changed)?)?;
+            }
+            let alerts = haechi_vuln::alerts::for_new_findings(&new, Timestamp::now());
+            let raised = match (&api.record, alerts.is_empty()) {
+                (Some(record), false) => record(&alerts).map_err(|e| anyhow::anyhow!(e))?,
+                _ => 0,
+            };
+            Ok(Some((report.changed.len(), new.len(), raised)))
+        })
+        .await;
+        match result {
+            Ok(Ok(Some((advisories, findings, alerts)))) => tracing::info!(
+                advisories,
+                findings,
+                alerts,
+                "advisories imported from the watched folder"
+            ),
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => {
+                tracing::error!(error = %format!("{e:#}"), dir = %dir.display(), "watching advisories")
+            }
+            Err(e) => tracing::error!(error = %e, "the advisory watch task failed"),
+        }
+    }
+}
