@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use haechi_access::AuditEntry;
 use haechi_event::{Alert, Timestamp};
 use haechi_vuln::AdvisoryDb;
-use haechi_vuln::matcher::{Matcher, ScanSummary};
+use haechi_vuln::matcher::Matcher;
 use haechi_vuln::ssvc::Exposure;
 use serde_json::json;
 use std::sync::Arc;
@@ -158,20 +158,12 @@ pub async fn upload(
             haechi_vuln::VulnError::Invalid(m) => (StatusCode::BAD_REQUEST, m),
             other => (StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
         };
-        let id = db
-            .add_sbom(&who, &system, exposure, &owner, &inv)
-            .map_err(internal)?;
-        let placement = db.placement(id).map_err(internal)?.ok_or((
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "stored SBOM missing".to_owned(),
-        ))?;
         let matcher = Matcher::new(db.snapshot().map_err(internal)?);
-        let mut found = Vec::new();
-        let mut summary = ScanSummary::default();
-        matcher.scan(&inv, exposure, &mut found, &mut summary);
-        let new = db
-            .record_findings(found.into_iter().map(|f| (placement.clone(), f)).collect())
-            .map_err(internal)?;
+        let stored = haechi_vuln::assets::store_and_match(
+            &db, &matcher, &who, &system, exposure, &owner, &inv,
+        )
+        .map_err(internal)?;
+        let (id, summary, new) = (stored.id, stored.summary, stored.new);
         Ok::<_, (StatusCode, String)>((id, inv, summary, new))
     })
     .await;

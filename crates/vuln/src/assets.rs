@@ -386,3 +386,45 @@ impl AdvisoryDb {
         Ok(out)
     }
 }
+
+/// What storing an inventory found.
+pub struct Stored {
+    pub id: i64,
+    pub summary: crate::matcher::ScanSummary,
+    /// Every finding of the inventory.
+    pub findings: Vec<Finding>,
+    /// The findings not recorded before (those raise alerts).
+    pub new: Vec<StoredFinding>,
+}
+
+/// Stores an inventory as an SBOM of a system, matches it with `matcher` and records
+/// its findings: what `haechi sbom add`, the API's upload and the demo do.
+pub fn store_and_match(
+    db: &AdvisoryDb,
+    matcher: &crate::Matcher,
+    tenant: &str,
+    system: &str,
+    exposure: Exposure,
+    owner: &str,
+    inv: &Inventory,
+) -> Result<Stored> {
+    let id = db.add_sbom(tenant, system, exposure, owner, inv)?;
+    let placement = db
+        .placement(id)?
+        .ok_or_else(|| VulnError::Invalid(format!("the SBOM {id} just stored is missing")))?;
+    let mut findings = Vec::new();
+    let mut summary = crate::matcher::ScanSummary::default();
+    matcher.scan(inv, exposure, &mut findings, &mut summary);
+    let new = db.record_findings(
+        findings
+            .iter()
+            .map(|f| (placement.clone(), f.clone()))
+            .collect(),
+    )?;
+    Ok(Stored {
+        id,
+        summary,
+        findings,
+        new,
+    })
+}

@@ -6,20 +6,16 @@
 //! unmaintained/unsound warnings are compared; yanked crates need the network and are
 //! not. cargo-audit is installed by `scripts/setup-test-tools`; without it this fails.
 
+mod common;
+use common::vulns;
+
 use haechi_vuln::db::AdvisoryDb;
 use haechi_vuln::inventory;
 use haechi_vuln::matcher::{Matcher, ScanSummary};
 use haechi_vuln::ssvc::Exposure;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::process::Command;
-
-fn vulns(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/vulns")
-        .join(rel)
-}
 
 /// Advisory ids of a folder tree, by file stem.
 fn ids(dir: &str, ext: &str) -> BTreeSet<String> {

@@ -6,18 +6,15 @@
 //! differences allowed are the documented approximations (an exclusive lower bound read
 //! as inclusive), and only at that bound.
 
+mod common;
+use common::vulns;
+
 use haechi_vuln::advisory::{Advisory, CompiledAffected};
 use haechi_vuln::{Ecosystem, convert, version};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-
-fn vulns(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/vulns")
-        .join(rel)
-}
 
 fn files(dir: &str, ext: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();

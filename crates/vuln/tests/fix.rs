@@ -3,19 +3,15 @@
 //! `latest` strategy never aims lower, a pinned requirements.txt is rewritten and reads
 //! back clean, and the plans validate.
 
+mod common;
+use common::vulns;
+
 use haechi_vuln::db::AdvisoryDb;
 use haechi_vuln::fix::{self, Strategy};
 use haechi_vuln::inventory;
 use haechi_vuln::matcher::{Matcher, ScanSummary};
 use haechi_vuln::ssvc::Exposure;
 use haechi_vuln::{Ecosystem, version};
-use std::path::PathBuf;
-
-fn vulns(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/vulns")
-        .join(rel)
-}
 
 #[test]
 fn plans_aim_at_the_smallest_clean_version_and_validate() {

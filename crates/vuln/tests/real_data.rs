@@ -3,18 +3,14 @@
 //! advisory databases import with their published counts, and known-vulnerable
 //! components are found with their evidence.
 
+mod common;
+use common::vulns;
+
 use haechi_vuln::db::AdvisoryDb;
 use haechi_vuln::inventory::{self, Inventory};
 use haechi_vuln::matcher::{Finding, Matcher, ScanSummary};
 use haechi_vuln::ssvc::Exposure;
-use std::path::PathBuf;
 use std::sync::OnceLock;
-
-fn vulns(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/vulns")
-        .join(rel)
-}
 
 fn read(rel: &str) -> Inventory {
     inventory::read_file(&vulns(rel)).unwrap_or_else(|e| panic!("{e}"))

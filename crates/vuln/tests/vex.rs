@@ -4,18 +4,15 @@
 //! the KEV-listed one, which stays open with the statement noted; and what Haechi writes
 //! as OpenVEX reads back with the same statuses.
 
+mod common;
+use common::vulns;
+
 use haechi_vuln::db::AdvisoryDb;
 use haechi_vuln::inventory;
 use haechi_vuln::matcher::{Finding, Matcher, ScanSummary};
 use haechi_vuln::ssvc::Exposure;
 use haechi_vuln::vex::{self, VexStatus};
 use std::path::PathBuf;
-
-fn vulns(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/vulns")
-        .join(rel)
-}
 
 /// GitHub's advisory for CVE-2020-25649 (GHSA-288c-cq4h-88gq), as OSV; no Maven
 /// advisories are staged, so the one the VEX example speaks of is written here.

@@ -146,7 +146,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 /// advisories: its KEV-listed finding (CVE-2021-3129 in facade/ignition) and the others
 /// become alerts of origin `vuln` in the queue. Returns the line to print.
 fn seed_inventory(config: &Config) -> anyhow::Result<String> {
-    use haechi_vuln::matcher::{Matcher, ScanSummary};
+    use haechi_vuln::matcher::Matcher;
     let dir = config.data_dir.join("demo").join("vuln");
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
@@ -168,12 +168,12 @@ fn seed_inventory(config: &Config) -> anyhow::Result<String> {
     let inv = haechi_vuln::inventory::read_file(&dir.join("composer.lock"))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let exposure = haechi_vuln::ssvc::Exposure::InternetFacing;
-    let id = db.add_sbom(tenant, system, exposure, "web team", &inv)?;
-    let placement = db.placement(id)?.context("the stored SBOM is missing")?;
     let matcher = Matcher::new(db.snapshot()?);
-    let mut findings = Vec::new();
-    matcher.scan(&inv, exposure, &mut findings, &mut ScanSummary::default());
-    let kev: Vec<String> = findings
+    let stored = haechi_vuln::assets::store_and_match(
+        &db, &matcher, tenant, system, exposure, "web team", &inv,
+    )?;
+    let kev: Vec<String> = stored
+        .findings
         .iter()
         .filter(|f| f.kev)
         .map(|f| {
@@ -185,12 +185,7 @@ fn seed_inventory(config: &Config) -> anyhow::Result<String> {
             )
         })
         .collect();
-    let new = db.record_findings(
-        findings
-            .into_iter()
-            .map(|f| (placement.clone(), f))
-            .collect(),
-    )?;
+    let new = stored.new;
     let alerts = super::vuln::raise_alerts(config, &new)?;
     Ok(format!(
         "inventory: {tenant}/{system} (internet-facing), {} components, {} findings, KEV: {}; {alerts} vuln alerts",

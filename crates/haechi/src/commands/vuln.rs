@@ -136,6 +136,19 @@ enum DbCommand {
     Status,
 }
 
+/// Writes a document to `out`, or to standard output.
+fn write_or_print(out: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
+    match out {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+        }
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
 fn parse_tlp(s: &str) -> Result<haechi_vuln::export::Tlp, String> {
     haechi_vuln::export::Tlp::parse(s)
         .ok_or_else(|| format!("'{s}' is not a TLP label; use white, green, amber or red"))
@@ -254,12 +267,10 @@ pub fn run(args: VulnArgs) -> anyhow::Result<ExitCode> {
                 "cyclonedx" => haechi_vuln::export::to_cyclonedx(&meta, &findings),
                 _ => haechi_vuln::vex::to_openvex(&publisher, &now, &findings),
             };
-            let text = serde_json::to_string_pretty(&doc)? + "\n";
-            match out {
-                Some(path) => std::fs::write(&path, text)
-                    .with_context(|| format!("cannot write {}", path.display()))?,
-                None => print!("{text}"),
-            }
+            write_or_print(
+                out.as_deref(),
+                &(serde_json::to_string_pretty(&doc)? + "\n"),
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         VulnCommand::Findings {
@@ -575,19 +586,10 @@ pub fn run_sbom(args: SbomArgs) -> anyhow::Result<ExitCode> {
                         continue;
                     }
                 };
-                let id = db.add_sbom(&tenant, &system, exposure, &owner, &inv)?;
-                let placement = db
-                    .placement(id)?
-                    .context("the SBOM just stored is missing")?;
-                let mut findings = Vec::new();
-                let mut summary = ScanSummary::default();
-                matcher.scan(&inv, exposure, &mut findings, &mut summary);
-                let new = db.record_findings(
-                    findings
-                        .into_iter()
-                        .map(|f| (placement.clone(), f))
-                        .collect(),
+                let stored = haechi_vuln::assets::store_and_match(
+                    &db, &matcher, &tenant, &system, exposure, &owner, &inv,
                 )?;
+                let (id, new) = (stored.id, stored.new);
                 let alerts = raise_alerts(&config, &new)?;
                 audit()?.audit(
                     &AuditEntry::new(cli_actor(), "sbom.add", format!("sbom:{id}")).after(json!({
@@ -658,12 +660,10 @@ pub fn run_sbom(args: SbomArgs) -> anyhow::Result<ExitCode> {
             }
             let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
             let doc = haechi_vuln::export::to_cyclonedx_sbom(&name, &version, &now, &inventories);
-            let text = serde_json::to_string_pretty(&doc)? + "\n";
-            match out {
-                Some(path) => std::fs::write(&path, text)
-                    .with_context(|| format!("cannot write {}", path.display()))?,
-                None => print!("{text}"),
-            }
+            write_or_print(
+                out.as_deref(),
+                &(serde_json::to_string_pretty(&doc)? + "\n"),
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         SbomCommand::Remove { id } => {
@@ -849,14 +849,7 @@ fn export_stix(
                 stix_tlp.name()
             );
         }
-        None => {
-            let text = bundle(&objects) + "\n";
-            match out {
-                Some(path) => std::fs::write(path, text)
-                    .with_context(|| format!("cannot write {}", path.display()))?,
-                None => print!("{text}"),
-            }
-        }
+        None => write_or_print(out, &(bundle(&objects) + "\n"))?,
     }
     Ok(ExitCode::SUCCESS)
 }
