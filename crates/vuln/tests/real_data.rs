@@ -452,3 +452,46 @@ fn converted_advisories_match_gemfile_composer_and_npm_lockfiles() {
         assert_eq!(summary.findings, findings.len());
     }
 }
+
+/// EPSS scores in FIRST's CSV shape (a `#model_version` comment line, then `cve, epss,
+/// percentile`) are imported and carried by the findings of their CVEs; a score out of
+/// range is refused with its line.
+#[test]
+fn epss_scores_are_imported_and_carried_by_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = AdvisoryDb::open(&AdvisoryDb::path_in(dir.path())).unwrap();
+    let epss = dir.path().join("epss_scores.csv");
+    std::fs::write(
+        &epss,
+        "#model_version:v2025.03.14,score_date:2026-12-01T00:00:00+0000\ncve,epss,percentile\nCVE-2021-3129,0.94352,0.99968\n",
+    )
+    .unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "cve,epss,percentile\nCVE-2021-3129,1.5,0.9\n").unwrap();
+    let report = haechi_vuln::import::import_paths(
+        &db,
+        &[vulns("friendsofphp_security_advisories/facade"), epss, bad],
+    )
+    .unwrap();
+    assert_eq!(report.epss, 1);
+    assert_eq!(report.errors.len(), 1);
+    assert!(
+        report.errors[0].reason.contains("line 2"),
+        "{:?}",
+        report.errors
+    );
+    let matcher = Matcher::new(db.snapshot().unwrap());
+    let mut findings = Vec::new();
+    matcher.scan(
+        &read("lockfiles/bookstack_v0.30.0/composer.lock"),
+        Exposure::Unknown,
+        &mut findings,
+        &mut ScanSummary::default(),
+    );
+    let ignition = findings
+        .iter()
+        .find(|f| f.package == "facade/ignition")
+        .unwrap();
+    let e = ignition.epss.unwrap();
+    assert!((e.score - 0.94352).abs() < 1e-9 && (e.percentile - 0.99968).abs() < 1e-9);
+}
