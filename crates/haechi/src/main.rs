@@ -83,6 +83,9 @@ enum Command {
     /// [--owner O] FILE…` SBOMs or lockfiles, `list`, `remove ID`; `generate` a CycloneDX
     /// SBOM from lockfiles.
     Sbom(commands::vuln::SbomArgs),
+    /// ISMS operation support: `catalog` (the ISMS-P criteria with Haechi's evidence),
+    /// `report --tenant ID [--month YYYY-MM]` (an institution's evidence for a month).
+    Isms(commands::isms::IsmsArgs),
 }
 
 /// The data directory option every command shares.
@@ -124,6 +127,7 @@ fn main() -> std::process::ExitCode {
         Command::Risk(a) => commands::risk::run(a),
         Command::Vuln(a) => commands::vuln::run(a),
         Command::Sbom(a) => commands::vuln::run_sbom(a),
+        Command::Isms(a) => commands::isms::run(a),
         Command::Models => commands::ml::models(),
         Command::User(a) => commands::access::user(a),
         Command::Token(a) => commands::access::token(a),

@@ -16,6 +16,7 @@ pub mod export;
 pub mod fix;
 pub mod import;
 pub mod inventory;
+pub mod isms;
 pub mod matcher;
 pub mod ssvc;
 pub mod version;

@@ -21,6 +21,7 @@ pub mod intel;
 pub mod intel_partner;
 pub mod intel_store;
 pub mod intel_sync;
+pub mod isms;
 pub mod ml;
 pub mod ot;
 pub mod playbook;
