@@ -1,4 +1,5 @@
-//! The e-mail and tag actions of playbooks, against a real SMTP server: `aiosmtpd`
+//! The e-mail and tag actions of playbooks, and the CISO digest of vulnerability
+//! findings, against a real SMTP server: `aiosmtpd`
 //! (PyPI, installed by `scripts/setup-test-tools`) on 127.0.0.1, storing what it
 //! receives in a Maildir. An automatic playbook mails the officers on a high alert and
 //! tags the alert; the message and the tags are read back from the receiving ends.
@@ -220,4 +221,115 @@ fn e_mail_actions_are_checked_when_playbooks_load() {
         "{}",
         describe(&out)
     );
+}
+
+/// The CISO's digest: the findings since the last digest, mailed through the same SMTP
+/// settings as the playbooks' e-mail action; the next digest starts where it ended.
+#[test]
+fn the_vulnerability_digest_mails_only_what_is_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("maildir");
+    let smtp = start_smtp(&maildir);
+    let data = dir.path().join("data");
+    let config = write_file(
+        dir.path(),
+        "haechi.toml",
+        &format!(
+            "data_dir = {}\n[respond.smtp]\nhost = \"127.0.0.1\"\nport = {}\nfrom = \"Haechi <haechi@cert.example>\"\ntls = \"none\"\n",
+            toml_path(&data),
+            smtp.port
+        ),
+    );
+    let c = config.to_str().unwrap();
+    let vulns = sample("vulns");
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--config", c]);
+        let out = haechi(&all);
+        assert!(out.status.success(), "haechi {args:?}: {}", describe(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&[
+        "vuln",
+        "db",
+        "import",
+        vulns
+            .join("friendsofphp_security_advisories")
+            .to_str()
+            .unwrap(),
+        vulns.join("cisa_kev").to_str().unwrap(),
+    ]);
+    run(&[
+        "sbom",
+        "add",
+        "--tenant",
+        "seoul",
+        "--system",
+        "wiki",
+        vulns
+            .join("lockfiles/bookstack_v0.30.0/composer.lock")
+            .to_str()
+            .unwrap(),
+    ]);
+    let sent = run(&[
+        "vuln",
+        "digest",
+        "--tenant",
+        "seoul",
+        "--to",
+        "ciso@seoul.example",
+    ]);
+    assert!(sent.contains("sent to ciso@seoul.example"), "{sent}");
+    let messages = || -> Vec<String> {
+        let mut out = Vec::new();
+        for sub in ["new", "cur"] {
+            if let Ok(entries) = std::fs::read_dir(maildir.join(sub)) {
+                for e in entries.flatten() {
+                    out.push(std::fs::read_to_string(e.path()).unwrap());
+                }
+            }
+        }
+        out
+    };
+    let mail = wait_for("the digest in the mailbox", PATIENCE, || {
+        messages()
+            .into_iter()
+            .next()
+            .ok_or_else(|| "no message yet".to_owned())
+    });
+    assert!(mail.contains("ciso@seoul.example"));
+    assert!(
+        mail.contains("Known exploited (CISA KEV)") && mail.contains("facade/ignition"),
+        "{mail}"
+    );
+    assert!(mail.contains("upgrade to"), "{mail}");
+    // Nothing new: no second message.
+    let again = run(&[
+        "vuln",
+        "digest",
+        "--tenant",
+        "seoul",
+        "--to",
+        "ciso@seoul.example",
+    ]);
+    assert!(again.contains("nothing new"), "{again}");
+    // A new inventory: only its findings go out next time.
+    run(&[
+        "sbom",
+        "add",
+        "--tenant",
+        "seoul",
+        "--system",
+        "portal",
+        vulns
+            .join("lockfiles/bookstack_v0.30.0/composer.lock")
+            .to_str()
+            .unwrap(),
+    ]);
+    let printed = run(&["vuln", "digest", "--tenant", "seoul"]);
+    assert!(
+        printed.contains("on portal") && !printed.contains("on wiki"),
+        "{printed}"
+    );
+    assert_eq!(messages().len(), 1);
 }

@@ -40,6 +40,10 @@ CREATE TABLE IF NOT EXISTS components (
 );
 CREATE INDEX IF NOT EXISTS components_by_package ON components (ecosystem, name_key);
 CREATE INDEX IF NOT EXISTS components_by_sbom ON components (sbom);
+CREATE TABLE IF NOT EXISTS digests (
+    tenant TEXT PRIMARY KEY,
+    last_first_seen TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS findings (
     sbom INTEGER NOT NULL REFERENCES sboms(id) ON DELETE CASCADE,
     advisory TEXT NOT NULL,
@@ -109,11 +113,13 @@ fn check_name(what: &str, v: &str) -> Result<()> {
     Ok(())
 }
 
+/// Now, as RFC 3339 with milliseconds (fixed width, so that the strings order as times).
 fn now() -> String {
-    let secs = std::time::SystemTime::now()
+    let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+        .unwrap_or_default();
+    let secs = since.as_secs() as i64;
+    let millis = since.subsec_millis();
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
@@ -127,7 +133,7 @@ fn now() -> String {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
         rem / 3600,
         rem % 3600 / 60,
         rem % 60
@@ -384,6 +390,32 @@ impl AdvisoryDb {
             });
         }
         Ok(out)
+    }
+}
+
+impl AdvisoryDb {
+    /// The `first_seen` of the newest finding the institution's last digest covered.
+    pub fn digest_watermark(&self, tenant: &str) -> Result<Option<String>> {
+        self.conn()
+            .query_row(
+                "SELECT last_first_seen FROM digests WHERE tenant = ?1",
+                [tenant],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err())
+    }
+
+    /// Moves the watermark once a digest was delivered.
+    pub fn set_digest_watermark(&self, tenant: &str, last: &str) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT INTO digests (tenant, last_first_seen) VALUES (?1, ?2)
+                 ON CONFLICT (tenant) DO UPDATE SET last_first_seen = ?2",
+                params![tenant, last],
+            )
+            .map_err(self.err())?;
+        Ok(())
     }
 }
 

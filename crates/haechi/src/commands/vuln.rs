@@ -108,6 +108,16 @@ enum VulnCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// A digest for an institution's CISO of the findings recorded since the last one:
+    /// printed, or mailed with the `[respond.smtp]` server (then the next digest starts
+    /// where this one ended).
+    Digest {
+        #[arg(long)]
+        tenant: String,
+        /// Mail it to these addresses.
+        #[arg(long)]
+        to: Vec<String>,
+    },
     /// The findings recorded on the institutions' stored SBOMs (`haechi sbom add`).
     Findings {
         /// Only this institution's.
@@ -273,6 +283,7 @@ pub fn run(args: VulnArgs) -> anyhow::Result<ExitCode> {
             )?;
             Ok(ExitCode::SUCCESS)
         }
+        VulnCommand::Digest { tenant, to } => digest(&config, &db, &tenant, &to),
         VulnCommand::Findings {
             tenant,
             limit,
@@ -909,4 +920,146 @@ pub async fn watch_advisories(
             Err(e) => tracing::error!(error = %e, "the advisory watch task failed"),
         }
     }
+}
+
+/// The digest's text: what is new since the watermark, and where the institution stands.
+fn digest_text(
+    tenant: &str,
+    since: Option<&str>,
+    new: &[&StoredFinding],
+    open: &[StoredFinding],
+) -> String {
+    use std::fmt::Write as _;
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "Haechi vulnerability digest for {tenant}: {} new findings since {}.",
+        new.len(),
+        since.unwrap_or("the first digest")
+    );
+    let mut by: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for f in open {
+        *by.entry(f.finding.ssvc.as_str()).or_default() += 1;
+    }
+    let _ = writeln!(
+        t,
+        "Open: {} findings ({}).",
+        open.len(),
+        ["Act", "Attend", "Track*", "Track"]
+            .iter()
+            .map(|d| format!("{d} {}", by.get(d).copied().unwrap_or(0)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let kev: Vec<&&StoredFinding> = new.iter().filter(|f| f.finding.kev).collect();
+    if !kev.is_empty() {
+        let _ = writeln!(t, "\nKnown exploited (CISA KEV), act first:");
+        for f in kev {
+            let _ = writeln!(
+                t,
+                "  {} {} {} on {} (due {}){}",
+                f.finding.id,
+                f.finding.package,
+                f.finding.version,
+                f.system,
+                f.finding.kev_due_date.as_deref().unwrap_or("?"),
+                fix_hint(&f.finding)
+            );
+        }
+    }
+    let mut rest: Vec<&&StoredFinding> = new.iter().filter(|f| !f.finding.kev).collect();
+    rest.sort_by_key(|f| {
+        ["Act", "Attend", "Track*", "Track"]
+            .iter()
+            .position(|d| *d == f.finding.ssvc)
+            .unwrap_or(4)
+    });
+    if !rest.is_empty() {
+        let _ = writeln!(t, "\nNew findings:");
+        for f in rest {
+            let _ = writeln!(
+                t,
+                "  [{}] {} {} {} on {}{}",
+                f.finding.ssvc,
+                f.finding.id,
+                f.finding.package,
+                f.finding.version,
+                f.system,
+                fix_hint(&f.finding)
+            );
+        }
+    }
+    t
+}
+
+fn fix_hint(f: &Finding) -> String {
+    if f.fixed.is_empty() {
+        ": no fixed version known".to_owned()
+    } else {
+        format!(": upgrade to {}", f.fixed.join(" or "))
+    }
+}
+
+fn digest(
+    config: &Config,
+    db: &AdvisoryDb,
+    tenant: &str,
+    to: &[String],
+) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        haechi_server::valid_tenant(tenant),
+        "--tenant '{tenant}' is not a valid id"
+    );
+    let since = db.digest_watermark(tenant)?;
+    let open = db.findings(Some(tenant), 1_000_000)?;
+    let new: Vec<&StoredFinding> = open
+        .iter()
+        .filter(|f| since.as_deref().is_none_or(|s| f.first_seen.as_str() > s))
+        .collect();
+    let text = digest_text(tenant, since.as_deref(), &new, &open);
+    if to.is_empty() {
+        print!("{text}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if new.is_empty() {
+        println!(
+            "nothing new for {tenant} since {}: no digest sent",
+            since.as_deref().unwrap_or("the start")
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let smtp = config
+        .respond
+        .smtp
+        .as_ref()
+        .context("mailing a digest needs [respond.smtp] in the configuration")?;
+    let mailer = haechi_respond::mail::Mailer::new(smtp).map_err(|e| anyhow::anyhow!(e))?;
+    let subject = format!(
+        "Haechi: {} new vulnerability findings for {tenant}",
+        new.len()
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let reply = runtime
+        .block_on(mailer.send(to, &subject, &text))
+        .map_err(|e| anyhow::anyhow!("the digest was not sent: {e}"))?;
+    let last = new
+        .iter()
+        .map(|f| f.first_seen.as_str())
+        .max()
+        .unwrap_or_default()
+        .to_owned();
+    db.set_digest_watermark(tenant, &last)?;
+    let access = AccessStore::open(&AccessStore::path_in(&config.data_dir))?;
+    access.audit(
+        &AuditEntry::new(cli_actor(), "vuln.digest", format!("tenant:{tenant}"))
+            .after(json!({"to": to, "findings": new.len(), "through": last})),
+    )?;
+    println!(
+        "digest of {} findings sent to {} ({reply})",
+        new.len(),
+        to.join(", ")
+    );
+    Ok(ExitCode::SUCCESS)
 }
