@@ -18,6 +18,7 @@ pub mod import;
 pub mod inventory;
 pub mod isms;
 pub mod matcher;
+pub mod retire;
 pub mod ssvc;
 pub mod version;
 pub mod vex;
