@@ -86,6 +86,9 @@ enum Command {
     /// ISMS operation support: `catalog` (the ISMS-P criteria with Haechi's evidence),
     /// `report --tenant ID [--month YYYY-MM]` (an institution's evidence for a month).
     Isms(commands::isms::IsmsArgs),
+    /// Passive inspection of web pages: `inspect URL…` (security headers, cookies,
+    /// disclosed versions, vulnerable JavaScript libraries).
+    Web(commands::web::WebArgs),
 }
 
 /// The data directory option every command shares.
@@ -128,6 +131,7 @@ fn main() -> std::process::ExitCode {
         Command::Vuln(a) => commands::vuln::run(a),
         Command::Sbom(a) => commands::vuln::run_sbom(a),
         Command::Isms(a) => commands::isms::run(a),
+        Command::Web(a) => commands::web::run(a),
         Command::Models => commands::ml::models(),
         Command::User(a) => commands::access::user(a),
         Command::Token(a) => commands::access::token(a),

@@ -33,6 +33,10 @@ CREATE TABLE IF NOT EXISTS ssvc_inputs (
     automatable TEXT,
     technical_impact TEXT
 );
+CREATE TABLE IF NOT EXISTS retire (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    doc TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS epss (
     cve TEXT PRIMARY KEY,
     score REAL NOT NULL,
@@ -160,6 +164,17 @@ impl AdvisoryDb {
             out.insert(key, n);
         }
         Ok(out)
+    }
+
+    /// Retire.js's repository, if one was imported.
+    pub fn retire(&self) -> Result<Option<crate::retire::RetireRepo>> {
+        let doc: Option<String> = self
+            .conn()
+            .query_row("SELECT doc FROM retire WHERE id = 1", [], |r| r.get(0))
+            .optional()
+            .map_err(self.err())?;
+        doc.map(|d| crate::retire::RetireRepo::parse(&d).map_err(VulnError::Invalid))
+            .transpose()
     }
 
     /// One advisory by id.
@@ -333,6 +348,17 @@ impl Tx<'_> {
                 "INSERT OR REPLACE INTO ssvc_inputs (cve, exploitation, automatable, technical_impact)
                  VALUES (?1, ?2, ?3, ?4)",
                 params![cve, k.exploitation, k.automatable, k.technical_impact],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Stores Retire.js's repository, replacing the one before.
+    pub fn set_retire(&self, doc: &str) -> Result<()> {
+        self.tx
+            .execute(
+                "INSERT OR REPLACE INTO retire (id, doc) VALUES (1, ?1)",
+                [doc],
             )
             .map_err(self.err())?;
         Ok(())

@@ -31,6 +31,8 @@ pub struct ImportReport {
     pub kev: usize,
     pub ssvc: usize,
     pub epss: usize,
+    /// Retire.js repositories imported (the last one is kept).
+    pub retire_libraries: usize,
     /// Files that hold no advisory data (READMEs, schemas), with the reason.
     pub skipped: Vec<Skipped>,
     /// Files that look like advisory data but could not be read, with the reason.
@@ -96,6 +98,8 @@ enum Content {
     Kev(Vec<KevEntry>),
     Ssvc(Vec<(String, KnownInputs)>),
     Epss(Vec<(String, Epss)>),
+    /// Retire.js's repository of JavaScript libraries (stored whole, replacing the last).
+    Retire(String),
     NotAdvisories(String),
 }
 
@@ -186,6 +190,10 @@ fn store(
             }
             report.epss += rows.len();
         }
+        Content::Retire(text) => {
+            tx.set_retire(&text)?;
+            report.retire_libraries += 1;
+        }
         Content::NotAdvisories(reason) => {
             report.files -= 1;
             report.skipped.push(Skipped {
@@ -224,6 +232,13 @@ fn recognise_json(text: &str) -> std::result::Result<Content, String> {
         serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
     if value.get("catalogVersion").is_some() && value.get("vulnerabilities").is_some() {
         return kev(&value).map(Content::Kev);
+    }
+    let is_retire = value.as_object().is_some_and(|o| {
+        !o.is_empty() && o.values().filter(|l| l.get("extractors").is_some()).count() * 2 > o.len()
+    });
+    if is_retire {
+        crate::retire::RetireRepo::parse(text)?;
+        return Ok(Content::Retire(text.to_owned()));
     }
     let is_osv = |v: &serde_json::Value| {
         v.get("id").is_some_and(|i| i.is_string())

@@ -23,6 +23,7 @@ pub mod ssvc;
 pub mod version;
 pub mod vex;
 pub mod watch;
+pub mod web;
 
 pub use advisory::Advisory;
 pub use db::AdvisoryDb;

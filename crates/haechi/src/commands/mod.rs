@@ -30,6 +30,7 @@ pub mod rules;
 pub mod search;
 pub mod serve;
 pub mod vuln;
+pub mod web;
 
 use crate::config::Config;
 use haechi_store::clickhouse::ClickHouseStore;
