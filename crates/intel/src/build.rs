@@ -171,6 +171,26 @@ pub fn identity(
     .map_err(BuildError::Invalid)
 }
 
+/// The sharing organisation's identity, marked `tlp` like the objects it creates.
+fn marked_identity(creator: &str, tlp: Tlp, now: DateTime<Utc>) -> Result<StixObject, BuildError> {
+    let mut me = identity(creator, "organization", now)?.json;
+    me["object_marking_refs"] = json!([tlp.marking_id()]);
+    StixObject::from_json(me).map_err(BuildError::Invalid)
+}
+
+/// Completes an object created by `creator_id` at `ts` and marked `tlp`. Cyber-observable
+/// objects (`software`) carry neither creation times nor a creator in STIX 2.1.
+fn mark(mut json: Value, ts: &str, creator_id: &str, tlp: Tlp) -> Result<StixObject, BuildError> {
+    json["spec_version"] = json!("2.1");
+    if json["type"] != "software" {
+        json["created"] = json!(ts);
+        json["modified"] = json!(ts);
+        json["created_by_ref"] = json!(creator_id);
+    }
+    json["object_marking_refs"] = json!([tlp.marking_id()]);
+    StixObject::from_json(json).map_err(BuildError::Invalid)
+}
+
 /// What a confirmed incident contributes to the hub (gathered by the caller from the
 /// state store, so that this crate needs no storage).
 #[derive(Debug, Clone, Default)]
@@ -200,18 +220,9 @@ pub fn incident_objects(
     now: DateTime<Utc>,
 ) -> Result<(Vec<StixObject>, Vec<String>), BuildError> {
     let ts = timestamp(now);
-    let mut me = identity(creator, "organization", now)?.json;
-    me["object_marking_refs"] = json!([tlp.marking_id()]);
-    let me = StixObject::from_json(me).map_err(BuildError::Invalid)?;
+    let me = marked_identity(creator, tlp, now)?;
     let me_id = me.id.clone();
-    let marked = |mut json: Value| -> Result<StixObject, BuildError> {
-        json["spec_version"] = json!("2.1");
-        json["created"] = json!(ts);
-        json["modified"] = json!(ts);
-        json["created_by_ref"] = json!(me_id);
-        json["object_marking_refs"] = json!([tlp.marking_id()]);
-        StixObject::from_json(json).map_err(BuildError::Invalid)
-    };
+    let marked = |json: Value| mark(json, &ts, &me_id, tlp);
     let mut indicators = Vec::new();
     let mut skipped = Vec::new();
     for value in &facts.indicators {
@@ -396,20 +407,9 @@ pub fn vulnerability_objects(
     now: DateTime<Utc>,
 ) -> Result<Vec<StixObject>, BuildError> {
     let ts = timestamp(now);
-    let mut me = identity(creator, "organization", now)?.json;
-    me["object_marking_refs"] = json!([tlp.marking_id()]);
-    let me = StixObject::from_json(me).map_err(BuildError::Invalid)?;
+    let me = marked_identity(creator, tlp, now)?;
     let me_id = me.id.clone();
-    let marked = |mut json: Value| -> Result<StixObject, BuildError> {
-        json["spec_version"] = json!("2.1");
-        if json["type"] != "software" {
-            json["created"] = json!(ts);
-            json["modified"] = json!(ts);
-            json["created_by_ref"] = json!(me_id);
-        }
-        json["object_marking_refs"] = json!([tlp.marking_id()]);
-        StixObject::from_json(json).map_err(BuildError::Invalid)
-    };
+    let marked = |json: Value| mark(json, &ts, &me_id, tlp);
     let mut objects = vec![tlp_marking(tlp), me];
     for f in facts {
         let cve = std::iter::once(f.id.as_str())

@@ -103,6 +103,19 @@ fn exposure_str(e: Exposure) -> &'static str {
     }
 }
 
+/// A [`Placement`] from a row whose first six columns are `b.id, b.tenant, b.system,
+/// s.exposure, b.source, b.format` (an SBOM joined with its system).
+fn placement_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Placement> {
+    Ok(Placement {
+        sbom: r.get(0)?,
+        tenant: r.get(1)?,
+        system: r.get(2)?,
+        exposure: Exposure::parse(&r.get::<_, String>(3)?).unwrap_or_default(),
+        source: r.get(4)?,
+        format: r.get(5)?,
+    })
+}
+
 fn check_name(what: &str, v: &str) -> Result<()> {
     if v.is_empty() || v.len() > MAX_NAME_LEN || v.chars().any(char::is_control) {
         return Err(VulnError::Invalid(format!(
@@ -257,16 +270,7 @@ impl AdvisoryDb {
              FROM sboms b JOIN systems s ON s.tenant = b.tenant AND s.system = b.system
              WHERE b.id = ?1",
             [sbom],
-            |r| {
-                Ok(Placement {
-                    sbom: r.get(0)?,
-                    tenant: r.get(1)?,
-                    system: r.get(2)?,
-                    exposure: Exposure::parse(&r.get::<_, String>(3)?).unwrap_or_default(),
-                    source: r.get(4)?,
-                    format: r.get(5)?,
-                })
-            },
+            placement_row,
         )
         .optional()
         .map_err(self.err())
@@ -292,14 +296,7 @@ impl AdvisoryDb {
         let rows = stmt
             .query_map(params![ecosystem.osv_name(), name_key], |r| {
                 Ok((
-                    Placement {
-                        sbom: r.get(0)?,
-                        tenant: r.get(1)?,
-                        system: r.get(2)?,
-                        exposure: Exposure::parse(&r.get::<_, String>(3)?).unwrap_or_default(),
-                        source: r.get(4)?,
-                        format: r.get(5)?,
-                    },
+                    placement_row(r)?,
                     Component {
                         ecosystem,
                         name: r.get(6)?,
