@@ -44,6 +44,20 @@ const ASSETS: &[(&str, Asset)] = &[
         },
     ),
     (
+        "sme.js",
+        Asset {
+            content_type: "text/javascript; charset=utf-8",
+            body: include_bytes!("../assets/sme.js"),
+        },
+    ),
+    (
+        "sme.css",
+        Asset {
+            content_type: "text/css; charset=utf-8",
+            body: include_bytes!("../assets/sme.css"),
+        },
+    ),
+    (
         "favicon.svg",
         Asset {
             content_type: "image/svg+xml",

@@ -33,6 +33,8 @@ pub struct Config {
     pub cluster: Option<haechi_cluster::ClusterConfig>,
     /// `[vuln]`: the vulnerability center's watched advisory folder.
     pub vuln: VulnConfig,
+    /// `[sme]`: the public self-assessment portal for small companies (off by default).
+    pub sme: haechi_server::sme::SmeConfig,
     /// The file this configuration was read from (a reload reads it again).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -352,6 +354,7 @@ impl Default for Config {
             ml: MlConfig::default(),
             risk: RiskSection::default(),
             vuln: VulnConfig::default(),
+            sme: haechi_server::sme::SmeConfig::default(),
             auth: AuthConfig::default(),
             respond: RespondConfig::default(),
             cluster: None,
@@ -478,6 +481,7 @@ impl Config {
         if !(1..=86_400).contains(&self.vuln.poll_secs) {
             bail!("vuln.poll_secs: 1 to 86400");
         }
+        self.sme.validate().map_err(|e| anyhow::anyhow!(e))?;
         if !(1..=24 * 30).contains(&self.auth.session_hours) {
             bail!("auth.session_hours: 1 to 720");
         }

@@ -17,6 +17,7 @@
 //!   `/api/playbooks*`, `/api/playbook-runs*` — [`playbooks`]; `/api/events`, `/api/tenants` — [`events`]; `/api/users*`, `/api/tokens*`,
 //!   `/api/audit` — [`admin`]; `/api/alerts/stream` — [`live`]; `/api/board` — [`board`].
 //! * `GET /` and `/console/…` — the web console ([`console`]).
+//! * `/sme…` — the SME self-assessment portal ([`sme`]), public when enabled.
 //! * `/taxii2/…` — the TAXII 2.1 sharing hub ([`taxii`]), with its own media type,
 //!   error resources and HTTP basic authentication for partner organisations.
 
@@ -36,6 +37,7 @@ pub mod playbooks;
 pub mod publish;
 pub mod report;
 pub mod risk;
+pub mod sme;
 pub mod taxii;
 pub mod tls;
 pub mod vuln;
@@ -94,6 +96,8 @@ pub struct AppState {
     pub cluster: Option<std::sync::Arc<cluster::StatusFn>>,
     /// The vulnerability center (`None`: not in this process).
     pub vuln: Option<vuln::VulnApi>,
+    /// The SME self-assessment portal (`None`: off).
+    pub sme: Option<Arc<sme::SmePortal>>,
 }
 
 /// Every route: method, path (axum syntax), and whether it needs credentials. The
@@ -160,6 +164,10 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
     ("POST", "/api/vuln/sboms", true),
     ("POST", "/api/vuln/sboms/{id}/remove", true),
     ("GET", "/api/vuln/findings", true),
+    ("GET", "/sme", false),
+    ("GET", "/sme/{file}", false),
+    ("POST", "/sme/assess", false),
+    ("GET", "/sme/report/{id}", false),
 ];
 
 /// The HTTP application.
@@ -232,6 +240,8 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         // After the REST limit: TAXII bodies are limited by max_content_length.
         .merge(taxii::routes())
+        // The public self-assessment portal has its own limits.
+        .merge(sme::routes(&state))
         .with_state(state)
 }
 

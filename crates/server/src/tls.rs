@@ -58,6 +58,14 @@ pub async fn serve_tls(
                     return;
                 }
             };
+            // The peer's address reaches the handlers, as over plain HTTP.
+            let app = tower::ServiceExt::map_request(
+                app,
+                move |mut r: axum::http::Request<hyper::body::Incoming>| {
+                    r.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                    r
+                },
+            );
             let service = TowerToHyperService::new(app);
             if let Err(e) = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(tls), service)

@@ -77,6 +77,7 @@ pub struct AdvisoryDb {
 }
 
 /// Everything the matcher needs, read at once.
+#[derive(Default)]
 pub struct Snapshot {
     pub advisories: Vec<Advisory>,
     pub kev: HashMap<String, KevEntry>,

@@ -19,6 +19,7 @@ pub mod inventory;
 pub mod isms;
 pub mod matcher;
 pub mod retire;
+pub mod sme;
 pub mod ssvc;
 pub mod version;
 pub mod vex;

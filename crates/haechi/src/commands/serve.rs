@@ -359,6 +359,10 @@ async fn serve(
         println!("watching {} {}", w.name, w.path.display());
     }
     drop(ctx);
+    let vuln_db = Arc::new(
+        haechi_vuln::AdvisoryDb::open(&haechi_vuln::AdvisoryDb::path_in(&config.data_dir))
+            .context("opening the vulnerability database")?,
+    );
     let state = AppState {
         submit: sender,
         metrics: metrics.clone(),
@@ -402,10 +406,7 @@ async fn serve(
             f
         }),
         vuln: Some(haechi_server::vuln::VulnApi {
-            db: Arc::new(
-                haechi_vuln::AdvisoryDb::open(&haechi_vuln::AdvisoryDb::path_in(&config.data_dir))
-                    .context("opening the vulnerability database")?,
-            ),
+            db: vuln_db.clone(),
             record: pipeline.detection.clone().filter(|_| api).map(|d| {
                 let f: Arc<haechi_server::vuln::RecordFn> = Arc::new(move |alerts| {
                     d.record(alerts)
@@ -415,6 +416,8 @@ async fn serve(
                 f
             }),
         }),
+        sme: (config.sme.enabled && api)
+            .then(|| haechi_server::sme::SmePortal::new(config.sme.clone(), vuln_db.clone())),
     };
     if let Some(hangup) = hangup {
         tokio::spawn(reload_on_sighup(
@@ -520,9 +523,13 @@ async fn serve(
             .await
         }
         None => {
-            axum::serve(listener, app.into_make_service())
-                .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-                .await?
+            // The peer's address reaches the handlers (the SME portal's rate limit).
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .await?
         }
     }
     let _ = commit_loop.await;
