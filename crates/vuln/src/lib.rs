@@ -21,6 +21,7 @@ pub mod matcher;
 pub mod retire;
 pub mod sme;
 pub mod ssvc;
+pub mod tls;
 pub mod version;
 pub mod vex;
 pub mod watch;
