@@ -33,6 +33,8 @@ pub struct Config {
     pub cluster: Option<haechi_cluster::ClusterConfig>,
     /// `[vuln]`: the vulnerability center's watched advisory folder.
     pub vuln: VulnConfig,
+    /// `[web]`: scheduled inspection of institutions' web sites.
+    pub web: WebConfig,
     /// `[sme]`: the public self-assessment portal for small companies (off by default).
     pub sme: haechi_server::sme::SmeConfig,
     /// The file this configuration was read from (a reload reads it again).
@@ -60,6 +62,27 @@ impl Default for VulnConfig {
         VulnConfig {
             advisories: None,
             poll_secs: 300,
+        }
+    }
+}
+
+/// Scheduled web site inspection in `haechi serve` (`[web]`; the sites and their
+/// schedules are added with `haechi web site add`).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebConfig {
+    /// Seconds between two looks for sites that are due (0: no scheduled inspection).
+    pub check_secs: u64,
+    /// PEM files of certificate authorities to trust besides Mozilla's roots (the
+    /// institutions' private CAs).
+    pub ca: Vec<PathBuf>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            check_secs: 60,
+            ca: Vec::new(),
         }
     }
 }
@@ -355,6 +378,7 @@ impl Default for Config {
             risk: RiskSection::default(),
             vuln: VulnConfig::default(),
             sme: haechi_server::sme::SmeConfig::default(),
+            web: WebConfig::default(),
             auth: AuthConfig::default(),
             respond: RespondConfig::default(),
             cluster: None,
@@ -482,6 +506,9 @@ impl Config {
             bail!("vuln.poll_secs: 1 to 86400");
         }
         self.sme.validate().map_err(|e| anyhow::anyhow!(e))?;
+        if self.web.check_secs > 86_400 {
+            bail!("web.check_secs: 0 (off) to 86400");
+        }
         if !(1..=24 * 30).contains(&self.auth.session_hours) {
             bail!("auth.session_hours: 1 to 720");
         }

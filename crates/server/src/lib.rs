@@ -164,6 +164,7 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
     ("POST", "/api/vuln/sboms", true),
     ("POST", "/api/vuln/sboms/{id}/remove", true),
     ("GET", "/api/vuln/findings", true),
+    ("GET", "/api/vuln/web", true),
     ("GET", "/sme", false),
     ("GET", "/sme/{file}", false),
     ("POST", "/sme/assess", false),
@@ -237,6 +238,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/vuln/sboms", get(vuln::sboms).post(vuln::upload))
         .route("/api/vuln/sboms/{id}/remove", post(vuln::remove))
         .route("/api/vuln/findings", get(vuln::findings))
+        .route("/api/vuln/web", get(vuln::web))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         // After the REST limit: TAXII bodies are limited by max_content_length.
         .merge(taxii::routes())

@@ -9,6 +9,8 @@
 //!   audited. The body limit of the API applies.
 //! * `POST /api/vuln/sboms/{id}/remove` — removes one with its findings; audited.
 //! * `GET /api/vuln/findings?tenant=&limit=` — the findings recorded on stored SBOMs.
+//! * `GET /api/vuln/web?tenant=` — each inspected web site with its latest inspection
+//!   (headers, JavaScript libraries, TLS) and the checks that fail.
 
 use crate::{AppState, Caller, blocking, denied, error, valid_tenant};
 use axum::Json;
@@ -83,6 +85,24 @@ pub async fn findings(
     let limit = params.limit.unwrap_or(1000).clamp(1, 10_000);
     match blocking(move || api.db.findings(tenant.as_deref(), limit)).await {
         Ok(list) => Json(json!({ "findings": list })).into_response(),
+        Err(r) => r,
+    }
+}
+
+pub async fn web(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<ListParams>,
+) -> Response {
+    let Some(api) = state.vuln.clone() else {
+        return off();
+    };
+    let tenant = match caller.read_scope(params.tenant.as_deref()) {
+        Ok(t) => t,
+        Err(d) => return denied(d),
+    };
+    match blocking(move || api.db.latest_inspections(tenant.as_deref())).await {
+        Ok(list) => Json(json!({ "sites": list })).into_response(),
         Err(r) => r,
     }
 }

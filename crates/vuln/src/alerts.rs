@@ -71,3 +71,55 @@ fn alert(f: &StoredFinding, now: Timestamp) -> Alert {
         triage: Default::default(),
     }
 }
+
+/// The level of a web check that started failing.
+fn site_check_level(check: &crate::web::Check) -> Level {
+    match check.check {
+        "certificate-trust" | "certificate-name" | "tls-insecure-suites" => Level::High,
+        "certificate-expiry" if check.detail.starts_with("expired") => Level::High,
+        "tls-forward-secrecy" => Level::Low,
+        _ => Level::Medium,
+    }
+}
+
+/// The alerts for a site's checks that started failing (those that raise one, see
+/// [`crate::sites::alerts_on`]), stamped `now`.
+pub fn for_site_checks(
+    site: &crate::sites::Site,
+    newly_failing: &[crate::web::Check],
+    now: Timestamp,
+) -> Vec<Alert> {
+    newly_failing
+        .iter()
+        .filter(|c| crate::sites::alerts_on(c.check))
+        .map(|c| {
+            let mut details = serde_json::Map::new();
+            details.insert("url".into(), json!(site.url));
+            details.insert("check".into(), json!(c));
+            details.insert("site".into(), json!(site.id));
+            Alert {
+                id: 0,
+                tenant: site.tenant.clone(),
+                source: AlertSource::Vuln,
+                rule_id: format!("web-{}", c.check),
+                rule_title: format!("{} fails on {}: {}", c.check, site.url, c.detail)
+                    .chars()
+                    .take(300)
+                    .collect(),
+                level: site_check_level(c),
+                author: None,
+                status: None,
+                references: Vec::new(),
+                tags: vec!["web-inspection".into()],
+                entity: format!("url={}", site.url),
+                first_seen: now,
+                last_seen: now,
+                count: 1,
+                events: Vec::new(),
+                details,
+                stored: Timestamp(0),
+                triage: Default::default(),
+            }
+        })
+        .collect()
+}

@@ -116,7 +116,7 @@ fn placement_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Placement> {
     })
 }
 
-fn check_name(what: &str, v: &str) -> Result<()> {
+pub(crate) fn check_name(what: &str, v: &str) -> Result<()> {
     if v.is_empty() || v.len() > MAX_NAME_LEN || v.chars().any(char::is_control) {
         return Err(VulnError::Invalid(format!(
             "{what} '{}': 1-{MAX_NAME_LEN} characters, no control characters",
@@ -127,7 +127,7 @@ fn check_name(what: &str, v: &str) -> Result<()> {
 }
 
 /// Now, as RFC 3339 with milliseconds (fixed width, so that the strings order as times).
-fn now() -> String {
+pub(crate) fn now() -> String {
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();

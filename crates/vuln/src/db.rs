@@ -110,6 +110,7 @@ impl AdvisoryDb {
         conn.execute_batch("PRAGMA foreign_keys=ON;").map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
         conn.execute_batch(crate::assets::SCHEMA).map_err(err)?;
+        conn.execute_batch(crate::sites::SCHEMA).map_err(err)?;
         Ok(AdvisoryDb {
             conn: Mutex::new(conn),
             path: path.to_owned(),

@@ -19,6 +19,7 @@ pub mod inventory;
 pub mod isms;
 pub mod matcher;
 pub mod retire;
+pub mod sites;
 pub mod sme;
 pub mod ssvc;
 pub mod tls;

@@ -497,6 +497,18 @@ async fn serve(
             shutdown.clone(),
         ));
     }
+    // Institutions' web sites on their schedules (`haechi web site add`).
+    if let Some(record) = state.vuln.as_ref().and_then(|v| v.record.clone())
+        && config.web.check_secs > 0
+    {
+        tokio::spawn(super::web::inspect_due_sites(
+            vuln_db.clone(),
+            config.web.ca.clone(),
+            Duration::from_secs(config.web.check_secs),
+            record,
+            shutdown.clone(),
+        ));
+    }
     if let Some(alerts) = state.alerts.clone() {
         tokio::spawn(compute_risk_periodically(
             config.clone(),
