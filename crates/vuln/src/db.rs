@@ -37,6 +37,13 @@ CREATE TABLE IF NOT EXISTS retire (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     doc TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS cpe_ranges (
+    cve TEXT NOT NULL,
+    vendor TEXT NOT NULL,
+    product TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cpe_ranges_by_cve ON cpe_ranges (cve);
 CREATE TABLE IF NOT EXISTS epss (
     cve TEXT PRIMARY KEY,
     score REAL NOT NULL,
@@ -83,6 +90,8 @@ pub struct Snapshot {
     pub kev: HashMap<String, KevEntry>,
     pub ssvc: HashMap<String, crate::ssvc::KnownInputs>,
     pub epss: HashMap<String, Epss>,
+    /// The NVD's vulnerable CPE ranges (for components without a purl).
+    pub cpe: Vec<crate::cpe::CpeRange>,
 }
 
 impl AdvisoryDb {
@@ -272,11 +281,26 @@ impl AdvisoryDb {
             let (cve, e) = row.map_err(self.err())?;
             epss.insert(cve, e);
         }
+        let mut cpe = Vec::new();
+        let mut stmt = conn
+            .prepare("SELECT doc FROM cpe_ranges")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(self.err())?;
+        for row in rows {
+            let doc = row.map_err(self.err())?;
+            cpe.push(serde_json::from_str(&doc).map_err(|e| VulnError::Db {
+                path: self.path.display().to_string(),
+                message: format!("a stored CPE range does not read: {e}"),
+            })?);
+        }
         Ok(Snapshot {
             advisories,
             kev,
             ssvc,
             epss,
+            cpe,
         })
     }
 }
@@ -352,6 +376,33 @@ impl Tx<'_> {
                 params![cve, k.exploitation, k.automatable, k.technical_impact],
             )
             .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Replaces the CPE ranges of the CVEs in `ranges` (a CVE's record replaces its
+    /// earlier one whole).
+    pub fn replace_cpe(&self, ranges: &[crate::cpe::CpeRange]) -> Result<()> {
+        let mut cves: Vec<&str> = ranges.iter().map(|r| r.cve.as_str()).collect();
+        cves.sort_unstable();
+        cves.dedup();
+        for cve in cves {
+            self.tx
+                .execute("DELETE FROM cpe_ranges WHERE cve = ?1", [cve])
+                .map_err(self.err())?;
+        }
+        for r in ranges {
+            self.tx
+                .execute(
+                    "INSERT INTO cpe_ranges (cve, vendor, product, doc) VALUES (?1, ?2, ?3, ?4)",
+                    params![
+                        r.cve,
+                        r.vendor,
+                        r.product,
+                        serde_json::to_string(r).expect("ranges serialise")
+                    ],
+                )
+                .map_err(self.err())?;
+        }
         Ok(())
     }
 

@@ -2,7 +2,8 @@
 //! JSON (RustSec's export, Go's vulndb, GitHub's, an array or one object per file) and in
 //! YAML (PyPA), RubySec, FriendsOfPHP and Node.js security WG advisories (converted to
 //! OSV by [`crate::convert`]), the CISA KEV catalog, SSVC inputs from Vulnrichment (CSV)
-//! and EPSS scores (CSV). The format is recognised by content, not by name; every file that is not
+//! and EPSS scores (CSV), and the NVD's CVE records (API 2.0 responses, 1.1 feeds) for
+//! their CPE ranges ([`crate::cpe`]). The format is recognised by content, not by name; every file that is not
 //! imported is named with the reason.
 
 use crate::advisory::Advisory;
@@ -31,6 +32,8 @@ pub struct ImportReport {
     pub kev: usize,
     pub ssvc: usize,
     pub epss: usize,
+    /// Vulnerable CPE ranges read from NVD records.
+    pub cpe_ranges: usize,
     /// Retire.js repositories imported (the last one is kept).
     pub retire_libraries: usize,
     /// Files that hold no advisory data (READMEs, schemas), with the reason.
@@ -98,6 +101,7 @@ enum Content {
     Kev(Vec<KevEntry>),
     Ssvc(Vec<(String, KnownInputs)>),
     Epss(Vec<(String, Epss)>),
+    Cpe(Vec<crate::cpe::CpeRange>),
     /// Retire.js's repository of JavaScript libraries (stored whole, replacing the last).
     Retire(String),
     NotAdvisories(String),
@@ -190,6 +194,10 @@ fn store(
             }
             report.epss += rows.len();
         }
+        Content::Cpe(ranges) => {
+            tx.replace_cpe(&ranges)?;
+            report.cpe_ranges += ranges.len();
+        }
         Content::Retire(text) => {
             tx.set_retire(&text)?;
             report.retire_libraries += 1;
@@ -233,6 +241,9 @@ fn recognise_json(text: &str) -> std::result::Result<Content, String> {
     if value.get("catalogVersion").is_some() && value.get("vulnerabilities").is_some() {
         return kev(&value).map(Content::Kev);
     }
+    if let Some(nvd) = crate::cpe::from_nvd(&value) {
+        return nvd.map(Content::Cpe);
+    }
     let is_retire = value.as_object().is_some_and(|o| {
         !o.is_empty() && o.values().filter(|l| l.get("extractors").is_some()).count() * 2 > o.len()
     });
@@ -255,7 +266,7 @@ fn recognise_json(text: &str) -> std::result::Result<Content, String> {
             converted(crate::convert::nodejs_wg(v))
         }
         _ => Ok(Content::NotAdvisories(
-            "JSON that is neither OSV nor the KEV catalog".into(),
+            "JSON that is neither OSV, the KEV catalog nor NVD records".into(),
         )),
     }
 }

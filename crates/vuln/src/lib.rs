@@ -10,6 +10,7 @@ pub mod advisory;
 pub mod alerts;
 pub mod assets;
 pub mod convert;
+pub mod cpe;
 pub mod db;
 pub mod ecosystem;
 pub mod export;

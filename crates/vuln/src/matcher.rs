@@ -24,6 +24,8 @@ pub struct Matcher {
     kev: HashMap<String, KevEntry>,
     ssvc: HashMap<String, KnownInputs>,
     epss: HashMap<String, Epss>,
+    /// The NVD's CPE ranges, by (vendor, product).
+    cpe: HashMap<(String, String), Vec<crate::cpe::CpeRange>>,
     pub stats: IndexStats,
 }
 
@@ -68,12 +70,16 @@ pub struct Finding {
     /// A VEX statement applied to it (`haechi vuln scan --vex`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vex: Option<crate::vex::VexApplied>,
+    /// `low` for a finding by CPE (a component without a purl); absent: exact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Evidence {
     /// How the component was identified: `purl` (an SBOM's package URL) or `lockfile`
-    /// (the lockfile's ecosystem); both exact, CPEs are never used for these findings.
+    /// (the lockfile's ecosystem), both exact; or `cpe CRITERIA` for a component without
+    /// a purl matched by its CPE (the finding is then low-confidence).
     pub matched_by: String,
     pub range: RangeEvidence,
     pub source: String,
@@ -94,6 +100,8 @@ pub struct ScanSummary {
     pub skipped_components: Vec<SkippedComponent>,
     /// Findings a VEX statement closed (not affected, fixed); KEV-listed ones never are.
     pub suppressed_by_vex: usize,
+    /// Skipped components (no purl) matched by their CPE instead: low-confidence findings.
+    pub cpe_matched: usize,
 }
 
 impl ScanSummary {
@@ -162,6 +170,12 @@ impl Matcher {
             .enumerate()
             .map(|(i, a)| (a.id.clone(), i))
             .collect();
+        let mut cpe: HashMap<(String, String), Vec<crate::cpe::CpeRange>> = HashMap::new();
+        for r in snapshot.cpe {
+            cpe.entry((r.vendor.clone(), r.product.clone()))
+                .or_default()
+                .push(r);
+        }
         Matcher {
             advisories: snapshot.advisories,
             by_id,
@@ -169,6 +183,7 @@ impl Matcher {
             kev: snapshot.kev,
             ssvc: snapshot.ssvc,
             epss: snapshot.epss,
+            cpe,
             stats,
         }
     }
@@ -280,6 +295,7 @@ impl Matcher {
                 summary.findings += out.len() - before;
             }
         }
+        self.scan_cpe(inv, exposure, out, summary);
     }
 
     /// Matches advisories (new or changed ones, by id) against every stored component
@@ -375,6 +391,85 @@ impl Matcher {
                 locations: places.iter().map(|p| p.location.clone()).collect(),
             },
             vex: None,
+            confidence: None,
+        }
+    }
+
+    /// Low-confidence findings of components that have a CPE and no purl.
+    fn scan_cpe(
+        &self,
+        inv: &Inventory,
+        exposure: Exposure,
+        out: &mut Vec<Finding>,
+        summary: &mut ScanSummary,
+    ) {
+        if self.cpe.is_empty() {
+            return;
+        }
+        for s in &inv.skipped {
+            let Some(cpe) = s.cpe.as_deref().and_then(crate::cpe::parse) else {
+                continue;
+            };
+            let Some(ranges) = self.cpe.get(&(cpe.vendor.clone(), cpe.product.clone())) else {
+                continue;
+            };
+            // The component's own version when the CPE does not say one.
+            let cpe = if matches!(cpe.version.as_str(), "*" | "-") && !s.version.is_empty() {
+                crate::cpe::Cpe {
+                    version: s.version.clone(),
+                    ..cpe
+                }
+            } else {
+                cpe
+            };
+            let before = out.len();
+            let mut seen: Vec<&str> = Vec::new();
+            for r in ranges.iter().filter(|r| r.matches(&cpe)) {
+                if seen.contains(&r.cve.as_str()) {
+                    continue;
+                }
+                seen.push(&r.cve);
+                let kev = self.kev.get(&r.cve);
+                let known = self.ssvc.get(&r.cve).cloned().unwrap_or_default();
+                let outcome = ssvc::decide(&known, kev.is_some(), exposure);
+                out.push(Finding {
+                    package: s.name.clone(),
+                    version: cpe.version.clone(),
+                    ecosystem: "CPE".into(),
+                    purl: String::new(),
+                    id: r.cve.clone(),
+                    aliases: Vec::new(),
+                    summary: r.summary.clone(),
+                    fixed: r.end_excluding.iter().cloned().collect(),
+                    kev: kev.is_some(),
+                    kev_due_date: kev.map(|k| k.due_date.clone()),
+                    ssvc: outcome.decision.as_str().to_owned(),
+                    ssvc_tree: outcome,
+                    cvss: None,
+                    epss: self.epss.get(&r.cve).copied(),
+                    informational: None,
+                    evidence: Evidence {
+                        matched_by: format!("cpe {}", r.criteria),
+                        range: RangeEvidence {
+                            range_type: "CPE".into(),
+                            introduced: r
+                                .start_including
+                                .clone()
+                                .or_else(|| r.start_excluding.clone()),
+                            fixed: r.end_excluding.clone(),
+                            last_affected: r.end_including.clone(),
+                        },
+                        source: inv.source.clone(),
+                        locations: vec![s.location.clone()],
+                    },
+                    vex: None,
+                    confidence: Some("low".into()),
+                });
+            }
+            if out.len() > before {
+                summary.cpe_matched += 1;
+                summary.findings += out.len() - before;
+            }
         }
     }
 }

@@ -338,7 +338,7 @@ fn import(
             println!("{rematched} new findings on stored SBOMs, {alerts} alerts raised");
         }
         println!(
-            "{} files: {} advisories added, {} updated, {} unchanged ({} withdrawn); KEV {}, SSVC {}, EPSS {}",
+            "{} files: {} advisories added, {} updated, {} unchanged ({} withdrawn); KEV {}, SSVC {}, EPSS {}, NVD CPE ranges {}",
             report.files,
             report.advisories_added,
             report.advisories_updated,
@@ -346,7 +346,8 @@ fn import(
             report.withdrawn,
             report.kev,
             report.ssvc,
-            report.epss
+            report.epss,
+            report.cpe_ranges
         );
         if !report.skipped.is_empty() {
             println!("{} files hold no advisory data:", report.skipped.len());
@@ -388,7 +389,7 @@ fn scan(
     }
     let snapshot = db.snapshot()?;
     anyhow::ensure!(
-        !snapshot.advisories.is_empty(),
+        !snapshot.advisories.is_empty() || !snapshot.cpe.is_empty(),
         "the advisory database is empty: run `haechi vuln db import PATH…` first"
     );
     let matcher = Matcher::new(snapshot);
@@ -471,7 +472,7 @@ fn print_table(out: &mut impl Write, findings: &[Finding], s: &ScanSummary) -> s
         };
         writeln!(
             out,
-            "{:<7} {:<20} {} {} {} ({}){}{}",
+            "{:<7} {:<20} {} {} {} ({}){}{}{}",
             f.ssvc,
             f.id,
             f.package,
@@ -482,7 +483,12 @@ fn print_table(out: &mut impl Write, findings: &[Finding], s: &ScanSummary) -> s
             f.informational
                 .as_deref()
                 .map(|i| format!(" [{i}]"))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            if f.confidence.is_some() {
+                " [low confidence: by CPE]"
+            } else {
+                ""
+            }
         )?;
     }
     writeln!(
@@ -490,6 +496,13 @@ fn print_table(out: &mut impl Write, findings: &[Finding], s: &ScanSummary) -> s
         "{} files, {} components read, {} vulnerable, {} findings, {} skipped",
         s.files, s.components_read, s.components_matched, s.findings, s.skipped
     )?;
+    if s.cpe_matched > 0 {
+        writeln!(
+            out,
+            "  {} skipped components (no purl) matched by CPE: low-confidence findings",
+            s.cpe_matched
+        )?;
+    }
     for (reason, n) in &s.skipped_by_reason {
         writeln!(out, "  skipped {n}: {reason}")?;
     }
