@@ -192,6 +192,8 @@ try {
   const first = await page.locator('#findings-table tbody tr').first().textContent();
   expect(first.includes('KEV') && first.includes('facade/ignition') && first.includes('Act'), `the KEV finding comes first: ${first}`);
   expect((await page.textContent('#sboms-table')).includes('composer.lock'), 'the inventory is listed');
+  const sites = await page.textContent('#sites-table');
+  expect(sites.includes('TLSv1.0') && sites.includes('certificate-trust') && sites.includes('seoul'), `the inspected site shows its legacy TLS and untrusted certificate: ${sites}`);
   await shot('11-institution-vulns');
   await page.click('nav a[data-page=queue]');
   await page.waitForSelector('#alerts tbody tr.alert-row');

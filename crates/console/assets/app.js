@@ -1,7 +1,7 @@
 // Haechi console: a single-page application over the authenticated JSON API.
 // Pages (by URL hash): #/queue (live alert queue), #/incidents, #/incidents/ID,
 // #/board (situation board), #/search (event search), #/response (playbook runs
-// awaiting approval, block lists), #/vulns (inventories and their findings). Data is put in the page with textContent only
+// awaiting approval, block lists), #/vulns (inventories, their findings, inspected web sites). Data is put in the page with textContent only
 // (never innerHTML), so an attacker-controlled field cannot inject markup.
 'use strict';
 
@@ -789,9 +789,12 @@ async function vulnsPage(main) {
     h('p', { class: 'muted' }, 'CycloneDX or SPDX SBOMs, or lockfiles (Cargo.lock, package-lock.json, yarn.lock, pnpm-lock.yaml, poetry.lock, Pipfile.lock, requirements.txt, go.mod, composer.lock, Gemfile.lock, pom.xml). The file is read, never run.')));
   const sbomsEl = h('section', { id: 'sboms' });
   const findingsEl = h('section', { id: 'vuln-findings' });
+  const sitesEl = h('section', { id: 'web-sites' });
   main.appendChild(sbomsEl);
   main.appendChild(findingsEl);
+  main.appendChild(sitesEl);
   const load = async () => {
+    await loadSites(sitesEl);
     const { sboms } = await api('/api/vuln/sboms');
     clear(sbomsEl).appendChild(h('h2', {}, 'Inventories'));
     if (!sboms.length) sbomsEl.appendChild(h('p', { class: 'muted' }, 'No inventory stored yet.'));
@@ -830,6 +833,28 @@ async function vulnsPage(main) {
     } catch (e) { toast(e.message, 'error'); }
   });
   await load();
+}
+
+// The institutions' web sites and their latest inspection (`haechi web site add`).
+async function loadSites(el) {
+  const { sites } = await api('/api/vuln/web');
+  clear(el).appendChild(h('h2', {}, 'Web sites'));
+  if (!sites.length) {
+    el.appendChild(h('p', { class: 'muted' }, 'No site under inspection (haechi web site add --tenant ID URL).'));
+    return;
+  }
+  el.appendChild(h('table', { class: 'grid compact', id: 'sites-table' },
+    h('thead', {}, h('tr', {}, ['Institution', 'Site', 'Inspected', 'TLS versions', 'Certificate until', 'Failing checks'].map(t => h('th', {}, t)))),
+    h('tbody', {}, sites.map(s => {
+      const tls = s.result.tls;
+      const versions = tls ? tls.protocols.filter(p => p.offered).map(p => p.protocol).join(' ') : '';
+      const cert = tls && tls.certificate ? tls.certificate.certificates[0] : null;
+      return h('tr', { 'data-site': s.site.id, class: s.failing.length ? 'failing' : '' },
+        h('td', {}, s.site.tenant), h('td', {}, s.site.url), h('td', {}, fmtTime(s.at)),
+        h('td', {}, versions || '—'),
+        h('td', { class: cert && cert.days_left < 30 ? 'error' : '' }, cert ? `${cert.not_after.slice(0, 10)} (${cert.days_left} d)` : '—'),
+        h('td', {}, s.failing.length ? s.failing.map(f => h('span', { class: 'badge check-badge' }, f)) : 'none'));
+    }))));
 }
 
 async function removeSbom(id) {

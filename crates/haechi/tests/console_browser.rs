@@ -3,7 +3,8 @@
 //! sees an alert appear live, acknowledges it, works its incident, approves a playbook
 //! run and sees the block list change, reads the situation board and searches, then logs
 //! in as an institution analyst, finds nothing of another institution and uploads a
-//! lockfile whose KEV finding heads the Vulnerabilities page and the queue. This test
+//! lockfile whose KEV finding heads the Vulnerabilities page and the queue (where its
+//! inspected web site shows its legacy TLS and untrusted certificate). This test
 //! starts the real server for it and keeps the screenshots under
 //! `tests/browser/screenshots/` (ignored by git) for people to look at.
 
@@ -78,6 +79,22 @@ fn the_console_works_in_a_real_browser() {
         ],
         "",
     );
+    // Seoul's portal, under inspection: legacy TLS and a self-signed certificate.
+    let (cert, key) = openssl_self_signed(dir.path(), "portal", "rsa:2048", 10, &[]);
+    let portal = s_server(
+        &cert,
+        &key,
+        &["-www", "-cipher", "ALL:@SECLEVEL=0"],
+        None,
+        &dir.path().join("s_server.log"),
+    );
+    let site = format!("https://127.0.0.1:{}/", portal.port);
+    cli(
+        &data,
+        &["web", "site", "add", "--tenant", "seoul", &site],
+        "",
+    );
+    cli(&data, &["web", "site", "run"], "");
     let rules = repo().join("rules/starter/web_path_traversal.yml");
     let config = write_file(
         dir.path(),

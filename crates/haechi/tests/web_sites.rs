@@ -11,21 +11,12 @@ mod common;
 use common::*;
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
 const ADMIN: &str = "admin-token-for-the-web-sites-test";
 
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A weak HTTPS site serving `dir/site` (self-signed RSA certificate for 127.0.0.1).
-fn weak_site(dir: &Path) -> (Running, u16) {
+/// A weak HTTPS site serving `dir/site` (self-signed RSA certificate for 127.0.0.1, ten
+/// days left; legacy versions and NULL and anonymous suites accepted).
+fn weak_site(dir: &Path) -> (SServer, u16) {
     let site = dir.join("site");
     std::fs::create_dir_all(site.join("js")).unwrap();
     std::fs::write(
@@ -34,49 +25,16 @@ fn weak_site(dir: &Path) -> (Running, u16) {
     )
     .unwrap();
     std::fs::write(site.join("js/jquery-1.6.0.min.js"), "/*! jQuery v1.6.0 */").unwrap();
-    let out = Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "10",
-        ])
-        .args([
-            "-subj",
-            "/CN=portal.test",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ])
-        .arg("-keyout")
-        .arg(dir.join("key.pem"))
-        .arg("-out")
-        .arg(dir.join("cert.pem"))
-        .output()
-        .expect("openssl is installed (scripts/setup-test-tools)");
-    assert!(out.status.success(), "{}", describe(&out));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("openssl")
-        .arg("s_server")
-        .args(["-accept", &format!("127.0.0.1:{port}"), "-WWW", "-quiet"])
-        .arg("-cert")
-        .arg(dir.join("cert.pem"))
-        .arg("-key")
-        .arg(dir.join("key.pem"))
-        .args(["-cipher", "ALL:eNULL:@SECLEVEL=0"])
-        .current_dir(&site)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("openssl is installed");
-    let running = Running(child);
-    wait_for("openssl s_server", PATIENCE, || {
-        std::net::TcpStream::connect(("127.0.0.1", port))
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    });
-    (running, port)
+    let (cert, key) = openssl_self_signed(dir, "portal", "rsa:2048", 10, &[]);
+    let server = s_server(
+        &cert,
+        &key,
+        &["-WWW", "-cipher", "ALL:eNULL:@SECLEVEL=0"],
+        Some(&site),
+        &dir.join("s_server.log"),
+    );
+    let port = server.port;
+    (server, port)
 }
 
 fn ok(out: std::process::Output) -> String {

@@ -13,47 +13,12 @@ use common::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn run(cmd: &mut Command) {
-    let out = cmd.output().expect("the command runs");
-    assert!(out.status.success(), "{}", describe(&out));
-}
+use std::process::{Command, Stdio};
 
 /// Writes the certificates and keys of the three servers into `dir`.
 fn certificates(dir: &Path) {
     // Weak: RSA 1024, SHA-1, self-signed, ten days left (openssl: rcgen cannot make these).
-    run(Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:1024", "-sha1", "-nodes", "-days", "10",
-        ])
-        .args([
-            "-subj",
-            "/CN=weak.test",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ])
-        .arg("-keyout")
-        .arg(dir.join("weak.key"))
-        .arg("-out")
-        .arg(dir.join("weak.pem")));
+    openssl_self_signed(dir, "weak", "rsa:1024", 10, &["-sha1"]);
     // Strong: P-256 leaf for 127.0.0.1 from a private CA.
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
@@ -78,30 +43,19 @@ fn certificates(dir: &Path) {
     leaf("expired", (2021, 1, 1));
 }
 
-/// Starts `openssl s_server` on a free loopback port with `args`.
-fn s_server(dir: &Path, name: &str, args: &[&str]) -> (Running, u16) {
-    let port = free_port();
-    let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
-    let child = Command::new("openssl")
-        .arg("s_server")
-        .args(["-accept", &format!("127.0.0.1:{port}"), "-www", "-quiet"])
-        .arg("-cert")
-        .arg(dir.join(format!("{name}.pem")))
-        .arg("-key")
-        .arg(dir.join(format!("{name}.key")))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("openssl is installed (scripts/setup-test-tools)");
-    let running = Running(child);
-    wait_for("openssl s_server", PATIENCE, || {
-        std::net::TcpStream::connect(("127.0.0.1", port))
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    });
-    (running, port)
+/// Starts `openssl s_server -www` with the certificate `dir/NAME.pem`.
+fn tls_server(dir: &Path, name: &str, args: &[&str]) -> (SServer, u16) {
+    let mut all = vec!["-www"];
+    all.extend_from_slice(args);
+    let server = s_server(
+        &dir.join(format!("{name}.pem")),
+        &dir.join(format!("{name}.key")),
+        &all,
+        None,
+        &dir.join(format!("{name}.log")),
+    );
+    let port = server.port;
+    (server, port)
 }
 
 const WEAK: &[&str] = &["-cipher", "ALL:eNULL:@SECLEVEL=0"];
@@ -172,9 +126,9 @@ fn haechi_suites(tls: &Value) -> BTreeMap<String, BTreeSet<u16>> {
 fn weak_strong_and_expired_tls_servers_are_judged() {
     let dir = tempfile::tempdir().unwrap();
     certificates(dir.path());
-    let (_weak, weak_port) = s_server(dir.path(), "weak", WEAK);
-    let (_strong, strong_port) = s_server(dir.path(), "strong", STRONG);
-    let (_expired, expired_port) = s_server(dir.path(), "expired", TLS13_ONLY);
+    let (_weak, weak_port) = tls_server(dir.path(), "weak", WEAK);
+    let (_strong, strong_port) = tls_server(dir.path(), "strong", STRONG);
+    let (_expired, expired_port) = tls_server(dir.path(), "expired", TLS13_ONLY);
 
     let weak = inspect(dir.path(), weak_port);
     let suites = haechi_suites(&weak);
@@ -267,8 +221,8 @@ fn weak_strong_and_expired_tls_servers_are_judged() {
 
     // A server that does not speak TLS: the page is not read (exit 1) and every version
     // is refused with the reason.
-    let port = free_port();
-    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
         for mut s in listener.incoming().take(100).flatten() {
             use std::io::Write;
@@ -363,8 +317,8 @@ fn testssl(dir: &Path, port: u16, name: &str) -> std::thread::JoinHandle<PathBuf
 fn tls_inspection_agrees_with_testssl() {
     let dir = tempfile::tempdir().unwrap();
     certificates(dir.path());
-    let (_weak, weak_port) = s_server(dir.path(), "weak", WEAK);
-    let (_strong, strong_port) = s_server(dir.path(), "strong", STRONG);
+    let (_weak, weak_port) = tls_server(dir.path(), "weak", WEAK);
+    let (_strong, strong_port) = tls_server(dir.path(), "strong", STRONG);
     let peers = [
         ("weak", weak_port, testssl(dir.path(), weak_port, "weak")),
         (

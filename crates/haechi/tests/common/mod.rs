@@ -700,3 +700,92 @@ pub fn create_token(data: &Path, name: &str, role: &str, tenant: Option<&str>) -
     let out = cli(data, &args, "");
     out.lines().last().unwrap().trim().to_owned()
 }
+
+/// `openssl s_server` on a free loopback port (Debian's openssl, installed by
+/// scripts/setup-test-tools), killed when dropped.
+pub struct SServer {
+    child: Child,
+    pub port: u16,
+}
+
+impl Drop for SServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `openssl s_server` with `cert` and `key` and the extra `args` (`-www` answers a
+/// status page; `-WWW` serves files from `cwd`); its output goes to `log`.
+pub fn s_server(cert: &Path, key: &Path, args: &[&str], cwd: Option<&Path>, log: &Path) -> SServer {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = std::fs::File::create(log).unwrap();
+    let mut cmd = Command::new("openssl");
+    cmd.arg("s_server")
+        .args(["-accept", &format!("127.0.0.1:{port}"), "-quiet"])
+        .arg("-cert")
+        .arg(cert)
+        .arg("-key")
+        .arg(key)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log);
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
+    let child = cmd
+        .spawn()
+        .expect("openssl is installed (scripts/setup-test-tools)");
+    let server = SServer { child, port };
+    wait_for("openssl s_server", PATIENCE, || {
+        std::net::TcpStream::connect(("127.0.0.1", port))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    });
+    server
+}
+
+/// A self-signed certificate for 127.0.0.1 made by `openssl req` (`key` like `rsa:2048`,
+/// `extra` like `-sha1`), written as `dir/NAME.pem` and `dir/NAME.key`.
+pub fn openssl_self_signed(
+    dir: &Path,
+    name: &str,
+    key: &str,
+    days: u32,
+    extra: &[&str],
+) -> (PathBuf, PathBuf) {
+    let (cert_path, key_path) = (
+        dir.join(format!("{name}.pem")),
+        dir.join(format!("{name}.key")),
+    );
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            key,
+            "-nodes",
+            "-days",
+            &days.to_string(),
+        ])
+        .args(extra)
+        .args([
+            "-subj",
+            &format!("/CN={name}.test"),
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key_path)
+        .arg("-out")
+        .arg(&cert_path)
+        .output()
+        .expect("openssl is installed (scripts/setup-test-tools)");
+    assert!(out.status.success(), "{}", describe(&out));
+    (cert_path, key_path)
+}
