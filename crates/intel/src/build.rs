@@ -392,6 +392,10 @@ pub struct VulnerabilityFacts {
     pub affected: Vec<(String, String, String)>,
     /// Versions that fix it.
     pub fixed: Vec<String>,
+    /// The whole OSV advisory, when there is one: carried as the custom property
+    /// `x_haechi_osv` so that a partner's Haechi can match it against its own
+    /// inventories (other consumers ignore it, as STIX says of custom properties).
+    pub osv: Option<Value>,
 }
 
 /// The STIX objects vulnerabilities are shared as, all marked `tlp` and created by the
@@ -424,13 +428,17 @@ pub fn vulnerability_objects(
                 refs.push(json!({"source_name": a.split('-').next().unwrap_or("osv").to_ascii_lowercase(), "external_id": a}));
             }
         }
-        let vulnerability = marked(json!({
+        let mut object = json!({
             "type": "vulnerability",
             "id": format!("vulnerability--{}", new_uuid()),
             "name": cve.unwrap_or(&f.id),
             "description": if f.summary.is_empty() { f.id.clone() } else { f.summary.clone() },
             "external_references": refs,
-        }))?;
+        });
+        if let Some(osv) = &f.osv {
+            object["x_haechi_osv"] = osv.clone();
+        }
+        let vulnerability = marked(object)?;
         for (package, version, purl) in &f.affected {
             let software = marked(json!({
                 "type": "software",

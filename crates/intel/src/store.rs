@@ -587,6 +587,18 @@ impl IntelStore {
         .map_err(self.sql())
     }
 
+    /// The last `date_added` of an object of type `object_type` (0: none), by this
+    /// process or another one.
+    pub fn last_added_of(&self, object_type: &str) -> Result<i64> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        conn.query_row(
+            "SELECT coalesce(max(added), 0) FROM objects WHERE type = ?1",
+            [object_type],
+            |r| r.get(0),
+        )
+        .map_err(self.sql())
+    }
+
     /// A number kept in the store (`None`: never set).
     pub fn meta(&self, key: &str) -> Result<Option<i64>> {
         let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());

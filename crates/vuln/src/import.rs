@@ -213,6 +213,33 @@ fn store(
     Ok(())
 }
 
+/// Imports OSV advisories given as JSON values (those a partner's STIX `vulnerability`
+/// objects carry in `x_haechi_osv`), each named by `label` (its STIX id) in errors, all
+/// under `source` and in one transaction.
+pub fn import_values(
+    db: &AdvisoryDb,
+    source: &str,
+    values: Vec<(String, serde_json::Value)>,
+) -> Result<ImportReport> {
+    let mut report = ImportReport::default();
+    let mut advisories = Vec::new();
+    for (label, value) in values {
+        match osv(value) {
+            Ok(a) => advisories.push(a),
+            Err(reason) => report.errors.push(Skipped {
+                path: label,
+                reason,
+            }),
+        }
+    }
+    if advisories.is_empty() {
+        return Ok(report);
+    }
+    report.files = 1;
+    db.transaction(|tx| store(tx, source, Content::Osv(advisories, 0), source, &mut report))?;
+    Ok(report)
+}
+
 /// The database an advisory came from, for provenance: the id prefix's home.
 fn source_name(path: &Path) -> String {
     path.file_name()

@@ -497,6 +497,18 @@ async fn serve(
             shutdown.clone(),
         ));
     }
+    // Advisories partners share through the hub reach every stored inventory.
+    if let (Some(vuln), Some(taxii)) = (
+        state.vuln.clone().filter(|v| v.record.is_some()),
+        state.taxii.as_ref(),
+    ) {
+        tokio::spawn(super::vuln::watch_hub_advisories(
+            taxii.store.clone(),
+            vuln,
+            crate::hub::WATCH_INTERVAL,
+            shutdown.clone(),
+        ));
+    }
     // Institutions' web sites on their schedules (`haechi web site add`).
     if let Some(record) = state.vuln.as_ref().and_then(|v| v.record.clone())
         && config.web.check_secs > 0

@@ -265,6 +265,7 @@ pub fn run(args: VulnArgs) -> anyhow::Result<ExitCode> {
             if format == "stix" {
                 return export_stix(
                     &config,
+                    &db,
                     &publisher,
                     tlp,
                     &findings,
@@ -813,6 +814,7 @@ fn fix(
 /// collection (audited) or as a bundle.
 fn export_stix(
     config: &Config,
+    db: &haechi_vuln::AdvisoryDb,
     publisher: &str,
     tlp: haechi_vuln::export::Tlp,
     findings: &[&Finding],
@@ -838,6 +840,7 @@ fn export_stix(
                     summary: f.summary.clone(),
                     affected: Vec::new(),
                     fixed: f.fixed.clone(),
+                    osv: db.advisory(&f.id)?.map(serde_json::to_value).transpose()?,
                 });
                 facts.len() - 1
             }
@@ -906,17 +909,8 @@ pub async fn watch_advisories(
             for e in &report.errors {
                 tracing::warn!(file = %e.path, reason = %e.reason, "advisory file not imported");
             }
-            let mut new = Vec::new();
-            if !report.changed.is_empty() && !api.db.sboms(None)?.is_empty() {
-                let matcher = Matcher::new(api.db.snapshot()?);
-                new = api.db.record_findings(matcher.rematch(&api.db, &report.changed)?)?;
-            }
-            let alerts = haechi_vuln::alerts::for_new_findings(&new, Timestamp::now());
-            let raised = match (&api.record, alerts.is_empty()) {
-                (Some(record), false) => record(&alerts).map_err(|e| anyhow::anyhow!(e))?,
-                _ => 0,
-            };
-            Ok(Some((report.changed.len(), new.len(), raised)))
+            let (new, raised) = rematch_and_alert(&api, &report.changed)?;
+            Ok(Some((report.changed.len(), new, raised)))
         })
         .await;
         match result {
@@ -931,6 +925,107 @@ pub async fn watch_advisories(
                 tracing::error!(error = %format!("{e:#}"), dir = %dir.display(), "watching advisories")
             }
             Err(e) => tracing::error!(error = %e, "the advisory watch task failed"),
+        }
+    }
+}
+
+/// Matches advisories added or changed (by id) against every stored inventory, records
+/// the new findings and raises their alerts (through detection, when this process writes
+/// alerts); returns (new findings, alerts raised).
+fn rematch_and_alert(
+    api: &haechi_server::vuln::VulnApi,
+    changed: &[String],
+) -> anyhow::Result<(usize, usize)> {
+    let mut new = Vec::new();
+    if !changed.is_empty() && !api.db.sboms(None)?.is_empty() {
+        let matcher = Matcher::new(api.db.snapshot()?);
+        new = api.db.record_findings(matcher.rematch(&api.db, changed)?)?;
+    }
+    let alerts = haechi_vuln::alerts::for_new_findings(&new, Timestamp::now());
+    let raised = match (&api.record, alerts.is_empty()) {
+        (Some(record), false) => record(&alerts).map_err(|e| anyhow::anyhow!(e))?,
+        _ => 0,
+    };
+    Ok((new.len(), raised))
+}
+
+/// The intel store key of the last `date_added` of hub objects read for advisories.
+const HUB_ADVISORIES_WATERMARK: &str = "advisories_imported_until";
+
+/// What one look at the hub imported: (advisories added or changed, new findings,
+/// alerts), or `None` when nothing arrived.
+pub fn import_hub_advisories(
+    intel: &haechi_intel::store::IntelStore,
+    api: &haechi_server::vuln::VulnApi,
+) -> anyhow::Result<Option<(usize, usize, usize)>> {
+    let e = |e: haechi_intel::store::StoreError| anyhow::anyhow!("{e}");
+    let until = intel.last_added_of("vulnerability").map_err(e)?;
+    let after = intel.meta(HUB_ADVISORIES_WATERMARK).map_err(e)?;
+    if until == 0 || after.is_some_and(|a| a >= until) {
+        return Ok(None);
+    }
+    let mut changed = Vec::new();
+    for c in intel.collections().map_err(e)? {
+        let filter = haechi_intel::store::Filter {
+            added_after: after,
+            added_until: Some(until),
+            types: vec!["vulnerability".into()],
+            ..Default::default()
+        };
+        let values: Vec<(String, serde_json::Value)> = intel
+            .all_objects(&c.id, filter)
+            .map_err(e)?
+            .into_iter()
+            .filter(|o| !o.revoked)
+            .filter_map(|o| {
+                let osv = o.json.get("x_haechi_osv")?.clone();
+                Some((format!("{} in {}", o.id, c.name), osv))
+            })
+            .collect();
+        if values.is_empty() {
+            continue;
+        }
+        let report =
+            haechi_vuln::import::import_values(&api.db, &format!("hub:{}", c.name), values)?;
+        for err in &report.errors {
+            tracing::warn!(object = %err.path, reason = %err.reason, "shared advisory not imported");
+        }
+        changed.extend(report.changed);
+    }
+    let (new, raised) = rematch_and_alert(api, &changed)?;
+    intel.set_meta(HUB_ADVISORIES_WATERMARK, until).map_err(e)?;
+    Ok(Some((changed.len(), new, raised)))
+}
+
+/// Every `every`, imports the advisories partners shared through the hub (STIX
+/// `vulnerability` objects carrying `x_haechi_osv`, pushed over TAXII or pulled from
+/// theirs) and matches them against every stored inventory at once.
+pub async fn watch_hub_advisories(
+    intel: std::sync::Arc<haechi_intel::store::IntelStore>,
+    vuln: haechi_server::vuln::VulnApi,
+    every: std::time::Duration,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let (intel, api) = (intel.clone(), vuln.clone());
+        match tokio::task::spawn_blocking(move || import_hub_advisories(&intel, &api)).await {
+            Ok(Ok(Some((advisories, findings, alerts)))) => tracing::info!(
+                advisories,
+                findings,
+                alerts,
+                "advisories imported from the sharing hub"
+            ),
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => {
+                tracing::error!(error = %format!("{e:#}"), "advisories from the sharing hub")
+            }
+            Err(e) => tracing::error!(error = %e, "the hub advisory task failed"),
         }
     }
 }
