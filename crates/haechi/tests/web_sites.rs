@@ -155,6 +155,19 @@ fn sites_are_inspected_on_schedule_and_only_changes_alert() {
         "{site}"
     );
 
+    // The month's ISMS evidence counts the site and its failing checks.
+    let report: Value = serde_json::from_str(&ok(run(
+        &data,
+        &["isms", "report", "--tenant", "seoul", "--json"],
+    )))
+    .unwrap();
+    let inspection = report.to_string();
+    assert!(
+        inspection.contains("\"web_sites\":1")
+            && inspection.contains("\"web_sites_failing_checks\":1"),
+        "{inspection}"
+    );
+
     // The server inspects a newly added site by itself.
     let config = write_file(
         dir.path(),

@@ -19,6 +19,7 @@ pub mod import;
 pub mod inventory;
 pub mod isms;
 pub mod matcher;
+pub mod observatory;
 pub mod retire;
 pub mod sites;
 pub mod sme;

@@ -151,9 +151,18 @@ fn report(
     for f in &findings {
         *by_ssvc.entry(f.finding.ssvc.clone()).or_default() += 1;
     }
+    // Web sites under scheduled inspection (`haechi web site`), their latest results.
+    let sites = vuln.sites(Some(tenant))?;
+    let latest = vuln.latest_inspections(Some(tenant))?;
+    let sites_inspected = latest
+        .iter()
+        .filter(|i| i.at.as_str() >= start_s.as_str() && i.at.as_str() < end_s.as_str())
+        .count();
     facts.insert(
         "vulnerability_inspection",
-        json!({"findings_recorded_in_period": in_period, "open_findings": findings.len(), "open_by_ssvc": by_ssvc}),
+        json!({"findings_recorded_in_period": in_period, "open_findings": findings.len(), "open_by_ssvc": by_ssvc,
+               "web_sites": sites.len(), "web_sites_inspected_in_period": sites_inspected,
+               "web_sites_failing_checks": latest.iter().filter(|i| !i.failing.is_empty()).count()}),
     );
     let kev_past_due: Vec<String> = findings
         .iter()
