@@ -124,6 +124,22 @@ fn weak_and_strong_pages_are_told_apart() {
             .contains("CVE-2011-4969")
     );
 
+    // The MDN HTTP Observatory's grade: no header at all, plain HTTP only, no redirect.
+    let grade = |page: &Value| {
+        let g = &page["observatory"];
+        (
+            g["grade"].as_str().unwrap().to_owned(),
+            g["score"].as_i64().unwrap(),
+            g["passed"].as_u64().unwrap(),
+        )
+    };
+    assert_eq!(
+        grade(&weak),
+        ("F".to_owned(), 10, 7),
+        "{}",
+        weak["observatory"]
+    );
+
     // Haechi's console.
     let config = write_file(
         dir.path(),
@@ -143,6 +159,25 @@ fn weak_and_strong_pages_are_told_apart() {
     ] {
         assert_eq!(result(&strong, check), "pass", "{check}: {strong}");
     }
+    // Served over plain HTTP in this test: the CSP (default-src 'none'), framing and
+    // referrer policy earn points, no HTTPS and no HSTS cost 40: C+.
+    assert_eq!(
+        grade(&strong),
+        ("C+".to_owned(), 60, 10),
+        "{}",
+        strong["observatory"]
+    );
+    let csp = strong["observatory"]["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["test"] == "content-security-policy")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        csp["result"],
+        "csp-implemented-with-no-unsafe-default-src-none"
+    );
     server.terminate();
     let refused = haechi(&[
         "web",

@@ -145,6 +145,8 @@ pub struct UrlInspection {
     pub failing: Vec<web::Check>,
     pub scripts: Vec<web::ScriptFinding>,
     checks: Vec<web::Check>,
+    /// The MDN HTTP Observatory's grade of the site.
+    pub observatory: Option<haechi_vuln::observatory::Grade>,
     tls: Option<haechi_vuln::tls::TlsReport>,
     page: Option<(u16, String)>,
 }
@@ -198,9 +200,22 @@ pub async fn inspect_url(url: &str, inspector: &Inspector) -> UrlInspection {
             detail: format!("{} {} ({})", s.library, s.version, s.url),
         });
     }
+    let observatory = if page.is_some() {
+        match observatory_scan(url, inspector).await {
+            Ok(scan) if scan.auto.is_some() => Some(haechi_vuln::observatory::grade(&scan)),
+            Ok(_) => None,
+            Err(e) => {
+                errors.push(format!("{url}: the Observatory's scan: {e:#}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
     let json = json!({
         "url": url,
         "error": fetched.as_ref().err().map(|e| format!("{e:#}")),
+        "observatory": observatory,
         "final_url": page.map(|p| &p.url),
         "status": page.map(|p| p.status),
         "checks": checks,
@@ -211,6 +226,7 @@ pub async fn inspect_url(url: &str, inspector: &Inspector) -> UrlInspection {
         json,
         errors,
         failing,
+        observatory,
         page: page.map(|p| (p.status, p.url.clone())),
         scripts,
         checks,
@@ -265,6 +281,21 @@ fn print_inspection(url: &str, result: &UrlInspection) {
     }
     for c in &result.checks {
         println!("  {:<4} {:<26} {}", c.result, c.check, c.detail);
+    }
+    if let Some(g) = &result.observatory {
+        println!(
+            "  Observatory grade {} (score {}, {} of 12 tests passed)",
+            g.grade, g.score, g.passed
+        );
+        for t in g.tests.iter().filter(|t| !t.pass || t.modifier != 0) {
+            println!(
+                "    {:<4} {:<30} {:<60} {:+}",
+                if t.pass { "pass" } else { "fail" },
+                t.test,
+                t.result,
+                t.modifier
+            );
+        }
     }
     if let Some(t) = &result.tls {
         print_tls(t);
@@ -628,6 +659,150 @@ fn print_tls(t: &haechi_vuln::tls::TlsReport) {
     for c in &t.checks {
         println!("  {:<4} {:<26} {}", c.result, c.check, c.detail);
     }
+}
+
+/// Reads a response's headers and body (at most [`MAX_PAGE_BYTES`]).
+async fn read_response(
+    mut response: reqwest::Response,
+    verified: bool,
+) -> anyhow::Result<haechi_vuln::observatory::Response> {
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let status = response.status().as_u16();
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        anyhow::ensure!(
+            body.len() + chunk.len() <= MAX_PAGE_BYTES,
+            "the page is over {MAX_PAGE_BYTES} bytes"
+        );
+        body.extend_from_slice(&chunk);
+    }
+    Ok(haechi_vuln::observatory::Response {
+        headers,
+        status,
+        verified,
+        body: String::from_utf8_lossy(&body).into_owned(),
+        http_equiv: Default::default(),
+    })
+}
+
+/// One session the way the Observatory makes it: a GET, at most 10 redirects followed by
+/// hand with every URL recorded; on a failure with certificate verification, the whole
+/// session again without it (and `verified` false).
+async fn observatory_session(
+    start: &str,
+    clients: &[(bool, &reqwest::Client)],
+) -> Option<(haechi_vuln::observatory::Response, Vec<String>)> {
+    'client: for (verified, client) in clients {
+        let mut url = start.to_owned();
+        let mut chain = Vec::new();
+        for _ in 0..=10 {
+            chain.push(url.clone());
+            let Ok(response) = client.get(&url).send().await else {
+                continue 'client;
+            };
+            let status = response.status().as_u16();
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .map(str::to_owned);
+            match (status, location) {
+                (301 | 302 | 303 | 307 | 308, Some(l)) => {
+                    let Ok(next) = response.url().join(&l) else {
+                        continue 'client;
+                    };
+                    url = next.to_string();
+                }
+                _ => {
+                    let r = read_response(response, *verified).await.ok()?;
+                    return Some((r, chain));
+                }
+            }
+        }
+        return None;
+    }
+    None
+}
+
+/// What the MDN HTTP Observatory would gather for `url`: the https and the http session
+/// of its host and path, the http session's redirect chain, and a CORS preflight.
+async fn observatory_scan(
+    url: &str,
+    inspector: &Inspector,
+) -> anyhow::Result<haechi_vuln::observatory::Scan> {
+    let parsed = reqwest::Url::parse(url)?;
+    let host = parsed
+        .host_str()
+        .ok_or_else(|| anyhow::anyhow!("{url}: no host"))?;
+    let path = match parsed.query() {
+        Some(q) => format!("{}?{q}", parsed.path()),
+        None => parsed.path().to_owned(),
+    };
+    let builder = || {
+        reqwest::Client::builder()
+            .timeout(inspector.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("haechi-web-inspect/", env!("CARGO_PKG_VERSION")))
+    };
+    let mut strict = builder();
+    for root in &inspector.probe.extra_roots {
+        strict = strict.add_root_certificate(reqwest::Certificate::from_der(root)?);
+    }
+    let strict = strict.build()?;
+    let lax = builder().tls_danger_accept_invalid_certs(true).build()?;
+    let clients = [(true, &strict), (false, &lax)];
+    // As the Observatory does: both sessions on the port given, if one is.
+    let with_port = |scheme: &str| match parsed.port() {
+        Some(p) => format!("{scheme}://{host}:{p}{path}"),
+        None => format!("{scheme}://{host}{path}"),
+    };
+    let https = observatory_session(&with_port("https"), &clients).await;
+    let http = observatory_session(&with_port("http"), &clients).await;
+    let session_https = https.is_some();
+    let (auto, primary_chain) = match (&https, &http) {
+        (Some((r, c)), _) | (None, Some((r, c))) => (Some(r.clone()), c.clone()),
+        _ => (None, Vec::new()),
+    };
+    let mut auto = auto;
+    if let Some(a) = auto.as_mut() {
+        let content_type = a.values("content-type").into_iter().next();
+        a.http_equiv = haechi_vuln::observatory::http_equiv(content_type.as_deref(), &a.body);
+    }
+    let mut cors = None;
+    if let (Some(a), Some(last)) = (&auto, primary_chain.last()) {
+        let client = if a.verified { &strict } else { &lax };
+        let preflight = client
+            .request(reqwest::Method::OPTIONS, last)
+            .header("Access-Control-Request-Method", "GET")
+            .header("Origin", haechi_vuln::observatory::PREFLIGHT_ORIGIN)
+            // Servers that ignore OPTIONS should not hold the inspection up.
+            .timeout(inspector.timeout.min(Duration::from_secs(3)))
+            .send()
+            .await;
+        if let Ok(r) = preflight
+            && r.status().is_success()
+        {
+            cors = read_response(r, a.verified).await.ok();
+        }
+    }
+    Ok(haechi_vuln::observatory::Scan {
+        hostname: host.to_ascii_lowercase(),
+        session_https,
+        auto,
+        http_redirects: http.as_ref().map(|(_, c)| c.clone()).unwrap_or_default(),
+        http: http.map(|(r, _)| r),
+        https: https.map(|(r, _)| r),
+        cors,
+    })
 }
 
 async fn fetch(url: &str, timeout: Duration) -> anyhow::Result<Page> {
