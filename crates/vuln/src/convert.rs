@@ -560,6 +560,35 @@ fn npm_range(range: &str) -> Result<Vec<Interval>, String> {
     Ok(out)
 }
 
+/// Whether a version lies in one of the intervals.
+fn contains(set: &[Interval], v: &Version) -> bool {
+    set.iter().any(|i| {
+        i.lo.as_ref().is_none_or(|b| match v.cmp_same(&b.version) {
+            Ordering::Greater => true,
+            Ordering::Equal => b.inclusive,
+            Ordering::Less => false,
+        }) && i.hi.as_ref().is_none_or(|b| match v.cmp_same(&b.version) {
+            Ordering::Less => true,
+            Ordering::Equal => b.inclusive,
+            Ordering::Greater => false,
+        })
+    })
+}
+
+/// Whether `version` satisfies the npm dependency range `range` (`^1.2.0`, `~1.2`,
+/// `>=1 <2`, `1.x || 2.x`, `1.0.0 - 2.0.0`); `Err` for what is not a semver range (a tag,
+/// a URL, an alias).
+pub fn npm_satisfies(range: &str, version: &str) -> Result<bool, String> {
+    let range = range.trim();
+    let set = if range.is_empty() || range == "*" {
+        vec![ALL]
+    } else {
+        npm_range(range)?
+    };
+    let v = version::parse(Ecosystem::Npm, version).map_err(|e| e.to_string())?;
+    Ok(contains(&set, &v))
+}
+
 /// A Node.js security WG advisory (`vuln/npm/N.json`).
 pub fn nodejs_wg(doc: &Value) -> Result<(Advisory, Vec<String>), String> {
     let module = doc["module_name"]

@@ -5,9 +5,10 @@
 //! stays within the version range the ecosystem treats as compatible (same major; same
 //! minor below 1.0 for SemVer ecosystems) and how to apply it with the ecosystem's own
 //! tool. Plans are validated by applying them to the inventory and scanning it again:
-//! a plan is validated only if its package is then free of findings and no other
-//! finding appeared. A pinned `requirements.txt` is rewritten and read back through its
-//! parser.
+//! a plan is validated only if its package is then free of findings, no other finding
+//! appeared, and — where the lockfile records what its packages require of each other
+//! (npm's package-lock) — every requirement the current version met still holds. A
+//! pinned `requirements.txt` is rewritten and read back through its parser.
 
 use crate::inventory::{Component, Inventory};
 use crate::matcher::{Finding, Matcher, ScanSummary};
@@ -50,9 +51,14 @@ pub struct PatchPlan {
     /// Why there is no target, or what to watch for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    /// Set by [`validate`]: the package is free of findings after the upgrade and no
-    /// other finding appeared.
+    /// Set by [`validate`]: the package is free of findings after the upgrade, no other
+    /// finding appeared, and every range the lockfile's packages require of this copy of
+    /// the package still holds.
     pub validated: bool,
+    /// Set by [`validate`]: the requirements the target breaks (`^4.17.0 required by
+    /// express@4.17.1`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub broken_requirements: Vec<String>,
 }
 
 /// Plans upgrades for the vulnerable packages among `findings` of `inv`.
@@ -91,6 +97,7 @@ pub fn plan(matcher: &Matcher, findings: &[Finding], strategy: Strategy) -> Vec<
                 compatible,
                 note,
                 validated: false,
+                broken_requirements: Vec::new(),
             }
         })
         .collect()
@@ -237,13 +244,29 @@ pub fn validate(
         .iter()
         .any(|f| !was.contains(&(f.package.as_str(), f.id.as_str())));
     for p in plans.iter_mut() {
-        let Some(target) = &p.target else {
+        let Some(target) = p.target.clone() else {
             continue;
         };
         let left = after
             .iter()
-            .any(|f| f.package == p.package && f.ecosystem == p.ecosystem && &f.version == target);
-        p.validated = !left && !new_elsewhere;
+            .any(|f| f.package == p.package && f.ecosystem == p.ecosystem && f.version == target);
+        p.broken_requirements = broken_requirements(after_inv, p, &target);
+        p.validated = !left && !new_elsewhere && p.broken_requirements.is_empty();
     }
     after
+}
+
+/// The requirements on this copy of the package (those its current version meets; npm
+/// may keep other copies for other ranges) that the target does not meet.
+fn broken_requirements(inv: &Inventory, p: &PatchPlan, target: &str) -> Vec<String> {
+    inv.constraints
+        .iter()
+        .filter(|c| c.ecosystem.osv_name() == p.ecosystem && c.package == p.package)
+        .filter(|c| {
+            c.ecosystem == Ecosystem::Npm
+                && crate::convert::npm_satisfies(&c.range, &p.current) == Ok(true)
+                && crate::convert::npm_satisfies(&c.range, target) == Ok(false)
+        })
+        .map(|c| format!("{} required by {}", c.range, c.required_by))
+        .collect()
 }

@@ -122,6 +122,7 @@ pub fn website_inventory(url: &str, scripts: &[ScriptFinding]) -> Inventory {
         format: "web-inspection".into(),
         components,
         skipped: Vec::new(),
+        constraints: Vec::new(),
     }
 }
 

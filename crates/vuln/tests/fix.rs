@@ -121,3 +121,69 @@ fn plans_aim_at_the_smallest_clean_version_and_validate() {
     }
     assert!(checked >= 40, "only {checked} plans checked");
 }
+
+/// On a real package-lock (uptime-kuma 1.22.0), an upgrade is validated only if every
+/// range the other packages require of that copy still holds: `ms` 2.1.2 is pinned
+/// exactly by `debug@4.3.4`, so moving it to 2.1.3 breaks `debug`; `humanize-ms` 1.2.1 is
+/// required as `^1.2.1` by `agentkeepalive`, which 1.2.2 keeps. The two advisories are
+/// written for the test (no npm database with such fixes is staged).
+#[test]
+fn npm_upgrades_that_break_what_dependents_require_do_not_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = AdvisoryDb::open(&AdvisoryDb::path_in(dir.path())).unwrap();
+    let advisory = |id: &str, name: &str, fixed: &str| {
+        (
+            id.to_owned(),
+            serde_json::json!({
+                "id": id, "modified": "2026-12-01T00:00:00Z", "summary": "test advisory",
+                "affected": [{"package": {"ecosystem": "npm", "name": name},
+                              "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": fixed}]}]}]
+            }),
+        )
+    };
+    let report = haechi_vuln::import::import_values(
+        &db,
+        "test",
+        vec![
+            advisory("TEST-ms", "ms", "2.1.3"),
+            advisory("TEST-humanize-ms", "humanize-ms", "1.2.2"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(report.advisories_added, 2);
+    let matcher = Matcher::new(db.snapshot().unwrap());
+    let inv =
+        inventory::read_file(&vulns("lockfiles/uptime-kuma_1.22.0/package-lock.json")).unwrap();
+    assert!(inv.constraints.len() > 1000, "{}", inv.constraints.len());
+    let mut before = Vec::new();
+    matcher.scan(
+        &inv,
+        Exposure::Unknown,
+        &mut before,
+        &mut ScanSummary::default(),
+    );
+    let mut plans = fix::plan(&matcher, &before, Strategy::Minimal);
+    fix::validate(&matcher, &before, &fix::patched(&inv, &plans), &mut plans);
+    let plan = |package: &str, current: &str| {
+        plans
+            .iter()
+            .find(|p| p.package == package && p.current == current)
+            .unwrap_or_else(|| panic!("a plan for {package} {current}: {plans:?}"))
+            .clone()
+    };
+    let ms = plan("ms", "2.1.2");
+    assert_eq!(ms.target.as_deref(), Some("2.1.3"));
+    assert!(!ms.validated);
+    assert_eq!(ms.broken_requirements, ["2.1.2 required by debug@4.3.4"]);
+    let old_ms = plan("ms", "2.0.0");
+    assert!(
+        !old_ms.validated
+            && old_ms
+                .broken_requirements
+                .iter()
+                .all(|b| b.starts_with("2.0.0 required by debug@2.6.9"))
+    );
+    let humanize = plan("humanize-ms", "1.2.1");
+    assert_eq!(humanize.target.as_deref(), Some("1.2.2"));
+    assert!(humanize.broken_requirements.is_empty() && humanize.validated, "{humanize:?}");
+}

@@ -184,6 +184,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
                 .map(|_| pool[(next() % pool.len() as u64) as usize].clone())
                 .collect(),
             skipped: Vec::new(),
+            constraints: Vec::new(),
         };
         let exposure = if i % 5 == 0 {
             Exposure::InternetFacing

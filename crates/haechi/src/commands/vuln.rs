@@ -786,6 +786,9 @@ fn fix(
                 if let Some(n) = &p.note {
                     println!("    note: {n}");
                 }
+                for b in &p.broken_requirements {
+                    println!("    breaks: {b}");
+                }
             }
         }
         if !json {

@@ -69,6 +69,7 @@ fn package_lock(source: &str, text: &str) -> Result<Inventory, String> {
     let mut inv = Inventory::new(source, format!("package-lock.json v{v}"));
     if let Some(packages) = doc.get("packages").and_then(Value::as_object) {
         for (path, p) in packages {
+            npm_constraints(&mut inv, path, p);
             if path.is_empty() || p.get("link").and_then(Value::as_bool) == Some(true) {
                 continue; // the project itself, or a link to a workspace folder
             }
@@ -99,10 +100,49 @@ fn package_lock(source: &str, text: &str) -> Result<Inventory, String> {
     Ok(inv)
 }
 
+/// The ranges a package-lock v2/v3 entry requires of its dependencies.
+fn npm_constraints(inv: &mut Inventory, path: &str, p: &Value) {
+    let who = if path.is_empty() {
+        "the project".to_owned()
+    } else {
+        let name = path.rsplit("node_modules/").next().unwrap_or(path);
+        format!(
+            "{name}@{}",
+            p.get("version").and_then(Value::as_str).unwrap_or("?")
+        )
+    };
+    for section in ["dependencies", "optionalDependencies", "peerDependencies"] {
+        if let Some(deps) = p.get(section).and_then(Value::as_object) {
+            for (dep, range) in deps {
+                if let Some(range) = range.as_str() {
+                    inv.constraints.push(super::Constraint {
+                        ecosystem: Ecosystem::Npm,
+                        package: dep.clone(),
+                        range: range.to_owned(),
+                        required_by: who.clone(),
+                    });
+                }
+            }
+        }
+    }
+}
+
 fn package_lock_v1(inv: &mut Inventory, deps: &serde_json::Map<String, Value>, path: &str) {
     for (name, d) in deps {
         let location = format!("{path}[\"{name}\"]");
         let version = d.get("version").and_then(Value::as_str).unwrap_or("");
+        if let Some(requires) = d.get("requires").and_then(Value::as_object) {
+            for (dep, range) in requires {
+                if let Some(range) = range.as_str() {
+                    inv.constraints.push(super::Constraint {
+                        ecosystem: Ecosystem::Npm,
+                        package: dep.clone(),
+                        range: range.to_owned(),
+                        required_by: format!("{name}@{version}"),
+                    });
+                }
+            }
+        }
         npm_add(inv, name, version, location.clone());
         if let Some(nested) = d.get("dependencies").and_then(Value::as_object) {
             package_lock_v1(inv, nested, &format!("{location}.dependencies"));

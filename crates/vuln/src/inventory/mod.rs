@@ -49,6 +49,21 @@ pub struct Inventory {
     pub format: String,
     pub components: Vec<Component>,
     pub skipped: Vec<SkippedComponent>,
+    /// The version ranges the file says its packages require of each other (npm's
+    /// package-lock), for checking that an upgrade keeps them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub constraints: Vec<Constraint>,
+}
+
+/// One package's requirement on another.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Constraint {
+    pub ecosystem: Ecosystem,
+    pub package: String,
+    /// The range as written (`^4.17.0`).
+    pub range: String,
+    /// Who requires it (`express@4.17.1`, or `the project`).
+    pub required_by: String,
 }
 
 /// A file that could not be read as an SBOM or lockfile at all.
