@@ -185,5 +185,8 @@ fn npm_upgrades_that_break_what_dependents_require_do_not_validate() {
     );
     let humanize = plan("humanize-ms", "1.2.1");
     assert_eq!(humanize.target.as_deref(), Some("1.2.2"));
-    assert!(humanize.broken_requirements.is_empty() && humanize.validated, "{humanize:?}");
+    assert!(
+        humanize.broken_requirements.is_empty() && humanize.validated,
+        "{humanize:?}"
+    );
 }
