@@ -89,6 +89,8 @@ enum Command {
     /// Passive inspection of web pages: `inspect URL…` (security headers, cookies,
     /// disclosed versions, vulnerable JavaScript libraries).
     Web(commands::web::WebArgs),
+    /// Domain Watch: look-alikes of institutions' protected names, and unsafe names.
+    Domains(commands::domains::DomainsArgs),
 }
 
 /// The data directory option every command shares.
@@ -134,6 +136,7 @@ fn main() -> std::process::ExitCode {
         Command::Sbom(a) => commands::vuln::run_sbom(a),
         Command::Isms(a) => commands::isms::run(a),
         Command::Web(a) => commands::web::run(a),
+        Command::Domains(a) => commands::domains::run(a),
         Command::Models => commands::ml::models(),
         Command::User(a) => commands::access::user(a),
         Command::Token(a) => commands::access::token(a),

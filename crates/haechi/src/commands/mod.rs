@@ -15,6 +15,7 @@ pub mod blocklist;
 pub mod cluster;
 pub mod deadletter;
 pub mod demo;
+pub mod domains;
 pub mod hunt;
 pub mod ingest;
 pub mod intel;
