@@ -67,13 +67,13 @@ pub struct Index {
     /// Registrable domains owned by some institution: never look-alikes.
     owned: HashSet<String>,
     /// Deletion variants (the label itself included) of long labels → protected entries.
-    deletes: HashMap<String, Vec<usize>>,
+    deletes: FastMap<String, Vec<usize>>,
     /// UTS #39 skeletons of the labels (lower-cased) → protected entries.
-    skeletons: HashMap<String, Vec<usize>>,
+    skeletons: FastMap<String, Vec<usize>>,
     /// Korean-layout renderings (ASCII, punycode for Hangul) → protected entries.
-    layouts: HashMap<String, Vec<(usize, &'static str)>>,
+    layouts: FastMap<String, Vec<(usize, &'static str)>>,
     /// Exact labels → protected entries.
-    labels: HashMap<String, Vec<usize>>,
+    labels: FastMap<String, Vec<usize>>,
     automaton: AhoCorasick,
     /// Automaton pattern → protected entries.
     patterns: Vec<Vec<usize>>,
@@ -94,10 +94,56 @@ fn deletions(label: &str) -> Vec<String> {
 
 /// The UTS #39 skeleton, lower-cased (the protected labels are lower case).
 pub fn skeleton(label: &str) -> String {
+    if label.is_ascii() {
+        // Most names: UTS #39's prototypes of the ASCII characters, computed once.
+        let table = ascii_prototypes();
+        let mut out = String::with_capacity(label.len() + 4);
+        for b in label.bytes() {
+            out.push_str(&table[b as usize]);
+        }
+        return out;
+    }
     unicode_security::skeleton(label)
         .collect::<String>()
         .to_lowercase()
 }
+
+/// The lower-cased skeleton of each ASCII character (a skeleton maps characters one by one).
+fn ascii_prototypes() -> &'static [String; 128] {
+    static TABLE: std::sync::OnceLock<[String; 128]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        std::array::from_fn(|b| {
+            let c = char::from(b as u8);
+            unicode_security::skeleton(&c.to_string())
+                .collect::<String>()
+                .to_lowercase()
+        })
+    })
+}
+
+/// A fast hasher for the index's short keys (FNV-1a; the keys come from the protected
+/// list and the scanned names, and a collision only costs a comparison).
+#[derive(Default, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h = (h ^ *b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
 
 fn punycode_label(unicode: &str) -> Option<String> {
     idna::domain_to_ascii(unicode)
@@ -107,10 +153,10 @@ fn punycode_label(unicode: &str) -> Option<String> {
 
 impl Index {
     pub fn new(protected: Vec<Protected>) -> Index {
-        let mut deletes: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut skeletons: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut layouts: HashMap<String, Vec<(usize, &'static str)>> = HashMap::new();
-        let mut labels: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut deletes: FastMap<String, Vec<usize>> = FastMap::default();
+        let mut skeletons: FastMap<String, Vec<usize>> = FastMap::default();
+        let mut layouts: FastMap<String, Vec<(usize, &'static str)>> = FastMap::default();
+        let mut labels: FastMap<String, Vec<usize>> = FastMap::default();
         let mut pattern_of: HashMap<String, usize> = HashMap::new();
         let mut patterns: Vec<Vec<usize>> = Vec::new();
         let mut pattern_text: Vec<String> = Vec::new();
@@ -219,8 +265,16 @@ impl Index {
         // One edit away (long labels only).
         if label.chars().count() + 1 > SHORT_LABEL {
             let mut candidates: Vec<usize> = Vec::new();
-            for d in deletions(label) {
-                if let Some(list) = self.deletes.get(&d) {
+            if let Some(list) = self.deletes.get(label) {
+                candidates.extend(list);
+            }
+            // Each single deletion, built in one buffer.
+            let mut buf = String::with_capacity(label.len());
+            for (i, c) in label.char_indices() {
+                buf.clear();
+                buf.push_str(&label[..i]);
+                buf.push_str(&label[i + c.len_utf8()..]);
+                if let Some(list) = self.deletes.get(buf.as_str()) {
                     candidates.extend(list);
                 }
             }

@@ -59,7 +59,16 @@ pub fn parse(input: &str) -> Result<Name, NameError> {
     if trimmed.len() > 4 * MAX_NAME_BYTES {
         return Err(NameError::TooLong);
     }
-    let ascii = idna::domain_to_ascii(trimmed).map_err(|e| NameError::Idna(format!("{e:?}")))?;
+    // Most names are plain ASCII: lower-casing is all UTS #46 would do to them.
+    let plain = trimmed
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+        && !trimmed.to_ascii_lowercase().contains("xn--");
+    let ascii = if plain {
+        trimmed.to_ascii_lowercase()
+    } else {
+        idna::domain_to_ascii(trimmed).map_err(|e| NameError::Idna(format!("{e:?}")))?
+    };
     if ascii.is_empty() {
         return Err(NameError::Empty);
     }
@@ -72,8 +81,13 @@ pub fn parse(input: &str) -> Result<Name, NameError> {
     if ascii.split('.').any(str::is_empty) {
         return Err(NameError::Idna("an empty label".into()));
     }
-    let (unicode, result) = idna::domain_to_unicode(&ascii);
-    result.map_err(|e| NameError::Idna(format!("{e:?}")))?;
+    let unicode = if plain {
+        ascii.clone()
+    } else {
+        let (unicode, result) = idna::domain_to_unicode(&ascii);
+        result.map_err(|e| NameError::Idna(format!("{e:?}")))?;
+        unicode
+    };
     let domain = psl::domain(ascii.as_bytes()).ok_or(NameError::NoRegistrable)?;
     let suffix = std::str::from_utf8(domain.suffix().as_bytes())
         .expect("ASCII")
@@ -89,7 +103,11 @@ pub fn parse(input: &str) -> Result<Name, NameError> {
     let subdomain = ascii[..ascii.len() - registrable.len()]
         .trim_end_matches('.')
         .to_owned();
-    let (label_unicode, _) = idna::domain_to_unicode(&label);
+    let label_unicode = if plain {
+        label.clone()
+    } else {
+        idna::domain_to_unicode(&label).0
+    };
     Ok(Name {
         ascii,
         unicode,

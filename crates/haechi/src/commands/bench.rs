@@ -41,11 +41,13 @@ pub struct BenchArgs {
     /// `cluster` (not run by default: the `stream` load through `[cluster]` over a NATS
     /// server and into a ClickHouse server the stage starts; events/s, stored, duplicates,
     /// p99 send-to-alert delay, ClickHouse rows per CPU-second, compression), `vuln`
-    /// (every staged advisory database imported, a 10,000-component SBOM scanned).
+    /// (every staged advisory database imported, a 10,000-component SBOM scanned),
+    /// `domains` (Domain Watch: a 2,000,000-name sweep on one core, look-alike alerts on
+    /// popular names, the model's held-out phishing recall against popular names flagged).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "parse,evtx,ot,cloudtrail,store,hunt,stream,ml,state,stix,vuln"
+        default_value = "parse,evtx,ot,cloudtrail,store,hunt,stream,ml,state,stix,vuln,domains"
     )]
     pub stages: Vec<String>,
     /// `hunt`: how many times the EVTX sample set is scanned (Hayabusa's reference run
@@ -225,6 +227,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     if stage("vuln") {
         super::bench_vuln::run(&args)?;
+    }
+    if stage("domains") {
+        super::bench_domains::run(&args)?;
     }
     eprintln!("peak memory: {} MiB", peak_rss_kib() / 1024);
     Ok(ExitCode::SUCCESS)

@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod bench;
 pub mod bench_clickhouse;
 pub mod bench_cluster;
+pub mod bench_domains;
 pub mod bench_ml;
 pub mod bench_ot;
 pub mod bench_state;

@@ -1,0 +1,215 @@
+//! `haechi bench --stages domains`: Domain Watch's sweep and its quality figures, on the
+//! real name lists of `../shared/data/domains`.
+//!
+//! * Sweep: a synthetic universe built from the real names — the registrable labels and
+//!   public suffixes of the Tranco, newly-registered, phishing and DGA lists recombined,
+//!   one in twenty mutated by one edit; the protected labels' own names left out — read end to end on one core (parse, UTS #46, the
+//!   Public Suffix List, UTS #39 checks, look-alike lookups against 10,000 protected
+//!   labels: the 58 Korean institutions' names and the Tranco top 10,000, and the DGA and
+//!   phishing model), in names per second.
+//! * Look-alikes: the share of the Tranco top 100,000 that alerts for the 58 Korean names.
+//! * Model: recall on the phishing hostnames held out of the default model's training
+//!   (the hash split it was trained with) against the share of popular names flagged, at
+//!   several thresholds — on the Tranco names that are not in its training data.
+
+use super::bench::BenchArgs;
+use haechi_domains::{Index, Protected, lookalike, unsafe_names};
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Instant;
+
+/// Names in the synthetic sweep universe.
+const SWEEP_NAMES: usize = 2_000_000;
+/// Protected labels for the sweep.
+const PROTECTED_LABELS: usize = 10_000;
+
+fn lines(path: &Path) -> anyhow::Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: {e} (the domains stage needs ../shared/data/domains)",
+            path.display()
+        )
+    })?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// A deterministic generator (xorshift), so runs compare.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    let dir = args.data.join("domains");
+    let report = |what: &str, value: f64, unit: &str, note: String| {
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({"bench": "domains", "what": what, "value": value, "unit": unit, "note": note})
+            );
+        } else {
+            println!("domains {what:<52} {value:>12.4} {unit:<12} {note}");
+        }
+    };
+    let tranco = lines(&dir.join("tranco_top100k.txt"))?;
+    let phishing = lines(&dir.join("phishing_hostnames_openphish.txt"))?;
+    let mut nrd = lines(&dir.join("nrd7_whoisds_2025-06-21.txt"))?;
+    nrd.extend(lines(&dir.join("nrd7_whoisds_2025-04-12.txt"))?);
+    let dga: Vec<String> = lines(&dir.join("dga_dev_balanced.csv"))?
+        .into_iter()
+        .skip(1)
+        .filter_map(|l| {
+            let mut f = l.split(',');
+            let (domain, label) = (f.next()?, f.next()?);
+            (label == "1").then(|| domain.to_owned())
+        })
+        .collect();
+    let kr = super::domains::read_protected(&dir.join("protected_kr_institutions.csv"))?;
+    let model = haechi_ml::DomainModel::from_bytes(
+        crate::default_models::default_model("domains")
+            .expect("the default domains model ships")
+            .bytes,
+    )?;
+
+    // Look-alikes on popular names.
+    let index = Index::new(kr.clone());
+    let alerts = tranco
+        .iter()
+        .filter_map(|n| haechi_domains::parse(n).ok())
+        .filter(|n| {
+            index
+                .check(n)
+                .iter()
+                .any(|f| f.score >= lookalike::ALERT_SCORE)
+        })
+        .count();
+    report(
+        "look-alike alerts on the Tranco top 100,000",
+        100.0 * alerts as f64 / tranco.len() as f64,
+        "%",
+        format!("{alerts} names alert for the 58 protected Korean names (goal: at most 0.01 %)"),
+    );
+
+    // The model's curve: held-out phishing recall against popular names flagged.
+    let training_legit: HashSet<String> = lines(&dir.join("dga_dev_balanced.csv"))?
+        .into_iter()
+        .skip(1)
+        .filter_map(|l| l.split(',').next().map(str::to_owned))
+        .collect();
+    let popular: Vec<f32> = tranco
+        .iter()
+        .filter(|n| !training_legit.contains(n.as_str()))
+        .map(|n| model.score(n))
+        .collect();
+    let held_out: Vec<f32> = phishing
+        .iter()
+        .filter(|n| haechi_ml::is_validation(n, 20))
+        .map(|n| model.score(n))
+        .collect();
+    for threshold in [0.5f32, 0.9, 0.99, 0.995, 0.999] {
+        let flagged =
+            popular.iter().filter(|s| **s >= threshold).count() as f64 / popular.len() as f64;
+        let recall =
+            held_out.iter().filter(|s| **s >= threshold).count() as f64 / held_out.len() as f64;
+        report(
+            &format!("held-out phishing recall at threshold {threshold}"),
+            100.0 * recall,
+            "%",
+            format!(
+                "{:.2} % of {} popular names flagged; {} held-out phishing hosts (Phishing Catcher: 16.8 % at 0.62 %)",
+                100.0 * flagged,
+                popular.len(),
+                held_out.len()
+            ),
+        );
+    }
+
+    // The sweep.
+    let mut protected = kr;
+    for n in tranco.iter().take(PROTECTED_LABELS - protected.len()) {
+        if let Ok(name) = haechi_domains::parse(n) {
+            protected.push(Protected {
+                tenant: "bench".into(),
+                name,
+            });
+        }
+    }
+    let index = Index::new(protected);
+    let mut labels: Vec<String> = Vec::new();
+    let mut suffixes: Vec<String> = Vec::new();
+    // The universe's labels come from the names that are not protected (Tranco beyond the
+    // top 10,000, the new registrations, phishing and DGA names): look-alikes are rare in
+    // it, as in the registered universe.
+    for n in tranco
+        .iter()
+        .skip(PROTECTED_LABELS)
+        .chain(&nrd)
+        .chain(&phishing)
+        .chain(&dga)
+    {
+        if let Ok(name) = haechi_domains::parse(n) {
+            labels.push(name.label);
+            suffixes.push(name.suffix);
+        }
+    }
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789-";
+    let universe: Vec<String> = (0..SWEEP_NAMES)
+        .map(|_| {
+            let mut label = labels[rng.below(labels.len())].clone().into_bytes();
+            if rng.below(20) == 0 && label.len() > 2 && label.is_ascii() {
+                let i = rng.below(label.len() - 2) + 1;
+                label[i] = alphabet[rng.below(alphabet.len())];
+            }
+            let suffix = &suffixes[rng.below(suffixes.len())];
+            format!("{}.{suffix}", String::from_utf8_lossy(&label))
+        })
+        .collect();
+    let started = Instant::now();
+    let (mut findings, mut unread) = (0usize, 0usize);
+    for n in &universe {
+        match haechi_domains::parse(n) {
+            Ok(name) => {
+                findings += index.check(&name).len() + unsafe_names::check(&name).len();
+                if model.score(&name.ascii) >= super::domains::MODEL_THRESHOLD {
+                    findings += 1;
+                }
+            }
+            Err(_) => unread += 1,
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let per_second = universe.len() as f64 / secs;
+    report(
+        "sweep: names per second on one core",
+        per_second,
+        "names/s",
+        format!(
+            "{} synthetic names from the real lists, {PROTECTED_LABELS} protected labels, the model included: {findings} findings, {unread} not read, {secs:.2} s; 350 M names would take {:.1} min on one core",
+            universe.len(),
+            350e6 / per_second / 60.0
+        ),
+    );
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({"bench": "domains", "names_per_second_per_core": per_second,
+                               "lookalike_alert_rate_tranco": alerts as f64 / tranco.len() as f64})
+        );
+    }
+    Ok(())
+}
