@@ -10,6 +10,7 @@ pub mod input;
 pub mod keyboard;
 pub mod lookalike;
 pub mod name;
+pub mod universe;
 pub mod unsafe_names;
 
 pub use lookalike::{Finding, Index, Protected};

@@ -178,3 +178,85 @@ fn bad_arguments_are_refused_with_the_reason() {
     assert!(!out.status.success());
     assert!(describe(&out).contains("p.csv:3"), "{}", describe(&out));
 }
+
+#[test]
+fn a_newly_protected_name_is_retro_hunted_over_the_universe() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap();
+    let tranco = sample("domains/tranco_top100k.txt");
+    let phish = sample("domains/phishing_hostnames_openphish.txt");
+    let added = haechi(&[
+        "domains",
+        "universe",
+        "add",
+        "--data-dir",
+        d,
+        tranco.to_str().unwrap(),
+        phish.to_str().unwrap(),
+    ]);
+    assert!(added.status.success(), "{}", describe(&added));
+    assert!(String::from_utf8_lossy(&added.stdout).contains("names in the universe"));
+    let status = haechi(&["domains", "universe", "status", "--data-dir", d]);
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains("bytes per name"),
+        "{}",
+        describe(&status)
+    );
+    let out = haechi(&[
+        "domains",
+        "protect",
+        "add",
+        "--data-dir",
+        d,
+        "--tenant",
+        "citibank_korea",
+        "--json",
+        "citibank.co.kr",
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let found: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let domains: Vec<&str> = found
+        .iter()
+        .map(|f| f["domain"].as_str().unwrap())
+        .collect();
+    for d in ["citicbank.com", "citibank.com", "citibankonlline.com"] {
+        assert!(domains.contains(&d), "{d} in {domains:?}");
+    }
+    // Kept for the next scans: `domains scan` without --protected uses it.
+    let names = write_file(dir.path(), "n.txt", "citibank-verify.com\nexample.com\n");
+    let (findings, _) = scan(&["--data-dir", d, "--model", "none", names.to_str().unwrap()]);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["tenant"], "citibank_korea");
+    let list = haechi(&["domains", "protect", "list", "--data-dir", d]);
+    assert_eq!(
+        String::from_utf8_lossy(&list.stdout),
+        "citibank_korea,citibank.co.kr\n"
+    );
+    let removed = haechi(&[
+        "domains",
+        "protect",
+        "remove",
+        "--data-dir",
+        d,
+        "--tenant",
+        "citibank_korea",
+        "citibank.co.kr",
+    ]);
+    assert!(removed.status.success(), "{}", describe(&removed));
+    let again = haechi(&[
+        "domains",
+        "protect",
+        "remove",
+        "--data-dir",
+        d,
+        "--tenant",
+        "citibank_korea",
+        "citibank.co.kr",
+    ]);
+    assert!(!again.status.success() && describe(&again).contains("does not protect"));
+}

@@ -64,6 +64,10 @@ pub struct BenchArgs {
     /// (FortiGate IPS logs over the same syslog connection), 0-100.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
     pub stream_device_percent: u8,
+    /// `domains`: registrable names in the synthetic universe whose size, build time and
+    /// retro-hunt are measured.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub domains_universe: usize,
 }
 
 /// The real sample file of each line format.
@@ -599,6 +603,18 @@ pub fn peak_rss_kib() -> u64 {
         .and_then(|s| {
             s.lines()
                 .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Resident memory now (KiB), from `/proc/self/status` (`VmRSS`).
+pub fn current_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)

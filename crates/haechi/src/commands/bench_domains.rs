@@ -204,11 +204,93 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             350e6 / per_second / 60.0
         ),
     );
+
+    // The universe: registrable names from the same recombination, as an FST file.
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let names: Vec<String> = (0..args.domains_universe)
+        .map(|_| {
+            let mut label = labels[rng.below(labels.len())].clone().into_bytes();
+            if label.len() > 2 && label.is_ascii() {
+                // Every name its own: one or two characters changed, or a digit added.
+                let i = rng.below(label.len() - 1) + 1;
+                label[i] = alphabet[rng.below(alphabet.len() - 1)];
+                if rng.below(2) == 0 {
+                    label.push(alphabet[26 + rng.below(10)]);
+                }
+            }
+            format!(
+                "{}.{}",
+                String::from_utf8_lossy(&label),
+                suffixes[rng.below(suffixes.len())]
+            )
+        })
+        .collect();
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("universe.fst");
+    let started = Instant::now();
+    let stored = haechi_domains::universe::build(&path, names).map_err(|e| anyhow::anyhow!(e))?;
+    let build_secs = started.elapsed().as_secs_f64();
+    // The mapped file's pages, measured on their own: resident before opening, after
+    // touching every page.
+    let rss_before = super::bench::current_rss_kib();
+    let universe =
+        haechi_domains::universe::Universe::open(&path).map_err(|e| anyhow::anyhow!(e))?;
+    let bytes_per_name = universe.bytes() as f64 / stored as f64;
+    // Every page touched once, as a long-running service would have them.
+    let mut touched = 0u64;
+    for b in universe.bytes_slice().iter().step_by(4096) {
+        touched += u64::from(*b);
+    }
+    let resident = (super::bench::current_rss_kib().saturating_sub(rss_before)) * 1024;
+    report(
+        "universe: bytes per registrable name (FST)",
+        bytes_per_name,
+        "bytes",
+        format!(
+            "{stored} distinct synthetic names in {:.1} MB, built in {build_secs:.1} s; resident after touching every page {:.1} MB (checksum {touched}); 50 M names about {:.0} MB, 350 M about {:.1} GB",
+            universe.bytes() as f64 / 1e6,
+            resident as f64 / 1e6,
+            bytes_per_name * 50e6 / 1e6,
+            bytes_per_name * 350e6 / 1e9
+        ),
+    );
+    let mut hunt_secs = Vec::new();
+    for target in [
+        "kbstar.com",
+        "citibank.co.kr",
+        "hometax.go.kr",
+        "seoul.go.kr",
+        "kakaobank.com",
+    ] {
+        let protected = Protected {
+            tenant: "bench".into(),
+            name: haechi_domains::parse(target).expect("a valid name"),
+        };
+        let started = Instant::now();
+        let found = universe
+            .retro_hunt(&protected, false)
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let secs = started.elapsed().as_secs_f64();
+        hunt_secs.push(secs);
+        report(
+            &format!("retro-hunt of {target} over the universe"),
+            secs,
+            "s",
+            format!("{} look-alikes among {stored} names", found.len()),
+        );
+    }
+    hunt_secs.sort_by(f64::total_cmp);
+    let retro_hunt_seconds = hunt_secs[hunt_secs.len() / 2];
     if args.json {
         println!(
             "{}",
             serde_json::json!({"bench": "domains", "names_per_second_per_core": per_second,
-                               "lookalike_alert_rate_tranco": alerts as f64 / tranco.len() as f64})
+                               "lookalike_alert_rate_tranco": alerts as f64 / tranco.len() as f64,
+                               "universe_names": stored, "bytes_per_name": bytes_per_name,
+                               "resident_bytes_at_universe": resident,
+                               "resident_bytes_at_50m": (bytes_per_name * 50e6) as u64,
+                               "resident_bytes_at_50m_is_projected": true,
+                               "retro_hunt_seconds": retro_hunt_seconds})
         );
     }
     Ok(())

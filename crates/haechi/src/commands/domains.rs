@@ -16,18 +16,33 @@ use std::process::ExitCode;
 pub struct DomainsArgs {
     #[command(subcommand)]
     command: DomainsCommand,
-    /// Accepted like every command's; `scan` keeps nothing there.
+    /// Where Haechi keeps its data: `domains/universe.fst` and `domains/protected.csv`
+    /// (default: `data_dir` of the configuration, else ./haechi-data).
     #[arg(long, env = "HAECHI_DATA_DIR", global = true)]
-    #[allow(dead_code)]
     data_dir: Option<PathBuf>,
+    /// A configuration file (for `data_dir`).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
 }
 
 #[derive(clap::Subcommand)]
 enum DomainsCommand {
+    /// The universe of registered names: `add FILE...` (registrable domains of lists,
+    /// CT lines and zone files merged in), `status`.
+    Universe {
+        #[command(subcommand)]
+        command: UniverseCommand,
+    },
+    /// Institutions' protected names: `add --tenant ID DOMAIN` (retro-hunted over the
+    /// universe at once), `list`, `remove --tenant ID DOMAIN`.
+    Protect {
+        #[command(subcommand)]
+        command: ProtectCommand,
+    },
     /// Find look-alikes of protected names, and unsafe names, in files of names.
     Scan {
         /// A CSV `tenant,domain` of the institutions' protected names (a header line
-        /// `tenant,domain` is allowed).
+        /// `tenant,domain` is allowed); default: the names `domains protect add` keeps.
         #[arg(long)]
         protected: Option<PathBuf>,
         /// One JSON object per finding.
@@ -48,16 +63,230 @@ enum DomainsCommand {
     },
 }
 
+#[derive(clap::Subcommand)]
+enum UniverseCommand {
+    /// Merge the registrable domains of files (lists, CT JSON lines, zone files, gzip or
+    /// not) into the universe.
+    Add {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// How many names the universe holds and what it costs.
+    Status,
+}
+
+#[derive(clap::Subcommand)]
+enum ProtectCommand {
+    /// Protect a registrable domain of an institution; its look-alikes already in the
+    /// universe are printed at once.
+    Add {
+        #[arg(long)]
+        tenant: String,
+        domain: String,
+        /// One JSON object per look-alike found.
+        #[arg(long)]
+        json: bool,
+        /// Also find the label inside longer labels (`mykbstar`), not only starting them:
+        /// a walk over most of the universe.
+        #[arg(long)]
+        deep: bool,
+    },
+    /// The protected names.
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Stop protecting a name.
+    Remove {
+        #[arg(long)]
+        tenant: String,
+        domain: String,
+    },
+}
+
+fn universe_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("domains").join("universe.fst")
+}
+
+fn protected_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("domains").join("protected.csv")
+}
+
 pub fn run(args: DomainsArgs) -> anyhow::Result<ExitCode> {
-    let DomainsCommand::Scan {
-        protected,
-        json,
-        model,
-        model_threshold,
-        min_score,
-        files,
-    } = args.command;
-    let model = match model.as_str() {
+    let config = super::load_config(args.config.as_deref(), args.data_dir.clone())?;
+    let data_dir = config.data_dir.clone();
+    match args.command {
+        DomainsCommand::Universe { command } => universe(&data_dir, command),
+        DomainsCommand::Protect { command } => protect(&data_dir, command),
+        DomainsCommand::Scan {
+            protected,
+            json,
+            model,
+            model_threshold,
+            min_score,
+            files,
+        } => {
+            let protected = protected.or_else(|| {
+                let kept = protected_path(&data_dir);
+                kept.is_file().then_some(kept)
+            });
+            scan(protected, json, &model, model_threshold, min_score, &files)
+        }
+    }
+}
+
+fn universe(data_dir: &Path, command: UniverseCommand) -> anyhow::Result<ExitCode> {
+    let path = universe_path(data_dir);
+    match command {
+        UniverseCommand::Status => {
+            anyhow::ensure!(
+                path.is_file(),
+                "no universe yet: haechi domains universe add FILE..."
+            );
+            let u =
+                haechi_domains::universe::Universe::open(&path).map_err(|e| anyhow::anyhow!(e))?;
+            println!(
+                "{} names, {} bytes ({:.1} bytes per name)",
+                u.len(),
+                u.bytes(),
+                u.bytes() as f64 / u.len().max(1) as f64
+            );
+        }
+        UniverseCommand::Add { files } => {
+            let mut names: Vec<String> = Vec::new();
+            if path.is_file() {
+                let u = haechi_domains::universe::Universe::open(&path)
+                    .map_err(|e| anyhow::anyhow!(e))?;
+                names.extend(u.names());
+            }
+            let before = names.len();
+            let mut unread = 0usize;
+            for file in &files {
+                let text = input::read(file).map_err(|e| anyhow::anyhow!(e))?;
+                for (_, entry) in input::names(&text, input::recognise(&text)) {
+                    match entry.ok().and_then(|raw| haechi_domains::parse(&raw).ok()) {
+                        Some(n) => names.push(n.registrable),
+                        None => unread += 1,
+                    }
+                }
+            }
+            std::fs::create_dir_all(path.parent().expect("a folder"))?;
+            // Written beside and renamed: a reader never sees half a universe.
+            let fresh = path.with_extension("fst.new");
+            let total =
+                haechi_domains::universe::build(&fresh, names).map_err(|e| anyhow::anyhow!(e))?;
+            std::fs::rename(&fresh, &path)?;
+            println!(
+                "{total} names in the universe ({} new), {unread} entries not read",
+                total as usize - before.min(total as usize)
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn protect(data_dir: &Path, command: ProtectCommand) -> anyhow::Result<ExitCode> {
+    let path = protected_path(data_dir);
+    let mut list = if path.is_file() {
+        read_protected(&path)?
+    } else {
+        Vec::new()
+    };
+    let save = |list: &[Protected]| -> anyhow::Result<()> {
+        std::fs::create_dir_all(path.parent().expect("a folder"))?;
+        let mut text = String::from("tenant,domain\n");
+        for p in list {
+            text.push_str(&format!("{},{}\n", p.tenant, p.name.registrable));
+        }
+        let fresh = path.with_extension("csv.new");
+        std::fs::write(&fresh, text)?;
+        std::fs::rename(&fresh, &path)?;
+        Ok(())
+    };
+    match command {
+        ProtectCommand::List { tenant } => {
+            for p in list
+                .iter()
+                .filter(|p| tenant.as_deref().is_none_or(|t| p.tenant == t))
+            {
+                println!("{},{}", p.tenant, p.name.registrable);
+            }
+        }
+        ProtectCommand::Remove { tenant, domain } => {
+            let name =
+                haechi_domains::parse(&domain).map_err(|e| anyhow::anyhow!("{domain}: {e}"))?;
+            let before = list.len();
+            list.retain(|p| !(p.tenant == tenant && p.name.registrable == name.registrable));
+            anyhow::ensure!(
+                list.len() < before,
+                "{tenant} does not protect {}",
+                name.registrable
+            );
+            save(&list)?;
+            println!("{} no longer protected for {tenant}", name.registrable);
+        }
+        ProtectCommand::Add {
+            tenant,
+            domain,
+            json,
+            deep,
+        } => {
+            anyhow::ensure!(
+                haechi_server::valid_tenant(&tenant),
+                "--tenant '{tenant}' is not a valid id"
+            );
+            let name =
+                haechi_domains::parse(&domain).map_err(|e| anyhow::anyhow!("{domain}: {e}"))?;
+            let protected = Protected {
+                tenant: tenant.clone(),
+                name,
+            };
+            if !list
+                .iter()
+                .any(|p| p.tenant == tenant && p.name.registrable == protected.name.registrable)
+            {
+                list.push(protected.clone());
+                save(&list)?;
+            }
+            let universe = universe_path(data_dir);
+            if !universe.is_file() {
+                eprintln!(
+                    "{} protected for {tenant}; no universe to retro-hunt yet",
+                    protected.name.registrable
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            let u = haechi_domains::universe::Universe::open(&universe)
+                .map_err(|e| anyhow::anyhow!(e))?;
+            let started = std::time::Instant::now();
+            let found = u
+                .retro_hunt(&protected, deep)
+                .map_err(|e| anyhow::anyhow!(e))?;
+            let secs = started.elapsed().as_secs_f64();
+            let mut out = std::io::stdout().lock();
+            for f in &found {
+                write_finding(&mut out, f, json)?;
+            }
+            eprintln!(
+                "{} protected for {tenant}: {} look-alikes among the universe's {} names ({secs:.3} s)",
+                protected.name.registrable,
+                found.len(),
+                u.len()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn scan(
+    protected: Option<PathBuf>,
+    json: bool,
+    model: &str,
+    model_threshold: f32,
+    min_score: f32,
+    files: &[PathBuf],
+) -> anyhow::Result<ExitCode> {
+    let model = match model {
         "none" => None,
         spec => Some(crate::default_models::load_with(
             Path::new(spec),
@@ -75,7 +304,7 @@ pub fn run(args: DomainsArgs) -> anyhow::Result<ExitCode> {
     let mut findings = 0usize;
     let mut not_read: BTreeMap<String, usize> = BTreeMap::new();
     let mut failed_files = 0;
-    for file in &files {
+    for file in files {
         let text = match input::read(file) {
             Ok(t) => t,
             Err(e) => {
