@@ -30,6 +30,9 @@ pub enum AlertSource {
     /// A vulnerability found in an institution's inventory (KEV-listed, or on an
     /// internet-facing system).
     Vuln,
+    /// A domain name that imitates an institution's protected name, or that UTS #39 or
+    /// the DGA/phishing model calls suspicious (Domain Watch).
+    Domain,
 }
 
 impl AlertSource {
@@ -41,6 +44,7 @@ impl AlertSource {
             AlertSource::Model => "model",
             AlertSource::Device => "device",
             AlertSource::Vuln => "vuln",
+            AlertSource::Domain => "domain",
         }
     }
 
@@ -52,6 +56,7 @@ impl AlertSource {
             "model" => AlertSource::Model,
             "device" => AlertSource::Device,
             "vuln" => AlertSource::Vuln,
+            "domain" => AlertSource::Domain,
             _ => return None,
         })
     }

@@ -32,6 +32,16 @@ pub use json::{event_from_json, event_to_json, flatten_json_into, write_event_js
 pub use time::{Timestamp, parse_rfc3339};
 pub use value::Value;
 
+/// A tenant (institution) id: 1–64 characters of `a-z 0-9 - _ .`. Every crate that
+/// takes a tenant from a person checks it with this one rule.
+pub fn valid_tenant(t: &str) -> bool {
+    !t.is_empty()
+        && t.len() <= 64
+        && t.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
+        })
+}
+
 /// A field name: static for ECS names, owned for names that come from the device.
 pub type FieldName = Cow<'static, str>;
 

@@ -37,6 +37,8 @@ pub struct Config {
     pub web: WebConfig,
     /// `[sme]`: the public self-assessment portal for small companies (off by default).
     pub sme: haechi_server::sme::SmeConfig,
+    /// `[domains]`: Domain Watch in `haechi serve` (look-alikes of protected names).
+    pub domains: DomainsConfig,
     /// The file this configuration was read from (a reload reads it again).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -62,6 +64,68 @@ impl Default for VulnConfig {
         VulnConfig {
             advisories: None,
             poll_secs: 300,
+        }
+    }
+}
+
+/// Domain Watch in `haechi serve` (`[domains]`): the protected names are kept by `haechi
+/// domains protect` and the API; names arrive by the API (`POST /api/domains/names`) and
+/// from a watched folder.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DomainsConfig {
+    /// Domain Watch in this process (its API, the folder, the merges).
+    pub enabled: bool,
+    /// A folder where files of names arrive (newly registered domain lists, zone files,
+    /// certstream JSON lines, gzip or not): each is checked once, then moved to `done/`
+    /// (or `failed/` with a `.reason` file) inside it (none: not watched).
+    pub watch: Option<PathBuf>,
+    /// Seconds between two looks at the folder (1 to 86,400).
+    pub poll_secs: u64,
+    /// The institution (the center's own tenant) that gets the findings with no protected
+    /// name behind them: DGA and phishing scores, UTS #39 unsafe names (none: those are
+    /// answered and counted, not alerted).
+    pub tenant: Option<String>,
+    /// The DGA and phishing model scoring every name (a file written by `haechi train
+    /// domains`, a default model's name, or `none`).
+    pub model: String,
+    /// The model's probability from which a name is a `dga` or `phishing` finding.
+    pub model_threshold: f32,
+    /// Findings under this score are dropped (0 to 1).
+    pub min_score: f32,
+    /// The block list look-alikes are added to, for the institution they imitate (firewalls
+    /// pull `.txt`, resolvers `.rpz`); empty: none.
+    pub block_list: String,
+    /// Look-alikes from this score are blocked and shared.
+    pub block_score: f32,
+    /// Days a block list entry lives (renewed while the name keeps being seen).
+    pub block_days: u64,
+    /// A sharing hub collection that gets a STIX indicator for every blocked look-alike
+    /// (none: not shared).
+    pub share_collection: Option<String>,
+    /// The TLP of those indicators: clear, green, amber, amber+strict or red.
+    pub share_tlp: String,
+    /// Seconds between two merges of the names seen since the universe was built into it
+    /// (0: never; `haechi domains universe add` merges too).
+    pub merge_secs: u64,
+}
+
+impl Default for DomainsConfig {
+    fn default() -> Self {
+        DomainsConfig {
+            enabled: true,
+            watch: None,
+            poll_secs: 10,
+            tenant: None,
+            model: "domains".into(),
+            model_threshold: crate::commands::domains::MODEL_THRESHOLD,
+            min_score: haechi_domains::lookalike::ALERT_SCORE,
+            block_list: "lookalike-domains".into(),
+            block_score: 0.9,
+            block_days: 90,
+            share_collection: None,
+            share_tlp: "amber".into(),
+            merge_secs: 3600,
         }
     }
 }
@@ -379,6 +443,7 @@ impl Default for Config {
             vuln: VulnConfig::default(),
             sme: haechi_server::sme::SmeConfig::default(),
             web: WebConfig::default(),
+            domains: DomainsConfig::default(),
             auth: AuthConfig::default(),
             respond: RespondConfig::default(),
             cluster: None,
@@ -506,6 +571,7 @@ impl Config {
             bail!("vuln.poll_secs: 1 to 86400");
         }
         self.sme.validate().map_err(|e| anyhow::anyhow!(e))?;
+        self.domains.validate()?;
         if self.web.check_secs > 86_400 {
             bail!("web.check_secs: 0 (off) to 86400");
         }
@@ -581,6 +647,46 @@ pub fn parse_cidr(text: &str) -> anyhow::Result<(IpAddr, u8)> {
         bail!("prefix /{prefix} is longer than {max}");
     }
     Ok((ip, prefix))
+}
+
+impl DomainsConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        if !(1..=86_400).contains(&self.poll_secs) {
+            bail!("domains.poll_secs: 1 to 86400");
+        }
+        for (key, v) in [
+            ("model_threshold", self.model_threshold),
+            ("min_score", self.min_score),
+            ("block_score", self.block_score),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                bail!("domains.{key}: a score from 0 to 1");
+            }
+        }
+        if let Some(t) = &self.tenant
+            && !haechi_server::valid_tenant(t)
+        {
+            bail!("domains.tenant '{t}' is not a valid tenant id");
+        }
+        if !self.block_list.is_empty()
+            && !haechi_store::state::blocklists::valid_list_name(&self.block_list)
+        {
+            bail!(
+                "domains.block_list '{}': 1-64 characters of a-z, 0-9, '-', '_'",
+                self.block_list
+            );
+        }
+        if !(1..=366).contains(&self.block_days) {
+            bail!("domains.block_days: 1 to 366");
+        }
+        if haechi_intel::tlp::Tlp::parse(&self.share_tlp).is_none() {
+            bail!(
+                "domains.share_tlp '{}': clear, green, amber, amber+strict or red",
+                self.share_tlp
+            );
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -226,7 +226,8 @@ pub fn compute(
             AlertSource::Sigma
             | AlertSource::Correlation
             | AlertSource::Device
-            | AlertSource::Vuln => {}
+            | AlertSource::Vuln
+            | AlertSource::Domain => {}
         }
     }
 

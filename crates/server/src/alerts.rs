@@ -87,7 +87,9 @@ fn filter(params: AlertParams, tenant: Option<String>) -> Result<AlertFilter, St
         .as_deref()
         .map(|s| {
             AlertSource::parse(s).ok_or_else(|| {
-                format!("source '{s}': use sigma, correlation, indicator, model or device")
+                format!(
+                    "source '{s}': use sigma, correlation, indicator, model, device, vuln or domain"
+                )
             })
         })
         .transpose()?;

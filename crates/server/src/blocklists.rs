@@ -3,7 +3,13 @@
 //! * `GET /api/blocklists` — every list with its count of live entries.
 //! * `GET /api/blocklists/NAME.txt` — the live entries, one per line (what firewalls
 //!   such as pfSense URL tables, FortiGate threat feeds or Palo Alto EDLs read);
-//!   `GET /api/blocklists/NAME.json` — the entries with reason, origin and expiry.
+//!   `GET /api/blocklists/NAME.json` — the entries with reason, origin and expiry;
+//!   `GET /api/blocklists/NAME.rpz` — a DNS Response Policy Zone for resolvers (BIND,
+//!   Unbound, Knot, PowerDNS): each domain and its subdomains answer NXDOMAIN, addresses
+//!   and networks become `rpz-ip` triggers; `GET /api/blocklists/NAME.sha256` — a
+//!   Safe-Browsing-style list of the first 4 bytes (hex) of SHA-256 over `DOMAIN/` of
+//!   each domain, so that an institution can check names without revealing them; with
+//!   `?prefix=HEX` the full hashes that start with it.
 //!   A caller bound to an institution gets the center-wide entries and its own.
 //! * `POST /api/blocklists/NAME` — `{"value","reason","expires_secs","tenant"}` adds or
 //!   renews an entry (an institution's caller adds for itself only); audited.
@@ -11,7 +17,7 @@
 
 use crate::{AppState, Caller, blocking, denied, error};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use haechi_access::AuditEntry;
@@ -56,23 +62,57 @@ pub async fn lists(State(state): State<AppState>, caller: Caller) -> Response {
     }
 }
 
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    prefix: Option<String>,
+}
+
+/// A hash prefix asked for: 4 to 32 bytes of hex.
+fn parse_prefix(hex: &str) -> Option<Vec<u8>> {
+    if !(8..=64).contains(&hex.len()) || !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 pub async fn get_list(
     State(state): State<AppState>,
     caller: Caller,
     Path(file): Path<String>,
+    Query(prefix): Query<ListQuery>,
 ) -> Response {
     let Some(store) = state.alerts.clone() else {
         return no_state();
     };
-    let (name, as_json) = match (file.strip_suffix(".txt"), file.strip_suffix(".json")) {
-        (Some(n), _) => (n.to_owned(), false),
-        (_, Some(n)) => (n.to_owned(), true),
-        _ => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("ask for {file}.txt (one entry per line) or {file}.json"),
-            );
+    let Some((name, format)) = [".txt", ".json", ".rpz", ".sha256"]
+        .iter()
+        .find_map(|ext| file.strip_suffix(ext).map(|n| (n.to_owned(), *ext)))
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "ask for {file}.txt (one entry per line), {file}.json, {file}.rpz (a response policy zone) or {file}.sha256 (hash prefixes)"
+            ),
+        );
+    };
+    let prefix = match (format, prefix.prefix) {
+        (".sha256", Some(p)) => match parse_prefix(&p) {
+            Some(p) => Some(p),
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("prefix '{p}': 4 to 32 bytes of hex (8 to 64 characters)"),
+                );
+            }
+        },
+        (_, Some(_)) => {
+            return error(StatusCode::BAD_REQUEST, "prefix goes with NAME.sha256");
         }
+        (_, None) => None,
     };
     let tenant = caller.tenant.clone();
     let list = name.clone();
@@ -80,8 +120,20 @@ pub async fn get_list(
         Ok(e) => e,
         Err(r) => return r,
     };
-    if as_json {
-        return Json(json!({ "name": name, "entries": entries })).into_response();
+    match format {
+        ".json" => return Json(json!({ "name": name, "entries": entries })).into_response(),
+        ".rpz" => {
+            return (
+                [(header::CONTENT_TYPE, "text/dns; charset=utf-8")],
+                haechi_store::state::blocklists::rpz_zone(&name, &entries),
+            )
+                .into_response();
+        }
+        ".sha256" => {
+            let text = haechi_store::state::blocklists::hash_list(&entries, prefix.as_deref());
+            return ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response();
+        }
+        _ => {}
     }
     let mut text = String::with_capacity(entries.len() * 16);
     for e in &entries {

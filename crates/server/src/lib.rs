@@ -28,6 +28,7 @@ pub mod blocklists;
 pub mod board;
 pub mod cluster;
 pub mod console;
+pub mod domains;
 pub mod events;
 pub mod evidence;
 pub mod incidents;
@@ -96,6 +97,8 @@ pub struct AppState {
     pub cluster: Option<std::sync::Arc<cluster::StatusFn>>,
     /// The vulnerability center (`None`: not in this process).
     pub vuln: Option<vuln::VulnApi>,
+    /// Domain Watch (`None`: off in this process).
+    pub domains: Option<domains::DomainsApi>,
     /// The SME self-assessment portal (`None`: off).
     pub sme: Option<Arc<sme::SmePortal>>,
 }
@@ -165,6 +168,10 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
     ("POST", "/api/vuln/sboms/{id}/remove", true),
     ("GET", "/api/vuln/findings", true),
     ("GET", "/api/vuln/web", true),
+    ("GET", "/api/domains/protected", true),
+    ("POST", "/api/domains/protected", true),
+    ("POST", "/api/domains/protected/remove", true),
+    ("POST", "/api/domains/names", true),
     ("GET", "/sme", false),
     ("GET", "/sme/{file}", false),
     ("POST", "/sme/assess", false),
@@ -239,6 +246,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/vuln/sboms/{id}/remove", post(vuln::remove))
         .route("/api/vuln/findings", get(vuln::findings))
         .route("/api/vuln/web", get(vuln::web))
+        .route(
+            "/api/domains/protected",
+            get(domains::protected).post(domains::protect),
+        )
+        .route("/api/domains/protected/remove", post(domains::unprotect))
+        .route("/api/domains/names", post(domains::names))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         // After the REST limit: TAXII bodies are limited by max_content_length.
         .merge(taxii::routes())
@@ -289,13 +302,7 @@ where
 }
 
 /// A tenant id: 1–64 characters of `a-z 0-9 - _ .`.
-pub fn valid_tenant(t: &str) -> bool {
-    !t.is_empty()
-        && t.len() <= 64
-        && t.bytes().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
-        })
-}
+pub use haechi_event::valid_tenant;
 
 async fn ingest(
     State(state): State<AppState>,

@@ -212,6 +212,7 @@ fn taxii_over_http(
         )),
         cluster: None,
         vuln: None,
+        domains: None,
         sme: None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -1,5 +1,6 @@
 //! `haechi blocklist`: the block lists firewalls pull, from the command line — add,
-//! remove, list, and export (plain, JSON, or an nftables script). Works beside a running
+//! remove, list, and export (plain, JSON, an nftables script, a DNS response policy
+//! zone, or Safe-Browsing-style hash prefixes). Works beside a running
 //! server; changes are audited as `cli:<login name>`.
 
 use super::access::cli_actor;
@@ -44,8 +45,10 @@ enum BlocklistCommand {
     Remove { name: String, value: String },
     /// List the lists, or the live entries of one.
     List { name: Option<String> },
-    /// Write a list's live entries: `plain` (one per line), `json`, or `nftables` (sets
-    /// `NAME_v4` and `NAME_v6` in table `inet haechi`, for `nft -f`).
+    /// Write a list's live entries: `plain` (one per line), `json`, `nftables` (sets
+    /// `NAME_v4` and `NAME_v6` in table `inet haechi`, for `nft -f`), `rpz` (a DNS
+    /// response policy zone for resolvers) or `sha256` (the 4-byte SHA-256 prefixes of
+    /// `DOMAIN/`, Safe Browsing style).
     Export {
         name: String,
         #[arg(long, default_value = "plain")]
@@ -162,7 +165,17 @@ pub fn run(args: BlocklistArgs) -> anyhow::Result<ExitCode> {
                     );
                     print!("{}", nftables_script(&name, &entries));
                 }
-                other => anyhow::bail!("--format '{other}': use plain, json or nftables"),
+                "rpz" => print!(
+                    "{}",
+                    haechi_store::state::blocklists::rpz_zone(&name, &entries)
+                ),
+                "sha256" => print!(
+                    "{}",
+                    haechi_store::state::blocklists::hash_list(&entries, None)
+                ),
+                other => {
+                    anyhow::bail!("--format '{other}': use plain, json, nftables, rpz or sha256")
+                }
             }
         }
     }

@@ -5,12 +5,15 @@
 //! #39 marks unsafe even without a protected list ([`haechi_domains`]). Names that cannot
 //! be read are counted by reason on standard error, never a crash.
 
+use haechi_domains::watch::{Checked, Watch};
 use haechi_domains::{Index, Protected, input, lookalike, unsafe_names};
+use haechi_server::domains::{RaiseFn, Raised};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(clap::Args)]
 pub struct DomainsArgs {
@@ -104,13 +107,7 @@ enum ProtectCommand {
     },
 }
 
-fn universe_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("domains").join("universe.fst")
-}
-
-fn protected_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("domains").join("protected.csv")
-}
+use haechi_domains::watch::{protected_path, universe_path};
 
 pub fn run(args: DomainsArgs) -> anyhow::Result<ExitCode> {
     let config = super::load_config(args.config.as_deref(), args.data_dir.clone())?;
@@ -186,44 +183,23 @@ fn universe(data_dir: &Path, command: UniverseCommand) -> anyhow::Result<ExitCod
 }
 
 fn protect(data_dir: &Path, command: ProtectCommand) -> anyhow::Result<ExitCode> {
-    let path = protected_path(data_dir);
-    let mut list = if path.is_file() {
-        read_protected(&path)?
-    } else {
-        Vec::new()
-    };
-    let save = |list: &[Protected]| -> anyhow::Result<()> {
-        std::fs::create_dir_all(path.parent().expect("a folder"))?;
-        let mut text = String::from("tenant,domain\n");
-        for p in list {
-            text.push_str(&format!("{},{}\n", p.tenant, p.name.registrable));
-        }
-        let fresh = path.with_extension("csv.new");
-        std::fs::write(&fresh, text)?;
-        std::fs::rename(&fresh, &path)?;
-        Ok(())
-    };
+    let watch = haechi_domains::watch::Watch::open(data_dir, None, lookalike::ALERT_SCORE)
+        .map_err(|e| anyhow::anyhow!(e))?;
     match command {
         ProtectCommand::List { tenant } => {
-            for p in list
-                .iter()
-                .filter(|p| tenant.as_deref().is_none_or(|t| p.tenant == t))
+            for p in watch
+                .protected(tenant.as_deref())
+                .map_err(|e| anyhow::anyhow!(e))?
             {
                 println!("{},{}", p.tenant, p.name.registrable);
             }
         }
         ProtectCommand::Remove { tenant, domain } => {
-            let name =
-                haechi_domains::parse(&domain).map_err(|e| anyhow::anyhow!("{domain}: {e}"))?;
-            let before = list.len();
-            list.retain(|p| !(p.tenant == tenant && p.name.registrable == name.registrable));
-            anyhow::ensure!(
-                list.len() < before,
-                "{tenant} does not protect {}",
-                name.registrable
-            );
-            save(&list)?;
-            println!("{} no longer protected for {tenant}", name.registrable);
+            let removed = watch
+                .unprotect(&tenant, &domain)
+                .map_err(|e| anyhow::anyhow!(e))?;
+            anyhow::ensure!(removed, "{tenant} does not protect {domain}");
+            println!("{domain} no longer protected for {tenant}");
         }
         ProtectCommand::Add {
             tenant,
@@ -231,47 +207,19 @@ fn protect(data_dir: &Path, command: ProtectCommand) -> anyhow::Result<ExitCode>
             json,
             deep,
         } => {
-            anyhow::ensure!(
-                haechi_server::valid_tenant(&tenant),
-                "--tenant '{tenant}' is not a valid id"
-            );
-            let name =
-                haechi_domains::parse(&domain).map_err(|e| anyhow::anyhow!("{domain}: {e}"))?;
-            let protected = Protected {
-                tenant: tenant.clone(),
-                name,
-            };
-            if !list
-                .iter()
-                .any(|p| p.tenant == tenant && p.name.registrable == protected.name.registrable)
-            {
-                list.push(protected.clone());
-                save(&list)?;
-            }
-            let universe = universe_path(data_dir);
-            if !universe.is_file() {
-                eprintln!(
-                    "{} protected for {tenant}; no universe to retro-hunt yet",
-                    protected.name.registrable
-                );
-                return Ok(ExitCode::SUCCESS);
-            }
-            let u = haechi_domains::universe::Universe::open(&universe)
+            let p = watch
+                .protect(&tenant, &domain, deep)
                 .map_err(|e| anyhow::anyhow!(e))?;
-            let started = std::time::Instant::now();
-            let found = u
-                .retro_hunt(&protected, deep)
-                .map_err(|e| anyhow::anyhow!(e))?;
-            let secs = started.elapsed().as_secs_f64();
             let mut out = std::io::stdout().lock();
-            for f in &found {
+            for f in &p.found {
                 write_finding(&mut out, f, json)?;
             }
             eprintln!(
-                "{} protected for {tenant}: {} look-alikes among the universe's {} names ({secs:.3} s)",
-                protected.name.registrable,
-                found.len(),
-                u.len()
+                "{} protected for {tenant}: {} look-alikes among {} known names ({:.3} s)",
+                p.domain,
+                p.found.len(),
+                p.searched_names,
+                p.seconds
             );
         }
     }
@@ -449,33 +397,242 @@ fn write_finding(out: &mut impl Write, f: &lookalike::Finding, json: bool) -> st
     }
 }
 
-/// The protected names of a `tenant,domain` CSV; a line that does not read is an error
-/// naming it (a protected list must be right).
+/// The protected names of a `tenant,domain` CSV.
 pub fn read_protected(path: &Path) -> anyhow::Result<Vec<Protected>> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || (i == 0 && line == "tenant,domain") {
+    haechi_domains::watch::read_protected(path).map_err(|e| anyhow::anyhow!(e))
+}
+
+/// The watch of `haechi serve` (`[domains]`), its model loaded.
+pub fn open_watch(config: &crate::config::Config) -> anyhow::Result<Arc<Watch>> {
+    let d = &config.domains;
+    let scorer: Option<Arc<haechi_domains::watch::Scorer>> = match d.model.as_str() {
+        "none" => None,
+        spec => {
+            let model = crate::default_models::load_with(
+                Path::new(spec),
+                |p| haechi_ml::DomainModel::load(p),
+                haechi_ml::DomainModel::from_bytes,
+            )?;
+            let threshold = d.model_threshold;
+            Some(Arc::new(move |name: &haechi_domains::Name| {
+                model_finding(&model, name, threshold)
+            }))
+        }
+    };
+    Ok(Arc::new(
+        Watch::open(&config.data_dir, scorer, d.min_score).map_err(|e| anyhow::anyhow!(e))?,
+    ))
+}
+
+/// How `haechi serve` raises findings: `domain` alerts through detection (live queue,
+/// incidents, playbooks), close look-alikes into the block list for the institution they
+/// imitate, and those as STIX indicators into the hub collection (`[domains]`).
+pub fn raiser(
+    config: &crate::config::Config,
+    detection: Arc<crate::detection::Detection>,
+    hub: Option<Arc<haechi_intel::store::IntelStore>>,
+) -> Arc<RaiseFn> {
+    let d = config.domains.clone();
+    Arc::new(move |found: &[Checked]| {
+        let now = haechi_event::Timestamp::now();
+        let alerts = haechi_domains::alerts::for_findings(found, d.tenant.as_deref(), now);
+        if !alerts.is_empty() {
+            detection.record(&alerts).map_err(|e| format!("{e:#}"))?;
+        }
+        let mut raised = Raised {
+            alerts: alerts.len(),
+            ..Raised::default()
+        };
+        let blocked: Vec<&Checked> = found
+            .iter()
+            .filter(|c| !c.finding.target.is_empty() && c.finding.score >= d.block_score)
+            .collect();
+        if d.block_list.is_empty() || blocked.is_empty() {
+            return Ok(raised);
+        }
+        let expires = haechi_event::Timestamp(now.0 + d.block_days as i64 * 86_400_000_000_000);
+        for c in &blocked {
+            let f = &c.finding;
+            detection
+                .alerts
+                .block(
+                    &d.block_list,
+                    &f.domain,
+                    Some(&f.tenant),
+                    &format!("{} of {}: {}", f.kind, f.target, f.evidence),
+                    "domain-watch",
+                    Some(expires),
+                )
+                .map_err(|e| e.to_string())?;
+            raised.blocked += 1;
+        }
+        if let (Some(name), Some(hub)) = (&d.share_collection, &hub) {
+            raised.shared = share(hub, name, &d.share_tlp, &blocked)?;
+        }
+        Ok(raised)
+    })
+}
+
+/// STIX indicators of blocked look-alikes into a hub collection (created when missing).
+fn share(
+    hub: &haechi_intel::store::IntelStore,
+    collection: &str,
+    tlp: &str,
+    blocked: &[&Checked],
+) -> Result<usize, String> {
+    let tlp = haechi_intel::tlp::Tlp::parse(tlp).ok_or("share_tlp")?;
+    let c = match hub.collection(collection) {
+        Ok(c) => c,
+        Err(_) => hub
+            .add_collection(
+                collection,
+                "Domain Watch look-alikes",
+                "Domain names that imitate institutions' protected names, found by Haechi's Domain Watch",
+            )
+            .map_err(|e| e.to_string())?,
+    };
+    let now = chrono::Utc::now();
+    let mut objects = Vec::new();
+    for b in blocked {
+        let f = &b.finding;
+        let o = haechi_intel::build::indicator_from_value(
+            haechi_ioc::IndicatorKind::Domain,
+            &f.domain,
+            tlp,
+            None,
+            now,
+        )
+        .map_err(|e| e.to_string())?;
+        let mut v = o.json.clone();
+        v["name"] = json!(format!("{} of {}: {}", f.kind, f.target, f.domain));
+        v["description"] = json!(format!(
+            "A look-alike of {} found by Haechi's Domain Watch: {} (score {:.2})",
+            f.target, f.evidence, f.score
+        ));
+        v["indicator_types"] = json!(["anomalous-activity"]);
+        objects.push(haechi_intel::objects::StixObject::from_json(v).map_err(|e| e.to_string())?);
+    }
+    hub.add_objects(&c.id, &objects, "domain-watch")
+        .map(|r| r.stored)
+        .map_err(|e| e.to_string())
+}
+
+/// `[domains] watch`: every `every`, checks the files that arrived in `dir` (oldest
+/// first), raises their findings, and moves each to `done/` (or `failed/` with the
+/// reason). A file is moved only once its findings are raised: after a crash it is read
+/// again, and alerts merge.
+pub async fn watch_folder(
+    dir: PathBuf,
+    every: std::time::Duration,
+    api: haechi_server::domains::DomainsApi,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let (dir, api) = (dir.clone(), api.clone());
+        match tokio::task::spawn_blocking(move || sweep_folder(&dir, &api)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %format!("{e:#}"), "watching domain names"),
+            Err(e) => tracing::error!(error = %e, "the domain folder task failed"),
+        }
+    }
+}
+
+/// Checks every file waiting in `dir` once.
+pub fn sweep_folder(dir: &Path, api: &haechi_server::domains::DomainsApi) -> anyhow::Result<()> {
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !entry.file_type()?.is_file() || name.starts_with('.') || name.ends_with(".part") {
             continue;
         }
-        let (tenant, domain) = line.split_once(',').ok_or_else(|| {
-            anyhow::anyhow!("{}:{}: expected `tenant,domain`", path.display(), i + 1)
-        })?;
-        anyhow::ensure!(
-            haechi_server::valid_tenant(tenant.trim()),
-            "{}:{}: '{}' is not a valid tenant id",
-            path.display(),
-            i + 1,
-            tenant.trim()
-        );
-        let name = haechi_domains::parse(domain.trim())
-            .map_err(|e| anyhow::anyhow!("{}:{}: {}: {e}", path.display(), i + 1, domain.trim()))?;
-        out.push(Protected {
-            tenant: tenant.trim().to_owned(),
-            name,
-        });
+        files.push((entry.metadata()?.modified()?, entry.path()));
     }
-    Ok(out)
+    files.sort();
+    for (_, path) in files {
+        let outcome = check_file(&path, api);
+        let (folder, reason) = match &outcome {
+            Ok(_) => ("done", None),
+            Err(e) => ("failed", Some(format!("{e:#}\n"))),
+        };
+        let to = dir.join(folder);
+        std::fs::create_dir_all(&to)?;
+        let target = to.join(path.file_name().expect("a file"));
+        std::fs::rename(&path, &target)?;
+        if let Some(reason) = reason {
+            tracing::warn!(file = %path.display(), reason = %reason.trim(), "domain names not read");
+            std::fs::write(target.with_extension("reason"), reason)?;
+        }
+        if let Ok((report, raised)) = outcome {
+            tracing::info!(
+                file = %path.display(), names = report.names, new = report.new_names,
+                findings = report.findings.len(), alerts = raised.alerts, blocked = raised.blocked,
+                not_read = report.not_read.values().sum::<usize>(),
+                "domain names checked"
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check_file(
+    path: &Path,
+    api: &haechi_server::domains::DomainsApi,
+) -> anyhow::Result<(haechi_domains::watch::Report, Raised)> {
+    let text = input::read(path).map_err(|e| anyhow::anyhow!(e))?;
+    let entries = input::names(&text, input::recognise(&text));
+    let now = haechi_event::Timestamp::now().0 / 1_000_000_000;
+    let mut total = haechi_domains::watch::Report::default();
+    let mut raised = Raised::default();
+    for chunk in entries.chunks(haechi_domains::watch::MAX_BATCH_NAMES) {
+        let report = api
+            .watch
+            .check_names(chunk.iter().map(|(_, e)| e.clone()), now)
+            .map_err(|e| anyhow::anyhow!(e))?;
+        if let Some(raise) = &api.raise
+            && !report.findings.is_empty()
+        {
+            let r = raise(&report.findings).map_err(|e| anyhow::anyhow!(e))?;
+            raised.alerts += r.alerts;
+            raised.blocked += r.blocked;
+            raised.shared += r.shared;
+        }
+        total.names += report.names;
+        total.new_names += report.new_names;
+        for (k, v) in report.not_read {
+            *total.not_read.entry(k).or_default() += v;
+        }
+        total.findings.extend(report.findings);
+    }
+    Ok((total, raised))
+}
+
+/// `[domains] merge_secs`: folds the names seen since the universe was built into it.
+pub async fn merge_periodically(
+    watch: Arc<Watch>,
+    every: std::time::Duration,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let w = watch.clone();
+        match tokio::task::spawn_blocking(move || w.merge_seen()).await {
+            Ok(Ok(n)) => tracing::info!(names = n, "seen domain names merged into the universe"),
+            Ok(Err(e)) => tracing::error!(error = %e, "merging seen domain names"),
+            Err(e) => tracing::error!(error = %e, "the domain merge task failed"),
+        }
+    }
 }

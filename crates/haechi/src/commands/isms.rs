@@ -249,6 +249,7 @@ fn report(
         AlertSource::Model,
         AlertSource::Device,
         AlertSource::Vuln,
+        AlertSource::Domain,
     ]
     .iter()
     .map(|s| s.as_str())

@@ -363,6 +363,17 @@ async fn serve(
         haechi_vuln::AdvisoryDb::open(&haechi_vuln::AdvisoryDb::path_in(&config.data_dir))
             .context("opening the vulnerability database")?,
     );
+    let domains = match (config.domains.enabled && api).then(|| super::domains::open_watch(config))
+    {
+        Some(watch) => Some(haechi_server::domains::DomainsApi {
+            watch: watch.context("opening Domain Watch")?,
+            raise: pipeline
+                .detection
+                .clone()
+                .map(|d| super::domains::raiser(config, d, Some(hub.store.clone()))),
+        }),
+        None => None,
+    };
     let state = AppState {
         submit: sender,
         metrics: metrics.clone(),
@@ -416,6 +427,7 @@ async fn serve(
                 f
             }),
         }),
+        domains: domains.clone(),
         sme: (config.sme.enabled && api)
             .then(|| haechi_server::sme::SmePortal::new(config.sme.clone(), vuln_db.clone())),
     };
@@ -508,6 +520,26 @@ async fn serve(
             crate::hub::WATCH_INTERVAL,
             shutdown.clone(),
         ));
+    }
+    if let Some(domains) = &domains {
+        if let Some(dir) = config.domains.watch.clone() {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("domains.watch {}", dir.display()))?;
+            println!("watching domain names {}", dir.display());
+            tokio::spawn(super::domains::watch_folder(
+                dir,
+                Duration::from_secs(config.domains.poll_secs),
+                domains.clone(),
+                shutdown.clone(),
+            ));
+        }
+        if config.domains.merge_secs > 0 {
+            tokio::spawn(super::domains::merge_periodically(
+                domains.watch.clone(),
+                Duration::from_secs(config.domains.merge_secs),
+                shutdown.clone(),
+            ));
+        }
     }
     // Institutions' web sites on their schedules (`haechi web site add`).
     if let Some(record) = state.vuln.as_ref().and_then(|v| v.record.clone())

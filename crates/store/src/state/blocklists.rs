@@ -357,6 +357,128 @@ pub fn nftables_script(set: &str, entries: &[BlockEntry]) -> String {
     out
 }
 
+/// A DNS response policy zone (RPZ, as BIND, Unbound, Knot and PowerDNS read it) of a
+/// block list: each domain and every name under it answer NXDOMAIN (`CNAME .`), each
+/// address or network is an `rpz-ip` trigger on answers. The zone's name is the
+/// resolver's to choose (names are relative); the serial is the newest entry's time.
+pub fn rpz_zone(list: &str, entries: &[BlockEntry]) -> String {
+    let serial = entries
+        .iter()
+        .map(|e| e.added.0 / 1_000_000_000)
+        .max()
+        .unwrap_or(1)
+        .clamp(1, i64::from(u32::MAX));
+    let mut out = format!(
+        "; Haechi block list '{list}' as a DNS response policy zone: {} entries\n$TTL 60\n@ IN SOA localhost. hostmaster.localhost. ( {serial} 3600 600 86400 60 )\n@ IN NS localhost.\n",
+        entries.len()
+    );
+    let mut skipped = 0;
+    for e in entries {
+        match e.kind {
+            EntryKind::Domain if e.value.is_ascii() => {
+                out.push_str(&format!("{0} CNAME .\n*.{0} CNAME .\n", e.value));
+            }
+            EntryKind::Domain => skipped += 1,
+            _ => match rpz_ip(&e.value) {
+                Some(owner) => out.push_str(&format!("{owner}.rpz-ip CNAME .\n")),
+                None => skipped += 1,
+            },
+        }
+    }
+    if skipped > 0 {
+        out.push_str(&format!(
+            "; {skipped} entries could not be written as triggers\n"
+        ));
+    }
+    out
+}
+
+/// An address or network as an RPZ IP trigger's owner: the prefix length, then the
+/// address backwards (IPv4 octets; IPv6 groups with `zz` for the longest run of zeros).
+fn rpz_ip(value: &str) -> Option<String> {
+    let (addr, len) = match value.split_once('/') {
+        Some((a, l)) => (a, Some(l.parse::<u8>().ok()?)),
+        None => (value, None),
+    };
+    match addr.parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(v4) => {
+            let o = v4.octets();
+            Some(format!(
+                "{}.{}.{}.{}.{}",
+                len.unwrap_or(32),
+                o[3],
+                o[2],
+                o[1],
+                o[0]
+            ))
+        }
+        std::net::IpAddr::V6(v6) => {
+            let groups: Vec<u16> = v6.segments().iter().rev().copied().collect();
+            // The longest run of two or more zero groups becomes `zz`.
+            let (mut best, mut run) = ((0usize, 0usize), (0usize, 0usize));
+            for (i, g) in groups.iter().enumerate() {
+                if *g == 0 {
+                    run = if run.1 == 0 {
+                        (i, 1)
+                    } else {
+                        (run.0, run.1 + 1)
+                    };
+                    if run.1 > best.1 {
+                        best = run;
+                    }
+                } else {
+                    run = (0, 0);
+                }
+            }
+            let mut parts: Vec<String> = Vec::new();
+            let mut i = 0;
+            while i < groups.len() {
+                if best.1 >= 2 && i == best.0 {
+                    parts.push("zz".into());
+                    i += best.1;
+                } else {
+                    parts.push(format!("{:x}", groups[i]));
+                    i += 1;
+                }
+            }
+            Some(format!("{}.{}", len.unwrap_or(128), parts.join(".")))
+        }
+    }
+}
+
+/// The SHA-256 of a domain entry as Safe Browsing hashes a host expression: `DOMAIN/`.
+pub fn domain_hash(domain: &str) -> [u8; 32] {
+    let d = ring::digest::digest(&ring::digest::SHA256, format!("{domain}/").as_bytes());
+    d.as_ref().try_into().expect("SHA-256 is 32 bytes")
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A Safe-Browsing-style list of the domain entries: without `prefix`, the distinct first
+/// 4 bytes (hex) of each entry's [`domain_hash`], sorted, one per line; with it, the full
+/// hashes that start with it. A client hashes `HOST/` for its name and each parent, and
+/// asks for full hashes only on a prefix hit, so the center never learns the names.
+pub fn hash_list(entries: &[BlockEntry], prefix: Option<&[u8]>) -> String {
+    let mut lines: Vec<String> = entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Domain)
+        .map(|e| domain_hash(&e.value))
+        .filter_map(|h| match prefix {
+            None => Some(hex(&h[..4])),
+            Some(p) => h.starts_with(p).then(|| hex(&h)),
+        })
+        .collect();
+    lines.sort_unstable();
+    lines.dedup();
+    let mut out = lines.join("\n");
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
