@@ -58,7 +58,7 @@ pub fn alert(c: &Checked, center: Option<&str>, now: Timestamp) -> Option<Alert>
         status: None,
         references: Vec::new(),
         tags: vec!["domain-watch".into()],
-        entity: format!("domain={}", f.domain),
+        entity: format!("domain={}", alerted_name(f)),
         first_seen: now,
         last_seen: now,
         count: 1,
@@ -67,6 +67,18 @@ pub fn alert(c: &Checked, center: Option<&str>, now: Timestamp) -> Option<Alert>
         stored: Timestamp(0),
         triage: Default::default(),
     })
+}
+
+/// The name an alert (and a block list entry) is about: a look-alike's registrable domain
+/// (its subdomains are the same registration, and blocking it blocks them), or the name
+/// itself when nothing is imitated (a phishing host on a shared hosting domain).
+pub fn alerted_name(f: &crate::Finding) -> String {
+    if f.target.is_empty() {
+        return f.domain.clone();
+    }
+    crate::parse(&f.domain)
+        .map(|n| n.registrable)
+        .unwrap_or_else(|_| f.domain.clone())
 }
 
 /// The alerts of a batch's findings.

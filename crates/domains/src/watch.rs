@@ -282,7 +282,7 @@ impl Watch {
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         let mut report = Report::default();
-        let mut fresh: Vec<String> = Vec::new();
+        let mut fresh: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         for entry in entries.into_iter().take(MAX_BATCH_NAMES) {
             let raw = match entry {
@@ -307,10 +307,11 @@ impl Watch {
                 (false, 0)
             } else {
                 match seen.first.get(&name.registrable) {
-                    Some(&t) => (false, t),
+                    // Another name of the same registration, new in this batch.
+                    Some(&t) => (fresh.contains(&name.registrable), t),
                     None => {
                         seen.first.insert(name.registrable.clone(), now);
-                        fresh.push(name.registrable.clone());
+                        fresh.insert(name.registrable.clone());
                         (true, now)
                     }
                 }
@@ -337,6 +338,8 @@ impl Watch {
         }
         report.new_names = fresh.len();
         if !fresh.is_empty() {
+            let mut fresh: Vec<String> = fresh.into_iter().collect();
+            fresh.sort_unstable();
             self.log_seen(&mut seen, &fresh, now)?;
         }
         Ok(report)

@@ -121,7 +121,7 @@ impl Default for DomainsConfig {
             model_threshold: crate::commands::domains::MODEL_THRESHOLD,
             min_score: haechi_domains::lookalike::ALERT_SCORE,
             block_list: "lookalike-domains".into(),
-            block_score: 0.9,
+            block_score: 0.8,
             block_days: 90,
             share_collection: None,
             share_tlp: "amber".into(),

@@ -457,7 +457,7 @@ pub fn raiser(
                 .alerts
                 .block(
                     &d.block_list,
-                    &f.domain,
+                    &haechi_domains::alerts::alerted_name(f),
                     Some(&f.tenant),
                     &format!("{} of {}: {}", f.kind, f.target, f.evidence),
                     "domain-watch",
@@ -497,7 +497,7 @@ fn share(
         let f = &b.finding;
         let o = haechi_intel::build::indicator_from_value(
             haechi_ioc::IndicatorKind::Domain,
-            &f.domain,
+            &haechi_domains::alerts::alerted_name(f),
             tlp,
             None,
             now,

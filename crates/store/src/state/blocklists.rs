@@ -485,6 +485,44 @@ mod tests {
     use std::time::Duration;
 
     #[test]
+    fn rpz_ip_triggers_follow_the_rpz_owner_name_format() {
+        assert_eq!(rpz_ip("203.0.113.9").unwrap(), "32.9.113.0.203");
+        assert_eq!(rpz_ip("10.1.0.0/16").unwrap(), "16.0.0.1.10");
+        // The longest run of zero groups is `zz` (draft-vixie-dnsop-dns-rpz, 4.2).
+        assert_eq!(rpz_ip("2001:db8::1").unwrap(), "128.1.zz.db8.2001");
+        assert_eq!(rpz_ip("2001:db8::/32").unwrap(), "32.zz.db8.2001");
+        assert!(rpz_ip("evil.example").is_none());
+    }
+
+    #[test]
+    fn hash_prefixes_hide_the_names_and_full_hashes_answer_a_prefix() {
+        let entry = |value: &str, kind| BlockEntry {
+            list: "l".into(),
+            value: value.into(),
+            kind,
+            tenant: None,
+            reason: String::new(),
+            added_by: String::new(),
+            added: Timestamp(0),
+            expires: None,
+        };
+        let entries = [
+            entry("kbstra.com", EntryKind::Domain),
+            entry("203.0.113.9", EntryKind::Ipv4),
+        ];
+        let full = hex(&domain_hash("kbstra.com"));
+        // sha256("kbstra.com/"), as `printf 'kbstra.com/' | sha256sum` prints it.
+        assert_eq!(
+            full,
+            "e2ab13faa3ea0355fc942f180fc34844e023119993f64a82c64f929050200dd0"
+        );
+        assert_eq!(hash_list(&entries, None), format!("{}\n", &full[..8]));
+        let prefix: Vec<u8> = domain_hash("kbstra.com")[..4].to_vec();
+        assert_eq!(hash_list(&entries, Some(&prefix)), format!("{full}\n"));
+        assert_eq!(hash_list(&entries, Some(&[0, 0, 0, 0])), "");
+    }
+
+    #[test]
     fn values_are_canonical_and_nonsense_is_refused() {
         assert_eq!(
             canonical_entry("203.0.113.9").unwrap(),
