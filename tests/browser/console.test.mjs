@@ -195,6 +195,17 @@ try {
   const sites = await page.textContent('#sites-table');
   expect(sites.includes('TLSv1.0') && sites.includes('certificate-trust') && sites.includes('seoul'), `the inspected site shows its legacy TLS and untrusted certificate: ${sites}`);
   await shot('11-institution-vulns');
+
+  // 10. The institution protects its domain: the look-alike already registered is found.
+  await page.click('nav a[data-page=domains]');
+  await page.waitForSelector('#protect-form');
+  await page.fill('#protect-domain', 'seoul.go.kr');
+  await page.click('#protect-form button[type=submit]');
+  await page.waitForSelector('#look-alikes-table tbody tr');
+  const look = await page.textContent('#look-alikes-table');
+  expect(look.includes('seou1.go.kr') && look.includes('typosquat') && look.includes('seoul.go.kr'), `the look-alike is listed: ${look}`);
+  expect((await page.textContent('#protected-table')).includes('seoul.go.kr'), 'the protected name is listed');
+  await shot('12-institution-domains');
   await page.click('nav a[data-page=queue]');
   await page.waitForSelector('#alerts tbody tr.alert-row');
   expect((await page.textContent('#alerts')).includes('CVE-2021-3129'), 'the KEV finding is an alert in the queue');

@@ -1,7 +1,7 @@
 // Haechi console: a single-page application over the authenticated JSON API.
 // Pages (by URL hash): #/queue (live alert queue), #/incidents, #/incidents/ID,
 // #/board (situation board), #/search (event search), #/response (playbook runs
-// awaiting approval, block lists), #/vulns (inventories, their findings, inspected web sites). Data is put in the page with textContent only
+// awaiting approval, block lists), #/vulns (inventories, their findings, inspected web sites), #/domains (protected names and their look-alikes). Data is put in the page with textContent only
 // (never innerHTML), so an attacker-controlled field cannot inject markup.
 'use strict';
 
@@ -146,7 +146,7 @@ function route() {
   const parts = location.hash.replace(/^#\/?/, '').split('/');
   for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.dataset.page === parts[0]);
   const main = clear($('#main'));
-  const pages = { queue: queuePage, incidents: incidentsPage, board: boardPage, search: searchPage, response: responsePage, vulns: vulnsPage };
+  const pages = { queue: queuePage, incidents: incidentsPage, board: boardPage, search: searchPage, response: responsePage, vulns: vulnsPage, domains: domainsPage };
   const page = pages[parts[0]] || queuePage;
   page(main, parts.slice(1)).catch(e => {
     main.appendChild(h('p', { class: 'error' }, e.message));
@@ -861,6 +861,72 @@ async function removeSbom(id) {
   try {
     await api(`/api/vuln/sboms/${id}/remove`, { method: 'POST' });
     toast(`Inventory ${id} removed`);
+    route();
+  } catch (e) { toast(e.message, 'error'); }
+}
+
+// ---- Domain Watch: protected names and their look-alikes ---------------------------------
+
+async function domainsPage(main) {
+  main.appendChild(h('div', { class: 'page-head' }, h('h1', {}, 'Domains')));
+  const ts = await tenants();
+  const readOnly = session.me.role === 'viewer';
+  const form = h('form', { id: 'protect-form', class: 'filters' },
+    label('Institution', select('protect-tenant', session.me.tenant ? [[session.me.tenant, session.me.tenant]] : ts.map(t => [t, t]), session.me.tenant || ts[0])),
+    label('Domain', h('input', { id: 'protect-domain', required: true, maxlength: 253, placeholder: 'seoul.go.kr' })),
+    h('button', { type: 'submit' }, 'Protect'));
+  if (!readOnly) main.appendChild(h('section', { id: 'protect' }, h('h2', {}, 'Protect a name'), form,
+    h('p', { class: 'muted' }, 'The names an institution owns are never its look-alikes. Protecting a name searches every name already known at once.')));
+  const protectedEl = h('section', { id: 'protected-names' });
+  const lookEl = h('section', { id: 'look-alikes' });
+  main.appendChild(protectedEl);
+  main.appendChild(lookEl);
+  const load = async () => {
+    const p = await api('/api/domains/protected');
+    const { alerts } = await api('/api/alerts' + query({ source: 'domain', limit: 1000 }));
+    const byTarget = {};
+    for (const a of alerts) {
+      const t = a.details.target || '';
+      (byTarget[t] = byTarget[t] || []).push(a);
+    }
+    clear(protectedEl).appendChild(h('h2', {}, 'Protected names'));
+    protectedEl.appendChild(h('p', { class: 'muted', id: 'universe-size' },
+      `${p.universe_names.toLocaleString()} names in the universe, ${p.seen_names.toLocaleString()} first seen since it was built`));
+    if (!p.protected.length) protectedEl.appendChild(h('p', { class: 'muted' }, 'No protected name yet.'));
+    else protectedEl.appendChild(h('table', { class: 'grid compact', id: 'protected-table' },
+      h('thead', {}, h('tr', {}, ['Institution', 'Domain', 'Look-alikes', ''].map(t => h('th', {}, t)))),
+      h('tbody', {}, p.protected.map(n => h('tr', { 'data-domain': n.domain },
+        h('td', {}, n.tenant), h('td', {}, n.domain, n.unicode !== n.domain ? h('div', { class: 'muted' }, n.unicode) : ''),
+        h('td', {}, new Set((byTarget[n.domain] || []).filter(a => a.tenant === n.tenant).map(a => a.details.name)).size),
+        h('td', {}, readOnly ? '' : h('button', { class: 'secondary unprotect', onclick: () => unprotect(n.tenant, n.domain) }, 'Remove')))))));
+    clear(lookEl).appendChild(h('h2', {}, 'Look-alikes and suspicious names'));
+    if (!alerts.length) { lookEl.appendChild(h('p', { class: 'muted' }, 'None found.')); return; }
+    alerts.sort((a, b) => b.details.score - a.details.score);
+    lookEl.appendChild(h('table', { class: 'grid compact', id: 'look-alikes-table' },
+      h('thead', {}, h('tr', {}, ['Level', 'Name', 'Kind', 'Imitates', 'Institution', 'Score', 'Evidence', 'First seen', 'State'].map(t => h('th', {}, t)))),
+      h('tbody', {}, alerts.map(a => h('tr', { 'data-alert': a.id },
+        h('td', {}, h('span', { class: `level ${a.level}` }, a.level)),
+        h('td', {}, a.details.name, a.details.unicode ? h('div', { class: 'muted' }, a.details.unicode) : '', a.details.new ? h('span', { class: 'badge new-badge' }, 'new') : ''),
+        h('td', {}, a.details.kind), h('td', {}, a.details.target || '—'), h('td', {}, a.tenant),
+        h('td', {}, Number(a.details.score).toFixed(2)), h('td', { class: 'evidence' }, a.details.evidence),
+        h('td', {}, fmtTime(a.first_seen)), h('td', {}, a.triage.state))))));
+  };
+  form.addEventListener('submit', async ev => {
+    ev.preventDefault();
+    try {
+      const r = await api('/api/domains/protected', { method: 'POST', body: { tenant: $('#protect-tenant').value, domain: $('#protect-domain').value } });
+      toast(`${r.domain} protected: ${r.look_alikes.length} look-alikes among ${r.searched_names.toLocaleString()} known names`);
+      form.reset();
+      await load();
+    } catch (e) { toast(e.message, 'error'); }
+  });
+  await load();
+}
+
+async function unprotect(tenant, domain) {
+  try {
+    await api('/api/domains/protected/remove', { method: 'POST', body: { tenant, domain } });
+    toast(`${domain} no longer protected`);
     route();
   } catch (e) { toast(e.message, 'error'); }
 }

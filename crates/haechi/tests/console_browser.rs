@@ -95,6 +95,17 @@ fn the_console_works_in_a_real_browser() {
         "",
     );
     cli(&data, &["web", "site", "run"], "");
+    // Names already registered, one of them imitating Seoul's.
+    let universe = write_file(
+        dir.path(),
+        "universe.txt",
+        "example.com\nnaver.com\nseou1.go.kr\n",
+    );
+    cli(
+        &data,
+        &["domains", "universe", "add", universe.to_str().unwrap()],
+        "",
+    );
     let rules = repo().join("rules/starter/web_path_traversal.yml");
     let config = write_file(
         dir.path(),
@@ -168,6 +179,7 @@ fn the_console_works_in_a_real_browser() {
         "09-institution-queue",
         "10-institution-board",
         "11-institution-vulns",
+        "12-institution-domains",
     ] {
         let png = std::fs::read(shots.join(format!("{name}.png"))).unwrap_or_default();
         assert!(
