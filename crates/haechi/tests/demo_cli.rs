@@ -1,6 +1,7 @@
 //! `haechi demo --once`, as a newcomer runs it (with a smaller rule set, so that a debug
 //! build loads it quickly): real samples of three institutions replayed over TCP syslog
-//! and HTTP, alerts printed live, everything stored.
+//! and HTTP, alerts printed live, everything stored; a look-alike of the city hall's
+//! domain, logged in a certificate, is an alert of the city hall.
 
 mod common;
 
@@ -54,6 +55,12 @@ fn the_demo_replays_real_data_and_prints_live_alerts() {
     assert!(
         stdout.contains("Security Eventlog Cleared"),
         "a well-known detection is among them: {stdout}"
+    );
+    assert!(
+        alerts.iter().any(|l| l.ends_with("[domain]")
+            && l.contains("city-hall")
+            && l.contains("seoul-go-kr-login.com")),
+        "the look-alike registered during the demo alerts the city hall: {stdout}"
     );
     let summary = stdout
         .lines()

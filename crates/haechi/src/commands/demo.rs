@@ -102,6 +102,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         Ok(line) => println!("{line}"),
         Err(e) => eprintln!("the demo inventory could not be set up: {e:#}"),
     }
+    match seed_domains(&ready) {
+        Ok(line) => println!("{line}"),
+        Err(e) => eprintln!("the demo's Domain Watch could not be set up: {e:#}"),
+    }
     println!();
     println!("  console   http://{}/", ready.http);
     println!("  user      admin");
@@ -543,25 +547,60 @@ fn replay(ready: &Ready, feeds: &[Feed], rate: usize) -> anyhow::Result<()> {
 
 /// `POST /api/ingest` over a plain HTTP/1.1 connection (the server's own API).
 fn post(ready: &Ready, tenant: &str, format: &str, lines: &[String]) -> anyhow::Result<()> {
+    api_post(
+        ready,
+        &format!("/api/ingest?tenant={tenant}&format={format}"),
+        &lines.join("\n"),
+    )
+    .with_context(|| format!("ingest for {tenant}"))?;
+    Ok(())
+}
+
+/// POSTs `body` to the demo server's API as its administrator; the answer's body.
+fn api_post(ready: &Ready, path: &str, body: &str) -> anyhow::Result<String> {
     use std::io::Read;
-    let body = lines.join("\n");
     let mut conn = std::net::TcpStream::connect(ready.http)?;
+    let kind = if body.starts_with('{') {
+        "application/json"
+    } else {
+        "text/plain"
+    };
     write!(
         conn,
-        "POST /api/ingest?tenant={tenant}&format={format} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         ready.http,
         ready.token,
         body.len()
     )?;
     let mut answer = String::new();
     conn.read_to_string(&mut answer)?;
-    if !answer.starts_with("HTTP/1.1 200") {
-        anyhow::bail!(
-            "ingest for {tenant} refused: {}",
-            answer.lines().next().unwrap_or("")
-        );
+    if !(answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.1 201")) {
+        anyhow::bail!("refused: {}", answer.lines().next().unwrap_or(""));
     }
-    Ok(())
+    Ok(answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default())
+}
+
+/// Domain Watch in the demo: the city hall protects seoul.go.kr, then a certificate is
+/// logged for a look-alike registered today (as a Certificate Transparency feed would
+/// deliver it), and the alert reaches the city hall's queue. Returns the line to print.
+fn seed_domains(ready: &Ready) -> anyhow::Result<String> {
+    api_post(
+        ready,
+        "/api/domains/protected",
+        r#"{"tenant":"city-hall","domain":"seoul.go.kr"}"#,
+    )?;
+    let ct = r#"{"message_type":"certificate_update","data":{"leaf_cert":{"all_domains":["seoul-go-kr-login.com","www.seoul-go-kr-login.com"]}}}"#;
+    let answer: serde_json::Value =
+        serde_json::from_str(&api_post(ready, "/api/domains/names", ct)?)?;
+    Ok(format!(
+        "domains: city-hall protects seoul.go.kr; a certificate for seoul-go-kr-login.com (new today) gave {} findings, {} domain alerts, {} names blocked",
+        answer["findings"].as_array().map_or(0, Vec::len),
+        answer["raised"]["alerts"],
+        answer["raised"]["blocked"]
+    ))
 }
 
 /// Prints every new alert until the server stops, then a summary by level.
