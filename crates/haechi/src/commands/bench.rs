@@ -179,6 +179,7 @@ fn corpus(format: Format, path: &Path, target: usize) -> anyhow::Result<Vec<Stri
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    super::serve::QUIET.store(args.json, std::sync::atomic::Ordering::Relaxed);
     let ctx = ParseContext::new("bench");
     let stage = |name: &str| args.stages.iter().any(|s| s == name);
     for (format, path) in samples(&args.data).into_iter().filter(|_| stage("parse")) {

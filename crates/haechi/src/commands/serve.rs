@@ -1,5 +1,18 @@
 //! `haechi serve`: the control center's long-running process.
 
+/// Set by `haechi bench --json`: the servers it starts print nothing on standard output,
+/// which stays JSON lines.
+pub static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A status line on standard output (what operators and the tests read), unless quiet.
+macro_rules! say {
+    ($($t:tt)*) => {
+        if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+            println!($($t)*);
+        }
+    };
+}
+
 use super::{load_config, open_store};
 use crate::DataDirArg;
 use crate::detection::Detection;
@@ -114,7 +127,7 @@ pub fn run_with(
     };
     let detection = match started {
         Some((d, report)) => {
-            println!(
+            say!(
                 "detection {} rules loaded ({} not loaded), {} indicators from {} feeds ({} MiB) in {:.1}s",
                 report.rules,
                 report.failed,
@@ -124,7 +137,7 @@ pub fn run_with(
                 report.seconds
             );
             for f in &report.feeds {
-                println!("intel {f}");
+                say!("intel {f}");
             }
             Some(Arc::new(d))
         }
@@ -240,7 +253,7 @@ fn connect_bus(
     let bus = runtime
         .block_on(haechi_cluster::Bus::connect(cluster, &node))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    println!(
+    say!(
         "cluster site {} at {} (roles: {})",
         cluster.site,
         cluster.nats,
@@ -347,7 +360,7 @@ async fn serve(
     let api = runs(config, Role::Api);
     for l in config.listeners.iter().filter(|_| collector) {
         let addr = start(l.clone(), ctx.clone()).await?;
-        println!("listening {} {:?} {addr}", l.name, l.protocol);
+        say!("listening {} {:?} {addr}", l.name, l.protocol);
         bound.push((l.name.clone(), addr));
     }
     for w in config.watch.iter().filter(|_| collector) {
@@ -356,7 +369,7 @@ async fn serve(
             ctx.clone(),
             config.data_dir.join("state"),
         ));
-        println!("watching {} {}", w.name, w.path.display());
+        say!("watching {} {}", w.name, w.path.display());
     }
     drop(ctx);
     let vuln_db = Arc::new(
@@ -473,11 +486,11 @@ async fn serve(
         .await
         .with_context(|| format!("cannot bind the HTTP listener {}", config.http.listen))?;
     let http = listener.local_addr()?;
-    println!(
+    say!(
         "listening {} {http}",
         if tls.is_some() { "https" } else { "http" }
     );
-    println!("data directory {}", config.data_dir.display());
+    say!("data directory {}", config.data_dir.display());
     if let Some(ready) = ready {
         let _ = ready.send(Ready {
             http,
@@ -501,7 +514,7 @@ async fn serve(
         shutdown.clone(),
     ));
     if let (Some(dir), Some(vuln)) = (config.vuln.advisories.clone(), state.vuln.clone()) {
-        println!("watching advisories {}", dir.display());
+        say!("watching advisories {}", dir.display());
         tokio::spawn(super::vuln::watch_advisories(
             dir,
             Duration::from_secs(config.vuln.poll_secs),
@@ -525,7 +538,7 @@ async fn serve(
         if let Some(dir) = config.domains.watch.clone() {
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("domains.watch {}", dir.display()))?;
-            println!("watching domain names {}", dir.display());
+            say!("watching domain names {}", dir.display());
             tokio::spawn(super::domains::watch_folder(
                 dir,
                 Duration::from_secs(config.domains.poll_secs),
@@ -620,13 +633,13 @@ fn start_responder(
     )
     .context("respond.playbooks")?;
     if config.respond.playbooks.is_some() {
-        println!(
+        say!(
             "playbooks {} loaded, {} not loaded",
             report.playbooks,
             report.errors.len()
         );
         for e in &report.errors {
-            println!("playbook not loaded: {e}");
+            say!("playbook not loaded: {e}");
         }
     }
     let responder = Arc::new(responder);
@@ -656,12 +669,12 @@ fn open_access(config: &crate::config::Config) -> anyhow::Result<Arc<haechi_acce
     let given = std::env::var("HAECHI_ADMIN_PASSWORD").ok();
     match access.ensure_admin(given.as_deref()) {
         Ok(Some(password)) if given.is_none() => {
-            println!(
+            say!(
                 "administrator created: user admin, password {password} (shown once; change it with `haechi user passwd admin`)"
             );
         }
         Ok(Some(_)) => {
-            println!("administrator created: user admin, password from HAECHI_ADMIN_PASSWORD")
+            say!("administrator created: user admin, password from HAECHI_ADMIN_PASSWORD")
         }
         Ok(None) => {}
         Err(e) => anyhow::bail!("cannot create the first administrator: {e}"),
