@@ -260,3 +260,83 @@ fn a_newly_protected_name_is_retro_hunted_over_the_universe() {
     ]);
     assert!(!again.status.success() && describe(&again).contains("does not protect"));
 }
+
+/// A sweep stopped after its checkpoint resumes there: the OpenPhish hosts are read again
+/// from the 20,000th entry on, so the look-alike near the start is not printed twice and
+/// the checkpoint is gone at the end; a checkpoint of other files is refused by name.
+#[test]
+fn a_stopped_sweep_resumes_from_its_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = sample("domains/phishing_hostnames_openphish.txt");
+    let tranco = sample("domains/tranco_top100k.txt");
+    let whole = scan(&[
+        "--protected",
+        &protected(),
+        "--model",
+        "none",
+        hosts.to_str().unwrap(),
+    ]);
+    // As a sweep of Tranco then OpenPhish leaves it when stopped in the second file.
+    let checkpoint = write_file(
+        dir.path(),
+        "sweep.json",
+        &serde_json::json!({"files_done": [tranco], "entries_done": 20_000}).to_string(),
+    );
+    let resumed = scan(&[
+        "--protected",
+        &protected(),
+        "--model",
+        "none",
+        "--checkpoint",
+        checkpoint.to_str().unwrap(),
+        tranco.to_str().unwrap(),
+        hosts.to_str().unwrap(),
+    ]);
+    assert!(
+        resumed
+            .1
+            .contains("resuming after 1 files and 20000 entries"),
+        "{}",
+        resumed.1
+    );
+    let names = |found: &[Value]| -> Vec<String> {
+        found
+            .iter()
+            .map(|f| f["domain"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (all, rest) = (names(&whole.0), names(&resumed.0));
+    assert!(
+        !rest.is_empty() && rest.len() < all.len(),
+        "{all:?} / {rest:?}"
+    );
+    assert!(
+        all.ends_with(&rest),
+        "the tail of the whole sweep: {all:?} / {rest:?}"
+    );
+    assert!(
+        !checkpoint.exists(),
+        "a finished sweep leaves no checkpoint"
+    );
+    // A checkpoint recorded for other files is refused, not silently applied.
+    let other = write_file(
+        dir.path(),
+        "other.json",
+        r#"{"files_done": ["elsewhere.txt"], "entries_done": 5}"#,
+    );
+    let out = haechi(&[
+        "domains",
+        "scan",
+        "--model",
+        "none",
+        "--checkpoint",
+        other.to_str().unwrap(),
+        hosts.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("recorded for other files"),
+        "{}",
+        describe(&out)
+    );
+}

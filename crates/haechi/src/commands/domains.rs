@@ -61,6 +61,12 @@ enum DomainsCommand {
         /// Print findings from this score (0 to 1; the default is the alert threshold).
         #[arg(long, default_value_t = lookalike::ALERT_SCORE, value_parser = parse_score)]
         min_score: f32,
+        /// Where the sweep records how far it got (every 50,000 entries and after each
+        /// file); run the same command again to resume after the last recorded point
+        /// (findings between it and the stop are printed again). Removed when the sweep
+        /// reaches the end.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -121,13 +127,20 @@ pub fn run(args: DomainsArgs) -> anyhow::Result<ExitCode> {
             model,
             model_threshold,
             min_score,
+            checkpoint,
             files,
         } => {
             let protected = protected.or_else(|| {
                 let kept = protected_path(&data_dir);
                 kept.is_file().then_some(kept)
             });
-            scan(protected, json, &model, model_threshold, min_score, &files)
+            let sweep = Sweep {
+                json,
+                model_threshold,
+                min_score,
+                checkpoint,
+            };
+            scan(protected, &model, &sweep, &files)
         }
     }
 }
@@ -226,14 +239,72 @@ fn protect(data_dir: &Path, command: ProtectCommand) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
-fn scan(
-    protected: Option<PathBuf>,
+/// How a scan prints, filters and records its progress.
+struct Sweep {
     json: bool,
-    model: &str,
     model_threshold: f32,
     min_score: f32,
+    checkpoint: Option<PathBuf>,
+}
+
+/// How far a sweep got: the files done and the entries done in the next one.
+#[derive(serde::Serialize, serde::Deserialize, Default, PartialEq, Debug)]
+struct Checkpoint {
+    files_done: Vec<PathBuf>,
+    entries_done: usize,
+}
+
+/// Entries between two checkpoints.
+const CHECKPOINT_EVERY: usize = 50_000;
+
+fn read_checkpoint(path: &Path, files: &[PathBuf]) -> anyhow::Result<Checkpoint> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Checkpoint::default()),
+        Err(e) => anyhow::bail!("{}: {e}", path.display()),
+    };
+    let c: Checkpoint = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: not a sweep checkpoint: {e}", path.display()))?;
+    anyhow::ensure!(
+        files.starts_with(&c.files_done),
+        "{}: recorded for other files ({:?}); remove it to start over",
+        path.display(),
+        c.files_done
+    );
+    Ok(c)
+}
+
+fn write_checkpoint(path: &Path, c: &Checkpoint) -> anyhow::Result<()> {
+    let fresh = path.with_extension("new");
+    std::fs::write(&fresh, serde_json::to_vec(c)?)?;
+    std::fs::rename(&fresh, path)?;
+    Ok(())
+}
+
+fn scan(
+    protected: Option<PathBuf>,
+    model: &str,
+    sweep: &Sweep,
     files: &[PathBuf],
 ) -> anyhow::Result<ExitCode> {
+    let Sweep {
+        json,
+        model_threshold,
+        min_score,
+        ..
+    } = *sweep;
+    let mut progress = match &sweep.checkpoint {
+        Some(p) => read_checkpoint(p, files)?,
+        None => Checkpoint::default(),
+    };
+    if progress != Checkpoint::default() {
+        eprintln!(
+            "resuming after {} files and {} entries of the next",
+            progress.files_done.len(),
+            progress.entries_done
+        );
+    }
+    let show_progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let model = match model {
         "none" => None,
         spec => Some(crate::default_models::load_with(
@@ -252,17 +323,33 @@ fn scan(
     let mut findings = 0usize;
     let mut not_read: BTreeMap<String, usize> = BTreeMap::new();
     let mut failed_files = 0;
-    for file in files {
+    for file in files.iter().skip(progress.files_done.len()) {
         let text = match input::read(file) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("error: {e}");
                 failed_files += 1;
+                progress.files_done.push(file.clone());
                 continue;
             }
         };
         let format = input::recognise(&text);
-        for (line, entry) in input::names(&text, format) {
+        let skip = std::mem::take(&mut progress.entries_done);
+        for (done, (line, entry)) in input::names(&text, format)
+            .into_iter()
+            .enumerate()
+            .skip(skip)
+        {
+            if done > skip && done % CHECKPOINT_EVERY == 0 {
+                out.flush()?;
+                if let Some(p) = &sweep.checkpoint {
+                    progress.entries_done = done;
+                    write_checkpoint(p, &progress)?;
+                }
+                if show_progress {
+                    eprint!("\r{}: {done} entries, {findings} findings", file.display());
+                }
+            }
             let raw = match entry {
                 Ok(r) => r,
                 Err(reason) => {
@@ -291,8 +378,21 @@ fn scan(
                 write_finding(&mut out, f, json)?;
             }
         }
+        out.flush()?;
+        progress.files_done.push(file.clone());
+        progress.entries_done = 0;
+        if let Some(p) = &sweep.checkpoint {
+            write_checkpoint(p, &progress)?;
+        }
+        if show_progress {
+            eprintln!();
+        }
     }
     out.flush()?;
+    // The sweep reached the end (files that could not be read were reported).
+    if let Some(p) = &sweep.checkpoint {
+        let _ = std::fs::remove_file(p);
+    }
     let unread: usize = not_read.values().sum();
     eprintln!(
         "{names} names, {findings} findings, {unread} names not read, {} protected names",
