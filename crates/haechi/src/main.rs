@@ -91,6 +91,9 @@ enum Command {
     Web(commands::web::WebArgs),
     /// Domain Watch: look-alikes of institutions' protected names, and unsafe names.
     Domains(commands::domains::DomainsArgs),
+    /// Rank MITRE ATT&CK intrusion sets by similarity to an incident's techniques and
+    /// software, with the evidence (a similarity, not a verdict).
+    Attribute(commands::attribute::AttributeArgs),
 }
 
 /// The data directory option every command shares.
@@ -137,6 +140,7 @@ fn main() -> std::process::ExitCode {
         Command::Isms(a) => commands::isms::run(a),
         Command::Web(a) => commands::web::run(a),
         Command::Domains(a) => commands::domains::run(a),
+        Command::Attribute(a) => commands::attribute::run(a),
         Command::Models => commands::ml::models(),
         Command::User(a) => commands::access::user(a),
         Command::Token(a) => commands::access::token(a),

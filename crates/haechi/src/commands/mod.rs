@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod alerts;
+pub mod attribute;
 pub mod bench;
 pub mod bench_clickhouse;
 pub mod bench_cluster;
