@@ -51,7 +51,7 @@ impl AuditEntry {
 }
 
 /// A stored audit record.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct AuditRecord {
     pub seq: i64,
     /// Milliseconds since the Unix epoch.
@@ -105,6 +105,25 @@ impl Hashed<'_> {
         .expect("a tuple of strings and numbers serialises");
         sha256_hex(canonical.as_bytes())
     }
+}
+
+/// The hash a record should carry, recomputed from its fields (as read back: `before` and
+/// `after` serialised again, which gives the stored text). An exported custody log is
+/// checked with it record by record.
+pub fn record_hash(r: &AuditRecord) -> String {
+    let before = r.before.as_ref().map(Value::to_string);
+    let after = r.after.as_ref().map(Value::to_string);
+    Hashed {
+        seq: r.seq,
+        time_ms: r.time_ms,
+        actor: &r.actor,
+        action: &r.action,
+        target: &r.target,
+        before: before.as_deref(),
+        after: after.as_deref(),
+        prev: &r.prev,
+    }
+    .hash()
 }
 
 /// Appends inside `tx`, which the caller opened with `BEGIN IMMEDIATE` so that two

@@ -94,6 +94,11 @@ enum Command {
     /// Rank MITRE ATT&CK intrusion sets by similarity to an incident's techniques and
     /// software, with the evidence (a similarity, not a verdict).
     Attribute(commands::attribute::AttributeArgs),
+    /// Incidents from the command line: `export ID --out DIR` writes a signed evidence
+    /// package.
+    Incident(commands::incident::IncidentArgs),
+    /// Evidence packages: `verify DIR [--key KEY]`, `key` (the center's public key).
+    Evidence(commands::incident::EvidenceArgs),
 }
 
 /// The data directory option every command shares.
@@ -141,6 +146,8 @@ fn main() -> std::process::ExitCode {
         Command::Web(a) => commands::web::run(a),
         Command::Domains(a) => commands::domains::run(a),
         Command::Attribute(a) => commands::attribute::run(a),
+        Command::Incident(a) => commands::incident::run(a),
+        Command::Evidence(a) => commands::incident::run_evidence(a),
         Command::Models => commands::ml::models(),
         Command::User(a) => commands::access::user(a),
         Command::Token(a) => commands::access::token(a),

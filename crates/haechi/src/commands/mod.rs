@@ -19,6 +19,7 @@ pub mod deadletter;
 pub mod demo;
 pub mod domains;
 pub mod hunt;
+pub mod incident;
 pub mod ingest;
 pub mod intel;
 pub mod intel_partner;
