@@ -13,6 +13,7 @@
 //! names each item that does not hold.
 
 pub mod keys;
+pub mod timeline;
 
 use haechi_access::AuditRecord;
 use serde::{Deserialize, Serialize};

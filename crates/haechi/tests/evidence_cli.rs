@@ -2,7 +2,8 @@
 //! detection rule, the incident they form is exported with the events its alerts stand on,
 //! its timeline and its custody log; `haechi evidence verify` accepts the package under
 //! the center's key, and names the item when one event is changed, a file is added, or
-//! the package is checked against another key.
+//! the package is checked against another key; the timeline exports for Timesketch and
+//! Plaso read back with the columns those formats require.
 
 mod common;
 
@@ -69,6 +70,49 @@ fn an_exported_incident_verifies_and_a_changed_event_is_named() {
     assert_eq!(timeline["total"], 20, "{timeline}");
     let custody = std::fs::read_to_string(out.join("custody.json")).unwrap();
     assert!(custody.contains("incident.export"), "{custody}");
+
+    // The timeline for Timesketch and Plaso, read back by Python's csv and json modules
+    // with the columns each format requires.
+    for (format, check) in [
+        (
+            "timesketch-jsonl",
+            "rows=[json.loads(l) for l in open(p)]\nassert all({'message','datetime','timestamp_desc'} <= set(r) for r in rows)\nassert all(r['timestamp'] > 0 for r in rows)",
+        ),
+        (
+            "timesketch-csv",
+            "rows=list(csv.DictReader(open(p, newline='')))\nassert all(r['message'] and r['datetime'] and r['timestamp_desc'] for r in rows)",
+        ),
+        (
+            "l2tcsv",
+            "rows=list(csv.DictReader(open(p, newline='')))\ncols='date,time,timezone,MACB,source,sourcetype,type,user,host,short,desc,version,filename,inode,notes,format,extra'.split(',')\nassert list(rows[0].keys()) == cols, list(rows[0].keys())\nassert all(len(r['date']) == 10 and r['timezone'] == 'UTC' for r in rows)",
+        ),
+    ] {
+        let file = dir.path().join(format!("timeline.{format}"));
+        cli(
+            &data,
+            &[
+                "incident",
+                "timeline",
+                "1",
+                "--format",
+                format,
+                "--out",
+                file.to_str().unwrap(),
+            ],
+            "",
+        );
+        let script = format!("import csv, json, sys\np=sys.argv[1]\n{check}\nprint(len(rows))");
+        let out = std::process::Command::new("python3")
+            .args(["-c", &script, file.to_str().unwrap()])
+            .output()
+            .expect("python3");
+        assert!(out.status.success(), "{format}: {}", describe(&out));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "20",
+            "{format}"
+        );
+    }
 
     let key = cli(&data, &["evidence", "key"], "");
     assert_eq!(key.trim().len(), 64, "{key}");

@@ -3,12 +3,13 @@
 //! tasks, every pinned event and every event its alerts stand on in their stored form,
 //! the timeline around it, and the custody log from the audit log — and `haechi evidence
 //! verify DIR [--key KEY]` / `haechi evidence key`, which check a package and print the
-//! center's public key. Works beside a running server; the export is audited.
+//! center's public key; `haechi incident timeline ID --format F` writes the timeline for
+//! Timesketch or as Plaso's l2tcsv. Works beside a running server; the export is audited.
 
 use super::access::cli_actor;
 use haechi_access::{AccessStore, AuditEntry};
 use haechi_event::{Timestamp, event_to_json};
-use haechi_forensics::{Custody, Item, keys};
+use haechi_forensics::{Custody, Item, keys, timeline};
 use haechi_store::SearchRequest;
 use haechi_store::state::AlertStore;
 use haechi_store::state::incidents::evidence_query;
@@ -39,6 +40,21 @@ enum IncidentCommand {
         #[arg(long, default_value_t = 60)]
         before_mins: i64,
         /// Minutes after the last alert.
+        #[arg(long, default_value_t = 60)]
+        after_mins: i64,
+    },
+    /// The incident's timeline for other tools: `timesketch-jsonl`, `timesketch-csv`
+    /// (message, datetime, timestamp, timestamp_desc and every field) or `l2tcsv` (Plaso's
+    /// CSV).
+    Timeline {
+        id: i64,
+        #[arg(long, default_value = "timesketch-jsonl")]
+        format: String,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, default_value_t = 60)]
+        before_mins: i64,
         #[arg(long, default_value_t = 60)]
         after_mins: i64,
     },
@@ -92,7 +108,73 @@ pub fn run(args: IncidentArgs) -> anyhow::Result<ExitCode> {
             );
             export(&config, id, &out, before_mins, after_mins)
         }
+        IncidentCommand::Timeline {
+            id,
+            format,
+            out,
+            before_mins,
+            after_mins,
+        } => {
+            anyhow::ensure!(
+                (0..=MAX_MARGIN_MINS).contains(&before_mins)
+                    && (0..=MAX_MARGIN_MINS).contains(&after_mins),
+                "--before-mins and --after-mins: 0 to {MAX_MARGIN_MINS}"
+            );
+            let render: fn(&[serde_json::Value]) -> String = match format.as_str() {
+                "timesketch-jsonl" => timeline::timesketch_jsonl,
+                "timesketch-csv" => timeline::timesketch_csv,
+                "l2tcsv" => timeline::l2tcsv,
+                other => anyhow::bail!(
+                    "--format '{other}': use timesketch-jsonl, timesketch-csv or l2tcsv"
+                ),
+            };
+            let alerts = AlertStore::open_read_only(&config.state_db())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let detail = alerts
+                .incident(id, None)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .ok_or_else(|| anyhow::anyhow!("no incident {id}"))?;
+            let store = super::open_store_read_only(&config)?;
+            let (_, events) = gather_timeline(&*store, &detail.incident, before_mins, after_mins)?;
+            let text = render(&events);
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text)?;
+                    eprintln!(
+                        "{} events of incident {id} in {}",
+                        events.len(),
+                        path.display()
+                    );
+                }
+                None => print!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// The institution's events involving the incident's entities and attackers, from
+/// `before_mins` before its first alert to `after_mins` after its last, oldest first (at
+/// most [`MAX_TIMELINE`], the latest); and how many there are in all.
+fn gather_timeline(
+    store: &dyn haechi_store::EventStore,
+    incident: &haechi_store::state::incidents::Incident,
+    before_mins: i64,
+    after_mins: i64,
+) -> anyhow::Result<(u64, Vec<serde_json::Value>)> {
+    let minute = 60_000_000_000i64;
+    let Some(query) = evidence_query(&incident.keys) else {
+        return Ok((0, Vec::new()));
+    };
+    let mut request = SearchRequest::new(query);
+    request.tenants = Some(vec![incident.tenant.clone()]);
+    request.from = Some(Timestamp(incident.first_seen.0 - before_mins * minute));
+    request.to = Some(Timestamp(incident.last_seen.0 + after_mins * minute + 1));
+    request.limit = MAX_TIMELINE;
+    let found = store.search(&request).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut events: Vec<serde_json::Value> = found.events.iter().map(event_to_json).collect();
+    events.reverse();
+    Ok((found.total as u64, events))
 }
 
 fn export(
@@ -146,22 +228,11 @@ fn export(
             });
         }
     }
-    let minute = 60_000_000_000i64;
-    let (total, timeline) = match evidence_query(&incident.keys) {
-        Some(query) => {
-            let mut request = SearchRequest::new(query);
-            request.tenants = Some(vec![incident.tenant.clone()]);
-            request.from = Some(Timestamp(incident.first_seen.0 - before_mins * minute));
-            request.to = Some(Timestamp(incident.last_seen.0 + after_mins * minute + 1));
-            request.limit = MAX_TIMELINE;
-            let found = store.search(&request).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let mut events: Vec<serde_json::Value> =
-                found.events.iter().map(event_to_json).collect();
-            events.reverse();
-            (found.total, events)
-        }
-        None => (0, Vec::new()),
-    };
+    let (total, timeline) = gather_timeline(&*store, incident, before_mins, after_mins)?;
+    items.push(Item {
+        path: "timeline.jsonl".into(),
+        bytes: timeline::timesketch_jsonl(&timeline).into_bytes(),
+    });
     items.push(Item {
         path: "timeline.json".into(),
         bytes: serde_json::to_vec_pretty(&json!({
