@@ -174,7 +174,7 @@ fn gather_timeline(
     let found = store.search(&request).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut events: Vec<serde_json::Value> = found.events.iter().map(event_to_json).collect();
     events.reverse();
-    Ok((found.total as u64, events))
+    Ok((found.total, events))
 }
 
 fn export(
