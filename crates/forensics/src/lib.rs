@@ -12,6 +12,7 @@
 //! and hash, that nothing was added or removed, and every custody record's own hash, and
 //! names each item that does not hold.
 
+pub mod dfiq;
 pub mod keys;
 pub mod timeline;
 

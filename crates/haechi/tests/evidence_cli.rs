@@ -156,3 +156,69 @@ fn an_exported_incident_verifies_and_a_changed_event_is_named() {
         "{problems}"
     );
 }
+
+/// A scheduled task created with schtasks.exe (a real EVTX recording, the SigmaHQ rule
+/// tagged T1053.005) forms an incident whose DFIQ questions are the scheduled-task ones,
+/// with a Haechi query to start answering them.
+#[test]
+fn an_incidents_techniques_bring_their_dfiq_questions() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = write_file(
+        dir.path(),
+        "haechi.toml",
+        &format!(
+            "data_dir = {}\n[detect]\nincident_min_level = \"low\"\n",
+            toml_path(&data)
+        ),
+    );
+    let rule =
+        sample("sigma/rules/windows/process_creation/proc_creation_win_schtasks_creation.yml");
+    let evtx = sample("evtx/EVTX-to-MITRE-Attack/TA0002-Execution/T1053.005-Scheduled Task");
+    let out = haechi(&[
+        "ingest",
+        "--config",
+        config.to_str().unwrap(),
+        "--tenant",
+        "city",
+        "--rules",
+        rule.to_str().unwrap(),
+        evtx.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let dfiq = sample("attack/dfiq/data");
+    let out = haechi(&[
+        "incident",
+        "questions",
+        "1",
+        "--config",
+        config.to_str().unwrap(),
+        "--dfiq",
+        dfiq.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["techniques"], serde_json::json!(["T1053.005"]), "{v}");
+    let ids: Vec<&str> = v["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"Q1061"),
+        "What Scheduled Tasks are configured? {ids:?}"
+    );
+    assert!(
+        !ids.contains(&"Q1060"),
+        "macOS/Linux at jobs are not asked: {ids:?}"
+    );
+    let q1061 = v["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["id"] == "Q1061")
+        .unwrap();
+    assert!(q1061["haechi_query"].as_str().unwrap().contains("4698"));
+}

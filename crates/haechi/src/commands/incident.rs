@@ -43,6 +43,17 @@ enum IncidentCommand {
         #[arg(long, default_value_t = 60)]
         after_mins: i64,
     },
+    /// What to ask next: the DFIQ questions for the incident's ATT&CK techniques (its
+    /// alerts' `attack.t…` tags), with their approaches and a Haechi query where one fits.
+    Questions {
+        id: i64,
+        /// The DFIQ catalog (`scenarios/`, `facets/`, `questions/`); default
+        /// `DATA_DIR/dfiq`, else `../shared/data/attack/dfiq/data`.
+        #[arg(long)]
+        dfiq: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// The incident's timeline for other tools: `timesketch-jsonl`, `timesketch-csv`
     /// (message, datetime, timestamp, timestamp_desc and every field) or `l2tcsv` (Plaso's
     /// CSV).
@@ -108,6 +119,7 @@ pub fn run(args: IncidentArgs) -> anyhow::Result<ExitCode> {
             );
             export(&config, id, &out, before_mins, after_mins)
         }
+        IncidentCommand::Questions { id, dfiq, json } => questions(&config, id, dfiq, json),
         IncidentCommand::Timeline {
             id,
             format,
@@ -151,6 +163,66 @@ pub fn run(args: IncidentArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn questions(
+    config: &crate::config::Config,
+    id: i64,
+    dfiq: Option<PathBuf>,
+    as_json: bool,
+) -> anyhow::Result<ExitCode> {
+    let dir = dfiq
+        .or_else(|| {
+            let kept = config.data_dir.join("dfiq");
+            kept.is_dir().then_some(kept)
+        })
+        .unwrap_or_else(|| PathBuf::from("../shared/data/attack/dfiq/data"));
+    let catalog = haechi_forensics::dfiq::Catalog::load(&dir).map_err(|e| anyhow::anyhow!(e))?;
+    let alerts =
+        AlertStore::open_read_only(&config.state_db()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let detail = alerts
+        .incident(id, None)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .ok_or_else(|| anyhow::anyhow!("no incident {id}"))?;
+    let techniques = haechi_forensics::dfiq::techniques_of_tags(
+        detail.alerts.iter().flat_map(|a| a.tags.iter()),
+    );
+    let asked = catalog.questions_for(&techniques);
+    if as_json {
+        println!(
+            "{}",
+            serde_json::to_string(
+                &json!({"incident": id, "techniques": techniques, "questions": asked})
+            )?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if techniques.is_empty() {
+        println!(
+            "incident {id}: its alerts carry no ATT&CK technique, so no DFIQ question is chosen"
+        );
+    }
+    for a in &asked {
+        println!(
+            "{} {} — because {}",
+            a.question.id,
+            a.question.name,
+            a.because.join(", ")
+        );
+        if let Some(q) = &a.haechi_query {
+            println!("    haechi search '{q}'");
+        }
+        for approach in &a.question.approaches {
+            println!("    approach: {}", approach.name);
+        }
+    }
+    eprintln!(
+        "{} questions for {} techniques ({})",
+        asked.len(),
+        techniques.len(),
+        techniques.iter().cloned().collect::<Vec<_>>().join(", ")
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The institution's events involving the incident's entities and attackers, from
