@@ -99,6 +99,9 @@ enum Command {
     Incident(commands::incident::IncidentArgs),
     /// Evidence packages: `verify DIR [--key KEY]`, `key` (the center's public key).
     Evidence(commands::incident::EvidenceArgs),
+    /// Drills: `run --tenant ID DATASET...` replays labelled attack recordings, `report ID`
+    /// scores them per technique.
+    Drill(commands::drill::DrillArgs),
 }
 
 /// The data directory option every command shares.
@@ -148,6 +151,7 @@ fn main() -> std::process::ExitCode {
         Command::Attribute(a) => commands::attribute::run(a),
         Command::Incident(a) => commands::incident::run(a),
         Command::Evidence(a) => commands::incident::run_evidence(a),
+        Command::Drill(a) => commands::drill::run(a),
         Command::Models => commands::ml::models(),
         Command::User(a) => commands::access::user(a),
         Command::Token(a) => commands::access::token(a),

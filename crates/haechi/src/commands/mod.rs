@@ -18,6 +18,7 @@ pub mod cluster;
 pub mod deadletter;
 pub mod demo;
 pub mod domains;
+pub mod drill;
 pub mod hunt;
 pub mod incident;
 pub mod ingest;
