@@ -16,6 +16,9 @@ pub struct TechniqueScore {
     pub time_to_detect_s: Option<f64>,
     /// The rules whose alerts carried the technique (`title (id)`).
     pub rules: Vec<String>,
+    /// The other alerts raised while the run was replayed (`title [tags]`): what fired
+    /// instead, when the technique was missed.
+    pub alerts_during_run: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -49,12 +52,26 @@ pub fn report(d: &DrillRecord) -> Report {
     for run in &d.runs {
         let mut rules: Vec<String> = Vec::new();
         let mut first: Option<f64> = None;
+        let mut during_run: Vec<String> = Vec::new();
         for (i, a) in d.alerts.iter().enumerate() {
             // Raised while the run was replayed: runs follow one another, and an alert of
             // a later run does not detect an earlier one.
             let during =
                 a.raised_s + 1e-9 >= run.first_event_s && a.raised_s <= run.last_event_s + 1e-9;
-            if !during || !a.tags.iter().any(|t| matches(&run.technique, t)) {
+            if !during {
+                continue;
+            }
+            if !a.tags.iter().any(|t| matches(&run.technique, t)) {
+                let tags: Vec<&str> = a
+                    .tags
+                    .iter()
+                    .filter(|t| t.starts_with("attack.t"))
+                    .map(String::as_str)
+                    .collect();
+                let line = format!("{} [{}]", a.rule_title, tags.join(" "));
+                if !during_run.contains(&line) {
+                    during_run.push(line);
+                }
                 continue;
             }
             used[i] = true;
@@ -72,6 +89,7 @@ pub fn report(d: &DrillRecord) -> Report {
             time_to_detect_s: first
                 .map(|f| ((f - run.first_event_s).max(0.0) * 1000.0).round() / 1000.0),
             rules,
+            alerts_during_run: during_run,
         });
     }
     let detected = techniques.iter().filter(|t| t.detected).count();

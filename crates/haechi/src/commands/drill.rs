@@ -284,7 +284,15 @@ fn print_report(r: &haechi_drill::Report) {
                 t.title,
                 t.rules.join("; ")
             ),
-            None => println!("  {:<10} MISSED             {}", t.technique, t.title),
+            None => {
+                println!("  {:<10} MISSED             {}", t.technique, t.title);
+                if !t.alerts_during_run.is_empty() {
+                    println!(
+                        "             fired instead: {}",
+                        t.alerts_during_run.join("; ")
+                    );
+                }
+            }
         }
     }
     if !r.other_alerts.is_empty() {
