@@ -221,4 +221,35 @@ fn an_incidents_techniques_bring_their_dfiq_questions() {
         .find(|q| q["id"] == "Q1061")
         .unwrap();
     assert!(q1061["haechi_query"].as_str().unwrap().contains("4698"));
+
+    // The groups whose reported tradecraft it resembles: the rule's technique and the
+    // schtasks software it names, both matched by the first candidate.
+    let out = haechi(&[
+        "incident",
+        "attribute",
+        "1",
+        "--config",
+        config.to_str().unwrap(),
+        "--attack",
+        sample("attack/enterprise-attack-18.1-dev.json")
+            .to_str()
+            .unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["software"], serde_json::json!(["S0111"]), "{v}");
+    let first = &v["candidates"][0];
+    assert_eq!(
+        first["matched_techniques"],
+        serde_json::json!(["T1053.005"]),
+        "{v}"
+    );
+    assert_eq!(
+        first["matched_software"],
+        serde_json::json!(["S0111"]),
+        "{v}"
+    );
+    assert!(v["candidates"].as_array().unwrap().len() <= 5);
+    assert!(v["note"].as_str().unwrap().contains("not a verdict"));
 }

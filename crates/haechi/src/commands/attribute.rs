@@ -42,9 +42,9 @@ pub struct AttributeArgs {
 }
 
 /// The bundle to read: the one given, the data directory's, or the shared data's.
-fn bundle_path(args: &AttributeArgs, data_dir: &Path) -> anyhow::Result<PathBuf> {
-    if let Some(p) = &args.attack {
-        return Ok(p.clone());
+pub fn bundle_path(attack: Option<&Path>, data_dir: &Path) -> anyhow::Result<PathBuf> {
+    if let Some(p) = attack {
+        return Ok(p.to_owned());
     }
     let kept = data_dir.join("attack").join("enterprise-attack.json");
     if kept.is_file() {
@@ -88,7 +88,7 @@ fn valid_id(id: &str, letter: char, sub: bool) -> bool {
 
 pub fn run(args: AttributeArgs) -> anyhow::Result<ExitCode> {
     let config = super::load_config(args.config.as_deref(), args.data_dir.clone())?;
-    let path = bundle_path(&args, &config.data_dir)?;
+    let path = bundle_path(args.attack.as_deref(), &config.data_dir)?;
     let attack = Attack::load(&path).map_err(|e| anyhow::anyhow!(e))?;
     if args.evaluate {
         return evaluate_and_print(&attack, args.json);

@@ -54,6 +54,19 @@ enum IncidentCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The MITRE ATT&CK groups whose reported techniques and software the incident's
+    /// alerts resemble (their `attack.t…` and `attack.s…` tags), as `haechi attribute`
+    /// ranks them: a similarity, not a verdict.
+    Attribute {
+        id: i64,
+        /// The ATT&CK Enterprise bundle (as for `haechi attribute`).
+        #[arg(long, env = "HAECHI_ATTACK")]
+        attack: Option<PathBuf>,
+        #[arg(long, default_value_t = 5)]
+        top: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// The incident's timeline for other tools: `timesketch-jsonl`, `timesketch-csv`
     /// (message, datetime, timestamp, timestamp_desc and every field) or `l2tcsv` (Plaso's
     /// CSV).
@@ -120,6 +133,12 @@ pub fn run(args: IncidentArgs) -> anyhow::Result<ExitCode> {
             export(&config, id, &out, before_mins, after_mins)
         }
         IncidentCommand::Questions { id, dfiq, json } => questions(&config, id, dfiq, json),
+        IncidentCommand::Attribute {
+            id,
+            attack,
+            top,
+            json,
+        } => attribute(&config, id, attack, top, json),
         IncidentCommand::Timeline {
             id,
             format,
@@ -163,6 +182,89 @@ pub fn run(args: IncidentArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn attribute(
+    config: &crate::config::Config,
+    id: i64,
+    attack: Option<PathBuf>,
+    top: usize,
+    as_json: bool,
+) -> anyhow::Result<ExitCode> {
+    let alerts =
+        AlertStore::open_read_only(&config.state_db()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let detail = alerts
+        .incident(id, None)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .ok_or_else(|| anyhow::anyhow!("no incident {id}"))?;
+    let tags: Vec<&String> = detail.alerts.iter().flat_map(|a| a.tags.iter()).collect();
+    let techniques: Vec<String> = haechi_forensics::dfiq::techniques_of_tags(tags.iter().copied())
+        .into_iter()
+        .collect();
+    let software: Vec<String> = tags
+        .iter()
+        .filter_map(|t| t.strip_prefix("attack.s"))
+        .filter(|n| n.len() == 4 && n.bytes().all(|b| b.is_ascii_digit()))
+        .map(|n| format!("S{n}"))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let path = super::attribute::bundle_path(attack.as_deref(), &config.data_dir)?;
+    let knowledge = haechi_attribution::Attack::load(&path).map_err(|e| anyhow::anyhow!(e))?;
+    let evidence = haechi_attribution::Evidence {
+        techniques: techniques.clone(),
+        software: software.clone(),
+    };
+    let ranked: Vec<_> = haechi_attribution::rank(&knowledge, &evidence)
+        .into_iter()
+        .take(top)
+        .collect();
+    if as_json {
+        println!(
+            "{}",
+            serde_json::to_string(&json!({
+                "incident": id, "techniques": techniques, "software": software,
+                "candidates": ranked,
+                "note": "a similarity to what ATT&CK reports of each group, not a verdict",
+            }))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "incident {id}: techniques {}; software {}",
+        if techniques.is_empty() {
+            "none".to_owned()
+        } else {
+            techniques.join(", ")
+        },
+        if software.is_empty() {
+            "none".to_owned()
+        } else {
+            software.join(", ")
+        }
+    );
+    for (i, c) in ranked.iter().enumerate() {
+        println!(
+            "{:>2}. {} {} — score {:.3} (matched {}{})",
+            i + 1,
+            c.id,
+            c.name,
+            c.score,
+            c.matched_techniques
+                .iter()
+                .chain(&c.matched_software)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+            if c.partial_techniques.is_empty() {
+                String::new()
+            } else {
+                format!("; in part {}", c.partial_techniques.len())
+            }
+        );
+    }
+    eprintln!("a similarity to what ATT&CK reports of each group, not a verdict");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn questions(
