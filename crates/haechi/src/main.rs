@@ -66,7 +66,7 @@ enum Command {
     User(commands::access::UserArgs),
     /// API tokens for machines: `create --name NAME --role ROLE [--tenant ID] [--expires-days N]` (prints the token once), `list`, `revoke`.
     Token(commands::access::TokenArgs),
-    /// Block lists for firewalls: `add NAME VALUE [--expires-hours H] [--tenant ID]`, `remove`, `list`, `export NAME --format plain|json|nftables`.
+    /// Block lists for firewalls: `add NAME VALUE [--expires-hours H] [--tenant ID]`, `remove`, `list`, `export NAME --format plain|json|nftables|rpz|sha256`.
     Blocklist(commands::blocklist::BlocklistArgs),
     /// Playbooks: `check DIR` reports what loads; `dry-run DIR --alert ID` shows what they would do.
     Playbook(commands::playbook::PlaybookArgs),
@@ -94,8 +94,8 @@ enum Command {
     /// Rank MITRE ATT&CK intrusion sets by similarity to an incident's techniques and
     /// software, with the evidence (a similarity, not a verdict).
     Attribute(commands::attribute::AttributeArgs),
-    /// Incidents from the command line: `export ID --out DIR` writes a signed evidence
-    /// package.
+    /// Incidents from the command line: `export ID --out DIR` (a signed evidence package),
+    /// `timeline ID` (Timesketch, Plaso), `questions ID` (DFIQ), `attribute ID` (ATT&CK).
     Incident(commands::incident::IncidentArgs),
     /// Evidence packages: `verify DIR [--key KEY]`, `key` (the center's public key).
     Evidence(commands::incident::EvidenceArgs),
