@@ -88,9 +88,13 @@ fn valid_id(id: &str, letter: char, sub: bool) -> bool {
 
 pub fn run(args: AttributeArgs) -> anyhow::Result<ExitCode> {
     let config = super::load_config(args.config.as_deref(), args.data_dir.clone())?;
-    let path = bundle_path(args.attack.as_deref(), &config.data_dir)?;
-    let attack = Attack::load(&path).map_err(|e| anyhow::anyhow!(e))?;
+    let load = || -> anyhow::Result<(PathBuf, Attack)> {
+        let path = bundle_path(args.attack.as_deref(), &config.data_dir)?;
+        let attack = Attack::load(&path).map_err(|e| anyhow::anyhow!(e))?;
+        Ok((path, attack))
+    };
     if args.evaluate {
+        let (_, attack) = load()?;
         return evaluate_and_print(&attack, args.json);
     }
     let techniques: Vec<String> = args
@@ -119,6 +123,8 @@ pub fn run(args: AttributeArgs) -> anyhow::Result<ExitCode> {
             "--software '{s}': an ATT&CK software id, S0154"
         );
     }
+    // The ids are checked first: a typo is told before the bundle is read.
+    let (path, attack) = load()?;
     for unknown in techniques
         .iter()
         .chain(&software)

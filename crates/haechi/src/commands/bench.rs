@@ -13,6 +13,25 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+/// Every stage `--stages` knows; anything else is refused (exit 2) rather than measuring
+/// nothing.
+pub const STAGES: [&str; 14] = [
+    "parse",
+    "evtx",
+    "ot",
+    "cloudtrail",
+    "store",
+    "hunt",
+    "stream",
+    "ml",
+    "state",
+    "stix",
+    "vuln",
+    "domains",
+    "clickhouse",
+    "cluster",
+];
+
 #[derive(clap::Args)]
 pub struct BenchArgs {
     /// The sample data directory.
@@ -47,7 +66,8 @@ pub struct BenchArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "parse,evtx,ot,cloudtrail,store,hunt,stream,ml,state,stix,vuln,domains"
+        default_value = "parse,evtx,ot,cloudtrail,store,hunt,stream,ml,state,stix,vuln,domains",
+        value_parser = clap::builder::PossibleValuesParser::new(STAGES)
     )]
     pub stages: Vec<String>,
     /// `hunt`: how many times the EVTX sample set is scanned (Hayabusa's reference run
