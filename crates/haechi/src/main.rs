@@ -102,6 +102,9 @@ enum Command {
     /// Drills: `run --tenant ID DATASET...` replays labelled attack recordings, `report ID`
     /// scores them per technique.
     Drill(commands::drill::DrillArgs),
+    /// Check a deployment (data directory, permissions, disk, clock, certificate, rules,
+    /// feeds, dead letters) and say what to do; exit 0 when nothing failed.
+    Doctor(commands::doctor::DoctorArgs),
 }
 
 /// The data directory option every command shares.
@@ -152,6 +155,7 @@ fn main() -> std::process::ExitCode {
         Command::Incident(a) => commands::incident::run(a),
         Command::Evidence(a) => commands::incident::run_evidence(a),
         Command::Drill(a) => commands::drill::run(a),
+        Command::Doctor(a) => commands::doctor::run(a),
         Command::Models => commands::ml::models(),
         Command::User(a) => commands::access::user(a),
         Command::Token(a) => commands::access::token(a),

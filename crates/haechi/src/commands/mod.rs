@@ -17,6 +17,7 @@ pub mod blocklist;
 pub mod cluster;
 pub mod deadletter;
 pub mod demo;
+pub mod doctor;
 pub mod domains;
 pub mod drill;
 pub mod hunt;

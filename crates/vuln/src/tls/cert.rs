@@ -46,7 +46,7 @@ fn rfc3339(t: i64) -> String {
         .unwrap_or_else(|| format!("{t} s after 1970"))
 }
 
-fn describe(der: &[u8], now: i64) -> Result<CertInfo, String> {
+pub fn describe(der: &[u8], now: i64) -> Result<CertInfo, String> {
     let (_, cert) =
         X509Certificate::from_der(der).map_err(|e| format!("a certificate does not parse: {e}"))?;
     let tbs = &cert.tbs_certificate;
