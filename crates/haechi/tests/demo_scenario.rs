@@ -119,7 +119,8 @@ fn the_scenario_raises_the_starter_rules_alerts_and_a_cross_institution_campaign
             .lines()
             .any(|l| l.starts_with("inventory: water-works/public-portal")
                 && l.contains("KEV: CVE-2021-3129 in facade/ignition 1.16.3")),
-        "{stdout}"
+        "{}",
+        describe(&out)
     );
     let out = haechi(&[
         "alerts",

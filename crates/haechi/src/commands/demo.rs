@@ -98,11 +98,13 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 .context("the demo server did not start");
         }
     };
-    match seed_inventory(&config_for_inventory) {
+    // The server's own start-up tasks write the same databases: a busy database is tried
+    // again a few times before the demo says it could not seed.
+    match retry(|| seed_inventory(&config_for_inventory)) {
         Ok(line) => println!("{line}"),
         Err(e) => eprintln!("the demo inventory could not be set up: {e:#}"),
     }
-    match seed_domains(&ready) {
+    match retry(|| seed_domains(&ready)) {
         Ok(line) => println!("{line}"),
         Err(e) => eprintln!("the demo's Domain Watch could not be set up: {e:#}"),
     }
@@ -146,6 +148,22 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     served
 }
 
+/// `f`, tried up to five times a second apart while it fails.
+fn retry<T>(mut f: impl FnMut() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    let mut attempt = 1;
+    loop {
+        match f() {
+            Ok(v) => return Ok(v),
+            Err(e) if attempt < 5 => {
+                eprintln!("demo set-up, attempt {attempt}: {e:#}; trying again");
+                attempt += 1;
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// The water works' public portal as a stored inventory, matched against the embedded
 /// advisories: its KEV-listed finding (CVE-2021-3129 in facade/ignition) and the others
 /// become alerts of origin `vuln` in the queue. Returns the line to print.
@@ -164,37 +182,47 @@ fn seed_inventory(config: &Config) -> anyhow::Result<String> {
     haechi_vuln::import::import_paths(&db, &[dir.join("advisories")])?;
     let system = "public-portal";
     let tenant = "water-works";
-    if db.sboms(Some(tenant))?.iter().any(|b| b.system == system) {
-        return Ok(format!(
-            "inventory: {tenant}/{system} already stored (haechi vuln findings)"
-        ));
-    }
     let inv = haechi_vuln::inventory::read_file(&dir.join("composer.lock"))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let exposure = haechi_vuln::ssvc::Exposure::InternetFacing;
-    let matcher = Matcher::new(db.snapshot()?);
-    let stored = haechi_vuln::assets::store_and_match(
-        &db, &matcher, tenant, system, exposure, "web team", &inv,
-    )?;
-    let kev: Vec<String> = stored
-        .findings
+    // Stored by an earlier run (or an earlier attempt of this one): its findings are
+    // alerted again (they merge into the alerts they raised), so that a retry after a
+    // busy database loses nothing.
+    let findings = if db.sboms(Some(tenant))?.iter().any(|b| b.system == system) {
+        db.findings(Some(tenant), 10_000)?
+            .into_iter()
+            .filter(|f| f.system == system)
+            .collect()
+    } else {
+        let matcher = Matcher::new(db.snapshot()?);
+        haechi_vuln::assets::store_and_match(
+            &db,
+            &matcher,
+            tenant,
+            system,
+            haechi_vuln::ssvc::Exposure::InternetFacing,
+            "web team",
+            &inv,
+        )?
+        .new
+    };
+    let kev: Vec<String> = findings
         .iter()
-        .filter(|f| f.kev)
+        .filter(|f| f.finding.kev)
         .map(|f| {
+            let x = &f.finding;
             format!(
                 "{} in {} {}",
-                f.aliases.first().unwrap_or(&f.id),
-                f.package,
-                f.version
+                x.aliases.first().unwrap_or(&x.id),
+                x.package,
+                x.version
             )
         })
         .collect();
-    let new = stored.new;
-    let alerts = super::vuln::raise_alerts(config, &new)?;
+    let alerts = super::vuln::raise_alerts(config, &findings)?;
     Ok(format!(
         "inventory: {tenant}/{system} (internet-facing), {} components, {} findings, KEV: {}; {alerts} vuln alerts",
         inv.components.len(),
-        new.len(),
+        findings.len(),
         kev.join(", ")
     ))
 }
