@@ -159,12 +159,7 @@ pub fn run(args: IncidentArgs) -> anyhow::Result<ExitCode> {
                     "--format '{other}': use timesketch-jsonl, timesketch-csv or l2tcsv"
                 ),
             };
-            let alerts = AlertStore::open_read_only(&config.state_db())
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let detail = alerts
-                .incident(id, None)
-                .map_err(|e| anyhow::anyhow!("{e}"))?
-                .ok_or_else(|| anyhow::anyhow!("no incident {id}"))?;
+            let (_, detail) = open_incident(&config, id)?;
             let store = super::open_store_read_only(&config)?;
             let (_, events) = gather_timeline(&*store, &detail.incident, before_mins, after_mins)?;
             let text = render(&events);
@@ -184,6 +179,20 @@ pub fn run(args: IncidentArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The state store (read-only, beside a running server) and the incident `id` in it.
+fn open_incident(
+    config: &crate::config::Config,
+    id: i64,
+) -> anyhow::Result<(AlertStore, haechi_store::state::incidents::IncidentDetail)> {
+    let alerts =
+        AlertStore::open_read_only(&config.state_db()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let detail = alerts
+        .incident(id, None)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .ok_or_else(|| anyhow::anyhow!("no incident {id}"))?;
+    Ok((alerts, detail))
+}
+
 fn attribute(
     config: &crate::config::Config,
     id: i64,
@@ -191,12 +200,7 @@ fn attribute(
     top: usize,
     as_json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let alerts =
-        AlertStore::open_read_only(&config.state_db()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let detail = alerts
-        .incident(id, None)
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .ok_or_else(|| anyhow::anyhow!("no incident {id}"))?;
+    let (_, detail) = open_incident(config, id)?;
     let tags: Vec<&String> = detail.alerts.iter().flat_map(|a| a.tags.iter()).collect();
     let techniques: Vec<String> = haechi_forensics::dfiq::techniques_of_tags(tags.iter().copied())
         .into_iter()
@@ -280,12 +284,7 @@ fn questions(
         })
         .unwrap_or_else(|| PathBuf::from("../shared/data/attack/dfiq/data"));
     let catalog = haechi_forensics::dfiq::Catalog::load(&dir).map_err(|e| anyhow::anyhow!(e))?;
-    let alerts =
-        AlertStore::open_read_only(&config.state_db()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let detail = alerts
-        .incident(id, None)
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .ok_or_else(|| anyhow::anyhow!("no incident {id}"))?;
+    let (_, detail) = open_incident(config, id)?;
     let techniques = haechi_forensics::dfiq::techniques_of_tags(
         detail.alerts.iter().flat_map(|a| a.tags.iter()),
     );
@@ -358,12 +357,7 @@ fn export(
     before_mins: i64,
     after_mins: i64,
 ) -> anyhow::Result<ExitCode> {
-    let alerts =
-        AlertStore::open_read_only(&config.state_db()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let detail = alerts
-        .incident(id, None)
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .ok_or_else(|| anyhow::anyhow!("no incident {id}"))?;
+    let (alerts, detail) = open_incident(config, id)?;
     let tasks = alerts.tasks(id).map_err(|e| anyhow::anyhow!("{e}"))?;
     let pinned = alerts.evidence(id).map_err(|e| anyhow::anyhow!("{e}"))?;
     let incident = &detail.incident;
