@@ -105,6 +105,13 @@ enum Command {
     /// Check a deployment (data directory, permissions, disk, clock, certificate, rules,
     /// feeds, dead letters) and say what to do; exit 0 when nothing failed.
     Doctor(commands::doctor::DoctorArgs),
+    /// Copy the data directory while Haechi runs (events, state, intel, keys, Domain
+    /// Watch, drills) with the configuration and models, into `--out DIR` with a SHA-256
+    /// manifest.
+    Backup(commands::backup::BackupArgs),
+    /// Restore a backup into an empty data directory, every file checked against the
+    /// manifest first and the databases and event store after (`--check`: only check).
+    Restore(commands::backup::RestoreArgs),
 }
 
 /// The data directory option every command shares.
@@ -156,6 +163,8 @@ fn main() -> std::process::ExitCode {
         Command::Evidence(a) => commands::incident::run_evidence(a),
         Command::Drill(a) => commands::drill::run(a),
         Command::Doctor(a) => commands::doctor::run(a),
+        Command::Backup(a) => commands::backup::backup(a),
+        Command::Restore(a) => commands::backup::restore(a),
         Command::Models => commands::ml::models(),
         Command::User(a) => commands::access::user(a),
         Command::Token(a) => commands::access::token(a),

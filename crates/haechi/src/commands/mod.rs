@@ -3,6 +3,7 @@
 pub mod access;
 pub mod alerts;
 pub mod attribute;
+pub mod backup;
 pub mod bench;
 pub mod bench_clickhouse;
 pub mod bench_cluster;

@@ -17,6 +17,7 @@
 
 mod compile;
 pub mod schema;
+pub mod snapshot;
 
 use crate::deadletter::{DeadLetterLog, dir_size};
 use crate::wal::Wal;
