@@ -1,6 +1,13 @@
 //! The live pipeline of `haechi serve`: deliveries from the listeners and the HTTP
 //! endpoint are de-duplicated, parsed, tagged with their tenant, and appended to the
 //! store by a pool of worker threads; a commit loop makes them searchable.
+//!
+//! Alerts are as durable as events. A batch's alerts are recorded under a key made of
+//! its write-ahead log sequence, once ([`Pipeline::process`]); the log keeps the batch
+//! until a commit, and a commit waits for every batch between its append and its alerts
+//! ([`Pipeline::commit`]), so a crash in between leaves the batch in the log. On start,
+//! [`Pipeline::redo_inherited_log`] detects the batches an earlier process left there
+//! again and records the alerts of those whose key is not recorded yet.
 
 use crate::config::{Config, parse_cidr};
 use crate::detection::Detection;
@@ -13,7 +20,7 @@ use haechi_ingest::{JsonMapping, ParseContext};
 use haechi_store::EventStore;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::mpsc;
 
 /// Decides the tenant of records whose listener or token does not fix one.
@@ -97,6 +104,54 @@ pub struct Pipeline {
     /// twice (a retry the server did not recognise) often arrives before the first copy
     /// is searchable.
     pub recent_batches: Mutex<RecentBatches>,
+    /// Held shared from a batch's append to its recorded alerts, exclusively by a commit
+    /// (which lets the log drop the batch).
+    pub commit_gate: RwLock<()>,
+    /// Alerts of stored batches that could not be recorded yet (the state store failed):
+    /// recorded again before each commit, which waits for them.
+    pub unrecorded: Mutex<Vec<Unrecorded>>,
+}
+
+/// Alerts of a stored batch not recorded yet, with the key that records them once.
+pub struct Unrecorded {
+    key: Option<String>,
+    alerts: Vec<haechi_event::Alert>,
+    received: haechi_event::Timestamp,
+}
+
+/// The key under which the alerts of the logged batch `seq` are recorded once: its
+/// sequence, first time and size (a sequence alone could come back if every partition
+/// were dropped and the log restarted).
+fn log_batch_key(seq: u64, events: &[Event]) -> String {
+    let first = events.first().map_or(0, |e| e.timestamp.0);
+    format!("log-{seq}-{first}-{}", events.len())
+}
+
+/// Fault injection for the crash tests: `HAECHI_FAILPOINT=abort-after-append:N` makes
+/// the process abort (no clean-up, as a crash would) right after its N-th stored batch,
+/// before that batch's alerts are recorded or its sender is answered. Unset: nothing.
+mod failpoint {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static AFTER_APPEND: OnceLock<Option<u64>> = OnceLock::new();
+    static APPENDS: AtomicU64 = AtomicU64::new(0);
+
+    pub fn after_append() {
+        let limit = AFTER_APPEND.get_or_init(|| {
+            std::env::var("HAECHI_FAILPOINT")
+                .ok()?
+                .strip_prefix("abort-after-append:")?
+                .parse()
+                .ok()
+        });
+        if let Some(n) = limit
+            && APPENDS.fetch_add(1, Ordering::SeqCst) + 1 == *n
+        {
+            eprintln!("HAECHI_FAILPOINT: aborting after stored batch {n}");
+            std::process::abort();
+        }
+    }
 }
 
 /// The last [`RecentBatches::CAPACITY`] batch ids, oldest dropped first.
@@ -197,18 +252,23 @@ impl Pipeline {
             return;
         }
         let alerts = self.detect(&mut batch.events);
-        let result = self
-            .store
-            .append(&batch.events)
-            .and_then(|_| self.store.append_dead_letters(&batch.dead_letters));
+        let gate = self.commit_gate.read().unwrap_or_else(|e| e.into_inner());
+        let result = self.store.append_logged(&batch.events).and_then(|seq| {
+            self.store
+                .append_dead_letters(&batch.dead_letters)
+                .map(|()| seq)
+        });
         match &result {
-            Ok(()) => {
+            Ok(seq) => {
+                failpoint::after_append();
                 self.count(&listener, &stats, &label);
-                // A failure is logged where it happens; the events are stored.
-                let _ = self.record_alerts(&alerts, received);
+                let key = seq.map(|seq| log_batch_key(seq, &batch.events));
+                self.record_or_keep(key, alerts, received);
             }
             Err(e) => tracing::error!(listener = %listener, error = %e, "storing a batch failed"),
         }
+        drop(gate);
+        let result = result.map(|_| ());
         if let Some(ack) = ack {
             let _ = ack.send(result.map(|_| stats).map_err(|e| e.to_string()));
         }
@@ -327,13 +387,72 @@ impl Pipeline {
             .map_err(|e| e.to_string())
     }
 
-    /// Stores the alerts of a stored batch (after the events, which they reference).
-    fn record_alerts(
+    /// Records the alerts of a stored batch (after the events, which they reference);
+    /// when the state store fails, keeps them for the next commit to record.
+    fn record_or_keep(
         &self,
-        alerts: &[haechi_event::Alert],
+        key: Option<String>,
+        alerts: Vec<haechi_event::Alert>,
         received: haechi_event::Timestamp,
-    ) -> Result<(), String> {
-        self.record_alerts_of(None, alerts, received)
+    ) {
+        if alerts.is_empty()
+            || self
+                .record_alerts_of(key.as_deref(), &alerts, received)
+                .is_ok()
+        {
+            return;
+        }
+        self.unrecorded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Unrecorded {
+                key,
+                alerts,
+                received,
+            });
+    }
+
+    /// Makes what was appended searchable and lets the log drop it: once no batch is
+    /// between its append and its alerts, and every alert kept from a failure is
+    /// recorded (otherwise the log keeps the batches and the commit fails).
+    pub fn commit(&self) -> haechi_store::Result<()> {
+        let _gate = self.commit_gate.write().unwrap_or_else(|e| e.into_inner());
+        let kept = std::mem::take(&mut *self.unrecorded.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut still = Vec::new();
+        for u in kept {
+            if self
+                .record_alerts_of(u.key.as_deref(), &u.alerts, u.received)
+                .is_err()
+            {
+                still.push(u);
+            }
+        }
+        if !still.is_empty() {
+            let n = still.len();
+            self.unrecorded
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(still);
+            return Err(haechi_store::StoreError::Invalid(format!(
+                "the alerts of {n} stored batches cannot be recorded yet; \
+                 the write-ahead log keeps their batches until they are"
+            )));
+        }
+        self.store.commit()
+    }
+
+    /// Detects the batches an earlier process left in the write-ahead log again (it
+    /// stopped before committing them: perhaps before their alerts were recorded) and
+    /// records the alerts not recorded yet. Returns the batches redone.
+    pub fn redo_inherited_log(&self) -> haechi_store::Result<usize> {
+        let received = haechi_event::Timestamp::now();
+        self.store.redo_inherited_log(&mut |seq, mut events| {
+            if self.detection.is_none() {
+                return;
+            }
+            let alerts = self.detect(&mut events);
+            self.record_or_keep(Some(log_batch_key(seq, &events)), alerts, received);
+        })
     }
 
     /// Stores alerts; with the id of a bus batch, at most once per batch.
@@ -470,6 +589,8 @@ mod tests {
             detection: None,
             bus: None,
             recent_batches: Default::default(),
+            commit_gate: Default::default(),
+            unrecorded: Default::default(),
         }
     }
 

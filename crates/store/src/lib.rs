@@ -142,6 +142,23 @@ pub trait EventStore: Send + Sync {
     fn append_bulk(&self, events: &[Event]) -> Result<()> {
         self.append(events)
     }
+    /// [`EventStore::append`], returning the batch's write-ahead log sequence when the
+    /// backend keeps a log (the embedded store): with [`EventStore::redo_inherited_log`],
+    /// the key by which what follows a stored batch (its alerts) is done once.
+    fn append_logged(&self, events: &[Event]) -> Result<Option<u64>> {
+        self.append(events).map(|()| None)
+    }
+    /// Hands every batch of the write-ahead log an earlier process left (it stopped,
+    /// perhaps crashed, before committing them) to `redo`, with its sequence, then lets a
+    /// later commit drop them. Until a process calls this, commits keep those batches in
+    /// the log, so a crash's unfinished after-effects (alerts not yet recorded) can be
+    /// redone by the process that can do them (`haechi serve`) even when another process
+    /// (`haechi search`) opened the store first. Returns how many batches were handed
+    /// over; default: none (a backend without a log).
+    fn redo_inherited_log(&self, redo: &mut dyn FnMut(u64, Vec<Event>)) -> Result<usize> {
+        let _ = redo;
+        Ok(0)
+    }
     /// Stores dead letters durably.
     fn append_dead_letters(&self, letters: &[DeadLetter]) -> Result<()>;
     /// Every dead letter kept, oldest first.

@@ -65,6 +65,10 @@ pub struct Wal {
     path: PathBuf,
     next_seq: u64,
     bytes: u64,
+    /// Segments an earlier process left (found at open): kept through commits until
+    /// [`Wal::release_inherited`], so that a process that can redo their after-effects
+    /// (detection, after a crash) finds them even if another process committed them first.
+    inherited: Vec<PathBuf>,
 }
 
 impl Wal {
@@ -89,6 +93,7 @@ impl Wal {
         let segment = Segment::open(&path)?;
         sync_dir(dir)?;
         let bytes = crate::deadletter::dir_size(dir);
+        let inherited = segments(dir)?.into_iter().filter(|p| *p != path).collect();
         Ok((
             Wal {
                 dir: dir.to_owned(),
@@ -96,6 +101,7 @@ impl Wal {
                 path,
                 next_seq,
                 bytes,
+                inherited,
             },
             records,
         ))
@@ -161,8 +167,8 @@ impl Wal {
         self.bytes
     }
 
-    /// Starts a new segment and deletes every older one. Call only when every record
-    /// appended so far is committed to the indexes.
+    /// Starts a new segment and deletes every older one but the inherited ones. Call
+    /// only when every record appended so far is committed to the indexes.
     pub fn truncate_committed(&mut self) -> Result<()> {
         let path = self.dir.join(format!("wal-{:020}.log", self.next_seq));
         if path != self.path {
@@ -170,13 +176,23 @@ impl Wal {
             self.path = path;
         }
         for seg in segments(&self.dir)? {
-            if seg != self.path {
+            if seg != self.path && !self.inherited.contains(&seg) {
                 std::fs::remove_file(&seg).map_err(io_err(&seg))?;
             }
         }
         sync_dir(&self.dir)?;
-        self.bytes = 0;
+        self.bytes = crate::deadletter::dir_size(&self.dir);
         Ok(())
+    }
+
+    /// The segments an earlier process left, still kept.
+    pub fn inherited(&self) -> &[PathBuf] {
+        &self.inherited
+    }
+
+    /// Lets the next commit delete the inherited segments (their after-effects are done).
+    pub fn release_inherited(&mut self) {
+        self.inherited.clear();
     }
 }
 
@@ -204,6 +220,39 @@ fn segments(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(segs)
 }
 
+/// Reads the intact records of a segment without changing it (a torn end is ignored).
+pub fn read_records(path: &Path) -> Result<Vec<WalRecord>> {
+    let mut out = Vec::new();
+    let data = std::fs::read(path).map_err(io_err(path))?;
+    let mut offset = 0usize;
+    while let Some((record, end)) = parse_record(&data, offset) {
+        out.push(record);
+        offset = end;
+    }
+    Ok(out)
+}
+
+/// The intact record at `offset`, and where the next one starts.
+fn parse_record(data: &[u8], offset: usize) -> Option<(WalRecord, usize)> {
+    if offset + HEADER > data.len() {
+        return None;
+    }
+    let len = u32::from_le_bytes(data[offset..offset + 4].try_into().ok()?);
+    let crc = u32::from_le_bytes(data[offset + 4..offset + 8].try_into().ok()?);
+    let seq = u64::from_le_bytes(data[offset + 8..offset + 16].try_into().ok()?);
+    let end = offset + HEADER + len as usize;
+    if len > MAX_RECORD || end > data.len() {
+        return None;
+    }
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&seq.to_le_bytes());
+    hasher.update(&data[offset + HEADER..end]);
+    (hasher.finalize() == crc).then(|| {
+        let payload = data[offset + HEADER..end].to_vec();
+        (WalRecord { seq, payload }, end)
+    })
+}
+
 /// Reads the intact records of one segment; cuts the file after the last intact record.
 fn read_segment(path: &Path, out: &mut Vec<WalRecord>) -> Result<()> {
     let mut data = Vec::new();
@@ -211,20 +260,8 @@ fn read_segment(path: &Path, out: &mut Vec<WalRecord>) -> Result<()> {
         .and_then(|mut f| f.read_to_end(&mut data))
         .map_err(io_err(path))?;
     let mut offset = 0usize;
-    while offset + HEADER <= data.len() {
-        let len = u32::from_le_bytes(data[offset..offset + 4].try_into().unwrap_or_default());
-        let crc = u32::from_le_bytes(data[offset + 4..offset + 8].try_into().unwrap_or_default());
-        let seq = u64::from_le_bytes(data[offset + 8..offset + 16].try_into().unwrap_or_default());
-        let end = offset + HEADER + len as usize;
-        if len > MAX_RECORD || end > data.len() {
-            break;
-        }
-        let mut hasher = crc32fast::Hasher::new();
-        hasher.update(&seq.to_le_bytes());
-        hasher.update(&data[offset + HEADER..end]);
-        if hasher.finalize() != crc {
-            break;
-        }
+    while let Some((record, end)) = parse_record(&data, offset) {
+        let seq = record.seq;
         if out.last().is_some_and(|r| r.seq >= seq) {
             return Err(StoreError::CorruptLog {
                 path: path.display().to_string(),
@@ -235,10 +272,7 @@ fn read_segment(path: &Path, out: &mut Vec<WalRecord>) -> Result<()> {
                 ),
             });
         }
-        out.push(WalRecord {
-            seq,
-            payload: data[offset + HEADER..end].to_vec(),
-        });
+        out.push(record);
         offset = end;
     }
     if offset < data.len() {
@@ -287,10 +321,18 @@ mod tests {
         );
         assert_eq!(wal.append(b"three").unwrap(), 3);
         wal.truncate_committed().unwrap();
+        let (mut wal, records) = Wal::open(dir.path()).unwrap();
+        assert_eq!(
+            records.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            [1, 2],
+            "an earlier process's records stay until released; this process's are gone"
+        );
+        wal.release_inherited();
+        wal.truncate_committed().unwrap();
         let (_, records) = Wal::open(dir.path()).unwrap();
         assert!(
             records.is_empty(),
-            "committed records are gone after truncation"
+            "released and committed records are gone after truncation"
         );
     }
 

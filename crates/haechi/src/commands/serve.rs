@@ -167,7 +167,19 @@ pub fn run_with(
         detection,
         bus: bus.clone(),
         recent_batches: Default::default(),
+        commit_gate: Default::default(),
+        unrecorded: Default::default(),
     });
+    // Before anything new arrives: the alerts of batches a crash left unrecorded.
+    let redone = pipeline
+        .redo_inherited_log()
+        .context("redoing the batches left in the write-ahead log")?;
+    if redone > 0 {
+        tracing::info!(
+            batches = redone,
+            "detected the batches left in the write-ahead log again"
+        );
+    }
     let (sender, receiver) = tokio::sync::mpsc::channel(config.pipeline.queue_depth.max(1));
     let workers = start_workers(pipeline.clone(), receiver, config.pipeline.workers);
     let shutdown = CancellationToken::new();
@@ -209,7 +221,7 @@ pub fn run_with(
     for w in workers {
         let _ = w.join();
     }
-    store.commit().context("final commit")?;
+    pipeline.commit().context("final commit")?;
     save_dedup(&pipeline, &dedup_path(&config));
     let stats = store.stats();
     eprintln!(
@@ -507,7 +519,6 @@ async fn serve(
         });
     }
     let commit_loop = tokio::spawn(commit_periodically(
-        store,
         pipeline,
         dedup_path(config),
         Duration::from_millis(config.pipeline.commit_interval_ms.max(10)),
@@ -784,7 +795,6 @@ async fn reload_on_sighup(
 const DEDUP_SAVE_EVERY: Duration = Duration::from_secs(60);
 
 async fn commit_periodically(
-    store: Arc<dyn EventStore>,
     pipeline: Arc<Pipeline>,
     dedup_file: PathBuf,
     every: Duration,
@@ -798,8 +808,8 @@ async fn commit_periodically(
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let s = store.clone();
-        match tokio::task::spawn_blocking(move || s.commit()).await {
+        let p = pipeline.clone();
+        match tokio::task::spawn_blocking(move || p.commit()).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "commit failed"),
             Err(e) => tracing::error!(error = %e, "commit task failed"),

@@ -233,6 +233,11 @@ impl Server {
     /// Starts `haechi serve --config CONFIG` and waits until it printed `listening http`.
     /// The server's standard error goes to `stderr_path` (shown when something fails).
     pub fn start(config: &Path, stderr_path: &Path) -> Server {
+        Server::start_with_env(config, stderr_path, &[])
+    }
+
+    /// [`Server::start`] with more environment variables.
+    pub fn start_with_env(config: &Path, stderr_path: &Path, env: &[(&str, &str)]) -> Server {
         let stderr = std::fs::File::create(stderr_path).expect("create the stderr file");
         let mut child = haechi_command(&[
             "serve",
@@ -240,6 +245,7 @@ impl Server {
             config.to_str().expect("UTF-8 temp path"),
         ])
         .env("HAECHI_LOG", "info,tantivy=warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(stderr)
         .spawn()
@@ -337,6 +343,16 @@ impl Server {
             panic!("haechi serve did not stop within {PATIENCE:?} of SIGTERM; stderr:\n{stderr}")
         });
         (status, stderr)
+    }
+
+    /// Waits for a server that crashes by itself (a fault injected with
+    /// `HAECHI_FAILPOINT`); returns its status, which is not a success.
+    pub fn wait_crashed(mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("the server is running");
+        let status = wait_exit(&mut child, PATIENCE)
+            .unwrap_or_else(|| panic!("the server did not crash; stderr:\n{}", self.stderr()));
+        assert!(!status.success(), "a crash is not a clean exit: {status}");
+        status
     }
 
     /// Kills the server with SIGKILL (no chance to clean up), as a crash or power cut would.
