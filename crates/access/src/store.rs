@@ -335,6 +335,25 @@ impl AccessStore {
         Ok(self.users()?.into_iter().find(|u| u.name == name))
     }
 
+    /// What a remembered password check depends on: the user's stored password hash,
+    /// role and tenant, while the user is enabled (`None`: unknown or disabled). A cache
+    /// of verified passwords compares it on every use (one indexed read, no Argon2), so
+    /// disabling a user, changing a password or a role takes effect at once.
+    pub fn credential_stamp(&self, name: &str) -> Result<Option<String>> {
+        let conn = self.lock();
+        conn.query_row(
+            "SELECT password, role, tenant FROM users WHERE name = ?1 AND disabled = 0",
+            [name],
+            |r| {
+                let (hash, role, tenant): (String, String, Option<String>) =
+                    (r.get(0)?, r.get(1)?, r.get(2)?);
+                Ok(format!("{hash}\0{role}\0{}", tenant.unwrap_or_default()))
+            },
+        )
+        .optional()
+        .map_err(sql(&self.path))
+    }
+
     /// Disables (or enables) a user; a disabled user's sessions end at once.
     pub fn set_disabled(&self, name: &str, disabled: bool, actor: &str) -> Result<UserInfo> {
         let before = self

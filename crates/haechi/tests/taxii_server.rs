@@ -270,6 +270,43 @@ fn partners_share_through_taxii_within_their_grants_and_tlp() {
         actions.iter().any(|(_, a)| a == "intel.partner.set"),
         "partner grants are audited"
     );
+
+    // Disabling the partner, or changing its password, takes effect at once although
+    // its verified password is remembered (no waiting out a cache).
+    let discovery = |auth: &str| {
+        server
+            .request(
+                "GET",
+                "/taxii2/",
+                &[
+                    ("Accept", "application/taxii+json;version=2.1"),
+                    ("Authorization", auth),
+                ],
+                b"",
+            )
+            .status
+    };
+    assert_eq!(discovery(&basic), 200, "remembered and valid");
+    cli(&data, &["user", "disable", &acme.0], "");
+    assert_eq!(discovery(&basic), 401, "disabled: refused at once");
+    cli(&data, &["user", "enable", &acme.0], "");
+    assert_eq!(discovery(&basic), 200, "enabled again");
+    let new_password = "a brand new partner password";
+    cli(
+        &data,
+        &["user", "passwd", &acme.0, "--password-stdin"],
+        &format!("{new_password}\n"),
+    );
+    assert_eq!(
+        discovery(&basic),
+        401,
+        "the old password is refused at once"
+    );
+    let renewed = format!(
+        "Basic {}",
+        base64_encode(format!("{}:{new_password}", acme.0).as_bytes())
+    );
+    assert_eq!(discovery(&renewed), 200, "the new password works");
     let (status, _) = server.terminate();
     assert!(status.success());
 }

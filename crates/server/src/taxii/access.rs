@@ -10,9 +10,10 @@
 //! Credentials: `Authorization: Basic` (any user, partners included) or `Bearer` (API
 //! tokens). A password check costs an Argon2 hash, and a TAXII client sends the password
 //! with every request, so a successful check is remembered for [`CREDENTIAL_TTL`] under
-//! the SHA-256 of the name and password (a disabled user or changed password therefore
-//! takes effect within that time). Failures are never cached and count towards the
-//! lock-out.
+//! the SHA-256 of the name and password, with the user's credential stamp (stored hash,
+//! role, tenant, enabled). Each use reads the stamp again (one indexed read): a disabled
+//! user, a changed password or role takes effect at once. Failures are never cached and
+//! count towards the lock-out.
 
 use crate::AppState;
 use axum::extract::FromRequestParts;
@@ -37,24 +38,46 @@ const MAX_AUTHORIZATION: usize = 1024;
 /// Recently verified basic credentials.
 #[derive(Default)]
 pub struct CredentialCache {
-    entries: Mutex<HashMap<String, (Principal, Instant)>>,
+    entries: Mutex<HashMap<String, Remembered>>,
+}
+
+/// A verified password: who it is, and the credential stamp it was verified against.
+struct Remembered {
+    principal: Principal,
+    stamp: String,
+    at: Instant,
 }
 
 impl CredentialCache {
-    fn get(&self, key: &str) -> Option<Principal> {
+    fn get(&self, key: &str) -> Option<(Principal, String)> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries
             .get(key)
-            .filter(|(_, at)| at.elapsed() < CREDENTIAL_TTL)
-            .map(|(p, _)| p.clone())
+            .filter(|r| r.at.elapsed() < CREDENTIAL_TTL)
+            .map(|r| (r.principal.clone(), r.stamp.clone()))
     }
 
-    fn put(&self, key: String, principal: Principal) {
+    fn put(&self, key: String, principal: Principal, stamp: String) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= CREDENTIAL_CACHE_MAX {
             entries.clear();
         }
-        entries.insert(key, (principal, Instant::now()));
+        let at = Instant::now();
+        entries.insert(
+            key,
+            Remembered {
+                principal,
+                stamp,
+                at,
+            },
+        );
+    }
+
+    fn forget(&self, key: &str) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
     }
 }
 
@@ -199,23 +222,40 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, Refu
     basic(state, name, password).await
 }
 
-/// Checks a user name and password, remembering a success for [`CREDENTIAL_TTL`].
+/// The credential stamp of a user now (`None`: unknown or disabled).
+async fn stamp_of(state: &AppState, name: &str) -> Result<Option<String>, Refusal> {
+    let (access, name) = (state.access.clone(), name.to_owned());
+    tokio::task::spawn_blocking(move || access.credential_stamp(&name))
+        .await
+        .map_err(|e| Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+}
+
+/// Checks a user name and password, remembering a success for [`CREDENTIAL_TTL`] as long
+/// as the user's credential stamp stays the same.
 async fn basic(state: &AppState, name: &str, password: &str) -> Result<Principal, Refusal> {
     let key = sha256_hex(format!("{name}\0{password}").as_bytes());
     let cache = state.taxii.as_ref().map(|t| t.credentials.clone());
-    if let Some(p) = cache.as_ref().and_then(|c| c.get(&key)) {
-        return Ok(p);
+    if let Some((principal, stamp)) = cache.as_ref().and_then(|c| c.get(&key)) {
+        if stamp_of(state, name).await?.as_deref() == Some(stamp.as_str()) {
+            return Ok(principal);
+        }
+        if let Some(c) = &cache {
+            c.forget(&key); // disabled, or its password or role changed: check afresh
+        }
     }
+    // Read before the check: a change during it makes the remembered stamp stale.
+    let stamp = stamp_of(state, name).await?;
     let access = state.access.clone();
-    let (name, password) = (name.to_owned(), password.to_owned());
-    let outcome = tokio::task::spawn_blocking(move || access.authenticate(&name, &password))
+    let (user, pass) = (name.to_owned(), password.to_owned());
+    let outcome = tokio::task::spawn_blocking(move || access.authenticate(&user, &pass))
         .await
         .map_err(|e| Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
         .map_err(|e| Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     match outcome {
         AuthOutcome::Ok(principal) => {
-            if let Some(c) = cache {
-                c.put(key, principal.clone());
+            if let (Some(c), Some(stamp)) = (cache, stamp) {
+                c.put(key, principal.clone(), stamp);
             }
             Ok(principal)
         }
