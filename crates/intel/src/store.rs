@@ -690,7 +690,9 @@ impl IntelStore {
             }
         }
         let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = conn.transaction().map_err(self.sql())?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(self.sql())?;
         tx.execute(
             "INSERT INTO partners (name, tlp_max, created) VALUES (?1, ?2, ?3) \
              ON CONFLICT (name) DO UPDATE SET tlp_max = excluded.tlp_max",

@@ -245,41 +245,41 @@ impl AlertStore {
         conn.execute_batch(SCHEMA).map_err(sql_err(path))?;
         if version < 2 {
             conn.execute_batch(&format!(
-                "BEGIN; {MIGRATE_TO_2} PRAGMA user_version=2; COMMIT;"
+                "BEGIN IMMEDIATE; {MIGRATE_TO_2} PRAGMA user_version=2; COMMIT;"
             ))
             .map_err(sql_err(path))?;
         }
         if version < 3 {
             conn.execute_batch(&format!(
-                "BEGIN; {} PRAGMA user_version=3; COMMIT;",
+                "BEGIN IMMEDIATE; {} PRAGMA user_version=3; COMMIT;",
                 incidents::MIGRATE_TO_3
             ))
             .map_err(sql_err(path))?;
         }
         if version < 4 {
             conn.execute_batch(&format!(
-                "BEGIN; {} PRAGMA user_version=4; COMMIT;",
+                "BEGIN IMMEDIATE; {} PRAGMA user_version=4; COMMIT;",
                 blocklists::MIGRATE_TO_4
             ))
             .map_err(sql_err(path))?;
         }
         if version < 5 {
             conn.execute_batch(&format!(
-                "BEGIN; {} PRAGMA user_version=5; COMMIT;",
+                "BEGIN IMMEDIATE; {} PRAGMA user_version=5; COMMIT;",
                 runs::MIGRATE_TO_5
             ))
             .map_err(sql_err(path))?;
         }
         if version < 6 {
             conn.execute_batch(&format!(
-                "BEGIN; {} PRAGMA user_version=6; COMMIT;",
+                "BEGIN IMMEDIATE; {} PRAGMA user_version=6; COMMIT;",
                 tasks::MIGRATE_TO_6
             ))
             .map_err(sql_err(path))?;
         }
         if version < 7 {
             conn.execute_batch(&format!(
-                "BEGIN; {} PRAGMA user_version=7; COMMIT;",
+                "BEGIN IMMEDIATE; {} PRAGMA user_version=7; COMMIT;",
                 evidence::MIGRATE_TO_7
             ))
             .map_err(sql_err(path))?;
@@ -347,7 +347,9 @@ impl AlertStore {
             return Ok(Some((stats, ids)));
         }
         let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = conn.transaction().map_err(sql_err(&self.path))?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql_err(&self.path))?;
         if let Some(batch) = batch_id {
             let now = Timestamp::now().0;
             let fresh = tx
@@ -602,7 +604,9 @@ impl AlertStore {
         statuses: &[RiskStatusRow],
     ) -> Result<()> {
         let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = conn.transaction().map_err(sql_err(&self.path))?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql_err(&self.path))?;
         tx.execute("DELETE FROM risk_series WHERE start >= ?1", [from.0])
             .map_err(sql_err(&self.path))?;
         tx.execute("DELETE FROM risk_status", [])
@@ -687,7 +691,9 @@ impl AlertStore {
         change: &TriageChange,
     ) -> Result<Vec<(Alert, Alert)>> {
         let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = conn.transaction().map_err(sql_err(&self.path))?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql_err(&self.path))?;
         let mut changed = Vec::new();
         for &id in ids {
             let before = tx
@@ -749,7 +755,9 @@ impl AlertStore {
     /// tags before and after, or `None` when there is no such alert.
     pub fn add_tags(&self, id: i64, tags: &[String]) -> Result<Option<(Vec<String>, Vec<String>)>> {
         let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = conn.transaction().map_err(sql_err(&self.path))?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql_err(&self.path))?;
         let Some(text) = tx
             .query_row(
                 "SELECT attribution FROM alerts WHERE id = ?1",
@@ -894,6 +902,44 @@ mod tests {
         a.references = vec!["https://example.org".into()];
         a.entity = entity.into();
         a
+    }
+
+    /// Two processes (the server and a command) writing alerts at once: each read-then-write
+    /// transaction starts as a writer (`BEGIN IMMEDIATE`), so neither fails with a busy
+    /// snapshot when the other committed between its read and its write.
+    #[test]
+    fn two_connections_recording_at_once_both_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let window = Duration::from_secs(600);
+        drop(AlertStore::open(&path, window).unwrap());
+        let writers: Vec<_> = ["a", "b"]
+            .into_iter()
+            .map(|who| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let store = AlertStore::open(&path, window).unwrap();
+                    for i in 0..150 {
+                        // Same entity every other time: the merge reads before it writes.
+                        let entity = format!("host.name={who}{}", i % 2);
+                        store
+                            .record(&[alert("seoul", "r1", &entity, 100 + i)])
+                            .unwrap_or_else(|e| panic!("writer {who}, alert {i}: {e}"));
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().expect("a writer failed");
+        }
+        let store = AlertStore::open(&path, window).unwrap();
+        let all = store
+            .list(&AlertFilter {
+                limit: 1000,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(all.iter().map(|a| a.count).sum::<u64>(), 300);
     }
 
     #[test]

@@ -145,7 +145,9 @@ impl AdvisoryDb {
     /// Runs `f` in one transaction (an import is all or nothing per call).
     pub fn transaction<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.conn();
-        let tx = conn.transaction().map_err(self.err())?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(self.err())?;
         let out = f(&Tx {
             tx: &tx,
             path: &self.path,

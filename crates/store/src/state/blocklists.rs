@@ -192,7 +192,9 @@ impl AlertStore {
         }
         let (value, kind) = canonical_entry(value).map_err(StoreError::Invalid)?;
         let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = conn.transaction().map_err(sql_err(&self.path))?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql_err(&self.path))?;
         let before = tx
             .query_row(
                 &format!(
