@@ -11,6 +11,8 @@
 //!   `200 {"events":…, "dead_letter":…, "duplicates":…}`. A token bound to an
 //!   institution ingests only for it; viewers may not ingest.
 //! * `GET /healthz` — liveness, unauthenticated (for load balancers), so it tells nothing else.
+//! * `GET /readyz` — readiness, unauthenticated: whether the pipeline takes batches, the
+//!   event store answers and the alert store answers (each `ok`, `down` or `off`), no figures.
 //! * `GET /metrics` — Prometheus text format, for center-wide callers.
 //! * `/api/auth/*` — [`auth`]; `/api/alerts*` — [`alerts`]; `/api/risk*` — [`risk`];
 //!   `/api/incidents*`, `/api/campaigns` — [`incidents`] (timeline and report: [`report`]; sharing with the hub: [`publish`]; pinned events: [`evidence`]); `/api/blocklists*` — [`blocklists`];
@@ -109,6 +111,7 @@ pub struct AppState {
 pub const ROUTES: &[(&str, &str, bool)] = &[
     ("POST", "/api/ingest", true),
     ("GET", "/healthz", false),
+    ("GET", "/readyz", false),
     ("GET", "/", false),
     ("GET", "/console/", false),
     ("GET", "/console/{file}", false),
@@ -184,6 +187,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/ingest", post(ingest))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/", get(console::home))
         .route("/console/", get(console::page))
         .route("/console/{file}", get(console::file))
@@ -422,6 +426,46 @@ async fn healthz(State(state): State<AppState>) -> Response {
         return error(StatusCode::SERVICE_UNAVAILABLE, "the pipeline has stopped");
     }
     Json(json!({ "status": "ok" })).into_response()
+}
+
+/// How long a readiness check waits for a store.
+const READY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Readiness: 200 when the pipeline takes batches (its queue is open and not full), the
+/// event store answers and, with detection, the alert store answers; 503 naming what is
+/// down otherwise. No figures or reasons: it answers without authentication.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let pipeline = !state.submit.is_closed() && state.submit.capacity() > 0;
+    let store = state.store.clone();
+    let store_ok = answers(move || store.ready().is_ok()).await;
+    let alerts_ok = match state.alerts.clone() {
+        Some(alerts) => Some(answers(move || alerts.ready().is_ok()).await),
+        None => None,
+    };
+    let word = |ok: bool| if ok { "ok" } else { "down" };
+    let ready = pipeline && store_ok && alerts_ok.unwrap_or(true);
+    let body = json!({
+        "status": if ready { "ready" } else { "not ready" },
+        "checks": {
+            "pipeline": word(pipeline),
+            "store": word(store_ok),
+            "alerts": alerts_ok.map_or("off", word),
+        },
+    });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}
+
+/// Runs a blocking check; false when it fails or takes longer than [`READY_TIMEOUT`].
+async fn answers(check: impl FnOnce() -> bool + Send + 'static) -> bool {
+    matches!(
+        tokio::time::timeout(READY_TIMEOUT, tokio::task::spawn_blocking(check)).await,
+        Ok(Ok(true))
+    )
 }
 
 async fn metrics(State(state): State<AppState>, caller: Caller) -> Response {

@@ -159,6 +159,11 @@ pub trait EventStore: Send + Sync {
         let _ = redo;
         Ok(0)
     }
+    /// Whether the store can take and answer requests now (`/readyz`): the embedded store
+    /// unless a log sync failed, a ClickHouse server that answers. Default: yes.
+    fn ready(&self) -> Result<()> {
+        Ok(())
+    }
     /// Stores dead letters durably.
     fn append_dead_letters(&self, letters: &[DeadLetter]) -> Result<()>;
     /// Every dead letter kept, oldest first.

@@ -793,6 +793,16 @@ impl AlertStore {
             .map_err(sql_err(&self.path))
     }
 
+    /// Whether the database answers (`/readyz`).
+    pub fn ready(&self) -> Result<()> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map(|_| ())
+        .map_err(sql_err(&self.path))
+    }
+
     /// How many alerts are stored (all tenants).
     pub fn count(&self) -> Result<u64> {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());

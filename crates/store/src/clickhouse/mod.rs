@@ -370,6 +370,10 @@ impl EventStore for ClickHouseStore {
         self.insert("events", events.iter().map(EventRow::from_event).collect())
     }
 
+    fn ready(&self) -> Result<()> {
+        self.execute("SELECT 1".into())
+    }
+
     fn append_dead_letters(&self, letters: &[DeadLetter]) -> Result<()> {
         self.insert(
             "dead_letters",

@@ -619,6 +619,10 @@ impl EventStore for EmbeddedStore {
         self.append_batch(events, true)
     }
 
+    fn ready(&self) -> Result<()> {
+        self.check_log()
+    }
+
     /// Skips the write-ahead log (about 15 % of the cost of a load): what was appended is
     /// durable once `commit` returns, which is when `haechi ingest` reports it stored.
     fn append_bulk(&self, events: &[Event]) -> Result<()> {
