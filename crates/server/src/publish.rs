@@ -91,6 +91,19 @@ pub async fn publish(
         );
     }
     let hub = taxii.store.clone();
+    let wanted = body.collection.clone();
+    match crate::blocking(move || Ok::<_, String>(hub.collection(&wanted))).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(haechi_intel::store::StoreError::NoCollection(c))) => {
+            return error(
+                StatusCode::NOT_FOUND,
+                format!("no collection '{c}' in the hub (GET /api/intel/collections lists them)"),
+            );
+        }
+        Ok(Err(e)) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(r) => return r,
+    }
+    let hub = taxii.store.clone();
     let actor = caller.actor();
     let collection_name = body.collection.clone();
     let published = crate::blocking(move || {

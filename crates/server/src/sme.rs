@@ -215,6 +215,7 @@ pub fn routes(state: &AppState) -> axum::Router<AppState> {
         .route("/sme/{file}", get(file))
         .route("/sme/assess", post(assess))
         .route("/sme/report/{id}", get(report))
+        .layer(axum::middleware::map_response(crate::json_rejections))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
 }
 
