@@ -351,6 +351,10 @@ pub struct HttpConfig {
     /// listener speaks TLS only and session cookies carry `Secure`.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// Seconds a client has to send a request's head once it began (slowloris).
+    pub head_timeout_secs: u64,
+    /// Seconds a client has to send a request's whole body.
+    pub body_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -462,6 +466,8 @@ impl Default for HttpConfig {
             max_lines: 200_000,
             tls_cert: None,
             tls_key: None,
+            head_timeout_secs: 10,
+            body_timeout_secs: 120,
         }
     }
 }

@@ -34,6 +34,7 @@ pub mod domains;
 pub mod events;
 pub mod evidence;
 pub mod incidents;
+pub mod listen;
 pub mod live;
 pub mod openapi;
 pub mod playbooks;
@@ -42,7 +43,6 @@ pub mod report;
 pub mod risk;
 pub mod sme;
 pub mod taxii;
-pub mod tls;
 pub mod vuln;
 
 pub use auth::{ApiToken, Caller};
@@ -85,6 +85,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// The largest number of lines in one request.
     pub max_lines: usize,
+    /// How long a client has to send a request's body (`http.body_timeout_secs`).
+    pub body_timeout: Duration,
     /// Where alerts are (`None` when detection is off).
     pub alerts: Option<Arc<haechi_store::state::AlertStore>>,
     /// Reloads the rules (`None` when detection is off).
@@ -262,6 +264,10 @@ pub fn router(state: AppState) -> Router {
         .merge(taxii::routes())
         // The public self-assessment portal has its own limits.
         .merge(sme::routes(&state))
+        .layer(axum::middleware::from_fn_with_state(
+            state.body_timeout,
+            listen::body_deadline,
+        ))
         .with_state(state)
 }
 

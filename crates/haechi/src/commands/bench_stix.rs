@@ -201,6 +201,7 @@ fn taxii_over_http(
         secure_cookies: false,
         tenants: Arc::new(Vec::new()),
         max_body_bytes: 1 << 20,
+        body_timeout: std::time::Duration::from_secs(120),
         max_lines: 1000,
         alerts: None,
         reload: None,

@@ -409,6 +409,7 @@ async fn serve(
         secure_cookies: config.http.tls_cert.is_some(),
         tenants: Arc::new(config.known_tenants()),
         max_body_bytes: config.http.max_body_bytes,
+        body_timeout: Duration::from_secs(config.http.body_timeout_secs.max(1)),
         max_lines: config.http.max_lines,
         // The alerts are the alert writer's: other roles' state stores hold none.
         alerts: pipeline
@@ -591,27 +592,15 @@ async fn serve(
         stop.cancel();
     });
     let app = haechi_server::router(state);
-    match tls {
-        Some(acceptor) => {
-            haechi_server::tls::serve_tls(
-                listener,
-                acceptor,
-                app,
-                config.pipeline.max_connections,
-                shutdown.clone().cancelled_owned(),
-            )
-            .await
-        }
-        None => {
-            // The peer's address reaches the handlers (the SME portal's rate limit).
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .await?
-        }
-    }
+    haechi_server::listen::serve(
+        listener,
+        tls,
+        app,
+        config.pipeline.max_connections,
+        Duration::from_secs(config.http.head_timeout_secs.max(1)),
+        shutdown.clone().cancelled_owned(),
+    )
+    .await;
     let _ = commit_loop.await;
     Ok(())
 }
