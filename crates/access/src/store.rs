@@ -54,6 +54,16 @@ CREATE TABLE IF NOT EXISTS audit (
     prev    TEXT    NOT NULL,
     hash    TEXT    NOT NULL
 );
+-- Changes a person began whose audit record is not written yet (kept elsewhere: alerts,
+-- incidents, block lists...). A row left behind by a crash becomes an audit record of an
+-- interrupted change at the next start.
+CREATE TABLE IF NOT EXISTS audit_intents (
+    id      INTEGER PRIMARY KEY,
+    time_ms INTEGER NOT NULL,
+    actor   TEXT    NOT NULL,
+    action  TEXT    NOT NULL,
+    target  TEXT    NOT NULL
+);
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
@@ -776,6 +786,75 @@ impl AccessStore {
         Ok(record)
     }
 
+    /// Records, durably, that `actor` begins a change kept in another database (so that it
+    /// cannot go unaudited): [`AccessStore::audit_intended`] replaces the intent with the
+    /// change's record; a crash in between leaves the intent for
+    /// [`AccessStore::recover_intents`]. Returns the intent's id.
+    pub fn intend(&self, actor: &str, action: &str, target: &str) -> Result<i64> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO audit_intents (time_ms, actor, action, target) VALUES (?1, ?2, ?3, ?4)",
+            params![audit::now_ms(), actor, action, target],
+        )
+        .map_err(sql(&self.path))?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    /// Appends the records of an intended change and drops the intent, in one transaction.
+    pub fn audit_intended(&self, intent: i64, entries: &[AuditEntry]) -> Result<Vec<AuditRecord>> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql(&self.path))?;
+        let records = entries
+            .iter()
+            .map(|e| audit::append(&tx, e))
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql(&self.path))?;
+        tx.execute("DELETE FROM audit_intents WHERE id = ?1", [intent])
+            .map_err(sql(&self.path))?;
+        tx.commit().map_err(sql(&self.path))?;
+        Ok(records)
+    }
+
+    /// Drops an intent whose change did not happen (refused, not found, failed).
+    pub fn drop_intent(&self, intent: i64) -> Result<()> {
+        self.lock()
+            .execute("DELETE FROM audit_intents WHERE id = ?1", [intent])
+            .map_err(sql(&self.path))?;
+        Ok(())
+    }
+
+    /// Turns every intent left by a process that stopped between a change and its record
+    /// into an audit record of an interrupted change (the change may or may not have been
+    /// applied); returns how many. `haechi serve` calls it at start.
+    pub fn recover_intents(&self) -> Result<usize> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql(&self.path))?;
+        let left: Vec<(i64, i64, String, String, String)> = tx
+            .prepare("SELECT id, time_ms, actor, action, target FROM audit_intents ORDER BY id")
+            .and_then(|mut st| {
+                st.query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect()
+            })
+            .map_err(sql(&self.path))?;
+        for (id, began_ms, actor, action, target) in &left {
+            let entry = AuditEntry::new(actor, action, target).after(json!({
+                "interrupted": "the process stopped after this change began and before its record was written: it may or may not have been applied",
+                "began_ms": began_ms,
+            }));
+            audit::append(&tx, &entry).map_err(sql(&self.path))?;
+            tx.execute("DELETE FROM audit_intents WHERE id = ?1", [id])
+                .map_err(sql(&self.path))?;
+        }
+        tx.commit().map_err(sql(&self.path))?;
+        Ok(left.len())
+    }
+
     /// Records after sequence number `after_seq`, oldest first, at most `limit`.
     pub fn audit_records(&self, after_seq: i64, limit: usize) -> Result<Vec<AuditRecord>> {
         audit::list(&self.lock(), after_seq, limit).map_err(sql(&self.path))
@@ -813,6 +892,28 @@ mod tests {
             tenant: tenant.map(str::to_owned),
             password: "a long enough secret".into(),
         }
+    }
+
+    #[test]
+    fn an_intent_becomes_a_record_once_whether_completed_or_left_by_a_crash() {
+        let (_dir, s) = open();
+        let done = s.intend("user:kim", "alert.close", "alerts:[1]").unwrap();
+        let entry =
+            AuditEntry::new("user:kim", "alert.close", "alert:1").after(json!({"state": "closed"}));
+        s.audit_intended(done, &[entry]).unwrap();
+        let refused = s
+            .intend("user:kim", "incident.update", "incident:9")
+            .unwrap();
+        s.drop_intent(refused).unwrap();
+        s.intend("user:lee", "blocklist.add", "blocklist:ips:203.0.113.5")
+            .unwrap(); // the process stops here
+        assert_eq!(s.recover_intents().unwrap(), 1);
+        assert_eq!(s.recover_intents().unwrap(), 0, "recorded once");
+        let records = s.audit_records(0, 100).unwrap();
+        let actions: Vec<&str> = records.iter().map(|r| r.action.as_str()).collect();
+        assert_eq!(actions, ["alert.close", "blocklist.add"]);
+        assert!(records[1].after.as_ref().unwrap()["interrupted"].is_string());
+        assert!(s.verify_audit().unwrap().broken.is_none());
     }
 
     #[test]

@@ -20,6 +20,7 @@
 
 pub mod alert;
 pub mod ecs;
+pub mod failpoint;
 mod json;
 mod time;
 mod value;

@@ -127,33 +127,6 @@ fn log_batch_key(seq: u64, events: &[Event]) -> String {
     format!("log-{seq}-{first}-{}", events.len())
 }
 
-/// Fault injection for the crash tests: `HAECHI_FAILPOINT=abort-after-append:N` makes
-/// the process abort (no clean-up, as a crash would) right after its N-th stored batch,
-/// before that batch's alerts are recorded or its sender is answered. Unset: nothing.
-mod failpoint {
-    use std::sync::OnceLock;
-    use std::sync::atomic::{AtomicU64, Ordering};
-
-    static AFTER_APPEND: OnceLock<Option<u64>> = OnceLock::new();
-    static APPENDS: AtomicU64 = AtomicU64::new(0);
-
-    pub fn after_append() {
-        let limit = AFTER_APPEND.get_or_init(|| {
-            std::env::var("HAECHI_FAILPOINT")
-                .ok()?
-                .strip_prefix("abort-after-append:")?
-                .parse()
-                .ok()
-        });
-        if let Some(n) = limit
-            && APPENDS.fetch_add(1, Ordering::SeqCst) + 1 == *n
-        {
-            eprintln!("HAECHI_FAILPOINT: aborting after stored batch {n}");
-            std::process::abort();
-        }
-    }
-}
-
 /// The last [`RecentBatches::CAPACITY`] batch ids, oldest dropped first.
 #[derive(Default)]
 pub struct RecentBatches {
@@ -260,7 +233,7 @@ impl Pipeline {
         });
         match &result {
             Ok(seq) => {
-                failpoint::after_append();
+                haechi_event::failpoint::hit("abort-after-append");
                 self.count(&listener, &stats, &label);
                 let key = seq.map(|seq| log_batch_key(seq, &batch.events));
                 self.record_or_keep(key, alerts, received);

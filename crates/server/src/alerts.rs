@@ -228,13 +228,18 @@ pub async fn triage(
     };
     let tenant = caller.tenant.clone();
     let ids = body.ids.clone();
+    let target = format!("alerts:{:?}", body.ids);
+    let action = format!("alert.{}", body.action);
+    let intent = match crate::audit::Intent::begin(&state, &caller.actor(), &action, &target).await
+    {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
     let changed = match blocking(move || store.triage(&ids, tenant.as_deref(), &change)).await {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let access = state.access.clone();
     let actor = caller.actor();
-    let action = format!("alert.{}", body.action);
     let entries: Vec<AuditEntry> = changed
         .iter()
         .map(|(before, after)| {
@@ -243,9 +248,7 @@ pub async fn triage(
                 .after(json!({"tenant": after.tenant, "triage": after.triage}))
         })
         .collect();
-    if let Err(r) =
-        blocking(move || entries.iter().try_for_each(|e| access.audit(e).map(drop))).await
-    {
+    if let Err(r) = intent.record_all(entries).await {
         return r;
     }
     let ids: Vec<i64> = changed.iter().map(|(b, _)| b.id).collect();
@@ -262,12 +265,15 @@ pub async fn reload(State(state): State<AppState>, caller: Caller) -> Response {
             "detection is off: there are no rules to reload",
         );
     };
-    let access = state.access.clone();
     let actor = caller.actor();
+    let intent = match crate::audit::Intent::begin(&state, &actor, "rules.reload", "rules").await {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
     match tokio::task::spawn_blocking(move || reload()).await {
         Ok(Ok(report)) => {
             let entry = AuditEntry::new(actor, "rules.reload", "rules").after(report.clone());
-            if let Err(r) = blocking(move || access.audit(&entry)).await {
+            if let Err(r) = intent.record(entry).await {
                 return r;
             }
             Json(report).into_response()

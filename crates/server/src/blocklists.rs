@@ -190,6 +190,17 @@ pub async fn add(
     let expires = body
         .expires_secs
         .map(|s| Timestamp(Timestamp::now().0 + s as i64 * 1_000_000_000));
+    let intent = match crate::audit::Intent::begin(
+        &state,
+        &caller.actor(),
+        "blocklist.add",
+        &format!("blocklist:{name}:{}", body.value),
+    )
+    .await
+    {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
     let actor = caller.actor();
     let (list, who) = (name.clone(), actor.clone());
     let result = tokio::task::spawn_blocking(move || {
@@ -215,8 +226,7 @@ pub async fn add(
     )
     .before(json!(before))
     .after(json!(after));
-    let access = state.access.clone();
-    if let Err(r) = blocking(move || access.audit(&entry)).await {
+    if let Err(r) = intent.record(entry).await {
         return r;
     }
     (StatusCode::CREATED, Json(after)).into_response()
@@ -242,6 +252,17 @@ pub async fn remove(
     };
     let tenant = caller.tenant.clone();
     let list = name.clone();
+    let intent = match crate::audit::Intent::begin(
+        &state,
+        &caller.actor(),
+        "blocklist.remove",
+        &format!("blocklist:{name}:{}", body.value),
+    )
+    .await
+    {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
     let result =
         tokio::task::spawn_blocking(move || store.unblock(&list, &body.value, tenant.as_deref()))
             .await;
@@ -262,8 +283,7 @@ pub async fn remove(
         format!("blocklist:{name}:{}", removed.value),
     )
     .before(json!(removed));
-    let access = state.access.clone();
-    if let Err(r) = blocking(move || access.audit(&entry)).await {
+    if let Err(r) = intent.record(entry).await {
         return r;
     }
     Json(json!({ "removed": removed })).into_response()

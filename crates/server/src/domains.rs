@@ -139,6 +139,17 @@ pub async fn protect(
             format!("domain '{}': {e}", body.domain),
         );
     }
+    let intent = match crate::audit::Intent::begin(
+        &state,
+        &caller.actor(),
+        "domain.protect",
+        &format!("domain:{}", body.domain),
+    )
+    .await
+    {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
     let (watch, who, domain, deep) = (api.watch.clone(), tenant.clone(), body.domain, body.deep);
     let p = match blocking(move || watch.protect(&who, &domain, deep)).await {
         Ok(p) => p,
@@ -163,8 +174,7 @@ pub async fn protect(
         format!("domain:{}", p.domain),
     )
     .after(json!({"tenant": tenant, "domain": p.domain, "look_alikes": p.found.len()}));
-    let access = state.access.clone();
-    if let Err(r) = blocking(move || access.audit(&entry)).await {
+    if let Err(r) = intent.record(entry).await {
         return r;
     }
     (
@@ -207,6 +217,17 @@ pub async fn unprotect(
             format!("domain '{}': {e}", body.domain),
         );
     }
+    let intent = match crate::audit::Intent::begin(
+        &state,
+        &caller.actor(),
+        "domain.unprotect",
+        &format!("domain:{}", body.domain),
+    )
+    .await
+    {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
     let (watch, who, domain) = (api.watch.clone(), tenant.clone(), body.domain.clone());
     match blocking(move || watch.unprotect(&who, &domain)).await {
         Ok(true) => {}
@@ -224,8 +245,7 @@ pub async fn unprotect(
         format!("domain:{}", body.domain),
     )
     .before(json!({"tenant": tenant, "domain": body.domain}));
-    let access = state.access.clone();
-    if let Err(r) = blocking(move || access.audit(&entry)).await {
+    if let Err(r) = intent.record(entry).await {
         return r;
     }
     Json(json!({"removed": body.domain, "tenant": tenant})).into_response()

@@ -106,6 +106,17 @@ pub async fn pin(
         json: event_to_json(event),
     };
     let (tenant, actor, note) = (caller.tenant.clone(), caller.actor(), body.note.clone());
+    let intent = match crate::audit::Intent::begin(
+        &state,
+        &caller.actor(),
+        "incident.evidence.pin",
+        &format!("incident:{id}"),
+    )
+    .await
+    {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
     let pinned = blocking(move || {
         Ok::<_, haechi_store::StoreError>(alerts.pin_evidence(
             id,
@@ -127,8 +138,7 @@ pub async fn pin(
     };
     let entry = AuditEntry::new(caller.actor(), "incident.evidence.pin", format!("incident:{id}"))
         .after(json!({"evidence": evidence.id, "event_ref": evidence.event_ref, "event_time": evidence.event_time, "note": evidence.note}));
-    let access = state.access.clone();
-    if let Err(r) = blocking(move || access.audit(&entry)).await {
+    if let Err(r) = intent.record(entry).await {
         return r;
     }
     (StatusCode::CREATED, Json(evidence)).into_response()
@@ -149,6 +159,17 @@ pub async fn unpin(
         );
     };
     let tenant = caller.tenant.clone();
+    let intent = match crate::audit::Intent::begin(
+        &state,
+        &caller.actor(),
+        "incident.evidence.unpin",
+        &format!("incident:{id}"),
+    )
+    .await
+    {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
     let removed =
         match blocking(move || alerts.unpin_evidence(id, evidence, tenant.as_deref())).await {
             Ok(Some(e)) => e,
@@ -166,8 +187,7 @@ pub async fn unpin(
         format!("incident:{id}"),
     )
     .before(json!({"evidence": removed.id, "event_ref": removed.event_ref, "note": removed.note}));
-    let access = state.access.clone();
-    if let Err(r) = blocking(move || access.audit(&entry)).await {
+    if let Err(r) = intent.record(entry).await {
         return r;
     }
     Json(json!({"removed": removed.id})).into_response()

@@ -193,6 +193,17 @@ pub async fn update(
     };
     let tenant = caller.tenant.clone();
     let (author, note) = (caller.actor(), body.note.clone());
+    let intent = match crate::audit::Intent::begin(
+        &state,
+        &caller.actor(),
+        "incident.update",
+        &format!("incident:{id}"),
+    )
+    .await
+    {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
     let result = blocking(move || {
         let changed = store.update_incident(id, tenant.as_deref(), &change)?;
         let added = match (&changed, note) {
@@ -215,8 +226,7 @@ pub async fn update(
     if let (Some(n), Some(a)) = (&note, entry.after.as_mut()) {
         a["note"] = json!(n.text);
     }
-    let access = state.access.clone();
-    if let Err(r) = blocking(move || access.audit(&entry)).await {
+    if let Err(r) = intent.record(entry).await {
         return r;
     }
     let mut v = visible(&caller, after);
@@ -282,6 +292,17 @@ pub async fn add_task(
     }
     let (tenant, author) = (caller.tenant.clone(), caller.actor());
     let text = body.text.clone();
+    let intent = match crate::audit::Intent::begin(
+        &state,
+        &caller.actor(),
+        "incident.task.add",
+        &format!("incident:{id}"),
+    )
+    .await
+    {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
     let task = match blocking(move || store.add_task(id, tenant.as_deref(), &author, &text)).await {
         Ok(Some(t)) => t,
         Ok(None) => return error(StatusCode::NOT_FOUND, format!("no incident {id}")),
@@ -293,8 +314,7 @@ pub async fn add_task(
         format!("incident:{id}"),
     )
     .after(json!({"task": task.id, "text": task.text}));
-    let access = state.access.clone();
-    if let Err(r) = blocking(move || access.audit(&entry)).await {
+    if let Err(r) = intent.record(entry).await {
         return r;
     }
     Json(task).into_response()
@@ -320,6 +340,21 @@ pub async fn set_task(
     };
     let (tenant, actor) = (caller.tenant.clone(), caller.actor());
     let done = body.done;
+    let intent = match crate::audit::Intent::begin(
+        &state,
+        &caller.actor(),
+        if done {
+            "incident.task.done"
+        } else {
+            "incident.task.reopen"
+        },
+        &format!("incident:{id}"),
+    )
+    .await
+    {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
     let changed = match blocking(move || {
         store.set_task_done(id, task, tenant.as_deref(), &actor, done)
     })
@@ -343,8 +378,7 @@ pub async fn set_task(
     let entry = AuditEntry::new(caller.actor(), action, format!("incident:{id}"))
         .before(json!({"task": before.id, "done_by": before.done_by}))
         .after(json!({"task": after.id, "done_by": after.done_by}));
-    let access = state.access.clone();
-    if let Err(r) = blocking(move || access.audit(&entry)).await {
+    if let Err(r) = intent.record(entry).await {
         return r;
     }
     Json(after).into_response()

@@ -25,6 +25,7 @@
 
 pub mod admin;
 pub mod alerts;
+mod audit;
 pub mod auth;
 pub mod blocklists;
 pub mod board;

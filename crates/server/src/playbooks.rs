@@ -44,14 +44,20 @@ pub async fn reload(State(state): State<AppState>, caller: Caller) -> Response {
     let Some(responder) = state.responder.clone() else {
         return off();
     };
+    let intent =
+        match crate::audit::Intent::begin(&state, &caller.actor(), "playbooks.reload", "playbooks")
+            .await
+        {
+            Ok(i) => i,
+            Err(r) => return r,
+        };
     let report = match blocking(move || responder.reload().map_err(|e| e.to_string())).await {
         Ok(r) => r,
         Err(r) => return r,
     };
-    let access = state.access.clone();
     let entry = haechi_access::AuditEntry::new(caller.actor(), "playbooks.reload", "playbooks")
         .after(json!(report));
-    if let Err(r) = blocking(move || access.audit(&entry)).await {
+    if let Err(r) = intent.record(entry).await {
         return r;
     }
     Json(report).into_response()

@@ -103,6 +103,17 @@ pub async fn publish(
         Ok(Err(e)) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         Err(r) => return r,
     }
+    let intent = match crate::audit::Intent::begin(
+        &state,
+        &caller.actor(),
+        "incident.publish",
+        &format!("incident:{id}"),
+    )
+    .await
+    {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
     let hub = taxii.store.clone();
     let actor = caller.actor();
     let collection_name = body.collection.clone();
@@ -114,11 +125,10 @@ pub async fn publish(
         Ok(p) => json!(p),
         Err(r) => return r,
     };
-    let access = state.access.clone();
     let entry = AuditEntry::new(caller.actor(), "incident.publish", format!("incident:{id}"))
         .after(answer.clone());
-    if let Err(e) = crate::blocking(move || access.audit(&entry)).await {
-        return e;
+    if let Err(r) = intent.record(entry).await {
+        return r;
     }
     Json(answer).into_response()
 }

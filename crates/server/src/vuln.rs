@@ -166,6 +166,17 @@ pub async fn upload(
     let file = params.file.clone();
     let who = tenant.clone();
     let db = api.db.clone();
+    let intent = match crate::audit::Intent::begin(
+        &state,
+        &caller.actor(),
+        "sbom.add",
+        &format!("sbom:new:{}", params.system),
+    )
+    .await
+    {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
     // Parsing, matching and storing run on a worker thread, bounded by the body limit.
     let result = tokio::task::spawn_blocking(move || {
         let inv = haechi_vuln::inventory::read_text(&file, &file, &text).map_err(|reason| {
@@ -207,8 +218,7 @@ pub async fn upload(
         "tenant": tenant, "system": params.system, "exposure": exposure, "file": params.file,
         "format": inv.format, "components": inv.components.len(), "skipped": inv.skipped.len(),
     }));
-    let access = state.access.clone();
-    if let Err(r) = blocking(move || access.audit(&entry)).await {
+    if let Err(r) = intent.record(entry).await {
         return r;
     }
     (
@@ -250,14 +260,24 @@ pub async fn remove(
         return denied(d);
     }
     let db = api.db.clone();
+    let intent = match crate::audit::Intent::begin(
+        &state,
+        &caller.actor(),
+        "sbom.remove",
+        &format!("sbom:{id}"),
+    )
+    .await
+    {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
     if let Err(r) = blocking(move || db.remove_sbom(id)).await {
         return r;
     }
     let entry = AuditEntry::new(caller.actor(), "sbom.remove", format!("sbom:{id}")).before(
         json!({"tenant": placement.tenant, "system": placement.system, "source": placement.source}),
     );
-    let access = state.access.clone();
-    if let Err(r) = blocking(move || access.audit(&entry)).await {
+    if let Err(r) = intent.record(entry).await {
         return r;
     }
     Json(json!({ "removed": id })).into_response()

@@ -679,6 +679,15 @@ fn open_access(config: &crate::config::Config) -> anyhow::Result<Arc<haechi_acce
         Ok(None) => {}
         Err(e) => anyhow::bail!("cannot create the first administrator: {e}"),
     }
+    // Changes a crash interrupted before their audit record: recorded as interrupted.
+    match access.recover_intents() {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(
+            changes = n,
+            "audited changes interrupted by the last stop (recorded as interrupted)"
+        ),
+        Err(e) => anyhow::bail!("cannot record the interrupted changes in the audit log: {e}"),
+    }
     Ok(Arc::new(access))
 }
 
