@@ -202,7 +202,7 @@ pub struct RiskSection {
     pub history_days: u32,
     /// How often `haechi serve` recomputes the index and stores it (seconds; 0: never).
     pub interval_secs: u64,
-    /// Weights, bucket length, windows (`[risk.index]`; see README, "Risk index").
+    /// Weights, bucket length, windows (`[risk.index]`; see docs/configuration.md and docs/models/risk.md).
     pub index: haechi_risk::RiskConfig,
 }
 
@@ -261,7 +261,7 @@ impl Default for MlConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct IntelConfig {
     /// The feeds: `{ name, path, format = "plain" | "csv" | "stix" | "misp", … }` (see
-    /// README, "Threat intelligence").
+    /// docs/threat-intelligence.md).
     pub feeds: Vec<haechi_ioc::FeedConfig>,
     /// Size limits for feeds (file and line bytes, indicators).
     pub limits: haechi_ioc::Limits,

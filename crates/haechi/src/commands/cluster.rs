@@ -27,7 +27,7 @@ pub fn run(args: ClusterArgs) -> anyhow::Result<ExitCode> {
     let ClusterCommand::Status { config, json } = args.command;
     let config = load_config(config.as_deref(), None)?;
     let Some(cluster) = config.cluster else {
-        anyhow::bail!("the configuration has no [cluster] section (see README, \"Scale-out\")");
+        anyhow::bail!("the configuration has no [cluster] section (see docs/scale-out.md)");
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

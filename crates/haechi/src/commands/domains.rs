@@ -409,7 +409,7 @@ fn scan(
 }
 
 /// The model's default threshold: where about 0.6 % of the Tranco top 100,000 (the rate
-/// Phishing Catcher's published figure was taken at) would be flagged (see the README).
+/// Phishing Catcher's published figure was taken at) would be flagged (see docs/domain-watch.md).
 pub const MODEL_THRESHOLD: f32 = 0.995;
 
 /// A `dga` or `phishing` finding when the model's probability reaches `threshold`: named

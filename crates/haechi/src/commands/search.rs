@@ -41,7 +41,7 @@ pub struct SearchArgs {
     /// The histogram bucket width: `30s`, `5m`, `1h`, `1d` (default: about 40 buckets).
     #[arg(long)]
     pub interval: Option<String>,
-    /// The query (see README, "Query language"); empty or `*` matches everything.
+    /// The query (see docs/query-and-formats.md); empty or `*` matches everything.
     #[arg(default_value = "")]
     pub query: Vec<String>,
 }

@@ -34,7 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
-    /// A configuration file (TOML; see README, "Configuration").
+    /// A configuration file (TOML; see docs/configuration.md).
     #[arg(long)]
     pub config: Option<PathBuf>,
     #[command(flatten)]

@@ -7,7 +7,7 @@
 //! embedded store. Every statement carries the institution filter of the request.
 //! Rows are visible as soon as the insert returns, so [`EventStore::commit`] has nothing
 //! to do; an acknowledged insert is in the server's data parts (it survives a crash of
-//! either process; ClickHouse does not `fsync` each insert, see the README).
+//! either process; ClickHouse does not `fsync` each insert, see docs/storage.md).
 //!
 //! The store's methods are synchronous, as the trait is; the client is asynchronous, so
 //! the store runs it on a small runtime of its own and waits for the answer. That works
