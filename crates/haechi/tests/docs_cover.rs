@@ -164,15 +164,14 @@ fn config_keys(source: &str) -> Vec<(String, String)> {
         } else if let Some(s) = &in_struct {
             if t == "}" {
                 in_struct = None;
-            } else if let Some(rest) = t.strip_prefix("pub ") {
-                if let Some((field, _)) = rest.split_once(':')
-                    && field
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-                    && !std::mem::take(&mut skipped)
-                {
-                    keys.push((s.clone(), field.to_owned()));
-                }
+            } else if let Some((field, _)) =
+                t.strip_prefix("pub ").and_then(|rest| rest.split_once(':'))
+                && field
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                && !std::mem::take(&mut skipped)
+            {
+                keys.push((s.clone(), field.to_owned()));
             }
         }
     }
