@@ -174,16 +174,24 @@ fn haechi_pulls_from_and_pushes_to_a_partner_taxii_server() {
     );
     assert_eq!(listed.lines().count(), 3, "{listed}");
 
-    // Incremental: only what the partner added since.
+    // Incremental: what the partner added since is stored. The three objects of the
+    // first envelope share the watermark's timestamp (`added_after` is exclusive): they
+    // are read again, so that none sharing it is ever skipped, and are duplicates.
     std::thread::sleep(Duration::from_millis(20));
     partner_posts(&m, vec![indicator(4, GREEN)]);
     let out = sync(&data, &config, PASSWORD);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("pulled 1 objects in 1 pages (1 stored"),
+        text.contains("pulled 4 objects in 2 pages (1 stored, 3 duplicates, 0 refused)"),
         "{text}\n{}",
         describe(&out)
     );
+    let listed = cli(
+        &data,
+        &["intel", "list", "--collection", "partner-feed"],
+        "",
+    );
+    assert_eq!(listed.lines().count(), 4, "{listed}");
 
     // Push: the outbox's GREEN object goes, AMBER+STRICT and RED stay (tlp_max amber).
     let bundle = json!({
@@ -225,6 +233,45 @@ fn haechi_pulls_from_and_pushes_to_a_partner_taxii_server() {
     let out = sync(&data, &config, PASSWORD);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("pushed 0 ("), "{text}");
+
+    // An object the partner refuses (it holds that version already) keeps the push
+    // watermark before it: it is sent again, up to three times, then given up.
+    partner_posts(&m, vec![indicator(20, GREEN)]);
+    let file = write_file(
+        dir.path(),
+        "again.json",
+        &json!({"type": "bundle", "id": "bundle--6d0092c5-5f74-4287-9642-33f4c354e56e", "objects": [indicator(20, GREEN)]}).to_string(),
+    );
+    cli(
+        &data,
+        &[
+            "intel",
+            "import",
+            "--collection",
+            "outbox",
+            file.to_str().unwrap(),
+        ],
+        "",
+    );
+    for (attempt, expected) in [
+        (1, "sent again next time; attempt 1 of 3"),
+        (2, "sent again next time; attempt 2 of 3"),
+        (3, "given up after 3 attempts"),
+    ] {
+        let out = sync(&data, &config, PASSWORD);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("pushed 1 (0 accepted, 1 refused") && text.contains(expected),
+            "attempt {attempt}: {text}\n{}",
+            describe(&out)
+        );
+    }
+    let out = sync(&data, &config, PASSWORD);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("pushed 0 ("),
+        "given up: not sent again: {text}"
+    );
 
     // A wrong password is an error naming the partner's answer.
     let out = sync(&data, &config, "wrong");

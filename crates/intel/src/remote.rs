@@ -7,12 +7,20 @@
 //! are pushed (`push_from`) up to a TLP maximum (`tlp_max`).
 //!
 //! * [`pull`] reads the remote collection incrementally: `added_after` the last
-//!   `X-TAXII-Date-Added-Last` it saw (a watermark kept in the intel store), following
-//!   `more`/`next` page by page. Every object is validated like any other; the valid ones
-//!   are stored with `added_by = taxii:<name>`, the invalid ones counted with reasons.
+//!   `X-TAXII-Date-Added-Last` it saw (a watermark kept in the intel store) less
+//!   [`PULL_OVERLAP_NS`], so that objects sharing the watermark's timestamp but not yet
+//!   read are not skipped (`added_after` is exclusive; what is read twice is a duplicate
+//!   the store drops), following `more`/`next` page by page. Every object is validated
+//!   like any other; the valid ones are stored with `added_by = taxii:<name>`, the
+//!   invalid ones counted with reasons.
 //! * [`push`] sends the objects added to `push_from` since the last push, in envelopes of
 //!   [`PUSH_BATCH`], leaving out what came from that same remote (no echo) and what its
-//!   TLP maximum does not allow (RED never leaves); the status resources are checked.
+//!   TLP maximum does not allow (RED never leaves); the status resources are checked,
+//!   and the watermark stops before the first object the remote refused, so that it is
+//!   sent again next time (at most [`PUSH_ATTEMPTS`] times, then it is given up and
+//!   reported).
+//!
+//! The intel store is SQLite: its calls run on blocking threads, never on the runtime.
 //!
 //! Every answer is read within [`MAX_RESPONSE_BYTES`]; a remote that answers something
 //! else than TAXII 2.1 JSON is an error naming what it sent.
@@ -20,6 +28,7 @@
 use crate::objects::{Limits, parse_envelope};
 use crate::store::{Audience, Filter, IntelStore, Versions};
 use crate::tlp::{Tlp, may_share};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The TAXII 2.1 media type.
@@ -28,6 +37,11 @@ pub const MEDIA_TYPE: &str = "application/taxii+json;version=2.1";
 pub const MAX_RESPONSE_BYTES: usize = 64 << 20;
 /// Objects per pushed envelope.
 pub const PUSH_BATCH: usize = 500;
+/// How far before the pull watermark a pull starts again (1 ms: servers keep
+/// milliseconds or finer).
+pub const PULL_OVERLAP_NS: i64 = 1_000_000;
+/// How often an object the remote refuses is pushed before it is given up.
+pub const PUSH_ATTEMPTS: i64 = 3;
 /// Objects per page asked of a remote.
 pub const PULL_PAGE: usize = 1000;
 
@@ -177,6 +191,18 @@ pub struct Remote {
 
 fn store_err(e: crate::store::StoreError) -> String {
     e.to_string()
+}
+
+/// Runs a store call on a blocking thread.
+async fn db<T: Send + 'static>(
+    store: &Arc<IntelStore>,
+    f: impl FnOnce(&IntelStore) -> crate::store::Result<T> + Send + 'static,
+) -> Result<T, String> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || f(&store))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(store_err)
 }
 
 impl Remote {
@@ -336,20 +362,23 @@ fn push_key(name: &str) -> String {
 }
 
 /// Pulls what the remote collection added since the last pull into `into`.
-pub async fn pull(remote: &Remote, store: &IntelStore) -> Result<PullReport, String> {
-    let Some(into) = &remote.config.into else {
+pub async fn pull(remote: &Remote, store: &Arc<IntelStore>) -> Result<PullReport, String> {
+    let Some(into) = remote.config.into.clone() else {
         return Ok(PullReport::default());
     };
-    let collection = store.collection(into).map_err(store_err)?;
+    let collection = db(store, move |s| s.collection(&into)).await?;
     let key = pull_key(&remote.config.name);
-    let since = store.meta(&key).map_err(store_err)?;
+    let since = {
+        let key = key.clone();
+        db(store, move |s| s.meta(&key)).await?
+    };
     let mut report = PullReport::default();
     let mut next: Option<String> = None;
     let mut newest = since;
     loop {
         let mut query: Vec<(&str, String)> = vec![("limit", PULL_PAGE.to_string())];
         if let Some(t) = since {
-            query.push(("added_after", timestamp(t)));
+            query.push(("added_after", timestamp(t - PULL_OVERLAP_NS)));
         }
         if let Some(n) = &next {
             query.push(("next", n.clone()));
@@ -373,9 +402,12 @@ pub async fn pull(remote: &Remote, store: &IntelStore) -> Result<PullReport, Str
                 report.rejected.push(why);
             }
         }
-        let added = store
-            .add_objects(&collection.id, &parsed.accepted, &remote.config.source())
-            .map_err(store_err)?;
+        let (id, source, accepted) = (
+            collection.id.clone(),
+            remote.config.source(),
+            parsed.accepted,
+        );
+        let added = db(store, move |s| s.add_objects(&id, &accepted, &source)).await?;
         report.stored += added.stored;
         report.duplicates += added.duplicates;
         if let Some(t) = last.as_deref().and_then(parse_timestamp) {
@@ -391,19 +423,22 @@ pub async fn pull(remote: &Remote, store: &IntelStore) -> Result<PullReport, Str
         }
     }
     if let Some(t) = newest {
-        store.set_meta(&key, t).map_err(store_err)?;
+        db(store, move |s| s.set_meta(&key, t)).await?;
     }
     Ok(report)
 }
 
 /// Pushes what `push_from` received since the last push.
-pub async fn push(remote: &Remote, store: &IntelStore) -> Result<PushReport, String> {
-    let Some(from) = &remote.config.push_from else {
+pub async fn push(remote: &Remote, store: &Arc<IntelStore>) -> Result<PushReport, String> {
+    let Some(from) = remote.config.push_from.clone() else {
         return Ok(PushReport::default());
     };
-    let collection = store.collection(from).map_err(store_err)?;
+    let collection = db(store, move |s| s.collection(&from)).await?;
     let key = push_key(&remote.config.name);
-    let since = store.meta(&key).map_err(store_err)?;
+    let since = {
+        let key = key.clone();
+        db(store, move |s| s.meta(&key)).await?
+    };
     let tlp_max = Tlp::parse(&remote.config.tlp_max).unwrap_or(Tlp::Green);
     let mut report = PushReport::default();
     let mut filter = Filter {
@@ -415,8 +450,17 @@ pub async fn push(remote: &Remote, store: &IntelStore) -> Result<PushReport, Str
         ..Filter::default()
     };
     let mut pushed_until = since;
+    // The earliest `date_added` among objects the remote refused and that are to be
+    // tried again: the watermark stays before it.
+    let mut retry_from: Option<i64> = None;
     loop {
-        let page = store.objects(&collection.id, &filter).map_err(store_err)?;
+        let (id, f) = (collection.id.clone(), filter.clone());
+        let page = db(store, move |s| s.objects(&id, &f)).await?;
+        let added: std::collections::HashMap<String, i64> = page
+            .objects
+            .iter()
+            .map(|o| (o.id.clone(), o.date_added))
+            .collect();
         let mut envelope = Vec::new();
         for o in &page.objects {
             pushed_until = Some(pushed_until.map_or(o.date_added, |t| t.max(o.date_added)));
@@ -445,15 +489,23 @@ pub async fn push(remote: &Remote, store: &IntelStore) -> Result<PushReport, Str
                 .and_then(|n| n.as_u64())
                 .unwrap_or(0) as usize;
             if let Some(failures) = status.get("failures").and_then(|f| f.as_array()) {
-                report.failed.extend(failures.iter().map(|f| {
-                    format!(
-                        "{}: {}",
-                        f.get("id").and_then(|v| v.as_str()).unwrap_or("?"),
-                        f.get("message")
-                            .and_then(|v| v.as_str())
-                            .unwrap_or("refused")
-                    )
-                }));
+                for f in failures {
+                    let id = f.get("id").and_then(|v| v.as_str()).unwrap_or("?");
+                    let message = f
+                        .get("message")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("refused");
+                    let attempts = refused_again(store, &remote.config.name, id).await?;
+                    let retried = attempts < PUSH_ATTEMPTS;
+                    if let (true, Some(t)) = (retried, added.get(id)) {
+                        retry_from = Some(retry_from.map_or(*t, |r| r.min(*t)));
+                    }
+                    report.failed.push(if retried {
+                        format!("{id}: {message} (sent again next time; attempt {attempts} of {PUSH_ATTEMPTS})")
+                    } else {
+                        format!("{id}: {message} (given up after {PUSH_ATTEMPTS} attempts)")
+                    });
+                }
             }
         }
         match page.next {
@@ -461,10 +513,26 @@ pub async fn push(remote: &Remote, store: &IntelStore) -> Result<PushReport, Str
             None => break,
         }
     }
-    if let Some(t) = pushed_until {
-        store.set_meta(&key, t).map_err(store_err)?;
+    // Not past a refused object that is to be sent again.
+    let until = match (pushed_until, retry_from) {
+        (Some(p), Some(r)) => Some(p.min(r - 1)),
+        (p, _) => p,
+    };
+    if let Some(t) = until.filter(|t| Some(*t) != since) {
+        db(store, move |s| s.set_meta(&key, t)).await?;
     }
     Ok(report)
+}
+
+/// Counts one more refusal of object `id` by remote `name`; returns the count so far.
+async fn refused_again(store: &Arc<IntelStore>, name: &str, id: &str) -> Result<i64, String> {
+    let key = format!("remote:{name}:refused:{id}");
+    db(store, move |s| {
+        let n = s.meta(&key)?.unwrap_or(0) + 1;
+        s.set_meta(&key, n)?;
+        Ok(n)
+    })
+    .await
 }
 
 /// A query-string value: everything but RFC 3986's unreserved characters escaped.

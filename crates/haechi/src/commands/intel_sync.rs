@@ -15,7 +15,7 @@ use std::sync::Arc;
 /// One pull and one push with a remote, as a line for people.
 /// A failed pull does not stop the push (nor the other way round); both errors are
 /// returned together.
-pub async fn sync_once(remote: &Remote, store: &IntelStore) -> Result<String, String> {
+pub async fn sync_once(remote: &Remote, store: &Arc<IntelStore>) -> Result<String, String> {
     let (pulled, pushed) = (pull(remote, store).await, push(remote, store).await);
     let (pulled, pushed) = match (pulled, pushed) {
         (Ok(a), Ok(b)) => (a, b),
@@ -62,8 +62,10 @@ pub fn run(
             None => "no [[intel.remotes]] in the configuration".into(),
         });
     }
-    let store = IntelStore::open(&IntelStore::path_in(&config.data_dir))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let store = Arc::new(
+        IntelStore::open(&IntelStore::path_in(&config.data_dir))
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
