@@ -138,6 +138,8 @@ try {
   await page.waitForSelector('#attackers svg');
   expect((await page.textContent('#attackers')).includes(ATTACKER), 'the attacker is among the top attackers');
   await page.waitForSelector('#ingest-table');
+  // The retro-hunt panel: the incident published to the hub above brought indicators.
+  await page.waitForSelector('#retro p, #retro table');
   await shot('07-board');
 
   // 7. Event search with a histogram.

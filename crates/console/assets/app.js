@@ -550,12 +550,13 @@ async function boardPage(main) {
     targets: panel('targets', 'Top targets'),
     tactics: panel('tactics', 'ATT&CK tactics per institution', true),
     ingest: panel('ingest', 'Ingest health per source', true),
+    retro: panel('retro', 'Retro-hunts (indicators arriving in the hub, searched in stored events)', true),
   };
   // Only a scale-out center (and a center-wide user) has towers to show.
   let towersPanel = null;
   const draw = async () => {
     const n = Number(hours.value);
-    const { board, ingest } = await api('/api/board' + query({ hours: n }));
+    const { board, ingest, retro_hunts } = await api('/api/board' + query({ hours: n }));
     const levels = LEVELS.map((l, k) => ({ name: l, cls: l, values: board.series.map(b => b.levels[k]) }));
     clear(p.series).appendChild(Charts.stackedBars(board.series.map(b => b.start), levels, { spanHours: n }));
     p.series.appendChild(h('div', { class: 'legend-row' }, LEVELS.map(l => h('span', { class: 'key ' + l }, l))));
@@ -570,6 +571,7 @@ async function boardPage(main) {
     for (const t of (cluster && cluster.towers) || []) for (const tenant of t.tenants) towerOf.set(tenant, t.site);
     await drawRisk(p.risk, n, cluster ? (tenant => towerOf.get(tenant) || cluster.site) : null);
     drawIngest(p.ingest, ingest);
+    drawRetro(p.retro, retro_hunts);
     if (cluster && cluster.towers.length) {
       if (!towersPanel) towersPanel = panel('towers', 'Control towers', true);
       drawTowers(towersPanel, cluster);
@@ -638,6 +640,25 @@ function drawIngest(el, ingest) {
         h('td', { class: 'num' }, s.duplicates), h('td', {}, ago(s.last_seen)));
     }))));
   if (!ingest.length) el.appendChild(h('p', { class: 'muted' }, 'Nothing received since the server started.'));
+}
+
+// A truncated retro-hunt read only the newest matching events: alerts on older ones are
+// missing without a trace, so the officer is told, with what to do.
+function drawRetro(el, passes) {
+  clear(el);
+  if (!passes) { el.appendChild(h('p', { class: 'muted' }, 'Retro-hunts cover every institution: they are shown to center-wide users.')); return; }
+  if (!passes.length) { el.appendChild(h('p', { class: 'muted' }, 'No indicator has arrived in the hub since the server started keeping retro-hunts.')); return; }
+  const cut = passes.filter(r => r.truncated);
+  if (cut.length) {
+    el.appendChild(h('p', { class: 'warning', id: 'retro-truncated' },
+      `${cut.length} of the last ${passes.length} retro-hunts were truncated: their queries matched more events than are read (intel.retro_hunt_max_events), so only the newest were hunted. Search the indicators over older events.`));
+  }
+  el.appendChild(h('table', { class: 'grid compact', id: 'retro-table' },
+    h('thead', {}, h('tr', {}, ['When', 'New indicators', 'Events matched', 'Events checked', 'Alerts', 'Complete'].map(t => h('th', {}, t)))),
+    h('tbody', {}, passes.map(r => h('tr', { class: r.truncated ? 'hot' : '' },
+      h('td', {}, fmtTime(r.at)), h('td', { class: 'num' }, r.new_indicators),
+      h('td', { class: 'num' }, Charts.formatCount(r.matched)), h('td', { class: 'num' }, Charts.formatCount(r.events_checked)),
+      h('td', { class: 'num' }, r.alerts), h('td', {}, r.truncated ? 'truncated: the newest were hunted' : 'yes'))))));
 }
 
 // ---- event search ----------------------------------------------------------------------

@@ -271,6 +271,9 @@ pub struct IntelConfig {
     /// How many days of stored events are searched for indicators that arrive in the
     /// hub (0: no retro-hunt).
     pub retro_hunt_days: u32,
+    /// The most events one retro-hunt query reads (the newest first); a pass that
+    /// matched more is marked truncated in the console.
+    pub retro_hunt_max_events: usize,
     /// Partner TAXII 2.1 collections polled into and pushed from the hub
     /// (`[[intel.remotes]]`).
     pub remotes: Vec<haechi_intel::remote::RemoteConfig>,
@@ -283,6 +286,7 @@ impl Default for IntelConfig {
             limits: haechi_ioc::Limits::default(),
             taxii: haechi_server::taxii::TaxiiConfig::default(),
             retro_hunt_days: 30,
+            retro_hunt_max_events: crate::hub::RETRO_MAX_EVENTS,
             remotes: Vec::new(),
         }
     }

@@ -30,8 +30,17 @@ use std::time::{Duration, Instant};
 
 /// How often the store is looked at.
 pub const WATCH_INTERVAL: Duration = Duration::from_secs(2);
-/// The most events one candidate query reads (the newest first).
+/// The most events one candidate query reads (the newest first), by default
+/// (`[intel] retro_hunt_max_events`).
 pub const RETRO_MAX_EVENTS: usize = 100_000;
+
+/// How far back and how much a retro-hunt reads (`[intel] retro_hunt_days`,
+/// `retro_hunt_max_events`).
+#[derive(Debug, Clone, Copy)]
+pub struct RetroLimits {
+    pub days: u32,
+    pub max_events: usize,
+}
 /// The store key of the retro-hunt watermark (the last `date_added` hunted).
 const WATERMARK: &str = "retro_hunted_until";
 
@@ -42,6 +51,8 @@ pub struct Pass {
     pub new_indicators: usize,
     pub events_checked: usize,
     pub alerts: usize,
+    /// Events the candidate queries matched (more than checked when truncated).
+    pub matched: u64,
     pub truncated: bool,
     pub seconds: f64,
 }
@@ -75,7 +86,7 @@ pub fn refresh(
     detection: &Detection,
     events: &dyn EventStore,
     limits: haechi_ioc::Limits,
-    retro_days: u32,
+    retro: RetroLimits,
 ) -> anyhow::Result<Pass> {
     let started = Instant::now();
     let (last_added, _) = intel.fingerprint().map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -89,13 +100,14 @@ pub fn refresh(
     };
     detection.detector.replace_hub_indicators(all);
     let hunted_until = intel.meta(WATERMARK).map_err(|e| anyhow::anyhow!("{e}"))?;
-    if retro_days > 0 && hunted_until.is_none_or(|h| h < last_added) {
+    if retro.days > 0 && hunted_until.is_none_or(|h| h < last_added) {
         // Exactly what arrived up to the fingerprint: what comes meanwhile is for the
         // next pass.
         let (fresh, _) = hub_indicators(intel, hunted_until, Some(last_added), limits)?;
         pass.new_indicators = fresh.len();
         if !fresh.is_empty() {
-            retro_hunt(&fresh, detection, events, retro_days, &mut pass)?;
+            retro_hunt(&fresh, detection, events, retro, &mut pass)?;
+            record_pass(detection, &pass, started.elapsed().as_secs_f64());
         }
     }
     intel
@@ -103,6 +115,22 @@ pub fn refresh(
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     pass.seconds = started.elapsed().as_secs_f64();
     Ok(pass)
+}
+
+/// Keeps the pass in the state store, where the console shows it (a truncated hunt
+/// misses alerts silently otherwise). A failure is logged: the hunt's alerts are stored.
+fn record_pass(detection: &Detection, pass: &Pass, seconds: f64) {
+    let run = haechi_store::state::retro::RetroHuntRun {
+        new_indicators: pass.new_indicators as u64,
+        events_checked: pass.events_checked as u64,
+        alerts: pass.alerts as u64,
+        matched: pass.matched,
+        truncated: pass.truncated,
+        seconds,
+    };
+    if let Err(e) = detection.alerts.record_retro_hunt(&run) {
+        tracing::error!(error = %e, "the retro-hunt pass could not be recorded");
+    }
 }
 
 /// Searches the last `days` of stored events for `fresh` and records the alerts: all of
@@ -113,10 +141,10 @@ pub fn retro_hunt(
     fresh: &IndicatorSet,
     detection: &Detection,
     events: &dyn EventStore,
-    days: u32,
+    retro: RetroLimits,
     pass: &mut Pass,
 ) -> anyhow::Result<()> {
-    let from = Timestamp(Timestamp::now().0 - i64::from(days) * 86_400 * 1_000_000_000);
+    let from = Timestamp(Timestamp::now().0 - i64::from(retro.days) * 86_400 * 1_000_000_000);
     let mut alerts = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for query in haechi_detect::retro::candidate_queries(fresh) {
@@ -125,8 +153,9 @@ pub fn retro_hunt(
             from: Some(from),
             to: None,
             tenants: None,
-            limit: RETRO_MAX_EVENTS,
+            limit: retro.max_events.max(1),
         })?;
+        pass.matched += found.total;
         if found.total > found.events.len() as u64 {
             pass.truncated = true;
             tracing::warn!(
@@ -264,7 +293,7 @@ pub fn spawn_watcher(
     detection: Arc<Detection>,
     events: Arc<dyn EventStore>,
     limits: haechi_ioc::Limits,
-    retro_days: u32,
+    retro: RetroLimits,
     stop: tokio_util::sync::CancellationToken,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
@@ -272,7 +301,7 @@ pub fn spawn_watcher(
         while !stop.is_cancelled() {
             match intel.fingerprint() {
                 Ok(now) if Some(now) != seen => {
-                    match refresh(&intel, &detection, events.as_ref(), limits, retro_days) {
+                    match refresh(&intel, &detection, events.as_ref(), limits, retro) {
                         Ok(p) => {
                             seen = Some(now);
                             tracing::info!(

@@ -938,3 +938,91 @@ fn an_approved_playbook_publishes_the_incident() {
     let (status, _) = server.terminate();
     assert!(status.success());
 }
+
+/// A retro-hunt whose query matches more stored events than it reads
+/// (`intel.retro_hunt_max_events`) hunts the newest and says so: the pass is kept with
+/// what it matched and read, for center-wide users (the API and the board's panel).
+#[test]
+fn a_truncated_retro_hunt_is_reported_to_the_center() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    cli(&data, &["intel", "collection", "add", "shared"], "");
+    let token = create_token(&data, "hub-admin", "admin", None);
+    let seoul = create_token(&data, "seoul-bot", "institution", Some("seoul"));
+    let config = write_file(
+        dir.path(),
+        "haechi.toml",
+        &format!(
+            "data_dir = {}\nlisteners = []\n[http]\nlisten = \"127.0.0.1:0\"\n[pipeline]\ncommit_interval_ms = 100\n[intel]\nretro_hunt_max_events = 3\n",
+            toml_path(&data)
+        ),
+    );
+    let server = Server::start(&config, &dir.path().join("stderr.log"));
+    let auth = format!("Bearer {token}");
+    let lines: Vec<String> = (0..10)
+        .map(|i| {
+            ecs_line(json!({"source.ip": format!("10.0.0.{i}"), "destination.ip": "198.51.100.88"}))
+        })
+        .collect();
+    let r = server.request(
+        "POST",
+        "/api/ingest?tenant=seoul",
+        &[("Authorization", &auth)],
+        lines.join("\n").as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    wait_for("ten stored events", PATIENCE, || {
+        let r = server.request(
+            "GET",
+            "/api/events?q=destination.ip:198.51.100.88",
+            &[("Authorization", &auth)],
+            b"",
+        );
+        let total = r.json()["total"].as_u64();
+        (total == Some(10))
+            .then_some(())
+            .ok_or(format!("{total:?}"))
+    });
+    let status = post_envelope(
+        &server,
+        &token,
+        &collection_id(&server, &token, "shared"),
+        vec![json!({
+            "type": "indicator", "spec_version": "2.1",
+            "id": "indicator--c2000088-17d4-4cbf-938f-98ee46b3cd3f",
+            "created": "2026-11-01T00:00:00.000Z", "modified": "2026-11-01T00:00:00.000Z",
+            "pattern": "[ipv4-addr:value = '198.51.100.88']", "pattern_type": "stix",
+            "valid_from": "2026-11-01T00:00:00Z", "confidence": 60,
+        })],
+    );
+    assert_eq!(status["success_count"], 1, "{status}");
+    let pass = wait_for("the retro-hunt pass", PATIENCE, || {
+        let v = server.get_json(&token, "/api/retro-hunts");
+        match v["retro_hunts"].as_array().and_then(|a| a.first()) {
+            Some(p) => Ok(p.clone()),
+            None => Err(v.to_string()),
+        }
+    });
+    assert_eq!(pass["truncated"], true, "{pass}");
+    assert_eq!(pass["matched"], 10, "{pass}");
+    assert_eq!(pass["events_checked"], 3, "the newest three: {pass}");
+    assert_eq!(pass["new_indicators"], 1, "{pass}");
+    let board = server.get_json(&token, "/api/board");
+    assert_eq!(board["retro_hunts"][0]["truncated"], true, "{board}");
+    let r = server.request(
+        "GET",
+        "/api/retro-hunts",
+        &[("Authorization", &format!("Bearer {seoul}"))],
+        b"",
+    );
+    assert_eq!(
+        r.status,
+        403,
+        "retro-hunts cover every institution: {}",
+        r.text()
+    );
+    let board = server.get_json(&seoul, "/api/board");
+    assert!(board["retro_hunts"].is_null(), "{board}");
+    let (status, _) = server.terminate();
+    assert!(status.success());
+}

@@ -5,7 +5,10 @@
 //!   per institution, each institution's alert counts, and, for center-wide callers,
 //!   the ingest health of every source (events, dead letters, duplicates, last arrival).
 //!   A caller bound to an institution gets that institution's figures only, and no
-//!   ingest health (sources are shared by institutions).
+//!   ingest health (sources are shared by institutions). Center-wide callers also get
+//!   the latest retro-hunt passes (`retro_hunts`), each saying whether it was truncated.
+//! * `GET /api/retro-hunts?limit=` — the retro-hunt passes, newest first (center-wide
+//!   callers): new indicators, events matched and checked, alerts, truncated.
 
 use crate::{AppState, Caller, blocking, denied, error};
 use axum::Json;
@@ -67,5 +70,54 @@ pub async fn board(
             Err(r) => return r,
         };
     let ingest = caller.tenant.is_none().then(|| state.metrics.health());
-    Json(json!({ "board": board, "ingest": ingest })).into_response()
+    let retro_hunts = if caller.tenant.is_none() {
+        let alerts = state.alerts.clone();
+        match blocking(move || alerts.map_or(Ok(Vec::new()), |a| a.retro_hunts(5))).await {
+            Ok(r) => Some(r),
+            Err(r) => return r,
+        }
+    } else {
+        None
+    };
+    Json(json!({ "board": board, "ingest": ingest, "retro_hunts": retro_hunts })).into_response()
+}
+
+/// The most retro-hunt passes one listing returns.
+pub const MAX_RETRO_HUNTS: usize = 1000;
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RetroParams {
+    limit: Option<usize>,
+}
+
+/// The retro-hunt passes, newest first (center-wide callers: the hub is the center's).
+pub async fn retro_hunts(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<RetroParams>,
+) -> Response {
+    if let Some(t) = &caller.tenant {
+        return error(
+            StatusCode::FORBIDDEN,
+            format!(
+                "{} is bound to institution '{t}'; retro-hunts cover every institution",
+                caller.actor()
+            ),
+        );
+    }
+    let Some(store) = state.alerts.clone() else {
+        return error(StatusCode::NOT_FOUND, "detection is off: no retro-hunts");
+    };
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=MAX_RETRO_HUNTS).contains(&limit) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("limit {limit}: use 1 to {MAX_RETRO_HUNTS}"),
+        );
+    }
+    match blocking(move || store.retro_hunts(limit)).await {
+        Ok(r) => Json(json!({ "retro_hunts": r })).into_response(),
+        Err(r) => r,
+    }
 }

@@ -125,6 +125,7 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
     ("GET", "/api/auth/me", true),
     ("GET", "/api/alerts", true),
     ("GET", "/api/cluster", true),
+    ("GET", "/api/retro-hunts", true),
     ("GET", "/api/alerts/stream", true),
     ("GET", "/api/alerts/{id}", true),
     ("POST", "/api/alerts/triage", true),
@@ -242,6 +243,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/events", get(events::search))
         .route("/api/tenants", get(events::tenants))
         .route("/api/board", get(board::board))
+        .route("/api/retro-hunts", get(board::retro_hunts))
         .route("/api/cluster", get(cluster::status))
         .route("/api/users", get(admin::users).post(admin::add_user))
         .route("/api/users/{name}/disable", post(admin::disable_user))

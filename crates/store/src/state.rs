@@ -25,6 +25,7 @@ pub mod blocklists;
 pub mod board;
 pub mod evidence;
 pub mod incidents;
+pub mod retro;
 pub mod runs;
 pub mod tasks;
 pub use blocklists::{BlockEntry, EntryKind};
@@ -34,7 +35,7 @@ pub use incidents::{
 pub use runs::Run;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 7;
+const SCHEMA_VERSION: i64 = 8;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS alerts (
@@ -281,6 +282,13 @@ impl AlertStore {
             conn.execute_batch(&format!(
                 "BEGIN IMMEDIATE; {} PRAGMA user_version=7; COMMIT;",
                 evidence::MIGRATE_TO_7
+            ))
+            .map_err(sql_err(path))?;
+        }
+        if version < 8 {
+            conn.execute_batch(&format!(
+                "BEGIN IMMEDIATE; {} PRAGMA user_version=8; COMMIT;",
+                retro::MIGRATE_TO_8
             ))
             .map_err(sql_err(path))?;
         }

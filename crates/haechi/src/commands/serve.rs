@@ -197,7 +197,10 @@ pub fn run_with(
                 d,
                 store.clone(),
                 config.intel.limits,
-                config.intel.retro_hunt_days,
+                crate::hub::RetroLimits {
+                    days: config.intel.retro_hunt_days,
+                    max_events: config.intel.retro_hunt_max_events,
+                },
                 shutdown.clone(),
             )
         });
