@@ -77,6 +77,20 @@ CREATE TABLE IF NOT EXISTS applied_batches (
 CREATE INDEX IF NOT EXISTS applied_batches_at ON applied_batches (at);
 ";
 
+/// Each schema version after the first and the statements that reach it from the one
+/// before, in order. `AlertStore::open` applies those above the database's version, each
+/// in one transaction; a database from any earlier Haechi therefore opens (tested from
+/// every version in `migrations_from_every_earlier_version_keep_the_data`).
+const MIGRATIONS: [(i64, &str); 7] = [
+    (2, MIGRATE_TO_2),
+    (3, incidents::MIGRATE_TO_3),
+    (4, blocklists::MIGRATE_TO_4),
+    (5, runs::MIGRATE_TO_5),
+    (6, tasks::MIGRATE_TO_6),
+    (7, evidence::MIGRATE_TO_7),
+    (8, retro::MIGRATE_TO_8),
+];
+
 /// How long the ids of recorded bus batches are kept (a redelivery comes within
 /// minutes; a week covers a worker that was down for days).
 const APPLIED_BATCH_KEEP_NANOS: i64 = 7 * 86_400 * 1_000_000_000;
@@ -244,53 +258,13 @@ impl AlertStore {
             )));
         }
         conn.execute_batch(SCHEMA).map_err(sql_err(path))?;
-        if version < 2 {
-            conn.execute_batch(&format!(
-                "BEGIN IMMEDIATE; {MIGRATE_TO_2} PRAGMA user_version=2; COMMIT;"
-            ))
-            .map_err(sql_err(path))?;
-        }
-        if version < 3 {
-            conn.execute_batch(&format!(
-                "BEGIN IMMEDIATE; {} PRAGMA user_version=3; COMMIT;",
-                incidents::MIGRATE_TO_3
-            ))
-            .map_err(sql_err(path))?;
-        }
-        if version < 4 {
-            conn.execute_batch(&format!(
-                "BEGIN IMMEDIATE; {} PRAGMA user_version=4; COMMIT;",
-                blocklists::MIGRATE_TO_4
-            ))
-            .map_err(sql_err(path))?;
-        }
-        if version < 5 {
-            conn.execute_batch(&format!(
-                "BEGIN IMMEDIATE; {} PRAGMA user_version=5; COMMIT;",
-                runs::MIGRATE_TO_5
-            ))
-            .map_err(sql_err(path))?;
-        }
-        if version < 6 {
-            conn.execute_batch(&format!(
-                "BEGIN IMMEDIATE; {} PRAGMA user_version=6; COMMIT;",
-                tasks::MIGRATE_TO_6
-            ))
-            .map_err(sql_err(path))?;
-        }
-        if version < 7 {
-            conn.execute_batch(&format!(
-                "BEGIN IMMEDIATE; {} PRAGMA user_version=7; COMMIT;",
-                evidence::MIGRATE_TO_7
-            ))
-            .map_err(sql_err(path))?;
-        }
-        if version < 8 {
-            conn.execute_batch(&format!(
-                "BEGIN IMMEDIATE; {} PRAGMA user_version=8; COMMIT;",
-                retro::MIGRATE_TO_8
-            ))
-            .map_err(sql_err(path))?;
+        for (to, migration) in MIGRATIONS {
+            if version < to {
+                conn.execute_batch(&format!(
+                    "BEGIN IMMEDIATE; {migration} PRAGMA user_version={to}; COMMIT;"
+                ))
+                .map_err(sql_err(path))?;
+            }
         }
         let reader = read_connection(path)?;
         Ok(AlertStore {
@@ -958,6 +932,107 @@ mod tests {
             })
             .unwrap();
         assert_eq!(all.iter().map(|a| a.count).sum::<u64>(), 300);
+    }
+
+    /// A database as each earlier Haechi left it (the base schema and the migrations up
+    /// to its version), holding an alert in the first version's columns and, from version
+    /// 3, the incident grouping it: the current code opens it, migrates it to the current
+    /// version, and reads, changes and adds to what it held.
+    #[test]
+    fn migrations_from_every_earlier_version_keep_the_data() {
+        for version in 1..SCHEMA_VERSION {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("state.db");
+            {
+                let conn = Connection::open(&path).unwrap();
+                conn.execute_batch(SCHEMA).unwrap();
+                for (to, migration) in MIGRATIONS.iter().filter(|(to, _)| *to <= version) {
+                    conn.execute_batch(migration)
+                        .unwrap_or_else(|e| panic!("to {to}: {e}"));
+                }
+                conn.execute_batch(&format!("PRAGMA user_version={version}"))
+                    .unwrap();
+                // The first version's alert columns only, as a real SigmaHQ detection.
+                conn.execute(
+                    "INSERT INTO alerts (tenant, source, rule_id, rule_title, level, entity, first_seen, \
+                     last_seen, count, attribution, events, details, updated) VALUES \
+                     ('seoul', 'sigma', '7745c2ea-24a5-4290-b680-04359cb84b35', 'Path Traversal Exploitation Attempts', \
+                     3, 'source.ip=203.0.113.5', 1000000000, 2000000000, 2, '{}', \
+                     '[{\"timestamp\":\"1970-01-01T00:00:01Z\",\"id\":\"e1\"}]', '{}', 2000000000)",
+                    [],
+                )
+                .unwrap();
+                if version >= 3 {
+                    conn.execute(
+                        "INSERT INTO incidents (tenant, title, level, first_seen, last_seen, alerts, created, updated) \
+                         VALUES ('seoul', 'Path traversal from 203.0.113.5', 3, 1000000000, 2000000000, 1, 2000000000, 2000000000)",
+                        [],
+                    )
+                    .unwrap();
+                    conn.execute(
+                        "INSERT INTO incident_alerts (incident, alert) VALUES (1, 1)",
+                        [],
+                    )
+                    .unwrap();
+                }
+            }
+            let store = AlertStore::open(&path, Duration::from_secs(600))
+                .unwrap_or_else(|e| panic!("from version {version}: {e}"));
+            let found: i64 = store
+                .conn
+                .lock()
+                .unwrap()
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(found, SCHEMA_VERSION, "from version {version}");
+            let alerts = store.list(&AlertFilter::default()).unwrap();
+            assert_eq!(alerts.len(), 1, "from version {version}");
+            assert_eq!(alerts[0].count, 2);
+            assert_eq!(
+                alerts[0].triage.state,
+                AlertState::New,
+                "from version {version}"
+            );
+            let close = TriageChange {
+                state: Some(AlertState::Closed),
+                assignee: None,
+                disposition: Some(Disposition::TruePositive),
+            };
+            assert_eq!(
+                store.triage(&[alerts[0].id], None, &close).unwrap().len(),
+                1
+            );
+            if version >= 3 {
+                let incidents = store
+                    .incidents(&incidents::IncidentFilter {
+                        limit: 10,
+                        ..Default::default()
+                    })
+                    .unwrap();
+                assert_eq!(incidents.len(), 1, "from version {version}");
+            }
+            store
+                .record(&[alert("seoul", "r2", "host.name=ws1", 3000)])
+                .unwrap();
+            store
+                .record_retro_hunt(&retro::RetroHuntRun::default())
+                .unwrap();
+            assert_eq!(store.count().unwrap(), 2, "from version {version}");
+        }
+    }
+
+    #[test]
+    fn a_database_of_a_newer_haechi_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(&format!("PRAGMA user_version={}", SCHEMA_VERSION + 1))
+            .unwrap();
+        let e = AlertStore::open(&path, Duration::from_secs(60))
+            .err()
+            .expect("refused");
+        assert!(e.to_string().contains("upgrade Haechi"), "{e}");
     }
 
     #[test]
