@@ -510,8 +510,13 @@ pub fn load_file(path: &Path) -> Result<Playbook, RespondError> {
         path: path.display().to_string(),
         source,
     })?;
-    let p: Playbook = yaml_serde::from_str(&text).map_err(|e| invalid(e.to_string()))?;
-    p.validate().map_err(invalid)?;
+    parse_str(&text).map_err(invalid)
+}
+
+/// Reads and validates one playbook's YAML text (the reason when it is not one).
+pub fn parse_str(text: &str) -> Result<Playbook, String> {
+    let p: Playbook = yaml_serde::from_str(text).map_err(|e| e.to_string())?;
+    p.validate()?;
     Ok(p)
 }
 
