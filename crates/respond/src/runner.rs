@@ -38,6 +38,45 @@ struct StoreEffects<'a> {
     actor: String,
 }
 
+impl StoreEffects<'_> {
+    /// A change under an audit intent (`AccessStore::intend`): its record replaces the
+    /// intent, a failed change drops it, and a crash leaves it for the next start to
+    /// record as interrupted.
+    fn audited<T>(
+        &self,
+        action: &str,
+        target: &str,
+        change: impl FnOnce() -> Result<(T, AuditEntry), String>,
+    ) -> Result<T, String> {
+        audited(self.access, &self.actor, action, target, change)
+    }
+}
+
+/// [`StoreEffects::audited`] for any actor (approvals are a person's).
+fn audited<T>(
+    access: &AccessStore,
+    actor: &str,
+    action: &str,
+    target: &str,
+    change: impl FnOnce() -> Result<(T, AuditEntry), String>,
+) -> Result<T, String> {
+    let intent = access
+        .intend(actor, action, target)
+        .map_err(|e| e.to_string())?;
+    match change() {
+        Ok((value, entry)) => {
+            access
+                .audit_intended(intent, &[entry])
+                .map_err(|e| e.to_string())?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = access.drop_intent(intent);
+            Err(e)
+        }
+    }
+}
+
 impl Effects for StoreEffects<'_> {
     fn block(
         &self,
@@ -49,22 +88,21 @@ impl Effects for StoreEffects<'_> {
     ) -> Result<String, String> {
         let expires =
             expires_secs.map(|s| Timestamp(Timestamp::now().0 + s as i64 * 1_000_000_000));
-        let (before, after) = self
-            .store
-            .block(list, value, tenant, reason, &self.actor, expires)
-            .map_err(|e| e.to_string())?;
-        self.access
-            .audit(
-                &AuditEntry::new(
-                    &self.actor,
-                    "blocklist.add",
-                    format!("blocklist:{list}:{}", after.value),
-                )
-                .before(json!(before))
-                .after(json!(after)),
+        let target = format!("blocklist:{list}:{value}");
+        self.audited("blocklist.add", &target, || {
+            let (before, after) = self
+                .store
+                .block(list, value, tenant, reason, &self.actor, expires)
+                .map_err(|e| e.to_string())?;
+            let entry = AuditEntry::new(
+                &self.actor,
+                "blocklist.add",
+                format!("blocklist:{list}:{}", after.value),
             )
-            .map_err(|e| e.to_string())?;
-        Ok(format!("{} in block list {list}", after.value))
+            .before(json!(before))
+            .after(json!(after));
+            Ok((format!("{} in block list {list}", after.value), entry))
+        })
     }
 
     fn update_incident(
@@ -82,44 +120,38 @@ impl Effects for StoreEffects<'_> {
             status: status.map(str::to_owned),
             ..Default::default()
         };
-        let (before, after) = self
-            .store
-            .update_incident(incident, None, &change)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("incident {incident} is gone"))?;
-        if let Some(n) = note {
-            self.store
-                .add_note(incident, None, &self.actor, n)
-                .map_err(|e| e.to_string())?;
-        }
-        self.access
-            .audit(
-                &AuditEntry::new(
-                    &self.actor,
-                    "incident.update",
-                    format!("incident:{incident}"),
-                )
+        let target = format!("incident:{incident}");
+        self.audited("incident.update", &target, || {
+            let (before, after) = self
+                .store
+                .update_incident(incident, None, &change)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("incident {incident} is gone"))?;
+            if let Some(n) = note {
+                self.store
+                    .add_note(incident, None, &self.actor, n)
+                    .map_err(|e| e.to_string())?;
+            }
+            let entry = AuditEntry::new(&self.actor, "incident.update", target.clone())
                 .before(json!({"tenant": before.tenant, "status": before.status}))
-                .after(json!({"tenant": after.tenant, "status": after.status, "note": note})),
-            )
-            .map_err(|e| e.to_string())?;
-        Ok(format!("incident {incident}: {}", after.status))
+                .after(json!({"tenant": after.tenant, "status": after.status, "note": note}));
+            Ok((format!("incident {incident}: {}", after.status), entry))
+        })
     }
 
     fn tag(&self, alert: i64, tags: &[String]) -> Result<String, String> {
-        let (before, after) = self
-            .store
-            .add_tags(alert, tags)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("alert {alert} is gone"))?;
-        self.access
-            .audit(
-                &AuditEntry::new(&self.actor, "alert.tag", format!("alert:{alert}"))
-                    .before(json!({"tags": before}))
-                    .after(json!({"tags": after})),
-            )
-            .map_err(|e| e.to_string())?;
-        Ok(format!("alert {alert} tagged {}", tags.join(", ")))
+        let target = format!("alert:{alert}");
+        self.audited("alert.tag", &target, || {
+            let (before, after) = self
+                .store
+                .add_tags(alert, tags)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("alert {alert} is gone"))?;
+            let entry = AuditEntry::new(&self.actor, "alert.tag", target.clone())
+                .before(json!({"tags": before}))
+                .after(json!({"tags": after}));
+            Ok((format!("alert {alert} tagged {}", tags.join(", ")), entry))
+        })
     }
 
     fn publish(&self, alert: i64, collection: &str, tlp: &str) -> Result<String, String> {
@@ -132,24 +164,20 @@ impl Effects for StoreEffects<'_> {
             .incident_of_alert(alert)
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("alert {alert} belongs to no incident"))?;
-        let published = crate::publish::publish_incident(
-            self.store,
-            hub,
-            incident,
-            collection,
-            tlp,
-            &self.actor,
-        )?;
-        self.access
-            .audit(
-                &AuditEntry::new(
-                    &self.actor,
-                    "incident.publish",
-                    format!("incident:{incident}"),
-                )
-                .after(json!(published)),
-            )
-            .map_err(|e| e.to_string())?;
+        let target = format!("incident:{incident}");
+        let published = self.audited("incident.publish", &target, || {
+            let published = crate::publish::publish_incident(
+                self.store,
+                hub,
+                incident,
+                collection,
+                tlp,
+                &self.actor,
+            )?;
+            let entry = AuditEntry::new(&self.actor, "incident.publish", target.clone())
+                .after(json!(published));
+            Ok((published, entry))
+        })?;
         Ok(format!(
             "incident {incident}: {} objects in collection {} as TLP:{}",
             published.objects,
@@ -328,19 +356,21 @@ impl Responder {
             .run(run, None)
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("no playbook run {run}"))?;
-        if !self
-            .store
-            .transition_run(run, "pending", "running", Some(person))
-            .map_err(|e| e.to_string())?
-        {
-            return Err(format!("run {run} is {}, not pending", pending.status));
-        }
-        self.audit_run(
-            person,
-            "playbook.approve",
-            run,
-            json!({"playbook": pending.playbook, "alert": pending.alert}),
-        )?;
+        let target = format!("playbook-run:{run}");
+        audited(&self.access, person, "playbook.approve", &target, || {
+            if !self
+                .store
+                .transition_run(run, "pending", "running", Some(person))
+                .map_err(|e| e.to_string())?
+            {
+                return Err(format!("run {run} is {}, not pending", pending.status));
+            }
+            let after = json!({"playbook": pending.playbook, "alert": pending.alert});
+            Ok((
+                (),
+                AuditEntry::new(person, "playbook.approve", target.clone()).after(after),
+            ))
+        })?;
         let actions: Vec<Planned> = serde_json::from_value(pending.plan.clone())
             .map_err(|e| format!("the stored plan of run {run} is unreadable: {e}"))?;
         self.carry_out(run, &pending.playbook, &actions).await?;
@@ -352,17 +382,21 @@ impl Responder {
 
     /// A person rejects a pending run: nothing is done.
     pub fn reject(&self, run: i64, person: &str) -> Result<Run, String> {
-        if !self
-            .store
-            .transition_run(run, "pending", "rejected", Some(person))
-            .map_err(|e| e.to_string())?
-        {
-            return Err(format!("run {run} is not pending"));
-        }
-        self.store
-            .finish_run(run, "rejected", &json!([]))
-            .map_err(|e| e.to_string())?;
-        self.audit_run(person, "playbook.reject", run, json!({}))?;
+        let target = format!("playbook-run:{run}");
+        audited(&self.access, person, "playbook.reject", &target, || {
+            if !self
+                .store
+                .transition_run(run, "pending", "rejected", Some(person))
+                .map_err(|e| e.to_string())?
+            {
+                return Err(format!("run {run} is not pending"));
+            }
+            self.store
+                .finish_run(run, "rejected", &json!([]))
+                .map_err(|e| e.to_string())?;
+            let entry = AuditEntry::new(person, "playbook.reject", target.clone()).after(json!({}));
+            Ok(((), entry))
+        })?;
         self.store
             .run(run, None)
             .map_err(|e| e.to_string())?
