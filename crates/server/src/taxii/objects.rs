@@ -439,6 +439,22 @@ pub(super) async fn delete(
     let only = reader.delete_scope();
     let store = taxii.store.clone();
     let (cid, oid) = (c.id.clone(), object.clone());
+    let intent = match crate::audit::Intent::begin(
+        &state,
+        &reader.principal.actor(),
+        "taxii.delete",
+        &format!("collection:{}", c.name),
+    )
+    .await
+    {
+        Ok(i) => i,
+        Err(_) => {
+            return taxii_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the audit log cannot be written: nothing was changed",
+            );
+        }
+    };
     let gone = match blocking(move || {
         let mut n = 0;
         for v in &versions {
@@ -460,7 +476,7 @@ pub(super) async fn delete(
         );
     }
     audit(
-        &state,
+        intent,
         &reader,
         "taxii.delete",
         &c,
@@ -518,6 +534,22 @@ pub(super) async fn add(
     let is_partner =
         reader.partner.is_some() || reader.principal.role == haechi_access::Role::Partner;
     let quota = taxii.config.max_objects_per_partner;
+    let intent = match crate::audit::Intent::begin(
+        &state,
+        &reader.principal.actor(),
+        "taxii.add",
+        &format!("collection:{}", c.name),
+    )
+    .await
+    {
+        Ok(i) => i,
+        Err(_) => {
+            return taxii_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the audit log cannot be written: nothing was changed",
+            );
+        }
+    };
     let stored = blocking(move || {
         let report = parse_envelope(&body, Limits::default()).map_err(|e| e.to_string());
         let mut report = match report {
@@ -565,7 +597,7 @@ pub(super) async fn add(
         Err(r) => return r,
     };
     audit(
-        &state,
+        intent,
         &reader,
         "taxii.add",
         &c,
@@ -639,18 +671,23 @@ fn status_resource(
     })
 }
 
-/// Records a change in the audit log; a failure to audit is logged, the change stands
-/// (it is already stored).
-async fn audit(state: &AppState, reader: &Reader, action: &str, c: &Collection, after: Value) {
-    let access = state.access.clone();
+/// Records a change in the audit log in place of its intent; a failure to audit is
+/// logged, the change stands (it is already stored, and the intent is recorded as an
+/// interrupted change at the next start).
+async fn audit(
+    intent: crate::audit::Intent,
+    reader: &Reader,
+    action: &str,
+    c: &Collection,
+    after: Value,
+) {
     let entry = AuditEntry::new(
         reader.principal.actor(),
         action,
         format!("collection:{}", c.name),
     )
     .after(after);
-    let result = tokio::task::spawn_blocking(move || access.audit(&entry)).await;
-    if !matches!(result, Ok(Ok(_))) {
+    if intent.record(entry).await.is_err() {
         tracing::error!(action, collection = %c.name, "the audit record of a TAXII change could not be written");
     }
 }
