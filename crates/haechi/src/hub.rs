@@ -294,6 +294,7 @@ pub fn spawn_watcher(
     events: Arc<dyn EventStore>,
     limits: haechi_ioc::Limits,
     retro: RetroLimits,
+    metrics: Arc<haechi_ingest::metrics::Metrics>,
     stop: tokio_util::sync::CancellationToken,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
@@ -304,6 +305,14 @@ pub fn spawn_watcher(
                     match refresh(&intel, &detection, events.as_ref(), limits, retro) {
                         Ok(p) => {
                             seen = Some(now);
+                            if p.new_indicators > 0 {
+                                metrics
+                                    .retro_hunts
+                                    .get_or_create(&haechi_ingest::metrics::TruncatedLabel {
+                                        truncated: p.truncated.to_string(),
+                                    })
+                                    .inc();
+                            }
                             tracing::info!(
                                 indicators = p.indicators,
                                 new = p.new_indicators,

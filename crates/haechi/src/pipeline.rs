@@ -375,14 +375,13 @@ impl Pipeline {
         {
             return;
         }
-        self.unrecorded
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Unrecorded {
-                key,
-                alerts,
-                received,
-            });
+        let mut unrecorded = self.unrecorded.lock().unwrap_or_else(|e| e.into_inner());
+        unrecorded.push(Unrecorded {
+            key,
+            alerts,
+            received,
+        });
+        self.metrics.alerts_unrecorded.set(unrecorded.len() as i64);
     }
 
     /// Makes what was appended searchable and lets the log drop it: once no batch is
@@ -400,6 +399,7 @@ impl Pipeline {
                 still.push(u);
             }
         }
+        self.metrics.alerts_unrecorded.set(still.len() as i64);
         if !still.is_empty() {
             let n = still.len();
             self.unrecorded

@@ -340,6 +340,18 @@ fn playbooks_call_webhooks_wait_for_approval_and_fill_block_lists() {
     assert!(has("playbook:notify-soar", "incident.update"));
     assert!(has("playbook:notify-soar", "playbook.finish"));
     assert_eq!(audit["chain"]["broken"], Value::Null);
+    // Every action is counted by outcome.
+    let m = server.metrics(ADMIN);
+    for action in ["webhook", "incident", "block"] {
+        assert!(
+            metric(
+                &m,
+                "haechi_playbook_actions_total",
+                &[("action", action), ("outcome", "ok")]
+            ) >= 1.0,
+            "{action}: {m}"
+        );
+    }
 
     // The command line says the same of the directory.
     let out = haechi(&["playbook", "check", books.to_str().unwrap()]);

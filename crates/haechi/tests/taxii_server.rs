@@ -1023,6 +1023,13 @@ fn a_truncated_retro_hunt_is_reported_to_the_center() {
     );
     let board = server.get_json(&seoul, "/api/board");
     assert!(board["retro_hunts"].is_null(), "{board}");
+    let m = server.metrics(&token);
+    assert_eq!(
+        metric(&m, "haechi_retro_hunts_total", &[("truncated", "true")]),
+        1.0,
+        "{m}"
+    );
+    assert_eq!(metric(&m, "haechi_alerts_unrecorded", &[]), 0.0, "{m}");
     let (status, _) = server.terminate();
     assert!(status.success());
 }

@@ -28,6 +28,27 @@ pub struct AlertLabel {
     pub level: String,
 }
 
+/// A playbook action and its outcome.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ActionLabel {
+    pub action: String,
+    pub outcome: String,
+}
+
+/// A TAXII exchange: the remote, `pull` or `push`, and `ok` or `failed`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SyncLabel {
+    pub remote: String,
+    pub direction: String,
+    pub outcome: String,
+}
+
+/// Whether a retro-hunt pass was truncated.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TruncatedLabel {
+    pub truncated: String,
+}
+
 /// Every collection metric, registered once.
 pub struct Metrics {
     registry: Registry,
@@ -58,6 +79,15 @@ pub struct Metrics {
     pub detections_suppressed: Counter,
     /// Equipment detections beyond the storm ceiling, counted in storm alerts.
     pub device_storm_folded: Counter,
+    /// Stored batches whose alerts wait for the state store (it refused them; they are
+    /// recorded again before each commit).
+    pub alerts_unrecorded: Gauge,
+    /// Playbook actions carried out, by action and outcome (`ok`, `failed`).
+    pub playbook_actions: Family<ActionLabel, Counter>,
+    /// Exchanges with partner TAXII servers, by remote, direction and outcome.
+    pub taxii_syncs: Family<SyncLabel, Counter>,
+    /// Retro-hunt passes, by whether they were truncated (`true`, `false`).
+    pub retro_hunts: Family<TruncatedLabel, Counter>,
     /// Per-source totals and last arrival, for the console's ingest health.
     health: std::sync::Mutex<std::collections::BTreeMap<String, SourceHealth>>,
 }
@@ -98,8 +128,32 @@ impl Metrics {
             alert_latency: Histogram::new(exponential_buckets(0.000_5, 2.0, 16)),
             detections_suppressed: Counter::default(),
             device_storm_folded: Counter::default(),
+            alerts_unrecorded: Gauge::default(),
+            playbook_actions: Family::default(),
+            taxii_syncs: Family::default(),
+            retro_hunts: Family::default(),
             health: Default::default(),
         };
+        registry.register(
+            "alerts_unrecorded",
+            "Stored batches whose alerts wait for the state store",
+            m.alerts_unrecorded.clone(),
+        );
+        registry.register(
+            "playbook_actions",
+            "Playbook actions carried out, by action and outcome",
+            m.playbook_actions.clone(),
+        );
+        registry.register(
+            "taxii_syncs",
+            "Exchanges with partner TAXII servers, by remote, direction and outcome",
+            m.taxii_syncs.clone(),
+        );
+        registry.register(
+            "retro_hunts",
+            "Retro-hunt passes, by whether they were truncated",
+            m.retro_hunts.clone(),
+        );
         registry.register(
             "alert_latency_seconds",
             "Seconds from the arrival of events to their alerts being stored",

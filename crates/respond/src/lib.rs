@@ -76,6 +76,20 @@ pub enum Planned {
     },
 }
 
+impl Planned {
+    /// The action's name, as playbooks spell it (`block`, `webhook`, `email`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Planned::Block { .. } => "block",
+            Planned::Webhook { .. } => "webhook",
+            Planned::Incident { .. } => "incident",
+            Planned::Email { .. } => "email",
+            Planned::Tag { .. } => "tag",
+            Planned::Publish { .. } => "publish",
+        }
+    }
+}
+
 /// What reaches outside Haechi: webhooks, and e-mail when `[respond.smtp]` is set.
 pub struct Outbound {
     pub http: webhook::Client,

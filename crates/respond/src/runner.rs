@@ -21,7 +21,12 @@ pub struct Responder {
     store: Arc<AlertStore>,
     access: Arc<AccessStore>,
     out: Outbound,
+    /// Told each action's outcome (the binary counts them in its metrics).
+    observer: Option<OutcomeObserver>,
 }
+
+/// Called with every action's outcome.
+pub type OutcomeObserver = Arc<dyn Fn(&crate::Outcome) + Send + Sync>;
 
 /// What a (re)load found.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -202,9 +207,16 @@ impl Responder {
             store,
             access,
             out,
+            observer: None,
         };
         let report = r.reload()?;
         Ok((r, report))
+    }
+
+    /// Tells `observer` every action's outcome.
+    pub fn with_observer(mut self, observer: OutcomeObserver) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Reads the playbook directory again; the valid playbooks replace the running set.
@@ -318,6 +330,9 @@ impl Responder {
         actions: &[Planned],
     ) -> Result<Vec<Outcome>, String> {
         let outcomes = execute(actions, &self.effects(playbook), &self.out).await;
+        if let Some(observe) = &self.observer {
+            outcomes.iter().for_each(|o| observe(o));
+        }
         let status = if outcomes.iter().all(|o| o.ok) {
             "done"
         } else {

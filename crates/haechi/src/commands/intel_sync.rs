@@ -90,15 +90,37 @@ pub fn run(
     })
 }
 
+/// Counts an exchange in the metrics: each direction `ok` unless its error is named.
+fn count_sync(
+    metrics: &haechi_ingest::metrics::Metrics,
+    remote: &str,
+    result: &Result<String, String>,
+) {
+    for direction in ["pull", "push"] {
+        let failed = matches!(result, Err(e) if e.contains(&format!("{direction}:")));
+        metrics
+            .taxii_syncs
+            .get_or_create(&haechi_ingest::metrics::SyncLabel {
+                remote: remote.to_owned(),
+                direction: direction.to_owned(),
+                outcome: if failed { "failed" } else { "ok" }.to_owned(),
+            })
+            .inc();
+    }
+}
+
 /// Syncs with one remote every `interval_secs` until `stop`.
 pub async fn sync_loop(
     remote: Remote,
     store: Arc<IntelStore>,
+    metrics: Arc<haechi_ingest::metrics::Metrics>,
     stop: tokio_util::sync::CancellationToken,
 ) {
     let interval = std::time::Duration::from_secs(remote.config.interval_secs);
     loop {
-        match sync_once(&remote, &store).await {
+        let result = sync_once(&remote, &store).await;
+        count_sync(&metrics, &remote.config.name, &result);
+        match result {
             Ok(line) => tracing::info!("{line}"),
             Err(e) => tracing::error!("{e}"),
         }

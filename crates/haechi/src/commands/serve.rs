@@ -201,6 +201,7 @@ pub fn run_with(
                     days: config.intel.retro_hunt_days,
                     max_events: config.intel.retro_hunt_max_events,
                 },
+                metrics.clone(),
                 shutdown.clone(),
             )
         });
@@ -478,6 +479,7 @@ async fn serve(
         tokio::spawn(super::intel_sync::sync_loop(
             remote,
             store,
+            state.metrics.clone(),
             shutdown.clone(),
         ));
     }
@@ -485,6 +487,7 @@ async fn serve(
     if let Some(detection) = pipeline.detection.clone().filter(|_| api) {
         state.responder = Some(start_responder(
             config,
+            state.metrics.clone(),
             &detection,
             state.access.clone(),
             state.taxii.as_ref().map(|t| t.store.clone()),
@@ -611,6 +614,7 @@ async fn serve(
 /// Loads the playbooks and starts the task that meets every stored alert with them.
 fn start_responder(
     config: &crate::config::Config,
+    metrics: Arc<haechi_ingest::metrics::Metrics>,
     detection: &Arc<Detection>,
     access: Arc<haechi_access::AccessStore>,
     hub: Option<Arc<haechi_intel::store::IntelStore>>,
@@ -645,7 +649,16 @@ fn start_responder(
             say!("playbook not loaded: {e}");
         }
     }
-    let responder = Arc::new(responder);
+    let counted = metrics.clone();
+    let responder = Arc::new(responder.with_observer(Arc::new(move |o| {
+        counted
+            .playbook_actions
+            .get_or_create(&haechi_ingest::metrics::ActionLabel {
+                action: o.action.name().to_owned(),
+                outcome: if o.ok { "ok" } else { "failed" }.to_owned(),
+            })
+            .inc();
+    })));
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<haechi_event::Alert>>(1024);
     detection.respond_with(tx);
     let r = responder.clone();
