@@ -420,7 +420,9 @@ impl Pipeline {
     pub fn redo_inherited_log(&self) -> haechi_store::Result<usize> {
         let received = haechi_event::Timestamp::now();
         self.store.redo_inherited_log(&mut |seq, mut events| {
-            if self.detection.is_none() {
+            // With `[cluster]` the store writer's batches were detected by the detectors,
+            // whose alerts cross JetStream before a batch is acknowledged: nothing to redo.
+            if self.detection.is_none() || self.bus.is_some() {
                 return;
             }
             let alerts = self.detect(&mut events);
