@@ -439,21 +439,9 @@ pub(super) async fn delete(
     let only = reader.delete_scope();
     let store = taxii.store.clone();
     let (cid, oid) = (c.id.clone(), object.clone());
-    let intent = match crate::audit::Intent::begin(
-        &state,
-        &reader.principal.actor(),
-        "taxii.delete",
-        &format!("collection:{}", c.name),
-    )
-    .await
-    {
+    let intent = match begin(&state, &reader, "taxii.delete", &c).await {
         Ok(i) => i,
-        Err(_) => {
-            return taxii_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the audit log cannot be written: nothing was changed",
-            );
-        }
+        Err(r) => return r,
     };
     let gone = match blocking(move || {
         let mut n = 0;
@@ -534,21 +522,9 @@ pub(super) async fn add(
     let is_partner =
         reader.partner.is_some() || reader.principal.role == haechi_access::Role::Partner;
     let quota = taxii.config.max_objects_per_partner;
-    let intent = match crate::audit::Intent::begin(
-        &state,
-        &reader.principal.actor(),
-        "taxii.add",
-        &format!("collection:{}", c.name),
-    )
-    .await
-    {
+    let intent = match begin(&state, &reader, "taxii.add", &c).await {
         Ok(i) => i,
-        Err(_) => {
-            return taxii_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the audit log cannot be written: nothing was changed",
-            );
-        }
+        Err(r) => return r,
     };
     let stored = blocking(move || {
         let report = parse_envelope(&body, Limits::default()).map_err(|e| e.to_string());
@@ -669,6 +645,25 @@ fn status_resource(
         "pending_count": 0,
         "pendings": [],
     })
+}
+
+/// The audit intent of a change to collection `c`: a change the audit log cannot take is
+/// refused before anything changes.
+async fn begin(
+    state: &AppState,
+    reader: &Reader,
+    action: &str,
+    c: &Collection,
+) -> Result<crate::audit::Intent, Response> {
+    let target = format!("collection:{}", c.name);
+    crate::audit::Intent::begin(state, &reader.principal.actor(), action, &target)
+        .await
+        .map_err(|_| {
+            taxii_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the audit log cannot be written: nothing was changed",
+            )
+        })
 }
 
 /// Records a change in the audit log in place of its intent; a failure to audit is
