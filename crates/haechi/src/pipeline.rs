@@ -170,6 +170,8 @@ impl Pipeline {
             records,
             received,
             ack,
+            // Held until the delivery is processed: its source's place in the queue.
+            slot: _slot,
         } = delivery;
         let fixed = tenant
             .clone()

@@ -175,3 +175,84 @@ fn a_crash_between_a_change_and_its_audit_record_leaves_a_record() {
         "recovered once: {records:?}"
     );
 }
+
+/// The same holds for changes made from the command line: `haechi blocklist add` aborted
+/// after the entry is stored and before its record leaves an intent, which the next
+/// `haechi serve` records as interrupted; a refused command leaves nothing.
+#[test]
+fn a_command_killed_between_its_change_and_its_record_leaves_a_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap();
+    cli(&data, &["blocklist", "add", "edge", "203.0.113.7"], "");
+    let out = haechi_command(&["blocklist", "add", "edge", "198.51.100.9", "--data-dir", d])
+        .env("HAECHI_FAILPOINT", "abort-before-audit:1")
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "the command aborts: {}",
+        describe(&out)
+    );
+    let out = haechi(&["blocklist", "remove", "edge", "192.0.2.1", "--data-dir", d]);
+    assert!(
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("not in block list"),
+        "{}",
+        describe(&out)
+    );
+    let listed = cli(&data, &["blocklist", "list", "edge"], "");
+    assert!(
+        listed.contains("198.51.100.9"),
+        "the change was applied: {listed}"
+    );
+    let before = audit_records(&data);
+    assert_eq!(
+        before
+            .iter()
+            .filter(|r| r["action"] == "blocklist.add")
+            .count(),
+        1,
+        "only the first command's record so far: {before:?}"
+    );
+
+    let config = write_file(
+        dir.path(),
+        "haechi.toml",
+        &format!(
+            "data_dir = {}\nlisteners = []\n[http]\nlisten = \"127.0.0.1:0\"\ntokens = [{{ token = \"{TOKEN}\" }}]\n",
+            toml_path(&data)
+        ),
+    );
+    let server = Server::start(&config, &dir.path().join("serve.stderr"));
+    let (status, text) = server.terminate();
+    assert!(status.success(), "{status}: {text}");
+    let records = audit_records(&data);
+    let added: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["action"] == "blocklist.add")
+        .collect();
+    assert_eq!(added.len(), 2, "{records:?}");
+    let interrupted = added[1];
+    assert_eq!(
+        interrupted["target"], "blocklist:edge:198.51.100.9",
+        "{interrupted}"
+    );
+    assert!(
+        interrupted["actor"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("cli:")),
+        "{interrupted}"
+    );
+    assert!(
+        interrupted
+            .to_string()
+            .contains("may or may not have been applied"),
+        "{interrupted}"
+    );
+    assert!(
+        !records.iter().any(|r| r["action"] == "blocklist.remove"),
+        "a refused command leaves no record: {records:?}"
+    );
+    let out = haechi(&["audit", "verify", "--data-dir", d]);
+    assert!(out.status.success(), "{}", describe(&out));
+}

@@ -19,9 +19,12 @@
 //! * [`ics`] adds the `ics.*` fields (protocol, function, operation, state-changing) to
 //!   the records of industrial protocols.
 //! * [`dedup`] drops records that were already accepted (re-sent lines, overlapping files).
+//! * [`fair`] shares the pipeline's queue between institutions, so one that floods slows
+//!   only itself.
 
 pub mod dedup;
 pub mod detect;
+pub mod fair;
 mod format;
 pub mod ics;
 pub mod listen;

@@ -8,6 +8,7 @@
 //! TCP framing follows RFC 6587 and is decided per frame: a frame that starts with a digit
 //! is octet-counted (`LEN SP MSG`), any other is newline-terminated.
 
+use crate::fair::{FairShare, Slot, source_key};
 use crate::metrics::Metrics;
 use crate::reader::ReadStats;
 use crate::{Format, reader::Limits};
@@ -70,6 +71,8 @@ pub struct Delivery {
     pub received: Timestamp,
     /// Told the outcome once the records are durably stored (HTTP waits for it).
     pub ack: Option<oneshot::Sender<Result<ReadStats, String>>>,
+    /// Its source's place in the queue ([`crate::fair`]), given back once processed.
+    pub slot: Option<Slot>,
 }
 
 /// What every listener shares.
@@ -80,6 +83,8 @@ pub struct ListenContext {
     pub limits: Limits,
     /// The most TCP/TLS connections open at once, over all listeners.
     pub connections: Arc<Semaphore>,
+    /// Each source's share of the queue.
+    pub fair: Arc<FairShare>,
     pub shutdown: CancellationToken,
 }
 
@@ -199,6 +204,15 @@ async fn serve_udp(
             },
         };
         ctx.metrics.records_received.get_or_create(&label).inc();
+        let source = source_key(tenant.as_deref(), Some(peer.ip()));
+        let slot = match source.as_deref().map(|s| ctx.fair.try_acquire(s)) {
+            Some(Err(_)) => {
+                ctx.metrics.udp_dropped.get_or_create(&label).inc();
+                continue;
+            }
+            Some(Ok(slot)) => slot,
+            None => None,
+        };
         let delivery = Delivery {
             listener: name.clone(),
             peer: Some(peer),
@@ -207,6 +221,7 @@ async fn serve_udp(
             records: vec![buf[..len].to_vec()],
             received: Timestamp::now(),
             ack: None,
+            slot,
         };
         match ctx.sender.try_send(delivery) {
             Ok(()) => {}
@@ -301,6 +316,7 @@ async fn read_frames<R: AsyncRead + Unpin>(
         }
         let flush = eof || reader.buffer().is_empty() || frames.len() >= ctx.limits.batch_size;
         if flush && !frames.is_empty() {
+            let slot = take_slot(ctx, &label, tenant.as_deref(), peer).await;
             let delivery = Delivery {
                 listener: name.clone(),
                 peer: Some(peer),
@@ -309,6 +325,7 @@ async fn read_frames<R: AsyncRead + Unpin>(
                 records: std::mem::take(&mut frames),
                 received: Timestamp::now(),
                 ack: None,
+                slot,
             };
             // Waiting here is the back-pressure: the sender's TCP window fills up.
             ctx.sender
@@ -318,6 +335,24 @@ async fn read_frames<R: AsyncRead + Unpin>(
         }
         if eof {
             return Ok(());
+        }
+    }
+}
+
+/// The sender's place in the queue: at once if its source has room, else after waiting
+/// (counted), which holds this connection back alone.
+async fn take_slot(
+    ctx: &ListenContext,
+    label: &crate::metrics::SourceLabel,
+    tenant: Option<&str>,
+    peer: SocketAddr,
+) -> Option<Slot> {
+    let source = source_key(tenant, Some(peer.ip()))?;
+    match ctx.fair.try_acquire(&source) {
+        Ok(slot) => slot,
+        Err(_) => {
+            ctx.metrics.share_waits.get_or_create(label).inc();
+            ctx.fair.acquire(&source).await
         }
     }
 }
@@ -417,6 +452,8 @@ mod tests {
                 ..Limits::default()
             },
             connections: Arc::new(Semaphore::new(max_connections)),
+            // Shares off: these tests hold deliveries without processing them.
+            fair: FairShare::new(0),
             shutdown: CancellationToken::new(),
         };
         (ctx, receiver)

@@ -58,8 +58,11 @@ pub struct Metrics {
     pub events_stored: Family<SourceFormat, Counter>,
     pub dead_letters: Family<SourceLabel, Counter>,
     pub duplicates: Family<SourceLabel, Counter>,
-    /// UDP datagrams dropped because the pipeline was full.
+    /// UDP datagrams dropped because the pipeline, or their source's share of it, was full.
     pub udp_dropped: Family<SourceLabel, Counter>,
+    /// Deliveries that waited because their source had its share of the queue (one
+    /// flooding institution slowed down, not the others).
+    pub share_waits: Family<SourceLabel, Counter>,
     /// Records refused for exceeding a size limit (also dead-lettered).
     pub oversized: Family<SourceLabel, Counter>,
     /// Deliveries waiting in the pipeline queue.
@@ -118,6 +121,7 @@ impl Metrics {
             dead_letters: Family::default(),
             duplicates: Family::default(),
             udp_dropped: Family::default(),
+            share_waits: Family::default(),
             oversized: Family::default(),
             queue_depth: Gauge::default(),
             connections: Gauge::default(),
@@ -198,6 +202,11 @@ impl Metrics {
             "udp_dropped",
             "UDP datagrams dropped because the pipeline was full",
             m.udp_dropped.clone(),
+        );
+        registry.register(
+            "share_waits",
+            "Deliveries that waited because their source had its share of the pipeline queue",
+            m.share_waits.clone(),
         );
         registry.register(
             "oversized",

@@ -314,6 +314,8 @@ async fn read_file_into(
             records: chunk,
             received: Timestamp::now(),
             ack: Some(ack),
+            // One chunk at a time: a file never holds more than one place in the queue.
+            slot: None,
         };
         ctx.sender
             .send(delivery)

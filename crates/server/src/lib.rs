@@ -50,7 +50,7 @@ pub use auth::{ApiToken, Caller};
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -70,6 +70,8 @@ use tokio::sync::{mpsc, oneshot};
 #[derive(Clone)]
 pub struct AppState {
     pub submit: mpsc::Sender<Delivery>,
+    /// Each institution's share of the pipeline queue (`pipeline.max_queued_per_source`).
+    pub fair: Arc<haechi_ingest::fair::FairShare>,
     pub metrics: Arc<Metrics>,
     pub store: Arc<dyn EventStore>,
     /// Tokens of the configuration file.
@@ -271,7 +273,40 @@ pub fn router(state: AppState) -> Router {
             state.body_timeout,
             listen::body_deadline,
         ))
+        .layer(axum::middleware::map_response_with_state(
+            state.secure_cookies,
+            security_headers,
+        ))
         .with_state(state)
+}
+
+/// Headers every answer carries unless its handler set its own (the console's pages set a
+/// CSP for their scripts): no MIME sniffing, no framing, no referrer, a CSP that lets a
+/// JSON answer run nothing, and HSTS when the listener speaks TLS (Wapiti found the
+/// redirect of `/` without them).
+async fn security_headers(State(tls): State<bool>, mut response: Response) -> Response {
+    let h = response.headers_mut();
+    let defaults = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+    ];
+    for (name, value) in defaults {
+        if !h.contains_key(&name) {
+            h.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    if tls {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    response
 }
 
 #[derive(serde::Deserialize)]
@@ -406,6 +441,19 @@ async fn ingest(
             ),
         );
     }
+    // Waiting for this institution's share, then for room in the queue, is the
+    // back-pressure on HTTP senders: one that floods waits for itself alone.
+    let slot = match state.fair.try_acquire(&tenant) {
+        Ok(slot) => slot,
+        Err(_) => {
+            state
+                .metrics
+                .share_waits
+                .get_or_create(&haechi_ingest::metrics::Metrics::source("http"))
+                .inc();
+            state.fair.acquire(&tenant).await
+        }
+    };
     let (ack, done) = oneshot::channel();
     let delivery = Delivery {
         listener: Arc::from("http"),
@@ -415,8 +463,8 @@ async fn ingest(
         records,
         received: Timestamp::now(),
         ack: Some(ack),
+        slot,
     };
-    // Waiting for room in the queue is the back-pressure on HTTP senders.
     if state.submit.send(delivery).await.is_err() {
         return error(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -4,7 +4,7 @@
 
 use super::load_config;
 use anyhow::Context;
-use haechi_access::{AccessStore, Role, TokenSpec, UserSpec};
+use haechi_access::{AccessStore, AuditEntry, Role, TokenSpec, UserSpec};
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -119,6 +119,32 @@ pub(crate) fn cli_actor() -> String {
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "unknown".into());
     format!("cli:{who}")
+}
+
+/// Applies a command-line change kept outside the access store (block lists, SBOMs, the
+/// intel hub, partners) so that it cannot go unaudited: the intent is recorded before the
+/// change, and the change's record replaces it in one transaction. A change that fails
+/// leaves nothing; a process killed in between leaves the intent, which the next
+/// `haechi serve` records as an interrupted change.
+pub(crate) fn audited<T>(
+    access: &AccessStore,
+    action: &str,
+    target: &str,
+    change: impl FnOnce() -> anyhow::Result<(T, AuditEntry)>,
+) -> anyhow::Result<T> {
+    let intent = access.intend(&cli_actor(), action, target)?;
+    match change() {
+        Ok((value, entry)) => {
+            haechi_event::failpoint::hit("abort-before-audit");
+            access.audit_intended(intent, &[entry])?;
+            Ok(value)
+        }
+        Err(e) => {
+            // Best effort: a stale intent would only add an "interrupted" record.
+            let _ = access.drop_intent(intent);
+            Err(e)
+        }
+    }
 }
 
 fn role(s: &str) -> anyhow::Result<Role> {

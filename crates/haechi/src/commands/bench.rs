@@ -15,7 +15,7 @@ use std::time::Instant;
 
 /// Every stage `--stages` knows; anything else is refused (exit 2) rather than measuring
 /// nothing.
-pub const STAGES: [&str; 14] = [
+pub const STAGES: [&str; 15] = [
     "parse",
     "evtx",
     "ot",
@@ -30,6 +30,7 @@ pub const STAGES: [&str; 14] = [
     "domains",
     "clickhouse",
     "cluster",
+    "fairness",
 ];
 
 #[derive(clap::Args)]
@@ -62,7 +63,10 @@ pub struct BenchArgs {
     /// p99 send-to-alert delay, ClickHouse rows per CPU-second, compression), `vuln`
     /// (every staged advisory database imported, a 10,000-component SBOM scanned),
     /// `domains` (Domain Watch: a 2,000,000-name sweep on one core, look-alike alerts on
-    /// popular names, the model's held-out phishing recall against popular names flagged).
+    /// popular names, the model's held-out phishing recall against popular names flagged),
+    /// `fairness` (not run by default: 72 institutions over HTTP, one flooding, with and
+    /// without each institution's share of the queue; the others' latency,
+    /// `--stream-seconds` per run).
     #[arg(
         long,
         value_delimiter = ',',
@@ -77,7 +81,7 @@ pub struct BenchArgs {
     /// `stream`: events per second sent to a running server over TCP syslog.
     #[arg(long, default_value_t = 50_000)]
     pub stream_rate: usize,
-    /// `stream`: how long the steady load lasts (seconds).
+    /// `stream` and `fairness`: how long the load lasts (seconds).
     #[arg(long, default_value_t = 20)]
     pub stream_seconds: u64,
     /// `stream`: the percentage of events that are the equipment's own detections
@@ -255,6 +259,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     if stage("domains") {
         super::bench_domains::run(&args)?;
+    }
+    if stage("fairness") {
+        super::bench_fairness::run(&args)?;
     }
     eprintln!("peak memory: {} MiB", peak_rss_kib() / 1024);
     Ok(ExitCode::SUCCESS)

@@ -188,6 +188,7 @@ fn taxii_over_http(
     );
     let state = haechi_server::AppState {
         submit: tokio::sync::mpsc::channel(1).0,
+        fair: haechi_ingest::fair::FairShare::new(0),
         metrics: Arc::new(haechi_ingest::metrics::Metrics::new()),
         store: events,
         tokens: Arc::new(vec![haechi_server::ApiToken {

@@ -3,7 +3,7 @@
 //! zone, or Safe-Browsing-style hash prefixes). Works beside a running
 //! server; changes are audited as `cli:<login name>`.
 
-use super::access::cli_actor;
+use super::access::{audited, cli_actor};
 use super::load_config;
 use anyhow::Context;
 use haechi_access::{AccessStore, AuditEntry};
@@ -85,17 +85,23 @@ pub fn run(args: BlocklistArgs) -> anyhow::Result<ExitCode> {
             }
             let expires = expires_hours
                 .map(|h| Timestamp(Timestamp::now().0 + i64::from(h) * 3_600_000_000_000));
-            let (before, after) = store
-                .block(&name, &value, tenant.as_deref(), &reason, &actor, expires)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            audit()?.audit(
-                &AuditEntry::new(
-                    &actor,
-                    "blocklist.add",
-                    format!("blocklist:{name}:{}", after.value),
-                )
-                .before(json!(before))
-                .after(json!(after)),
+            let (before, after) = audited(
+                &audit()?,
+                "blocklist.add",
+                &format!("blocklist:{name}:{value}"),
+                || {
+                    let (before, after) = store
+                        .block(&name, &value, tenant.as_deref(), &reason, &actor, expires)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let entry = AuditEntry::new(
+                        &actor,
+                        "blocklist.add",
+                        format!("blocklist:{name}:{}", after.value),
+                    )
+                    .before(json!(before))
+                    .after(json!(after));
+                    Ok(((before, after), entry))
+                },
             )?;
             println!(
                 "{} {} in block list {name}{}",
@@ -108,17 +114,23 @@ pub fn run(args: BlocklistArgs) -> anyhow::Result<ExitCode> {
             );
         }
         BlocklistCommand::Remove { name, value } => {
-            let removed = store
-                .unblock(&name, &value, None)
-                .map_err(|e| anyhow::anyhow!("{e}"))?
-                .with_context(|| format!("'{value}' is not in block list {name}"))?;
-            audit()?.audit(
-                &AuditEntry::new(
-                    &actor,
-                    "blocklist.remove",
-                    format!("blocklist:{name}:{}", removed.value),
-                )
-                .before(json!(removed)),
+            let removed = audited(
+                &audit()?,
+                "blocklist.remove",
+                &format!("blocklist:{name}:{value}"),
+                || {
+                    let removed = store
+                        .unblock(&name, &value, None)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?
+                        .with_context(|| format!("'{value}' is not in block list {name}"))?;
+                    let entry = AuditEntry::new(
+                        &actor,
+                        "blocklist.remove",
+                        format!("blocklist:{name}:{}", removed.value),
+                    )
+                    .before(json!(removed));
+                    Ok((removed, entry))
+                },
             )?;
             println!("removed {} from block list {name}", removed.value);
         }

@@ -5,6 +5,8 @@
 //! #39 marks unsafe even without a protected list ([`haechi_domains`]). Names that cannot
 //! be read are counted by reason on standard error, never a crash.
 
+use super::access::{audited, cli_actor};
+use haechi_access::{AccessStore, AuditEntry};
 use haechi_domains::watch::{Checked, Watch};
 use haechi_domains::{Index, Protected, input, lookalike, unsafe_names};
 use haechi_server::domains::{RaiseFn, Raised};
@@ -195,6 +197,12 @@ fn universe(data_dir: &Path, command: UniverseCommand) -> anyhow::Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
+/// The audit log, where protecting a name is recorded.
+fn access(data_dir: &Path) -> anyhow::Result<AccessStore> {
+    let path = AccessStore::path_in(data_dir);
+    AccessStore::open(&path).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))
+}
+
 fn protect(data_dir: &Path, command: ProtectCommand) -> anyhow::Result<ExitCode> {
     let watch = haechi_domains::watch::Watch::open(data_dir, None, lookalike::ALERT_SCORE)
         .map_err(|e| anyhow::anyhow!(e))?;
@@ -208,10 +216,16 @@ fn protect(data_dir: &Path, command: ProtectCommand) -> anyhow::Result<ExitCode>
             }
         }
         ProtectCommand::Remove { tenant, domain } => {
-            let removed = watch
-                .unprotect(&tenant, &domain)
-                .map_err(|e| anyhow::anyhow!(e))?;
-            anyhow::ensure!(removed, "{tenant} does not protect {domain}");
+            let target = format!("domain:{domain}");
+            audited(&access(data_dir)?, "domain.unprotect", &target, || {
+                let removed = watch
+                    .unprotect(&tenant, &domain)
+                    .map_err(|e| anyhow::anyhow!(e))?;
+                anyhow::ensure!(removed, "{tenant} does not protect {domain}");
+                let entry = AuditEntry::new(cli_actor(), "domain.unprotect", &target)
+                    .before(json!({"tenant": tenant, "domain": domain}));
+                Ok(((), entry))
+            })?;
             println!("{domain} no longer protected for {tenant}");
         }
         ProtectCommand::Add {
@@ -220,9 +234,25 @@ fn protect(data_dir: &Path, command: ProtectCommand) -> anyhow::Result<ExitCode>
             json,
             deep,
         } => {
-            let p = watch
-                .protect(&tenant, &domain, deep)
-                .map_err(|e| anyhow::anyhow!(e))?;
+            let p = audited(
+                &access(data_dir)?,
+                "domain.protect",
+                &format!("domain:{domain}"),
+                || {
+                    let p = watch
+                        .protect(&tenant, &domain, deep)
+                        .map_err(|e| anyhow::anyhow!(e))?;
+                    let entry = AuditEntry::new(
+                        cli_actor(),
+                        "domain.protect",
+                        format!("domain:{}", p.domain),
+                    )
+                    .after(
+                        json!({"tenant": tenant, "domain": p.domain, "look_alikes": p.found.len()}),
+                    );
+                    Ok((p, entry))
+                },
+            )?;
             let mut out = std::io::stdout().lock();
             for f in &p.found {
                 write_finding(&mut out, f, json)?;

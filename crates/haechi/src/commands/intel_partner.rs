@@ -12,7 +12,7 @@
 //! * `haechi intel partner list` shows every partner, its TLP maximum and grants.
 //! * `haechi intel partner remove ORG` disables the user and drops the entitlements.
 
-use super::access::cli_actor;
+use super::access::{audited, cli_actor};
 use super::load_config;
 use crate::DataDirArg;
 use anyhow::Context;
@@ -94,14 +94,16 @@ fn entitle(
     org: &str,
     e: &Entitlements,
 ) -> anyhow::Result<Partner> {
-    let partner = intel
-        .set_partner(org, tlp_max(&e.tlp_max)?, &e.read, &e.write)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    access.audit(
-        &AuditEntry::new(cli_actor(), "intel.partner.set", format!("partner:{org}"))
-            .after(json!(partner)),
-    )?;
-    Ok(partner)
+    let tlp = tlp_max(&e.tlp_max)?;
+    let target = format!("partner:{org}");
+    audited(access, "intel.partner.set", &target, || {
+        let partner = intel
+            .set_partner(org, tlp, &e.read, &e.write)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let entry =
+            AuditEntry::new(cli_actor(), "intel.partner.set", &target).after(json!(partner));
+        Ok((partner, entry))
+    })
 }
 
 /// `TLP up to TLP:GREEN; reads a, b; writes c`.
@@ -190,19 +192,22 @@ pub fn run(command: PartnerCommand) -> anyhow::Result<ExitCode> {
         }
         PartnerCommand::Remove { org, data_dir } => {
             let (access, intel) = stores(data_dir)?;
-            let had = intel
-                .remove_partner(&org)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let target = format!("partner:{org}");
             let user = access.user(&org)?.filter(|u| u.role == Role::Partner);
-            anyhow::ensure!(had || user.is_some(), "no partner '{org}'");
+            audited(&access, "intel.partner.remove", &target, || {
+                let had = intel
+                    .remove_partner(&org)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                anyhow::ensure!(had || user.is_some(), "no partner '{org}'");
+                Ok((
+                    (),
+                    AuditEntry::new(cli_actor(), "intel.partner.remove", &target),
+                ))
+            })?;
+            // Audited on its own, in the same transaction as the change.
             if user.is_some() {
                 access.set_disabled(&org, true, &cli_actor())?;
             }
-            access.audit(&AuditEntry::new(
-                cli_actor(),
-                "intel.partner.remove",
-                format!("partner:{org}"),
-            ))?;
             println!("partner {org} removed: credentials disabled, grants dropped");
         }
     }

@@ -38,19 +38,22 @@ pub enum CollectionCommand {
     },
 }
 
-/// Records a command-line change to the hub in the audit log, as `cli:<login name>`.
-fn audit(
+/// Applies a command-line change to the hub under an audit intent, recorded as
+/// `cli:<login name>` with what `change` returns as the record's `after`.
+fn audit<T>(
     data_dir: &DataDirArg,
     action: &str,
     target: String,
-    after: serde_json::Value,
-) -> anyhow::Result<()> {
+    change: impl FnOnce() -> anyhow::Result<(T, serde_json::Value)>,
+) -> anyhow::Result<T> {
     let dir = super::load_config(None, data_dir.data_dir.clone())?.data_dir;
     let access = haechi_access::AccessStore::open(&haechi_access::AccessStore::path_in(&dir))?;
-    access.audit(
-        &haechi_access::AuditEntry::new(super::access::cli_actor(), action, target).after(after),
-    )?;
-    Ok(())
+    super::access::audited(&access, action, &target, || {
+        let (value, after) = change()?;
+        let entry = haechi_access::AuditEntry::new(super::access::cli_actor(), action, &target)
+            .after(after);
+        Ok((value, entry))
+    })
 }
 
 fn open(data_dir: DataDirArg) -> anyhow::Result<IntelStore> {
@@ -68,14 +71,17 @@ pub fn collection(command: CollectionCommand) -> anyhow::Result<ExitCode> {
             data_dir,
         } => {
             let store = open(data_dir.clone())?;
-            let c = store
-                .add_collection(&name, &title, &description)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            audit(
+            let c = audit(
                 &data_dir,
                 "intel.collection.add",
-                format!("collection:{}", c.name),
-                serde_json::json!(c),
+                format!("collection:{name}"),
+                || {
+                    let c = store
+                        .add_collection(&name, &title, &description)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let after = serde_json::json!(c);
+                    Ok((c, after))
+                },
             )?;
             println!("collection {} created, id {}", c.name, c.id);
         }
@@ -113,14 +119,18 @@ pub fn import(
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?,
         };
         let started = std::time::Instant::now();
-        match store.add_bundle(collection, &bytes, Limits::default(), &actor) {
+        let imported = audit(
+            &data_dir,
+            "intel.import",
+            format!("collection:{collection}"),
+            || {
+                let r = store.add_bundle(collection, &bytes, Limits::default(), &actor)?;
+                let after = serde_json::json!({"source": file.display().to_string(), "stored": r.stored, "duplicates": r.duplicates, "refused": r.rejected.len()});
+                Ok((r, after))
+            },
+        );
+        match imported.map_err(|e| e.downcast::<haechi_intel::store::StoreError>()) {
             Ok(r) => {
-                audit(
-                    &data_dir,
-                    "intel.import",
-                    format!("collection:{collection}"),
-                    serde_json::json!({"source": file.display().to_string(), "stored": r.stored, "duplicates": r.duplicates, "refused": r.rejected.len()}),
-                )?;
                 println!(
                     "{}: {} stored, {} duplicates, {} refused ({:.0} objects/s)",
                     file.display(),
@@ -135,15 +145,17 @@ pub fn import(
                 }
                 refused += r.rejected.len();
             }
-            Err(haechi_intel::store::StoreError::NoCollection(c)) => {
+            Err(Ok(haechi_intel::store::StoreError::NoCollection(c))) => {
                 anyhow::bail!(
                     "no collection '{c}': create it with `haechi intel collection add {c}`"
                 )
             }
-            Err(e) => {
+            Err(Ok(e)) => {
                 println!("{}: not imported: {e}", file.display());
                 refused += 1;
             }
+            // Not the hub's refusal (the audit log could not be written): stop.
+            Err(Err(e)) => return Err(e),
         }
     }
     Ok(if refused > 0 {
@@ -229,17 +241,20 @@ pub fn export(
         "objects": objects,
     });
     let text = serde_json::to_string_pretty(&bundle)?;
-    match &out {
-        Some(path) => std::fs::write(path, text + "\n")
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
-        None => println!("{text}"),
-    }
-    // What leaves the hub in a file is on the record.
+    // What leaves the hub is on the record: the intent before it leaves.
     audit(
         &data_dir,
         "intel.export",
         format!("collection:{}", c.name),
-        serde_json::json!({"objects": objects.len(), "withheld": withheld, "tlp_max": max.as_str(), "out": out.as_ref().map(|p| p.display().to_string())}),
+        || {
+            match &out {
+                Some(path) => std::fs::write(path, text + "\n")
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
+                None => println!("{text}"),
+            }
+            let after = serde_json::json!({"objects": objects.len(), "withheld": withheld, "tlp_max": max.as_str(), "out": out.as_ref().map(|p| p.display().to_string())});
+            Ok(((), after))
+        },
     )?;
     eprintln!(
         "{} objects exported from {}, {withheld} withheld (above {})",

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod bench_clickhouse;
 pub mod bench_cluster;
 pub mod bench_domains;
+pub mod bench_fairness;
 pub mod bench_ml;
 pub mod bench_ot;
 pub mod bench_state;

@@ -364,11 +364,13 @@ async fn serve(
     // the server gracefully, not kill it with the signal's default action.
     let signals = install_signal_handlers();
     let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let fair = haechi_ingest::fair::FairShare::new(config.pipeline.max_queued_per_source);
     let ctx = ListenContext {
         sender: sender.clone(),
         metrics: metrics.clone(),
         limits,
         connections: Arc::new(tokio::sync::Semaphore::new(config.pipeline.max_connections)),
+        fair: fair.clone(),
         shutdown: shutdown.clone(),
     };
     let mut bound = Vec::new();
@@ -405,6 +407,7 @@ async fn serve(
     };
     let state = AppState {
         submit: sender,
+        fair,
         metrics: metrics.clone(),
         store: store.clone(),
         tokens: Arc::new(config.http.tokens.clone()),

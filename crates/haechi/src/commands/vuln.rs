@@ -5,7 +5,7 @@
 //! findings of a KEV-listed vulnerability or on an internet-facing system raise alerts
 //! (origin `vuln`) in the institution's queue.
 
-use super::access::cli_actor;
+use super::access::{audited, cli_actor};
 use super::load_config;
 use crate::config::Config;
 use anyhow::Context;
@@ -611,18 +611,22 @@ pub fn run_sbom(args: SbomArgs) -> anyhow::Result<ExitCode> {
                         continue;
                     }
                 };
-                let stored = haechi_vuln::assets::store_and_match(
-                    &db, &matcher, &tenant, &system, exposure, &owner, &inv,
-                )?;
+                let target = format!("sbom:{tenant}/{system}");
+                let stored = audited(&audit()?, "sbom.add", &target, || {
+                    let stored = haechi_vuln::assets::store_and_match(
+                        &db, &matcher, &tenant, &system, exposure, &owner, &inv,
+                    )?;
+                    let entry =
+                        AuditEntry::new(cli_actor(), "sbom.add", format!("sbom:{}", stored.id))
+                            .after(json!({
+                                "tenant": tenant, "system": system, "exposure": exposure,
+                                "source": inv.source, "format": inv.format,
+                                "components": inv.components.len(), "skipped": inv.skipped.len(),
+                            }));
+                    Ok((stored, entry))
+                })?;
                 let (id, new) = (stored.id, stored.new);
                 let alerts = raise_alerts(&config, &new)?;
-                audit()?.audit(
-                    &AuditEntry::new(cli_actor(), "sbom.add", format!("sbom:{id}")).after(json!({
-                        "tenant": tenant, "system": system, "exposure": exposure,
-                        "source": inv.source, "format": inv.format,
-                        "components": inv.components.len(), "skipped": inv.skipped.len(),
-                    })),
-                )?;
                 println!(
                     "sbom {id}: {} ({}) for {tenant}/{system}: {} components, {} skipped, {} findings, {alerts} alerts",
                     inv.source,
@@ -692,15 +696,16 @@ pub fn run_sbom(args: SbomArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         SbomCommand::Remove { id } => {
-            let before = db.placement(id)?;
-            anyhow::ensure!(db.remove_sbom(id)?, "no SBOM {id}");
-            audit()?.audit(
-                &AuditEntry::new(cli_actor(), "sbom.remove", format!("sbom:{id}")).before(json!(
-                    before.map(
+            let target = format!("sbom:{id}");
+            audited(&audit()?, "sbom.remove", &target, || {
+                let before = db.placement(id)?;
+                anyhow::ensure!(db.remove_sbom(id)?, "no SBOM {id}");
+                let entry =
+                    AuditEntry::new(cli_actor(), "sbom.remove", &target).before(json!(before.map(
                         |p| json!({"tenant": p.tenant, "system": p.system, "source": p.source})
-                    )
-                )),
-            )?;
+                    )));
+                Ok(((), entry))
+            })?;
             println!("removed sbom {id}");
             Ok(ExitCode::SUCCESS)
         }
@@ -862,15 +867,17 @@ fn export_stix(
                 haechi_intel::store::IntelStore::open(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
             let c = store.collection(name).map_err(|e| anyhow::anyhow!("{e}"))?;
             let actor = cli_actor();
-            let report = store
-                .add_objects(&c.id, &objects, &actor)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let access = AccessStore::open(&AccessStore::path_in(&config.data_dir))?;
-            access.audit(
-                &AuditEntry::new(actor, "vuln.publish", format!("collection:{name}")).after(json!({
+            let target = format!("collection:{name}");
+            let report = audited(&access, "vuln.publish", &target, || {
+                let report = store
+                    .add_objects(&c.id, &objects, &actor)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let entry = AuditEntry::new(&actor, "vuln.publish", &target).after(json!({
                     "advisories": facts.len(), "objects": objects.len(), "stored": report.stored, "tlp": stix_tlp.as_str(),
-                })),
-            )?;
+                }));
+                Ok((report, entry))
+            })?;
             println!(
                 "{} advisories as {} STIX objects into collection {name} ({} stored, TLP:{})",
                 facts.len(),
@@ -1161,12 +1168,14 @@ fn digest(
         .max()
         .unwrap_or_default()
         .to_owned();
-    db.set_digest_watermark(tenant, &last)?;
     let access = AccessStore::open(&AccessStore::path_in(&config.data_dir))?;
-    access.audit(
-        &AuditEntry::new(cli_actor(), "vuln.digest", format!("tenant:{tenant}"))
-            .after(json!({"to": to, "findings": new.len(), "through": last})),
-    )?;
+    let target = format!("tenant:{tenant}");
+    audited(&access, "vuln.digest", &target, || {
+        db.set_digest_watermark(tenant, &last)?;
+        let entry = AuditEntry::new(cli_actor(), "vuln.digest", &target)
+            .after(json!({"to": to, "findings": new.len(), "through": last}));
+        Ok(((), entry))
+    })?;
     println!(
         "digest of {} findings sent to {} ({reply})",
         new.len(),

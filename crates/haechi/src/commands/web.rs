@@ -10,7 +10,9 @@
 //! the JavaScript libraries a site serves become its inventory ([`haechi_vuln::sites`]),
 //! and checks that start failing and new findings raise `vuln` alerts.
 
+use super::access::{audited, cli_actor};
 use super::load_config;
+use haechi_access::{AccessStore, AuditEntry};
 use haechi_vuln::web::{self, Page};
 use serde_json::json;
 use std::path::PathBuf;
@@ -413,6 +415,10 @@ fn site_command(config: &crate::config::Config, command: SiteCommand) -> anyhow:
     let db = std::sync::Arc::new(haechi_vuln::AdvisoryDb::open(
         &haechi_vuln::AdvisoryDb::path_in(&config.data_dir),
     )?);
+    let access = || -> anyhow::Result<AccessStore> {
+        let path = AccessStore::path_in(&config.data_dir);
+        AccessStore::open(&path).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))
+    };
     match command {
         SiteCommand::Add {
             tenant,
@@ -423,7 +429,12 @@ fn site_command(config: &crate::config::Config, command: SiteCommand) -> anyhow:
                 haechi_server::valid_tenant(&tenant),
                 "--tenant '{tenant}' is not a valid id"
             );
-            let id = db.add_site(&tenant, &url, every_hours.saturating_mul(3600))?;
+            let id = audited(&access()?, "web.site.add", &format!("site:{url}"), || {
+                let id = db.add_site(&tenant, &url, every_hours.saturating_mul(3600))?;
+                let entry = AuditEntry::new(cli_actor(), "web.site.add", format!("site:{id}"))
+                    .after(json!({"tenant": tenant, "url": url, "every_hours": every_hours}));
+                Ok((id, entry))
+            })?;
             println!("site {id}: {url} of {tenant}, every {every_hours} h");
         }
         SiteCommand::List { tenant, json } => {
@@ -453,7 +464,11 @@ fn site_command(config: &crate::config::Config, command: SiteCommand) -> anyhow:
             }
         }
         SiteCommand::Remove { id } => {
-            anyhow::ensure!(db.remove_site(id)?, "no site {id}");
+            let target = format!("site:{id}");
+            audited(&access()?, "web.site.remove", &target, || {
+                anyhow::ensure!(db.remove_site(id)?, "no site {id}");
+                Ok(((), AuditEntry::new(cli_actor(), "web.site.remove", &target)))
+            })?;
             println!("site {id} removed");
         }
         SiteCommand::Run { tenant, all, ca } => {
