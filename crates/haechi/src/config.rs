@@ -412,9 +412,10 @@ pub struct PipelineConfig {
     pub max_document_bytes: usize,
     /// The most TCP/TLS syslog connections open at once.
     pub max_connections: usize,
-    /// The most deliveries one source (an institution, or a sender's address when the
+    /// The most records one source (an institution, or a sender's address when the
     /// institution comes from the mapping) may have queued or being parsed at once, so
-    /// that one flooding institution slows only itself (0: no limit).
+    /// that one flooding institution slows only itself (0: no limit; a larger request
+    /// takes the whole share, alone).
     pub max_queued_per_source: usize,
 }
 
@@ -513,7 +514,7 @@ impl Default for PipelineConfig {
             max_record_bytes: 1 << 20,
             max_document_bytes: 512 << 20,
             max_connections: 1024,
-            max_queued_per_source: 16,
+            max_queued_per_source: 10_000,
         }
     }
 }

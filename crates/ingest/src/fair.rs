@@ -4,9 +4,11 @@
 //! a share, an institution that floods fills it, and every other institution's records
 //! wait behind the flood. [`FairShare`] gives each *source* (the institution when the
 //! listener or the request fixes it, else the sender's address) at most `per_source`
-//! deliveries waiting in the queue or being parsed at once. A delivery holds its
-//! [`Slot`] until the pipeline has stored it; a source at its share waits (HTTP and TCP:
-//! back-pressure on that sender alone) or, for UDP, the datagram is dropped and counted.
+//! records waiting in the queue or being parsed at once (a larger delivery takes the
+//! whole share, alone). Records, not deliveries: what another institution waits behind
+//! is the records ahead of it. A delivery holds its [`Slot`] until the pipeline has
+//! stored it; a source at its share waits (HTTP and TCP: back-pressure on that sender
+//! alone) or, for UDP, the datagram is dropped and counted.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -33,7 +35,7 @@ pub fn source_key(tenant: Option<&str>, peer: Option<IpAddr>) -> Option<String> 
 }
 
 impl FairShare {
-    /// `per_source` deliveries at most per source; 0 turns sharing off.
+    /// `per_source` records at most per source; 0 turns sharing off.
     pub fn new(per_source: usize) -> Arc<FairShare> {
         Arc::new(FairShare {
             per_source,
@@ -41,18 +43,34 @@ impl FairShare {
         })
     }
 
-    /// Waits until `source` has room in the queue. `None` when sharing is off.
-    pub async fn acquire(&self, source: &str) -> Option<Slot> {
+    /// Waits until `source` has room for `records` in the queue. `None` when sharing is
+    /// off.
+    pub async fn acquire(&self, source: &str, records: usize) -> Option<Slot> {
         let semaphore = self.semaphore(source)?;
-        semaphore.acquire_owned().await.ok()
+        semaphore
+            .acquire_many_owned(self.permits(records))
+            .await
+            .ok()
     }
 
-    /// Room for `source` now, or `Err` when it is at its share (`Ok(None)`: sharing off).
-    pub fn try_acquire(&self, source: &str) -> Result<Option<Slot>, AtShare> {
+    /// Room for `records` of `source` now, or `Err` when it is at its share (`Ok(None)`:
+    /// sharing off).
+    pub fn try_acquire(&self, source: &str, records: usize) -> Result<Option<Slot>, AtShare> {
         match self.semaphore(source) {
             None => Ok(None),
-            Some(s) => s.try_acquire_owned().map(Some).map_err(|_| AtShare),
+            Some(s) => s
+                .try_acquire_many_owned(self.permits(records))
+                .map(Some)
+                .map_err(|_| AtShare),
         }
+    }
+
+    /// A delivery larger than the share takes all of it.
+    fn permits(&self, records: usize) -> u32 {
+        records
+            .clamp(1, self.per_source)
+            .try_into()
+            .unwrap_or(u32::MAX)
     }
 
     fn semaphore(&self, source: &str) -> Option<Arc<Semaphore>> {
@@ -68,7 +86,7 @@ impl FairShare {
             let full = self.per_source;
             sources.retain(|_, s| s.available_permits() < full);
         }
-        let s = Arc::new(Semaphore::new(self.per_source));
+        let s = Arc::new(Semaphore::new(self.per_source.min(Semaphore::MAX_PERMITS)));
         sources.insert(Arc::from(source), s.clone());
         Some(s)
     }
@@ -84,23 +102,29 @@ mod tests {
 
     #[tokio::test]
     async fn a_source_at_its_share_waits_while_others_go_on() {
-        let share = FairShare::new(2);
-        let a1 = share.acquire("flood").await.expect("a slot");
-        let _a2 = share.acquire("flood").await.expect("a slot");
+        let share = FairShare::new(1000);
+        let a1 = share.acquire("flood", 600).await.expect("a slot");
+        let a2 = share.acquire("flood", 400).await.expect("a slot");
         assert!(
-            share.try_acquire("flood").is_err(),
+            share.try_acquire("flood", 1).is_err(),
             "the flood is at its share"
         );
-        let other = share.try_acquire("seoul").expect("room").expect("a slot");
+        let other = share
+            .try_acquire("seoul", 900)
+            .expect("room")
+            .expect("a slot");
         drop(other);
-        // The flood's next delivery waits until one of its own is processed.
+        // A delivery larger than the share takes it whole, once the source's own are done.
         let waiting = tokio::spawn({
             let share = share.clone();
-            async move { share.acquire("flood").await.is_some() }
+            async move { share.acquire("flood", 50_000).await.is_some() }
         });
         tokio::task::yield_now().await;
         assert!(!waiting.is_finished());
         drop(a1);
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "600 of the 1,000 are free, not all");
+        drop(a2);
         assert!(waiting.await.unwrap());
     }
 
@@ -108,21 +132,21 @@ mod tests {
     fn sharing_off_gives_no_slot_and_never_refuses() {
         let share = FairShare::new(0);
         for _ in 0..100 {
-            assert!(share.try_acquire("flood").unwrap().is_none());
+            assert!(share.try_acquire("flood", 10_000).unwrap().is_none());
         }
     }
 
     #[test]
     fn idle_sources_are_forgotten_when_too_many() {
         let share = FairShare::new(1);
-        let busy = share.try_acquire("busy").unwrap().unwrap();
+        let busy = share.try_acquire("busy", 1).unwrap().unwrap();
         for i in 0..MAX_SOURCES + 10 {
-            drop(share.try_acquire(&format!("addr:{i}")).unwrap());
+            drop(share.try_acquire(&format!("addr:{i}"), 1).unwrap());
         }
         let known = share.sources.lock().unwrap().len();
         assert!(known <= MAX_SOURCES, "{known}");
         assert!(
-            share.try_acquire("busy").is_err(),
+            share.try_acquire("busy", 1).is_err(),
             "a source with deliveries queued is kept, with its share"
         );
         drop(busy);

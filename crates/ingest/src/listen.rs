@@ -205,7 +205,7 @@ async fn serve_udp(
         };
         ctx.metrics.records_received.get_or_create(&label).inc();
         let source = source_key(tenant.as_deref(), Some(peer.ip()));
-        let slot = match source.as_deref().map(|s| ctx.fair.try_acquire(s)) {
+        let slot = match source.as_deref().map(|s| ctx.fair.try_acquire(s, 1)) {
             Some(Err(_)) => {
                 ctx.metrics.udp_dropped.get_or_create(&label).inc();
                 continue;
@@ -316,7 +316,7 @@ async fn read_frames<R: AsyncRead + Unpin>(
         }
         let flush = eof || reader.buffer().is_empty() || frames.len() >= ctx.limits.batch_size;
         if flush && !frames.is_empty() {
-            let slot = take_slot(ctx, &label, tenant.as_deref(), peer).await;
+            let slot = take_slot(ctx, &label, tenant.as_deref(), peer, frames.len()).await;
             let delivery = Delivery {
                 listener: name.clone(),
                 peer: Some(peer),
@@ -346,13 +346,14 @@ async fn take_slot(
     label: &crate::metrics::SourceLabel,
     tenant: Option<&str>,
     peer: SocketAddr,
+    records: usize,
 ) -> Option<Slot> {
     let source = source_key(tenant, Some(peer.ip()))?;
-    match ctx.fair.try_acquire(&source) {
+    match ctx.fair.try_acquire(&source, records) {
         Ok(slot) => slot,
         Err(_) => {
             ctx.metrics.share_waits.get_or_create(label).inc();
-            ctx.fair.acquire(&source).await
+            ctx.fair.acquire(&source, records).await
         }
     }
 }

@@ -70,7 +70,7 @@ use tokio::sync::{mpsc, oneshot};
 #[derive(Clone)]
 pub struct AppState {
     pub submit: mpsc::Sender<Delivery>,
-    /// Each institution's share of the pipeline queue (`pipeline.max_queued_per_source`).
+    /// Each institution's share of the pipeline queue (`pipeline.max_queued_per_source`, in records).
     pub fair: Arc<haechi_ingest::fair::FairShare>,
     pub metrics: Arc<Metrics>,
     pub store: Arc<dyn EventStore>,
@@ -443,7 +443,7 @@ async fn ingest(
     }
     // Waiting for this institution's share, then for room in the queue, is the
     // back-pressure on HTTP senders: one that floods waits for itself alone.
-    let slot = match state.fair.try_acquire(&tenant) {
+    let slot = match state.fair.try_acquire(&tenant, records.len()) {
         Ok(slot) => slot,
         Err(_) => {
             state
@@ -451,7 +451,7 @@ async fn ingest(
                 .share_waits
                 .get_or_create(&haechi_ingest::metrics::Metrics::source("http"))
                 .inc();
-            state.fair.acquire(&tenant).await
+            state.fair.acquire(&tenant, records.len()).await
         }
     };
     let (ack, done) = oneshot::channel();

@@ -52,7 +52,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         );
     } else {
         println!(
-            "fairness: the 71 others' p99 latency is {ratio:.1}x lower with the share ({configured} deliveries per source) than without"
+            "fairness: the 71 others' p99 latency is {ratio:.1}x lower with the share ({configured} records per source) than without"
         );
     }
     Ok(())
@@ -177,7 +177,7 @@ fn report(args: &BenchArgs, o: &Outcome) {
             if o.share == 0 {
                 "off".to_owned()
             } else {
-                format!("{} deliveries per source", o.share)
+                format!("{} records per source", o.share)
             },
             o.latencies.len(),
             o.failed,
