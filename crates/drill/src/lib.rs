@@ -13,5 +13,5 @@ pub mod record;
 pub mod report;
 
 pub use dataset::Dataset;
-pub use record::{DrillAlert, DrillRecord, RunRecord};
+pub use record::{DRILL_LABEL, DrillAlert, DrillRecord, RunRecord, drill_of, mark_alert};
 pub use report::{Report, TechniqueScore, report};

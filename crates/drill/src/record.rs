@@ -55,6 +55,29 @@ pub fn valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
+/// The label every event of a drill carries (its value: the drill id).
+pub const DRILL_LABEL: &str = "labels.drill";
+
+/// Marks an alert as raised by drill `id`: the tag `drill` (playbooks leave such alerts
+/// alone unless told otherwise), the id in `details.drill`, and an entity of its own so
+/// that a drill's alerts never merge into real ones.
+pub fn mark_alert(alert: &mut haechi_event::Alert, id: &str) {
+    if alert.tags.iter().any(|t| t == "drill") {
+        return;
+    }
+    alert.tags.push("drill".into());
+    alert.entity = format!("drill:{id}/{}", alert.entity);
+    alert
+        .details
+        .insert("drill".into(), serde_json::Value::String(id.to_owned()));
+}
+
+/// The drill of a batch of events (one delivery is of one drill or none): the label of
+/// its first event.
+pub fn drill_of(events: &[haechi_event::Event]) -> Option<&str> {
+    events.first().and_then(|e| e.get_str(DRILL_LABEL))
+}
+
 impl DrillRecord {
     pub fn save(&self, data_dir: &Path) -> Result<PathBuf, String> {
         let dir = dir_in(data_dir);

@@ -170,6 +170,7 @@ impl Pipeline {
             records,
             received,
             ack,
+            drill,
             // Held until the delivery is processed: its source's place in the queue.
             slot: _slot,
         } = delivery;
@@ -202,6 +203,12 @@ impl Pipeline {
         );
         if fixed.is_none() {
             self.tenants.retag_by_hostname(&mut batch.events);
+        }
+        if let Some(drill) = &drill {
+            // Every event of a drill says so, where officers and searches see it.
+            for e in &mut batch.events {
+                e.set(haechi_drill::DRILL_LABEL, &**drill);
+            }
         }
         if let Some(sink) = &self.bus {
             // Acknowledged once JetStream holds the batch; detection and the store take
@@ -249,11 +256,18 @@ impl Pipeline {
         }
     }
 
+    /// Detection on one delivery's events; the alerts of a drill's events are marked as
+    /// the drill's (here, so that the redo of a log and the detector role mark them too).
     fn detect(&self, events: &mut [Event]) -> Vec<haechi_event::Alert> {
         match &self.detection {
             Some(d) => {
-                let alerts = d.detect(events);
+                let mut alerts = d.detect(events);
                 d.count_into(&self.metrics);
+                if let Some(drill) = haechi_drill::drill_of(events) {
+                    for a in &mut alerts {
+                        haechi_drill::mark_alert(a, drill);
+                    }
+                }
                 alerts
             }
             None => Vec::new(),

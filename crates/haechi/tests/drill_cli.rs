@@ -103,3 +103,141 @@ fn a_drill_replays_recordings_and_scores_each_technique() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no drill drill-nope"));
 }
+
+/// `haechi drill run --server URL`: the same recordings through a running server's ingest
+/// API. The server's rules detect them, its events and alerts are marked with the drill,
+/// a playbook that acts on every alert leaves the drill's alone (it does act on the same
+/// recording sent for real), and the server keeps the drill for `drill report` and its API.
+#[test]
+fn a_drill_runs_into_a_running_server() {
+    const TOKEN: &str = "drill-server-token-0123456789";
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let books = dir.path().join("playbooks");
+    std::fs::create_dir_all(&books).unwrap();
+    write_file(
+        &books,
+        "tag.yml",
+        "id: tag-everything\nname: Tag every alert\ntrigger:\n  min_level: low\nactions:\n  - tag: {tags: [played]}\n",
+    );
+    let config = write_file(
+        dir.path(),
+        "haechi.toml",
+        &format!(
+            "data_dir = {}\nlisteners = []\n[http]\nlisten = \"127.0.0.1:0\"\ntokens = [{{ token = \"{TOKEN}\" }}]\n\
+             [pipeline]\ncommit_interval_ms = 100\n[detect]\nrules = [{}]\n[respond]\nplaybooks = {}\n",
+            toml_path(&data),
+            toml_path(&sample("sigma/rules/windows")),
+            toml_path(&books)
+        ),
+    );
+    let server = Server::start(&config, &dir.path().join("serve.stderr"));
+    let drills = sample("drills/otrf_windows_atomic");
+    let url = format!("http://{}", server.http);
+    let mut cmd = haechi_command(&[
+        "drill",
+        "run",
+        "--server",
+        &url,
+        "--tenant",
+        "city",
+        "--speed",
+        "1000",
+        drills.join("SDWIN-201219070027").to_str().unwrap(),
+        drills.join("SDWIN-201019002900").to_str().unwrap(),
+    ]);
+    let out = cmd.env("HAECHI_TOKEN", TOKEN).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        describe(&out),
+        server.stderr()
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let id = stdout.lines().last().unwrap().trim().to_owned();
+    assert!(id.starts_with("drill-"), "{stdout}");
+
+    // The server kept the drill: the command reads it from the server's data directory.
+    let report = haechi(&[
+        "drill",
+        "report",
+        &id,
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(report.status.success(), "{}", describe(&report));
+    let r: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let detected: Vec<&str> = r["techniques"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["detected"] == true)
+        .map(|t| t["technique"].as_str().unwrap())
+        .collect();
+    assert_eq!(detected, ["T1053.005", "T1003.002"], "{r}");
+    let listed = server.get_json(TOKEN, "/api/drills?tenant=city");
+    assert_eq!(listed["drills"][0]["id"], id.as_str(), "{listed}");
+    assert_eq!(listed["drills"][0]["detected"], 2, "{listed}");
+    let one = server.get_json(TOKEN, &format!("/api/drills/{id}"));
+    assert_eq!(one["share_detected"], 1.0, "{one}");
+
+    // Every alert of the drill is marked, and the playbook left them alone.
+    let alerts = server.get_json(TOKEN, "/api/alerts?tenant=city&limit=1000");
+    let alerts = alerts["alerts"].as_array().unwrap().clone();
+    assert!(!alerts.is_empty());
+    for a in &alerts {
+        assert_eq!(a["details"]["drill"], id.as_str(), "{a}");
+        assert!(
+            a["entity"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("drill:{id}/")),
+            "{a}"
+        );
+        assert!(
+            !a["tags"].to_string().contains("played"),
+            "a playbook acted on a drill: {a}"
+        );
+    }
+    let events = server.get_json(
+        TOKEN,
+        &format!("/api/events?tenant=city&q=labels.drill:{id}&limit=1"),
+    );
+    assert!(events["total"].as_u64().unwrap() > 1000, "{events}");
+
+    // The same recording sent for real is acted on: the playbook works, drills are exempt.
+    let lines: Vec<String> = std::fs::read_dir(drills.join("SDWIN-201219070027"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .flat_map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let r = server.request(
+        "POST",
+        "/api/ingest?tenant=real&format=winlog",
+        &[("Authorization", &format!("Bearer {TOKEN}"))],
+        lines.join("\n").as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    wait_for(
+        "the playbook to tag a real alert",
+        std::time::Duration::from_secs(30),
+        || {
+            let v = server.get_json(TOKEN, "/api/alerts?tenant=real&tag=played&limit=10");
+            if v["alerts"].as_array().is_some_and(|a| !a.is_empty()) {
+                Ok(())
+            } else {
+                Err(v.to_string())
+            }
+        },
+    );
+    let (status, stderr) = server.terminate();
+    assert!(status.success(), "{status}: {stderr}");
+}

@@ -73,6 +73,8 @@ pub struct Delivery {
     pub ack: Option<oneshot::Sender<Result<ReadStats, String>>>,
     /// Its source's place in the queue ([`crate::fair`]), given back once processed.
     pub slot: Option<Slot>,
+    /// The drill these records replay (`labels.drill` on every event, its alerts marked).
+    pub drill: Option<Arc<str>>,
 }
 
 /// What every listener shares.
@@ -222,6 +224,7 @@ async fn serve_udp(
             received: Timestamp::now(),
             ack: None,
             slot,
+            drill: None,
         };
         match ctx.sender.try_send(delivery) {
             Ok(()) => {}
@@ -326,6 +329,7 @@ async fn read_frames<R: AsyncRead + Unpin>(
                 received: Timestamp::now(),
                 ack: None,
                 slot,
+                drill: None,
             };
             // Waiting here is the back-pressure: the sender's TCP window fills up.
             ctx.sender

@@ -316,6 +316,7 @@ async fn read_file_into(
             ack: Some(ack),
             // One chunk at a time: a file never holds more than one place in the queue.
             slot: None,
+            drill: None,
         };
         ctx.sender
             .send(delivery)

@@ -258,7 +258,7 @@ impl IntelStore {
         let conn = Connection::open(path).map_err(sql)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(sql)?;
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
             .map_err(sql)?;
         conn.execute_batch("PRAGMA foreign_keys=ON;").map_err(sql)?;
         conn.execute_batch(SCHEMA).map_err(sql)?;

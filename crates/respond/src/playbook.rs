@@ -87,6 +87,10 @@ pub struct Trigger {
     /// Conditions on the incident the alert was grouped into (none: not looked at).
     #[serde(default)]
     pub incident: Option<IncidentCondition>,
+    /// Also run for alerts of drills (tagged `drill`); off, a drill never blocks a real
+    /// address, calls a webhook or sends mail.
+    #[serde(default)]
+    pub drills: bool,
 }
 
 /// What the alert's incident must be for a playbook to run. Every condition given must
@@ -283,7 +287,8 @@ impl TryFrom<ActionSpec> for Action {
 impl Trigger {
     /// Whether `alert` meets every condition given.
     pub fn matches(&self, alert: &Alert) -> bool {
-        self.min_level.is_none_or(|l| alert.level >= l)
+        (self.drills || !alert.tags.iter().any(|t| t == DRILL_TAG))
+            && self.min_level.is_none_or(|l| alert.level >= l)
             && (self.rules.is_empty()
                 || self
                     .rules
@@ -303,6 +308,9 @@ impl Trigger {
             })
     }
 }
+
+/// The tag every alert of a drill carries.
+pub const DRILL_TAG: &str = "drill";
 
 /// `30s`, `30m`, `24h`, `7d` in seconds.
 pub fn parse_duration(s: &str) -> Result<u64, String> {

@@ -32,6 +32,7 @@ pub mod board;
 pub mod cluster;
 pub mod console;
 pub mod domains;
+pub mod drills;
 pub mod events;
 pub mod evidence;
 pub mod incidents;
@@ -108,6 +109,8 @@ pub struct AppState {
     pub domains: Option<domains::DomainsApi>,
     /// The SME self-assessment portal (`None`: off).
     pub sme: Option<Arc<sme::SmePortal>>,
+    /// The data directory, where drills are kept (`None`: not kept, as in benchmarks).
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 /// Every route: method, path (axum syntax), and whether it needs credentials. The
@@ -128,6 +131,9 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
     ("GET", "/api/alerts", true),
     ("GET", "/api/cluster", true),
     ("GET", "/api/retro-hunts", true),
+    ("GET", "/api/drills", true),
+    ("POST", "/api/drills", true),
+    ("GET", "/api/drills/{id}", true),
     ("GET", "/api/alerts/stream", true),
     ("GET", "/api/alerts/{id}", true),
     ("POST", "/api/alerts/triage", true),
@@ -246,6 +252,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/tenants", get(events::tenants))
         .route("/api/board", get(board::board))
         .route("/api/retro-hunts", get(board::retro_hunts))
+        .route("/api/drills", get(drills::list).post(drills::record))
+        .route("/api/drills/{id}", get(drills::report))
         .route("/api/cluster", get(cluster::status))
         .route("/api/users", get(admin::users).post(admin::add_user))
         .route("/api/users/{name}/disable", post(admin::disable_user))
@@ -313,6 +321,8 @@ async fn security_headers(State(tls): State<bool>, mut response: Response) -> Re
 struct IngestParams {
     tenant: Option<String>,
     format: Option<String>,
+    /// The drill these records replay (`haechi drill run --server`).
+    drill: Option<String>,
 }
 
 /// axum answers malformed paths, queries and bodies itself, in plain text (and 422 for a
@@ -404,6 +414,14 @@ async fn ingest(
             format!("{} may not ingest for tenant '{tenant}'", caller.actor()),
         );
     }
+    if let Some(d) = &params.drill
+        && !haechi_drill::record::valid_id(d)
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("drill '{d}' is not a drill id (drill-…)"),
+        );
+    }
     let format = match params.format.as_deref().unwrap_or("json").parse::<Format>() {
         Ok(Format::Evtx) => {
             return error(
@@ -464,6 +482,7 @@ async fn ingest(
         received: Timestamp::now(),
         ack: Some(ack),
         slot,
+        drill: params.drill.as_deref().map(Arc::from),
     };
     if state.submit.send(delivery).await.is_err() {
         return error(

@@ -114,7 +114,7 @@ impl AdvisoryDb {
         let conn = Connection::open(path).map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(err)?;
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
             .map_err(err)?;
         conn.execute_batch("PRAGMA foreign_keys=ON;").map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;

@@ -216,6 +216,7 @@ fn taxii_over_http(
         vuln: None,
         domains: None,
         sme: None,
+        data_dir: None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

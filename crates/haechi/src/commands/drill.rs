@@ -4,7 +4,8 @@
 //! pace, one after the other; every event is marked `labels.drill`, and every alert it
 //! raises is tagged `drill` with the drill's id in its entity (drill alerts never merge
 //! into real ones). The drill is kept in `DATA_DIR/drills/<id>.json`; its id is the last
-//! line printed. `haechi drill report ID [--json]` scores it per technique.
+//! line printed. `haechi drill report ID [--json]` scores it per technique. With
+//! `--server URL` the recordings go to a running server instead ([`super::drill_server`]).
 
 use crate::detection::Detection;
 use haechi_drill::dataset::{Dataset, rebased_line};
@@ -42,6 +43,12 @@ enum DrillCommand {
         /// A name for the drill (default: the datasets' titles).
         #[arg(long)]
         name: Option<String>,
+        /// Replay into a running server (`http(s)://host:port`) through its ingest API,
+        /// with the token in `HAECHI_TOKEN`, instead of into a data directory; the
+        /// server's rules detect, its playbooks leave drill alerts alone, and it keeps the
+        /// drill's record.
+        #[arg(long)]
+        server: Option<String>,
         /// Dataset folders (a metadata YAML and its JSON lines), or folders of them.
         #[arg(required = true)]
         datasets: Vec<PathBuf>,
@@ -76,6 +83,7 @@ pub fn run(args: DrillArgs) -> anyhow::Result<ExitCode> {
             speed,
             rules,
             name,
+            server,
             datasets,
         } => {
             anyhow::ensure!(
@@ -86,9 +94,22 @@ pub fn run(args: DrillArgs) -> anyhow::Result<ExitCode> {
                 (0.1..=100_000.0).contains(&speed),
                 "--speed: 0.1 to 100000 times the recorded pace"
             );
+            let sets = load_datasets(&datasets)?;
+            if let Some(url) = server {
+                if args.data_dir.is_some() || args.config.is_some() {
+                    eprintln!(
+                        "note: with --server the server keeps the drill; --data-dir and --config are not used"
+                    );
+                }
+                if !rules.is_empty() {
+                    eprintln!(
+                        "note: --rules is for replays into a data directory; the server detects with its own rules"
+                    );
+                }
+                return super::drill_server::replay(&url, &tenant, speed, name, &sets);
+            }
             config.cli_rules = rules.clone();
             config.detect.rules.extend(rules);
-            let sets = load_datasets(&datasets)?;
             replay(&config, &tenant, speed, name, &sets)
         }
     }
@@ -127,7 +148,7 @@ fn load_datasets(paths: &[PathBuf]) -> anyhow::Result<Vec<Dataset>> {
     Ok(out)
 }
 
-fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     let now = chrono::Utc::now();
     format!(
         "drill-{}-{:04x}",
@@ -182,10 +203,7 @@ fn replay(
             batch.clear();
             let at = started.elapsed().as_secs_f64();
             for a in &mut raised {
-                a.tags.push("drill".into());
-                a.entity = format!("drill:{id}/{}", a.entity);
-                a.details
-                    .insert("drill".into(), serde_json::Value::String(id.clone()));
+                haechi_drill::mark_alert(a, &id);
                 record.alerts.push(DrillAlert {
                     rule_id: a.rule_id.clone(),
                     rule_title: a.rule_title.clone(),
@@ -218,7 +236,7 @@ fn replay(
                 Ok(Some(mut e)) => {
                     events_in += 1;
                     // Every event of a drill says so, where officers and searches see it.
-                    e.set("labels.drill", id.as_str());
+                    e.set(haechi_drill::DRILL_LABEL, id.as_str());
                     batch.push(e);
                 }
                 Ok(None) => {}

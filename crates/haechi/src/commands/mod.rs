@@ -22,6 +22,7 @@ pub mod demo;
 pub mod doctor;
 pub mod domains;
 pub mod drill;
+pub mod drill_server;
 pub mod hunt;
 pub mod incident;
 pub mod ingest;

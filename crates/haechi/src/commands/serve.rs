@@ -463,6 +463,7 @@ async fn serve(
         domains: domains.clone(),
         sme: (config.sme.enabled && api)
             .then(|| haechi_server::sme::SmePortal::new(config.sme.clone(), vuln_db.clone())),
+        data_dir: Some(config.data_dir.clone()),
     };
     if let Some(hangup) = hangup {
         tokio::spawn(reload_on_sighup(

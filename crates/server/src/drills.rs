@@ -1,0 +1,176 @@
+//! Drills run into this server (`haechi drill run --server URL`):
+//!
+//! * `POST /api/ingest?tenant=&format=&drill=ID` — the drill's recorded events go through
+//!   the real ingest path; every event gets `labels.drill`, every alert it raises the tag
+//!   `drill` and an entity of its own (playbooks leave drill alerts alone unless their
+//!   trigger says `drills: true`).
+//! * `POST /api/drills` — the drill's record (its runs and the alerts it raised, as the
+//!   command saw them) kept in `DATA_DIR/drills/ID.json`, where `haechi drill report`
+//!   reads it; a caller may record drills of the institutions it may write to; audited.
+//! * `GET /api/drills?tenant=` — the drills kept, newest first, with their scores.
+//! * `GET /api/drills/{id}` — one drill's report (per technique: detected or not, by which
+//!   rules, time to detect).
+
+use crate::{AppState, Caller, blocking, denied, error};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use haechi_access::AuditEntry;
+use haechi_drill::DrillRecord;
+use serde_json::json;
+
+/// The most drills one listing reads.
+const MAX_LISTED: usize = 500;
+
+fn off() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "drills are not kept by this process (no data directory)",
+    )
+}
+
+pub async fn record(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(record): Json<DrillRecord>,
+) -> Response {
+    let Some(dir) = state.data_dir.clone() else {
+        return off();
+    };
+    if !haechi_drill::record::valid_id(&record.id) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("'{}' is not a drill id (drill-…)", record.id),
+        );
+    }
+    if !crate::valid_tenant(&record.tenant) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("tenant '{}' is not a valid id", record.tenant),
+        );
+    }
+    if let Err(d) = caller.require_write_to(&record.tenant) {
+        return denied(d);
+    }
+    let target = format!("drill:{}", record.id);
+    let intent =
+        match crate::audit::Intent::begin(&state, &caller.actor(), "drill.record", &target).await {
+            Ok(i) => i,
+            Err(r) => return r,
+        };
+    let summary = json!({
+        "tenant": record.tenant, "name": record.name, "runs": record.runs.len(),
+        "alerts": record.alerts.len(),
+    });
+    let saved = {
+        let record = record.clone();
+        blocking(move || record.save(&dir)).await
+    };
+    if let Err(r) = saved {
+        return r;
+    }
+    let entry = AuditEntry::new(caller.actor(), "drill.record", &target).after(summary);
+    if let Err(r) = intent.record(entry).await {
+        return r;
+    }
+    (
+        StatusCode::CREATED,
+        Json(json!({"id": record.id, "report": haechi_drill::report(&record)})),
+    )
+        .into_response()
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    tenant: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<ListParams>,
+) -> Response {
+    let Some(dir) = state.data_dir.clone() else {
+        return off();
+    };
+    if let Some(t) = &params.tenant
+        && !caller.sees(t)
+    {
+        return error(
+            StatusCode::FORBIDDEN,
+            format!("{} may not see tenant '{t}'", caller.actor()),
+        );
+    }
+    let records = match blocking(move || load_all(&dir)).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let drills: Vec<serde_json::Value> = records
+        .iter()
+        .filter(|r| caller.sees(&r.tenant))
+        .filter(|r| params.tenant.as_deref().is_none_or(|t| t == r.tenant))
+        .map(|r| {
+            let report = haechi_drill::report(r);
+            json!({
+                "id": r.id, "name": r.name, "tenant": r.tenant, "started": r.started,
+                "speed": r.speed, "techniques": report.techniques.len(),
+                "detected": report.detected,
+                "median_time_to_detect_s": report.median_time_to_detect_s,
+            })
+        })
+        .collect();
+    Json(json!({ "drills": drills })).into_response()
+}
+
+/// Every drill kept, newest first (at most [`MAX_LISTED`]); unreadable files are skipped.
+fn load_all(data_dir: &std::path::Path) -> Result<Vec<DrillRecord>, String> {
+    let dir = haechi_drill::record::dir_in(data_dir);
+    let mut ids: Vec<String> = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(|n| n.strip_suffix(".json"))
+                    .map(str::to_owned)
+            })
+            .filter(|id| haechi_drill::record::valid_id(id))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(format!("{}: {e}", dir.display())),
+    };
+    // Ids begin with their start time: the newest sort last.
+    ids.sort_unstable_by(|a, b| b.cmp(a));
+    Ok(ids
+        .iter()
+        .take(MAX_LISTED)
+        .filter_map(|id| DrillRecord::load(data_dir, id).ok())
+        .collect())
+}
+
+pub async fn report(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(dir) = state.data_dir.clone() else {
+        return off();
+    };
+    if !haechi_drill::record::valid_id(&id) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("'{id}' is not a drill id (drill-…)"),
+        );
+    }
+    let record = match blocking(move || DrillRecord::load(&dir, &id)).await {
+        Ok(r) => r,
+        Err(_) => return error(StatusCode::NOT_FOUND, "no such drill"),
+    };
+    // Another institution's drill is answered as absent, not as forbidden.
+    if !caller.sees(&record.tenant) {
+        return error(StatusCode::NOT_FOUND, "no such drill");
+    }
+    Json(json!(haechi_drill::report(&record))).into_response()
+}
