@@ -208,6 +208,16 @@ try {
   expect(look.includes('seou1.go.kr') && look.includes('typosquat') && look.includes('seoul.go.kr'), `the look-alike is listed: ${look}`);
   expect((await page.textContent('#protected-table')).includes('seoul.go.kr'), 'the protected name is listed');
   await shot('12-institution-domains');
+  // 11. The institution's drill: listed with its score; its page names the missed technique.
+  await page.click('nav a[data-page=drills]');
+  await page.waitForSelector('#drills-table tbody tr');
+  const drillRow = await page.textContent('#drills-table tbody tr');
+  expect(drillRow.includes('seoul') && drillRow.includes('0 of 1'), `the drill is listed with its score: ${drillRow}`);
+  await page.click('#drills-table tbody tr a');
+  await page.waitForSelector('#drill-techniques tbody tr');
+  const technique = await page.textContent('#drill-techniques tbody tr');
+  expect(technique.includes('T1053.005') && technique.includes('MISSED'), `the missed technique is named: ${technique}`);
+  await shot('13-institution-drill');
   await page.click('nav a[data-page=queue]');
   await page.waitForSelector('#alerts tbody tr.alert-row');
   expect((await page.textContent('#alerts')).includes('CVE-2021-3129'), 'the KEV finding is an alert in the queue');

@@ -146,7 +146,7 @@ function route() {
   const parts = location.hash.replace(/^#\/?/, '').split('/');
   for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.dataset.page === parts[0]);
   const main = clear($('#main'));
-  const pages = { queue: queuePage, incidents: incidentsPage, board: boardPage, search: searchPage, response: responsePage, vulns: vulnsPage, domains: domainsPage };
+  const pages = { queue: queuePage, incidents: incidentsPage, board: boardPage, search: searchPage, response: responsePage, vulns: vulnsPage, domains: domainsPage, drills: drillsPage };
   const page = pages[parts[0]] || queuePage;
   page(main, parts.slice(1)).catch(e => {
     main.appendChild(h('p', { class: 'error' }, e.message));
@@ -950,6 +950,44 @@ async function unprotect(tenant, domain) {
     toast(`${domain} no longer protected`);
     route();
   } catch (e) { toast(e.message, 'error'); }
+}
+
+// ---- drills ----------------------------------------------------------------------------
+
+// The drills the server keeps (haechi drill run --server), and one drill's score per
+// technique: detected or not, by which rules, how fast, and what fired instead of a miss.
+async function drillsPage(main, rest) {
+  if (rest[0]) return drillPage(main, decodeURIComponent(rest[0]));
+  main.appendChild(h('div', { class: 'page-head' }, h('h1', {}, 'Drills')));
+  const { drills } = await api('/api/drills');
+  if (!drills.length) {
+    main.appendChild(h('p', { class: 'muted', id: 'no-drills' },
+      'No drill yet. Run one with: haechi drill run --server URL --tenant ID DATASET…'));
+    return;
+  }
+  main.appendChild(h('table', { class: 'grid compact', id: 'drills-table' },
+    h('thead', {}, h('tr', {}, ['Drill', 'Institution', 'Started', 'Speed', 'Detected', 'Median time to detect'].map(t => h('th', {}, t)))),
+    h('tbody', {}, drills.map(d => h('tr', { 'data-drill': d.id },
+      h('td', {}, h('a', { href: `#/drills/${encodeURIComponent(d.id)}` }, d.name), h('div', { class: 'muted' }, d.id)),
+      h('td', {}, d.tenant), h('td', {}, fmtTime(d.started)), h('td', {}, `${d.speed}×`),
+      h('td', {}, `${d.detected} of ${d.techniques}`),
+      h('td', {}, d.median_time_to_detect_s == null ? '—' : `${d.median_time_to_detect_s.toFixed(1)} s`))))));
+}
+
+async function drillPage(main, id) {
+  const r = await api(`/api/drills/${encodeURIComponent(id)}`);
+  main.appendChild(h('div', { class: 'page-head' },
+    h('h1', {}, r.name), h('a', { href: '#/drills' }, 'All drills')));
+  main.appendChild(h('p', { id: 'drill-summary' },
+    `${r.drill} at ${r.tenant}, ${r.speed}× the recorded pace: ${r.detected} of ${r.techniques.length} techniques detected (${Math.round(r.share_detected * 100)} %), median time to detect ${r.median_time_to_detect_s == null ? '—' : r.median_time_to_detect_s.toFixed(1) + ' s'}, ${r.alerts} alerts.`));
+  main.appendChild(h('table', { class: 'grid compact', id: 'drill-techniques' },
+    h('thead', {}, h('tr', {}, ['Technique', 'Recording', 'Detected', 'Time to detect', 'Rules'].map(t => h('th', {}, t)))),
+    h('tbody', {}, r.techniques.map(t => h('tr', { 'data-technique': t.technique, class: t.detected ? '' : 'missed' },
+      h('td', {}, t.technique), h('td', {}, t.title, h('div', { class: 'muted' }, t.dataset)),
+      h('td', {}, t.detected ? 'yes' : h('strong', {}, 'MISSED')),
+      h('td', {}, t.time_to_detect_s == null ? '—' : `${t.time_to_detect_s.toFixed(2)} s`),
+      h('td', {}, t.detected ? t.rules.join('; ') : (t.alerts_during_run.length ? 'fired instead: ' + t.alerts_during_run.join('; ') : 'no alert')))))));
+  if (r.other_alerts.length) main.appendChild(h('p', { class: 'muted' }, 'Other alerts of the drill: ' + r.other_alerts.join('; ')));
 }
 
 // ---- start -----------------------------------------------------------------------------

@@ -107,6 +107,24 @@ fn the_console_works_in_a_real_browser() {
         "",
     );
     let rules = repo().join("rules/starter/web_path_traversal.yml");
+    // A drill Seoul ran, whose technique no rule here detects: the Drills page shows the miss.
+    cli(
+        &data,
+        &[
+            "drill",
+            "run",
+            "--tenant",
+            "seoul",
+            "--speed",
+            "1000",
+            "--rules",
+            rules.to_str().unwrap(),
+            sample("drills/otrf_windows_atomic/SDWIN-201219070027")
+                .to_str()
+                .unwrap(),
+        ],
+        "",
+    );
     let config = write_file(
         dir.path(),
         "haechi.toml",
