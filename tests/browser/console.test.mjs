@@ -217,6 +217,7 @@ try {
   await page.waitForSelector('#drill-techniques tbody tr');
   const technique = await page.textContent('#drill-techniques tbody tr');
   expect(technique.includes('T1053.005') && technique.includes('MISSED'), `the missed technique is named: ${technique}`);
+  expect((await page.textContent('#no-officers')).includes('Nobody has acted'), 'no officer has acted on the drill');
   await shot('13-institution-drill');
   await page.click('nav a[data-page=queue]');
   await page.waitForSelector('#alerts tbody tr.alert-row');

@@ -988,6 +988,15 @@ async function drillPage(main, id) {
       h('td', {}, t.time_to_detect_s == null ? '—' : `${t.time_to_detect_s.toFixed(2)} s`),
       h('td', {}, t.detected ? t.rules.join('; ') : (t.alerts_during_run.length ? 'fired instead: ' + t.alerts_during_run.join('; ') : 'no alert')))))));
   if (r.other_alerts.length) main.appendChild(h('p', { class: 'muted' }, 'Other alerts of the drill: ' + r.other_alerts.join('; ')));
+  const secs = s => s == null ? '—' : `${Math.round(s)} s`;
+  main.appendChild(h('h2', {}, 'Officers'));
+  if (!r.officers.length) main.appendChild(h('p', { class: 'muted', id: 'no-officers' }, 'Nobody has acted on the drill\'s alerts or incidents yet.'));
+  else main.appendChild(h('table', { class: 'grid compact', id: 'drill-officers' },
+    h('thead', {}, h('tr', {}, ['Officer', 'Alerts acknowledged', 'Median time to acknowledge', 'Incidents taken up', 'Median time to take up', 'Responded', 'Median time to respond'].map(t => h('th', {}, t)))),
+    h('tbody', {}, r.officers.map(o => h('tr', {},
+      h('td', {}, o.actor), h('td', {}, o.acknowledged), h('td', {}, secs(o.median_time_to_acknowledge_s)),
+      h('td', {}, o.incidents_taken), h('td', {}, secs(o.median_time_to_take_s)),
+      h('td', {}, o.responded), h('td', {}, secs(o.median_time_to_respond_s)))))));
 }
 
 // ---- start -----------------------------------------------------------------------------

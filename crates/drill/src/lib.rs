@@ -6,9 +6,11 @@
 //! YAML with its ATT&CK technique and the recorded events as JSON lines) and re-bases it;
 //! [`record`] is what a drill keeps (every alert it raised, when) and [`report`] scores
 //! it per technique: detected or not, by which rules, and the time from the run's first
-//! event to the first alert tagged with its technique (or the technique's parent).
+//! event to the first alert tagged with its technique (or the technique's parent);
+//! [`officers`] adds how fast people acted on it, from the audit log.
 
 pub mod dataset;
+pub mod officers;
 pub mod record;
 pub mod report;
 

@@ -33,6 +33,9 @@ pub struct Report {
     pub median_time_to_detect_s: Option<f64>,
     pub alerts: usize,
     pub other_alerts: Vec<String>,
+    /// How fast people acted on the drill's alerts and incidents (filled in from the
+    /// audit log by whoever has it: [`crate::officers`]).
+    pub officers: Vec<crate::officers::OfficerTimes>,
 }
 
 fn matches(run_technique: &str, tag: &str) -> bool {
@@ -93,19 +96,12 @@ pub fn report(d: &DrillRecord) -> Report {
         });
     }
     let detected = techniques.iter().filter(|t| t.detected).count();
-    let mut times: Vec<f64> = techniques
-        .iter()
-        .filter_map(|t| t.time_to_detect_s)
-        .collect();
-    times.sort_by(f64::total_cmp);
-    let median = (!times.is_empty()).then(|| {
-        let n = times.len();
-        if n % 2 == 1 {
-            times[n / 2]
-        } else {
-            (times[n / 2 - 1] + times[n / 2]) / 2.0
-        }
-    });
+    let median = crate::officers::median(
+        techniques
+            .iter()
+            .filter_map(|t| t.time_to_detect_s)
+            .collect(),
+    );
     let mut other: Vec<String> = d
         .alerts
         .iter()
@@ -130,6 +126,7 @@ pub fn report(d: &DrillRecord) -> Report {
         median_time_to_detect_s: median,
         alerts: d.alerts.len(),
         other_alerts: other,
+        officers: Vec::new(),
     }
 }
 

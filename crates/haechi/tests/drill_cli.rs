@@ -200,6 +200,63 @@ fn a_drill_runs_into_a_running_server() {
             "a playbook acted on a drill: {a}"
         );
     }
+    // An officer acknowledges the first alert and takes up, then contains, its incident:
+    // the report credits them with the times.
+    let first = alerts.iter().min_by_key(|a| a["id"].as_i64()).unwrap();
+    let alert_id = first["id"].as_i64().unwrap();
+    let call = |path: &str, body: serde_json::Value| {
+        let r = server.request(
+            "POST",
+            path,
+            &[
+                ("Authorization", &format!("Bearer {TOKEN}")),
+                ("Content-Type", "application/json"),
+            ],
+            body.to_string().as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+    };
+    call(
+        "/api/alerts/triage",
+        serde_json::json!({"ids": [alert_id], "action": "acknowledge"}),
+    );
+    let detail = server.get_json(TOKEN, &format!("/api/alerts/{alert_id}"));
+    let incident = detail["incident"]
+        .as_i64()
+        .expect("the alert is in an incident");
+    for status in ["triage", "containment"] {
+        call(
+            &format!("/api/incidents/{incident}"),
+            serde_json::json!({ "status": status }),
+        );
+    }
+    let one = server.get_json(TOKEN, &format!("/api/drills/{id}"));
+    let officers = one["officers"].as_array().unwrap();
+    assert_eq!(officers.len(), 1, "{one}");
+    let o = &officers[0];
+    assert_eq!(
+        (&o["acknowledged"], &o["incidents_taken"], &o["responded"]),
+        (
+            &serde_json::json!(1),
+            &serde_json::json!(1),
+            &serde_json::json!(1)
+        ),
+        "{o}"
+    );
+    for field in [
+        "median_time_to_acknowledge_s",
+        "median_time_to_take_s",
+        "median_time_to_respond_s",
+    ] {
+        assert!(o[field].as_f64().is_some_and(|s| s >= 0.0), "{field}: {o}");
+    }
+    let report = haechi(&["drill", "report", &id, "--data-dir", data.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(
+        text.contains("1 alerts acknowledged") && text.contains("1 responded"),
+        "{text}"
+    );
+
     let events = server.get_json(
         TOKEN,
         &format!("/api/events?tenant=city&q=labels.drill:{id}&limit=1"),

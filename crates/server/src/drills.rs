@@ -9,15 +9,17 @@
 //!   reads it; a caller may record drills of the institutions it may write to; audited.
 //! * `GET /api/drills?tenant=` — the drills kept, newest first, with their scores.
 //! * `GET /api/drills/{id}` — one drill's report (per technique: detected or not, by which
-//!   rules, time to detect).
+//!   rules, time to detect), with the officers' reaction times ([`officer_times`]).
 
 use crate::{AppState, Caller, blocking, denied, error};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use haechi_access::AuditEntry;
+use haechi_access::{AccessStore, AuditEntry};
 use haechi_drill::DrillRecord;
+use haechi_drill::officers::{Acted, DrillIncident, OfficerTimes};
+use haechi_store::state::{AlertFilter, AlertStore};
 use serde_json::json;
 
 /// The most drills one listing reads.
@@ -172,5 +174,81 @@ pub async fn report(
     if !caller.sees(&record.tenant) {
         return error(StatusCode::NOT_FOUND, "no such drill");
     }
-    Json(json!(haechi_drill::report(&record))).into_response()
+    let mut report = haechi_drill::report(&record);
+    if let Some(alerts) = state.alerts.clone() {
+        let access = state.access.clone();
+        match blocking(move || officer_times(&alerts, &access, &record)).await {
+            Ok(o) => report.officers = o,
+            Err(r) => return r,
+        }
+    }
+    Json(json!(report)).into_response()
+}
+
+/// How fast people acted on drill `record`: its alerts and their incidents from the
+/// state store, the triage and incident changes from the audit log since it started
+/// (the whole log is read page by page: a report is asked for rarely).
+pub fn officer_times(
+    alerts: &AlertStore,
+    access: &AccessStore,
+    record: &DrillRecord,
+) -> Result<Vec<OfficerTimes>, String> {
+    let started = haechi_event::parse_rfc3339(&record.started).ok_or_else(|| {
+        format!(
+            "drill {}: its start '{}' is not a time",
+            record.id, record.started
+        )
+    })?;
+    let e = |e: haechi_store::StoreError| e.to_string();
+    let mine: Vec<(i64, i64)> = alerts
+        .list(&AlertFilter {
+            tenant: Some(record.tenant.clone()),
+            tag: Some(haechi_respond::playbook::DRILL_TAG.into()),
+            limit: haechi_store::state::MAX_LIST,
+            ..Default::default()
+        })
+        .map_err(e)?
+        .into_iter()
+        .filter(|a| a.details.get("drill").and_then(|d| d.as_str()) == Some(record.id.as_str()))
+        .map(|a| (a.id, a.stored.0 / 1_000_000))
+        .collect();
+    let mut by_incident: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+    for (id, _) in &mine {
+        if let Some(incident) = alerts.incident_of_alert(*id).map_err(e)? {
+            by_incident.entry(incident).or_default().push(*id);
+        }
+    }
+    let incidents: Vec<DrillIncident> = by_incident
+        .into_iter()
+        .map(|(id, alert_ids)| DrillIncident { id, alert_ids })
+        .collect();
+    let since_ms = started.0 / 1_000_000;
+    let mut acted = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = access
+            .audit_records(after, 1000)
+            .map_err(|e| e.to_string())?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        acted.extend(
+            page.into_iter()
+                .filter(|r| r.time_ms >= since_ms)
+                .filter(|r| r.action.starts_with("alert.") || r.action == "incident.update")
+                .map(|r| Acted {
+                    status: r
+                        .after
+                        .as_ref()
+                        .and_then(|a| a["status"].as_str())
+                        .map(str::to_owned),
+                    time_ms: r.time_ms,
+                    actor: r.actor,
+                    action: r.action,
+                    target: r.target,
+                }),
+        );
+    }
+    Ok(haechi_drill::officers::officer_times(
+        &mine, &incidents, &acted,
+    ))
 }

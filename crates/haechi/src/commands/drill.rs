@@ -70,7 +70,8 @@ pub fn run(args: DrillArgs) -> anyhow::Result<ExitCode> {
         DrillCommand::Report { id, json } => {
             let record =
                 DrillRecord::load(&config.data_dir, &id).map_err(|e| anyhow::anyhow!(e))?;
-            let r = haechi_drill::report(&record);
+            let mut r = haechi_drill::report(&record);
+            r.officers = officer_times(&config, &record)?;
             if json {
                 println!("{}", serde_json::to_string(&r)?);
             } else {
@@ -281,6 +282,25 @@ fn replay(
     Ok(ExitCode::SUCCESS)
 }
 
+/// The officers' reaction times from the data directory's alert store and audit log (none
+/// when the drill's data directory holds neither).
+fn officer_times(
+    config: &crate::config::Config,
+    record: &DrillRecord,
+) -> anyhow::Result<Vec<haechi_drill::officers::OfficerTimes>> {
+    let (state, access) = (
+        config.state_db(),
+        haechi_access::AccessStore::path_in(&config.data_dir),
+    );
+    if !state.exists() || !access.exists() {
+        return Ok(Vec::new());
+    }
+    let alerts = haechi_store::state::AlertStore::open_read_only(&state)
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", state.display()))?;
+    let access = haechi_access::AccessStore::open(&access)?;
+    haechi_server::drills::officer_times(&alerts, &access, record).map_err(|e| anyhow::anyhow!(e))
+}
+
 fn print_report(r: &haechi_drill::Report) {
     println!(
         "{} \"{}\" at {}, speed {}×: {} of {} techniques detected ({:.0} %), median time to detect {}",
@@ -315,5 +335,18 @@ fn print_report(r: &haechi_drill::Report) {
     }
     if !r.other_alerts.is_empty() {
         println!("  other alerts: {}", r.other_alerts.join("; "));
+    }
+    let secs = |s: Option<f64>| s.map_or("—".to_owned(), |s| format!("{s:.0} s"));
+    for o in &r.officers {
+        println!(
+            "  {}: {} alerts acknowledged (median {}), {} incidents taken up (median {}), {} responded (median {})",
+            o.actor,
+            o.acknowledged,
+            secs(o.median_time_to_acknowledge_s),
+            o.incidents_taken,
+            secs(o.median_time_to_take_s),
+            o.responded,
+            secs(o.median_time_to_respond_s)
+        );
     }
 }
