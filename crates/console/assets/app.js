@@ -989,6 +989,10 @@ async function drillPage(main, id) {
       h('td', {}, t.detected ? t.rules.join('; ') : (t.alerts_during_run.length ? 'fired instead: ' + t.alerts_during_run.join('; ') : 'no alert')))))));
   if (r.other_alerts.length) main.appendChild(h('p', { class: 'muted' }, 'Other alerts of the drill: ' + r.other_alerts.join('; ')));
   const secs = s => s == null ? '—' : `${Math.round(s)} s`;
+  if (r.triage) main.appendChild(h('p', { id: 'drill-triage' },
+    `Officers faced ${r.triage.alerts} alerts, grouped into ${r.triage.incidents} incidents` +
+    (r.triage.alerts_per_incident == null ? '' : ` (${r.triage.alerts_per_incident.toFixed(1)} alerts per incident)`) +
+    (r.triage.ungrouped ? `; ${r.triage.ungrouped} in no incident` : '') + '.'));
   main.appendChild(h('h2', {}, 'Officers'));
   if (!r.officers.length) main.appendChild(h('p', { class: 'muted', id: 'no-officers' }, 'Nobody has acted on the drill\'s alerts or incidents yet.'));
   else main.appendChild(h('table', { class: 'grid compact', id: 'drill-officers' },

@@ -16,4 +16,4 @@ pub mod report;
 
 pub use dataset::Dataset;
 pub use record::{DRILL_LABEL, DrillAlert, DrillRecord, RunRecord, drill_of, mark_alert};
-pub use report::{Report, TechniqueScore, report};
+pub use report::{Report, TechniqueScore, TriageFold, report};

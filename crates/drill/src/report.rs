@@ -36,6 +36,21 @@ pub struct Report {
     /// How fast people acted on the drill's alerts and incidents (filled in from the
     /// audit log by whoever has it: [`crate::officers`]).
     pub officers: Vec<crate::officers::OfficerTimes>,
+    /// What officers faced: the drill's alerts as stored and the incidents they were
+    /// grouped into (filled in from the state store by whoever has it).
+    pub triage: Option<TriageFold>,
+}
+
+/// The drill's alerts as an officer's queue holds them (after merging) and the incidents
+/// that group them: the reduction the grouping gives.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TriageFold {
+    pub alerts: usize,
+    pub incidents: usize,
+    /// Alerts in no incident (below `detect.incident_min_level`).
+    pub ungrouped: usize,
+    /// Alerts per incident (grouped alerts only); `None` without incidents.
+    pub alerts_per_incident: Option<f64>,
 }
 
 fn matches(run_technique: &str, tag: &str) -> bool {
@@ -127,6 +142,7 @@ pub fn report(d: &DrillRecord) -> Report {
         alerts: d.alerts.len(),
         other_alerts: other,
         officers: Vec::new(),
+        triage: None,
     }
 }
 

@@ -231,6 +231,18 @@ fn a_drill_runs_into_a_running_server() {
         );
     }
     let one = server.get_json(TOKEN, &format!("/api/drills/{id}"));
+    // What the officers faced: the drill's alerts, folded into fewer incidents.
+    let fold = &one["triage"];
+    assert_eq!(fold["alerts"].as_u64(), Some(alerts.len() as u64), "{one}");
+    let incidents = fold["incidents"].as_u64().unwrap();
+    assert!(
+        incidents >= 1 && incidents + fold["ungrouped"].as_u64().unwrap() <= alerts.len() as u64,
+        "{fold}"
+    );
+    assert!(
+        fold["alerts_per_incident"].as_f64().unwrap() >= 1.0,
+        "{fold}"
+    );
     let officers = one["officers"].as_array().unwrap();
     assert_eq!(officers.len(), 1, "{one}");
     let o = &officers[0];

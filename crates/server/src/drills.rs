@@ -9,7 +9,8 @@
 //!   reads it; a caller may record drills of the institutions it may write to; audited.
 //! * `GET /api/drills?tenant=` — the drills kept, newest first, with their scores.
 //! * `GET /api/drills/{id}` — one drill's report (per technique: detected or not, by which
-//!   rules, time to detect), with the officers' reaction times ([`officer_times`]).
+//!   rules, time to detect), with how its alerts were grouped and the officers' reaction
+//!   times ([`enrich`]).
 
 use crate::{AppState, Caller, blocking, denied, error};
 use axum::Json;
@@ -18,7 +19,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use haechi_access::{AccessStore, AuditEntry};
 use haechi_drill::DrillRecord;
-use haechi_drill::officers::{Acted, DrillIncident, OfficerTimes};
+use haechi_drill::officers::{Acted, DrillIncident};
 use haechi_store::state::{AlertFilter, AlertStore};
 use serde_json::json;
 
@@ -177,22 +178,29 @@ pub async fn report(
     let mut report = haechi_drill::report(&record);
     if let Some(alerts) = state.alerts.clone() {
         let access = state.access.clone();
-        match blocking(move || officer_times(&alerts, &access, &record)).await {
-            Ok(o) => report.officers = o,
+        match blocking(move || {
+            enrich(&mut report, &alerts, &access, &record)?;
+            Ok::<_, String>(report)
+        })
+        .await
+        {
+            Ok(r) => report = r,
             Err(r) => return r,
         }
     }
     Json(json!(report)).into_response()
 }
 
-/// How fast people acted on drill `record`: its alerts and their incidents from the
-/// state store, the triage and incident changes from the audit log since it started
-/// (the whole log is read page by page: a report is asked for rarely).
-pub fn officer_times(
+/// Adds to a drill's report what happened after detection: how its alerts were grouped
+/// (the triage fold) and how fast people acted on them (per officer): its alerts and their
+/// incidents from the state store, the triage and incident changes from the audit log
+/// since it started (the whole log is read page by page: a report is asked for rarely).
+pub fn enrich(
+    report: &mut haechi_drill::Report,
     alerts: &AlertStore,
     access: &AccessStore,
     record: &DrillRecord,
-) -> Result<Vec<OfficerTimes>, String> {
+) -> Result<(), String> {
     let started = haechi_event::parse_rfc3339(&record.started).ok_or_else(|| {
         format!(
             "drill {}: its start '{}' is not a time",
@@ -222,6 +230,14 @@ pub fn officer_times(
         .into_iter()
         .map(|(id, alert_ids)| DrillIncident { id, alert_ids })
         .collect();
+    let grouped: usize = incidents.iter().map(|i| i.alert_ids.len()).sum();
+    report.triage = Some(haechi_drill::TriageFold {
+        alerts: mine.len(),
+        incidents: incidents.len(),
+        ungrouped: mine.len() - grouped,
+        alerts_per_incident: (!incidents.is_empty())
+            .then(|| grouped as f64 / incidents.len() as f64),
+    });
     let since_ms = started.0 / 1_000_000;
     let mut acted = Vec::new();
     let mut after = 0;
@@ -248,7 +264,6 @@ pub fn officer_times(
                 }),
         );
     }
-    Ok(haechi_drill::officers::officer_times(
-        &mine, &incidents, &acted,
-    ))
+    report.officers = haechi_drill::officers::officer_times(&mine, &incidents, &acted);
+    Ok(())
 }

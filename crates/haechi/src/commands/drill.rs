@@ -71,7 +71,7 @@ pub fn run(args: DrillArgs) -> anyhow::Result<ExitCode> {
             let record =
                 DrillRecord::load(&config.data_dir, &id).map_err(|e| anyhow::anyhow!(e))?;
             let mut r = haechi_drill::report(&record);
-            r.officers = officer_times(&config, &record)?;
+            enrich(&config, &record, &mut r)?;
             if json {
                 println!("{}", serde_json::to_string(&r)?);
             } else {
@@ -282,23 +282,24 @@ fn replay(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The officers' reaction times from the data directory's alert store and audit log (none
-/// when the drill's data directory holds neither).
-fn officer_times(
+/// How the drill's alerts were grouped and how fast officers acted, from the data
+/// directory's alert store and audit log (left out when it holds neither).
+fn enrich(
     config: &crate::config::Config,
     record: &DrillRecord,
-) -> anyhow::Result<Vec<haechi_drill::officers::OfficerTimes>> {
+    report: &mut haechi_drill::Report,
+) -> anyhow::Result<()> {
     let (state, access) = (
         config.state_db(),
         haechi_access::AccessStore::path_in(&config.data_dir),
     );
     if !state.exists() || !access.exists() {
-        return Ok(Vec::new());
+        return Ok(());
     }
     let alerts = haechi_store::state::AlertStore::open_read_only(&state)
         .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", state.display()))?;
     let access = haechi_access::AccessStore::open(&access)?;
-    haechi_server::drills::officer_times(&alerts, &access, record).map_err(|e| anyhow::anyhow!(e))
+    haechi_server::drills::enrich(report, &alerts, &access, record).map_err(|e| anyhow::anyhow!(e))
 }
 
 fn print_report(r: &haechi_drill::Report) {
@@ -335,6 +336,16 @@ fn print_report(r: &haechi_drill::Report) {
     }
     if !r.other_alerts.is_empty() {
         println!("  other alerts: {}", r.other_alerts.join("; "));
+    }
+    if let Some(t) = &r.triage {
+        println!(
+            "  triage: {} alerts in {} incidents ({} alerts per incident), {} in no incident",
+            t.alerts,
+            t.incidents,
+            t.alerts_per_incident
+                .map_or("—".to_owned(), |x| format!("{x:.1}")),
+            t.ungrouped
+        );
     }
     let secs = |s: Option<f64>| s.map_or("—".to_owned(), |s| format!("{s:.0} s"));
     for o in &r.officers {
