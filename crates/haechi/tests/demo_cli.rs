@@ -1,7 +1,8 @@
 //! `haechi demo --once`, as a newcomer runs it (with a smaller rule set, so that a debug
 //! build loads it quickly): real samples of three institutions replayed over TCP syslog
 //! and HTTP, alerts printed live, everything stored; a look-alike of the city hall's
-//! domain, logged in a certificate, is an alert of the city hall.
+//! domain, logged in a certificate, is an alert of the city hall; a short drill follows,
+//! with its report.
 
 mod common;
 
@@ -61,6 +62,18 @@ fn the_demo_replays_real_data_and_prints_live_alerts() {
             && l.contains("city-hall")
             && l.contains("seoul-go-kr-login.com")),
         "the look-alike registered during the demo alerts the city hall: {stdout}"
+    );
+    // A short drill follows the replay, and its report is printed.
+    let drill = stdout
+        .lines()
+        .find(|l| l.starts_with("drill drill-") && l.contains("at city-hall"))
+        .unwrap_or_else(|| panic!("the demo drill's report: {stdout}"));
+    assert!(drill.contains("of 1 techniques detected"), "{drill}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("T1053.005 ")),
+        "the drill's technique is scored: {stdout}"
     );
     let summary = stdout
         .lines()

@@ -127,6 +127,12 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             );
             replay(&ready, feeds, args.rate.max(1))?;
             println!("replay done");
+            if let Some(data) = &args.data {
+                match short_drill(&ready, data) {
+                    Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
+                    Err(e) => eprintln!("the demo drill did not run: {e:#}"),
+                }
+            }
         }
         None => {
             println!(
@@ -609,6 +615,46 @@ fn api_post(ready: &Ready, path: &str, body: &str) -> anyhow::Result<String> {
         .split_once("\r\n\r\n")
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default())
+}
+
+/// The recording the demo's drill replays: a remote scheduled task (T1053.005).
+const DEMO_DRILL: &str = "drills/otrf_windows_atomic/SDWIN-201219070027";
+
+/// A short drill after the replay: the city hall is drilled with a real recording at 100×
+/// through the server's API, exactly as `haechi drill run --server` does; returns the
+/// report's lines (also on the console's Drills page).
+fn short_drill(ready: &Ready, data: &Path) -> anyhow::Result<Vec<String>> {
+    let set =
+        haechi_drill::Dataset::load(&data.join(DEMO_DRILL)).map_err(|e| anyhow::anyhow!(e))?;
+    let (id, r) = super::drill_server::run(
+        &format!("http://{}", ready.http),
+        ready.token.clone(),
+        "city-hall",
+        100.0,
+        Some("Demo drill: a remote scheduled task".into()),
+        std::slice::from_ref(&set),
+    )?;
+    let mut lines = vec![format!(
+        "drill {id} at city-hall: {} of {} techniques detected (haechi drill report {id})",
+        r["detected"],
+        r["techniques"].as_array().map_or(0, Vec::len)
+    )];
+    for t in r["techniques"].as_array().into_iter().flatten() {
+        lines.push(match t["time_to_detect_s"].as_f64() {
+            Some(s) => format!(
+                "  {} {} detected in {s:.2} s by {}",
+                t["technique"].as_str().unwrap_or_default(),
+                t["title"].as_str().unwrap_or_default(),
+                t["rules"][0].as_str().unwrap_or_default()
+            ),
+            None => format!(
+                "  {} {} MISSED",
+                t["technique"].as_str().unwrap_or_default(),
+                t["title"].as_str().unwrap_or_default()
+            ),
+        });
+    }
+    Ok(lines)
 }
 
 /// Domain Watch in the demo: the city hall protects seoul.go.kr, then a certificate is

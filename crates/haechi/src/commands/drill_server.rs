@@ -27,15 +27,12 @@ struct Api {
 }
 
 impl Api {
-    fn new(url: &str) -> anyhow::Result<Api> {
+    fn new(url: &str, token: String) -> anyhow::Result<Api> {
         let base = url.trim_end_matches('/').to_owned();
         anyhow::ensure!(
             base.starts_with("http://") || base.starts_with("https://"),
             "--server '{url}': give the server's address as http(s)://host:port"
         );
-        let token = std::env::var("HAECHI_TOKEN").map_err(|_| {
-            anyhow::anyhow!("--server needs an API token in HAECHI_TOKEN (haechi token create)")
-        })?;
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(120))
@@ -83,6 +80,7 @@ impl Api {
     }
 }
 
+/// `haechi drill run --server URL`: the drill, its id printed last.
 pub fn replay(
     url: &str,
     tenant: &str,
@@ -90,7 +88,25 @@ pub fn replay(
     name: Option<String>,
     sets: &[Dataset],
 ) -> anyhow::Result<ExitCode> {
-    let api = Api::new(url)?;
+    let token = std::env::var("HAECHI_TOKEN").map_err(|_| {
+        anyhow::anyhow!("--server needs an API token in HAECHI_TOKEN (haechi token create)")
+    })?;
+    let (id, _) = run(url, token, tenant, speed, name, sets)?;
+    println!("{id}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs a drill into the server at `url` with `token`; its id and the report the server
+/// answered on keeping it.
+pub fn run(
+    url: &str,
+    token: String,
+    tenant: &str,
+    speed: f64,
+    name: Option<String>,
+    sets: &[Dataset],
+) -> anyhow::Result<(String, Value)> {
+    let api = Api::new(url, token)?;
     let id = super::drill::new_id();
     let started_at = Timestamp::now();
     let started = Instant::now();
@@ -160,7 +176,7 @@ pub fn replay(
             .post(format!("{}/api/drills", api.base))
             .json(&record),
     )?;
-    let report = &kept["report"];
+    let report = kept["report"].clone();
     eprintln!(
         "{} alerts; {} of {} techniques detected; kept by {}",
         record.alerts.len(),
@@ -168,8 +184,7 @@ pub fn replay(
         record.runs.len(),
         api.base
     );
-    println!("{id}");
-    Ok(ExitCode::SUCCESS)
+    Ok((id, report))
 }
 
 /// The alerts drill `id` raised, from the server, with the seconds from the drill's start
