@@ -181,6 +181,19 @@ fn a_drill_runs_into_a_running_server() {
     assert_eq!(listed["drills"][0]["detected"], 2, "{listed}");
     let one = server.get_json(TOKEN, &format!("/api/drills/{id}"));
     assert_eq!(one["share_detected"], 1.0, "{one}");
+    // A kept drill is never replaced: ids are not secret.
+    let forged = serde_json::json!({"id": id, "name": "forged", "tenant": "other", "speed": 1.0,
+        "started": "2026-01-01T00:00:00Z", "runs": [], "alerts": [], "rules_loaded": 0});
+    let r = server.request(
+        "POST",
+        "/api/drills",
+        &[
+            ("Authorization", &format!("Bearer {TOKEN}")),
+            ("Content-Type", "application/json"),
+        ],
+        forged.to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 409, "{}", r.text());
 
     // Every alert of the drill is marked, and the playbook left them alone.
     let alerts = server.get_json(TOKEN, "/api/alerts?tenant=city&limit=1000");

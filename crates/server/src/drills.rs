@@ -6,7 +6,8 @@
 //!   trigger says `drills: true`).
 //! * `POST /api/drills` — the drill's record (its runs and the alerts it raised, as the
 //!   command saw them) kept in `DATA_DIR/drills/ID.json`, where `haechi drill report`
-//!   reads it; a caller may record drills of the institutions it may write to; audited.
+//!   reads it; a caller may record drills of the institutions it may write to; a drill
+//!   kept is never replaced (409); audited.
 //! * `GET /api/drills?tenant=` — the drills kept, newest first, with their scores.
 //! * `GET /api/drills/{id}` — one drill's report (per technique: detected or not, by which
 //!   rules, time to detect), with how its alerts were grouped and the officers' reaction
@@ -55,6 +56,21 @@ pub async fn record(
     }
     if let Err(d) = caller.require_write_to(&record.tenant) {
         return denied(d);
+    }
+    // Ids are not secret: a drill kept is never replaced (by another institution least of all).
+    let (check_dir, check_id) = (dir.clone(), record.id.clone());
+    let exists = tokio::task::spawn_blocking(move || {
+        haechi_drill::record::dir_in(&check_dir)
+            .join(format!("{check_id}.json"))
+            .exists()
+    })
+    .await
+    .unwrap_or(true);
+    if exists {
+        return error(
+            StatusCode::CONFLICT,
+            format!("drill {} is already kept", record.id),
+        );
     }
     let target = format!("drill:{}", record.id);
     let intent =
