@@ -194,6 +194,22 @@ fn a_drill_runs_into_a_running_server() {
         forged.to_string().as_bytes(),
     );
     assert_eq!(r.status, 409, "{}", r.text());
+    // A record whose report could not be computed is refused with the reason.
+    let mut broken = forged.clone();
+    broken["id"] = "drill-20260101-000000-0000".into();
+    broken["tenant"] = "city".into();
+    broken["started"] = "".into();
+    let r = server.request(
+        "POST",
+        "/api/drills",
+        &[
+            ("Authorization", &format!("Bearer {TOKEN}")),
+            ("Content-Type", "application/json"),
+        ],
+        broken.to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("not an RFC 3339 time"), "{}", r.text());
 
     // Every alert of the drill is marked, and the playbook left them alone.
     let alerts = server.get_json(TOKEN, "/api/alerts?tenant=city&limit=1000");
